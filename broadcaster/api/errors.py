@@ -1,0 +1,69 @@
+"""Maps domain errors and validation failures to JSON answers; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from broadcaster.errors import BroadcasterError, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BroadcasterError)
+    body: dict[str, Any] = {"error": exc.code, "message": exc.message}
+    body.update({k: v for k, v in exc.detail.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": _field_name(tuple(err.get("loc", ()))), "reason": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+    first = problems[0] if problems else {"field": "body", "reason": "invalid"}
+    return JSONResponse(
+        {
+            "error": "validation_failed",
+            "message": f"{first['field']}: {first['reason']}",
+            "field": first["field"],
+            "problems": problems,
+        },
+        status_code=422,
+    )
+
+
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"error": "http_error", "message": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"error": "internal", "message": "internal error; it has been logged"}, status_code=500
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(BroadcasterError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

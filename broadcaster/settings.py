@@ -1,0 +1,122 @@
+"""Service settings: BROADCASTER_* environment variables over an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "test", "example"})
+
+
+class TwilioSettings(BaseModel):
+    """Credentials and endpoint of the Twilio-compatible SMS/voice provider."""
+
+    account_sid: str = "AC00000000000000000000000000000000"
+    auth_token: SecretStr = SecretStr("change-me")
+    from_number: str = "+15005550006"
+    messaging_service_sid: str | None = None
+    api_base_url: str | None = Field(
+        default=None,
+        description="Rewrite Twilio API calls to this base URL (the provider simulator).",
+    )
+    rate_per_second: float = 100.0
+
+
+class DeliverySettings(BaseModel):
+    """How send batches are cut, leased and timed."""
+
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    lease_seconds: int = Field(default=60, ge=5)
+    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    concurrency: int = Field(default=100, ge=1)
+
+
+class Settings(BaseSettings):
+    """All configuration of one deployment; see config/broadcaster.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BROADCASTER_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    queue_prefix: str = "broadcaster"
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr("change-me")
+    bootstrap_api_key: SecretStr | None = None
+    default_region: str = "CN"
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    twilio: TwilioSettings = TwilioSettings()
+    delivery: DeliverySettings = DeliverySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("BROADCASTER_CONFIG")
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise ValueError(f"BROADCASTER_CONFIG points to a missing file: {path}")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        bad = [name for name, value in self.secret_values().items() if is_placeholder(value)]
+        if bad:
+            raise ValueError(
+                "production mode refuses placeholder secrets: " + ", ".join(sorted(bad))
+            )
+        return self
+
+    def secret_values(self) -> dict[str, str]:
+        """The secrets that must be real in production, by their setting name."""
+        return {
+            "secret_key": self.secret_key.get_secret_value(),
+            "twilio.auth_token": self.twilio.auth_token.get_secret_value(),
+        }
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database URL, else a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'broadcaster.db').resolve()}"
+
+    def public_url(self, path: str) -> str:
+        """An absolute URL under the public base URL (what providers and residents see)."""
+        return self.public_base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def is_placeholder(value: str) -> bool:
+    """True for an empty or well-known placeholder secret."""
+    return value.strip().lower() in PLACEHOLDER_SECRETS
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return Settings()

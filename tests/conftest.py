@@ -1,0 +1,106 @@
+"""Shared fixtures: a database per backend (SQLite always, PostgreSQL when reachable)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from broadcaster.db.database import Database
+from broadcaster.db.engine import make_engine
+from broadcaster.db.migrate import upgrade
+from broadcaster.db.models import Base
+
+PG_URL = os.environ.get(
+    "BROADCASTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("BROADCASTER_TEST_REQUIRE_PG") == "1"
+_pg_state: dict[str, str | None] = {}
+
+
+def pg_unavailable_reason() -> str | None:
+    """None when PostgreSQL answers at PG_URL, else why not (checked once)."""
+    if "reason" not in _pg_state:
+        try:
+            engine = make_engine(PG_URL, pool_size=1, connect_args={"connect_timeout": 3})
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:
+            _pg_state["reason"] = f"PostgreSQL at {PG_URL} unreachable: {exc!s:.200}"
+    return _pg_state["reason"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    reason = _pg_state.get("reason")
+    if "reason" in _pg_state and reason:
+        terminalreporter.write_line(f"POSTGRESQL TESTS DID NOT RUN: {reason}", red=True)
+    elif "reason" in _pg_state:
+        terminalreporter.write_line("PostgreSQL tests ran against " + PG_URL)
+
+
+def _pg_engine(schema: str) -> Engine:
+    admin = make_engine(PG_URL, pool_size=1)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+
+
+def _drop_pg_schema(schema: str) -> None:
+    admin = make_engine(PG_URL, pool_size=1)
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """A migrated database per backend, shared by the session's tests."""
+    if request.param == "sqlite":
+        path = Path(tmp_path_factory.mktemp("db")) / "test.db"
+        url = f"sqlite:///{path}"
+        db = Database(url, make_engine(url))
+        upgrade(db.engine)
+        yield db
+        db.dispose()
+        return
+    reason = pg_unavailable_reason()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(reason + " (BROADCASTER_TEST_REQUIRE_PG=1)")
+        pytest.skip(reason)
+    schema = f"bt_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = _pg_engine(schema)
+    db = Database(PG_URL, engine)
+    db.schema = schema  # type: ignore[attr-defined]
+    upgrade(engine)
+    yield db
+    db.dispose()
+    _drop_pg_schema(schema)
+
+
+def truncate_all(db: Database) -> None:
+    """Empty every table, keeping the schema."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if db.dialect == "postgresql":
+            names = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def db(migrated_db: Database) -> Iterator[Database]:
+    """An empty, migrated database on each backend."""
+    truncate_all(migrated_db)
+    yield migrated_db

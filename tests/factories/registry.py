@@ -1,0 +1,83 @@
+"""Factories for registry rows: a small zone tree, households and people."""
+
+from __future__ import annotations
+
+from itertools import count
+
+from sqlalchemy.orm import Session
+
+from broadcaster.registry.models import (
+    HazardType,
+    Household,
+    Person,
+    PhoneKind,
+    Worker,
+    WorkerRole,
+    Zone,
+    ZoneKind,
+)
+
+_seq = count(1)
+
+
+def zone(
+    session: Session,
+    *,
+    code: str,
+    kind: ZoneKind,
+    parent: Zone | None = None,
+    name: str | None = None,
+    hazard_type: HazardType | None = None,
+    risk: int = 0,
+) -> Zone:
+    """A zone placed under its parent, with its materialised path set."""
+    row = Zone(code=code, name=name or code, kind=kind, parent=parent,
+               hazard_type=hazard_type, risk=risk)
+    session.add(row)
+    session.flush()
+    row.path = (parent.path if parent else "/") + f"{row.id}/"
+    session.flush()
+    return row
+
+
+def zone_tree(session: Session) -> dict[str, Zone]:
+    """district D → township T1 → village V1 → grids G1, G2; plus hazard zone H1."""
+    d = zone(session, code="D", kind=ZoneKind.district, name="测试区")
+    t1 = zone(session, code="T1", kind=ZoneKind.township, parent=d, name="一镇")
+    v1 = zone(session, code="V1", kind=ZoneKind.village, parent=t1, name="一村")
+    g1 = zone(session, code="G1", kind=ZoneKind.grid, parent=v1, name="一村一网格")
+    g2 = zone(session, code="G2", kind=ZoneKind.grid, parent=v1, name="一村二网格")
+    h1 = zone(session, code="H1", kind=ZoneKind.hazard, hazard_type=HazardType.flash_flood,
+              name="山洪危险区", risk=3)
+    return {"D": d, "T1": t1, "V1": v1, "G1": g1, "G2": g2, "H1": h1}
+
+
+def worker(session: Session, *, name: str = "张网格", role: WorkerRole = WorkerRole.field) -> Worker:
+    row = Worker(name=name, phone=f"+861740000{next(_seq):04d}", role=role)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def household(
+    session: Session,
+    *,
+    grid: Zone,
+    code: str | None = None,
+    phones: tuple[str, ...] = (),
+    vulnerability: tuple[str, ...] = (),
+    hazard_zones: tuple[Zone, ...] = (),
+) -> Household:
+    """A household in a grid, with one person per phone (default: one fresh mobile)."""
+    n = next(_seq)
+    row = Household(code=code or f"HH{n:06d}", head_name=f"户主{n}", address=f"测试路{n}号",
+                    grid=grid, vulnerability=list(vulnerability),
+                    is_vulnerable=bool(vulnerability), hazard_zones=list(hazard_zones))
+    session.add(row)
+    session.flush()
+    for position, phone in enumerate(phones or (f"+86174{n:08d}",)):
+        session.add(Person(household_id=row.id, position=position, phone=phone,
+                           phone_kind=PhoneKind.mobile, name=row.head_name if position == 0
+                           else None))
+    session.flush()
+    return row
