@@ -6,12 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
 
 from broadcaster import __version__
+from broadcaster.alerts.routes import router as alerts_router
 from broadcaster.api import errors
 from broadcaster.api.health import router as health_router
 from broadcaster.auth.routes import router as auth_router
+from broadcaster.auth.service import ensure_bootstrap_key
 from broadcaster.db.database import Database
+from broadcaster.delivery.hooks import router as hooks_router
+from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
 from broadcaster.settings import Settings, get_settings
 
@@ -23,6 +28,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap_api_key is not None:
+            ensure_bootstrap(db, settings.bootstrap_api_key.get_secret_value())
         yield
         db.dispose()
 
@@ -34,8 +41,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.redis = connect(settings.redis_url) if settings.redis_url else None
     errors.install(app)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
+    app.include_router(alerts_router, prefix="/api/v1")
+    app.include_router(hooks_router)
     return app
+
+
+def ensure_bootstrap(db: Database, key: str) -> None:
+    """Make the configured bootstrap key an admin key (several processes may race here)."""
+    try:
+        with db.transaction() as session:
+            ensure_bootstrap_key(session, key=key)
+    except IntegrityError:
+        with db.transaction() as session:  # another process won the race; check its result
+            ensure_bootstrap_key(session, key=key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -15,6 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "test", "example"})
 
 
@@ -39,6 +40,8 @@ class DeliverySettings(BaseModel):
     lease_seconds: int = Field(default=60, ge=5)
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
     concurrency: int = Field(default=100, ge=1)
+    unknown_grace_seconds: float = Field(default=30.0, ge=0)
+    reconcile_every_seconds: float = Field(default=10.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,15 @@ class Settings(BaseSettings):
     bootstrap_api_key: SecretStr | None = None
     default_region: str = "CN"
     language: Literal["zh-CN", "en"] = "zh-CN"
+    sender_name: str = "防汛抗旱指挥部"
+    config_dir: Path = Field(default_factory=lambda: _default_config_dir())
+    simulator_url: str | None = Field(
+        default=None,
+        description="Base URL of the provider simulator; drills (exercise/test) go only there.",
+    )
+    channel_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Settings of third-party channels, by channel name."
+    )
     twilio: TwilioSettings = TwilioSettings()
     delivery: DeliverySettings = DeliverySettings()
 
@@ -109,6 +121,11 @@ class Settings(BaseSettings):
     def public_url(self, path: str) -> str:
         """An absolute URL under the public base URL (what providers and residents see)."""
         return self.public_base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _default_config_dir() -> Path:
+    """The repository's config/ (editable installs), else ./config (containers)."""
+    return PACKAGE_CONFIG_DIR if PACKAGE_CONFIG_DIR.is_dir() else Path("config")
 
 
 def is_placeholder(value: str) -> bool:

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from broadcaster.db.database import Database
 from broadcaster.db.engine import make_engine
 from broadcaster.db.migrate import upgrade
 from broadcaster.db.models import Base
+
+pytest_plugins = ["tests.api_fixtures", "tests.redis_fixtures"]
 
 PG_URL = os.environ.get(
     "BROADCASTER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -44,12 +46,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line("PostgreSQL tests ran against " + PG_URL)
 
 
-def _pg_engine(schema: str) -> Engine:
+def _pg_schema_url(schema: str) -> str:
+    """PG_URL with the schema as search_path, so worker processes can connect too."""
     admin = make_engine(PG_URL, pool_size=1)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    return make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    separator = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def _drop_pg_schema(schema: str) -> None:
@@ -78,10 +82,8 @@ def migrated_db(
             pytest.fail(reason + " (BROADCASTER_TEST_REQUIRE_PG=1)")
         pytest.skip(reason)
     schema = f"bt_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = _pg_engine(schema)
-    db = Database(PG_URL, engine)
-    db.schema = schema  # type: ignore[attr-defined]
-    upgrade(engine)
+    db = Database(_pg_schema_url(schema))
+    upgrade(db.engine)
     yield db
     db.dispose()
     _drop_pg_schema(schema)
@@ -100,7 +102,7 @@ def truncate_all(db: Database) -> None:
 
 
 @pytest.fixture
-def db(migrated_db: Database) -> Iterator[Database]:
+def db(migrated_db: Database) -> Database:
     """An empty, migrated database on each backend."""
     truncate_all(migrated_db)
-    yield migrated_db
+    return migrated_db

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from fastapi import Depends, Request
+import redis
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session
 
 from broadcaster.auth.models import Role
@@ -24,54 +27,48 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def get_redis(request: Request) -> redis.Redis | None:
+    """The app's Redis client, or None when no Redis is configured (the reconciler catches up)."""
+    client: redis.Redis | None = request.app.state.redis
+    return client
+
+
 def get_session(db: Database = Depends(get_db)) -> Iterator[Session]:
     """A session for one request; routes that write commit it themselves."""
     with db.sessions() as session:
         yield session
 
 
-def bearer_key(request: Request) -> str | None:
-    """The key of an `Authorization: Bearer …` header, if any."""
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
-
-
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-class RoleGuard:
-    """A dependency that admits only the listed roles; routes declare theirs with `allow`."""
-
-    def __init__(self, roles: frozenset[Role]) -> None:
-        self.roles = roles
-
-    def __call__(self, request: Request, session: Session = Depends(get_session)) -> Principal:
-        principal = self.authenticate(request, session)
-        if principal.role not in self.roles:
-            allowed = ", ".join(sorted(r.value for r in self.roles))
-            raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
-        return principal
-
-    @staticmethod
-    def authenticate(request: Request, session: Session) -> Principal:
-        key = bearer_key(request)
-        if key is None:
-            raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
-        principal = authenticate_key(session, key, client_ip(request))
-        if session.dirty:
-            session.commit()
-        return principal
+bearer_scheme = HTTPBearer(auto_error=False, description="API key: Bearer bk_…")
 
 
-def allow(*roles: Role) -> RoleGuard:
-    """The guard for a route open to these roles."""
+def role_guard(
+    request: Request,
+    security_scopes: SecurityScopes,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
+    session: Session = Depends(get_session),
+) -> Principal:
+    """The caller, if authenticated (else 401) and in one of the route's roles (else 403)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
+    principal = authenticate_key(session, credentials.credentials, client_ip(request))
+    if session.dirty:
+        session.commit()
+    if principal.role.value not in security_scopes.scopes:
+        allowed = ", ".join(security_scopes.scopes)
+        raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
+    return principal
+
+
+def allow(*roles: Role) -> Any:
+    """The dependency of a route open to these roles; they show in OpenAPI as its scopes."""
     if not roles:
         raise ValueError("a route must allow at least one role")
-    return RoleGuard(frozenset(roles))
+    return Security(role_guard, scopes=[role.value for role in roles])
 
 
 ANY_ROLE = tuple(Role)

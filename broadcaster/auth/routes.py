@@ -18,40 +18,48 @@ admin_only = allow(Role.admin)
 
 
 @router.get("/me")
-def me(principal: Principal = Depends(allow(*ANY_ROLE))) -> dict[str, str | int]:
+def me(principal: Principal = allow(*ANY_ROLE)) -> dict[str, str | int]:
     """The caller's user and role."""
-    return {"user_id": principal.user_id, "username": principal.username,
-            "role": principal.role.value}
+    return {
+        "user_id": principal.user_id,
+        "username": principal.username,
+        "role": principal.role.value,
+    }
 
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(
-    session: Session = Depends(get_session), _: Principal = Depends(admin_only)
+    session: Session = Depends(get_session), _: Principal = admin_only
 ) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(
-    body: UserIn, session: Session = Depends(get_session), who: Principal = Depends(admin_only)
+    body: UserIn, session: Session = Depends(get_session), who: Principal = admin_only
 ) -> User:
-    user = service.create_user(session, username=body.username, role=body.role,
-                               display_name=body.display_name, password=body.password,
-                               actor=who.actor)
+    user = service.create_user(
+        session,
+        username=body.username,
+        role=body.role,
+        display_name=body.display_name,
+        password=body.password,
+        actor=who.actor,
+    )
     session.commit()
     return user
 
 
 @router.get("/keys", response_model=list[ApiKeyOut])
 def list_keys(
-    session: Session = Depends(get_session), _: Principal = Depends(admin_only)
+    session: Session = Depends(get_session), _: Principal = admin_only
 ) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
 @router.post("/keys", response_model=ApiKeyCreated, status_code=201)
 def create_key(
-    body: ApiKeyIn, session: Session = Depends(get_session), who: Principal = Depends(admin_only)
+    body: ApiKeyIn, session: Session = Depends(get_session), who: Principal = admin_only
 ) -> ApiKeyCreated:
     user = session.get(User, body.user_id)
     if user is None:
@@ -63,7 +71,7 @@ def create_key(
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyOut)
 def revoke_key(
-    key_id: int, session: Session = Depends(get_session), who: Principal = Depends(admin_only)
+    key_id: int, session: Session = Depends(get_session), who: Principal = admin_only
 ) -> ApiKey:
     row = service.revoke_api_key(session, key_id=key_id, actor=who.actor)
     session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.auth import secrets as keys
-from broadcaster.auth.audit import Actor, record
+from broadcaster.auth.audit import SYSTEM, Actor, record
 from broadcaster.auth.models import ApiKey, Role, User
 from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
@@ -56,8 +56,15 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(session, actor=actor, action="user.create", object_type="user",
-           object_id=user.id, username=username, role=role.value)
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        username=username,
+        role=role.value,
+    )
     return user
 
 
@@ -74,12 +81,20 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """Issue a key for a user; returns the row and the key, which is never shown again."""
     key = key or keys.new_api_key()
-    row = ApiKey(user_id=user.id, name=name, prefix=keys.key_prefix(key),
-                 key_hash=keys.hash_api_key(key))
+    row = ApiKey(
+        user_id=user.id, name=name, prefix=keys.key_prefix(key), key_hash=keys.hash_api_key(key)
+    )
     session.add(row)
     session.flush()
-    record(session, actor=actor, action="api_key.create", object_type="api_key",
-           object_id=row.id, user=user.username, name=name)
+    record(
+        session,
+        actor=actor,
+        action="api_key.create",
+        object_type="api_key",
+        object_id=row.id,
+        user=user.username,
+        name=name,
+    )
     return row, key
 
 
@@ -90,8 +105,9 @@ def revoke_api_key(session: Session, *, key_id: int, actor: Actor) -> ApiKey:
         raise NotFound(f"api key {key_id} does not exist")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        record(session, actor=actor, action="api_key.revoke", object_type="api_key",
-               object_id=key_id)
+        record(
+            session, actor=actor, action="api_key.revoke", object_type="api_key", object_id=key_id
+        )
     return row
 
 
@@ -118,12 +134,11 @@ def authenticate_password(session: Session, username: str, password: str) -> Use
 
 def ensure_bootstrap_key(session: Session, *, key: str, username: str = "admin") -> User:
     """Make sure an admin user holds exactly this key (for automation and the demo)."""
-    from broadcaster.auth.audit import SYSTEM
-
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        user = create_user(session, username=username, role=Role.admin, actor=SYSTEM,
-                           display_name="管理员")
+        user = create_user(
+            session, username=username, role=Role.admin, actor=SYSTEM, display_name="管理员"
+        )
     existing = session.scalar(select(ApiKey).where(ApiKey.key_hash == keys.hash_api_key(key)))
     if existing is None:
         create_api_key(session, user=user, actor=SYSTEM, name="bootstrap", key=key)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
-from sqlalchemy import Engine, text
+from sqlalchemy import CursorResult, Engine, Result, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcaster.db.engine import make_engine, make_session_factory
@@ -36,3 +37,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/INSERT/DELETE touched (0 when the driver cannot tell)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)

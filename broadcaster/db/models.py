@@ -1,7 +1,9 @@
 """Imports every table module so that Base.metadata is complete (Alembic, tests)."""
 
+from broadcaster.alerts import models as alert_models
 from broadcaster.auth import models as auth_models
 from broadcaster.db.base import Base
+from broadcaster.delivery import models as delivery_models
 from broadcaster.registry import models as registry_models
 
-__all__ = ["Base", "auth_models", "registry_models"]
+__all__ = ["Base", "alert_models", "auth_models", "delivery_models", "registry_models"]

@@ -1,7 +1,113 @@
-"""Registry API: zones, households and the household import."""
+"""Registry API: zones, households, workers, groups, loudspeakers and the household import."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import shutil
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from broadcaster.api.deps import allow, get_session
+from broadcaster.auth.models import Role
+from broadcaster.auth.service import Principal
+from broadcaster.errors import ValidationFailed
+from broadcaster.registry import service
+from broadcaster.registry.importer import ImportReport, import_households, write_template
+from broadcaster.registry.models import Group, Loudspeaker, Worker, Zone
+from broadcaster.registry.schemas import (
+    GroupOut,
+    HouseholdOut,
+    HouseholdPage,
+    LoudspeakerOut,
+    WorkerOut,
+    ZoneOut,
+)
 
 router = APIRouter(prefix="/registry", tags=["registry"])
+readers = allow(Role.admin, Role.officer)
+zone_readers = allow(Role.admin, Role.officer, Role.feed, Role.operator, Role.field)
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+@router.get("/zones", response_model=list[ZoneOut])
+def list_zones(
+    session: Session = Depends(get_session), _: Principal = zone_readers
+) -> list[Zone]:
+    return list(session.scalars(select(Zone).order_by(Zone.path, Zone.code)))
+
+
+@router.get("/households", response_model=HouseholdPage)
+def list_households(
+    zone: str | None = None,
+    vulnerable: bool | None = None,
+    q: str | None = Query(default=None, max_length=100),
+    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=50, ge=1, le=500),
+    session: Session = Depends(get_session),
+    _: Principal = readers,
+) -> HouseholdPage:
+    total, rows = service.search_households(
+        session, zone=zone, vulnerable=vulnerable, query=q, offset=offset, limit=limit
+    )
+    items = [service.household_out(h) for h in rows]
+    return HouseholdPage(total=total, offset=offset, limit=limit, items=items)
+
+
+@router.get("/households/{code}", response_model=HouseholdOut)
+def get_household(
+    code: str, session: Session = Depends(get_session), _: Principal = readers
+) -> HouseholdOut:
+    return service.household_out(service.household_by_code(session, code))
+
+
+@router.get("/workers", response_model=list[WorkerOut])
+def list_workers(
+    session: Session = Depends(get_session), _: Principal = readers
+) -> list[Worker]:
+    return list(session.scalars(select(Worker).order_by(Worker.id)))
+
+
+@router.get("/groups", response_model=list[GroupOut])
+def list_groups(
+    session: Session = Depends(get_session), _: Principal = readers
+) -> list[Group]:
+    return list(session.scalars(select(Group).order_by(Group.code)))
+
+
+@router.get("/loudspeakers", response_model=list[LoudspeakerOut])
+def list_loudspeakers(
+    session: Session = Depends(get_session), _: Principal = readers
+) -> list[Loudspeaker]:
+    return list(session.scalars(select(Loudspeaker).order_by(Loudspeaker.code)))
+
+
+@router.post("/import", response_model=ImportReport)
+def import_file(
+    file: UploadFile = File(description="户籍表 .xlsx 或 .csv / household file"),
+    session: Session = Depends(get_session),
+    who: Principal = allow(Role.admin),
+) -> ImportReport:
+    """Import households; good rows are applied, every bad row is reported."""
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
+    report = import_households(
+        session, data=data, filename=file.filename or "upload", actor=who.actor
+    )
+    session.commit()
+    return report
+
+
+@router.get("/import/template.xlsx")
+def import_template(_: Principal = allow(Role.admin, Role.officer)) -> FileResponse:
+    """The household import template with the bilingual header row."""
+    folder = Path(tempfile.mkdtemp(prefix="template-"))
+    path = folder / "household_template.xlsx"
+    write_template(path)
+    cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+    return FileResponse(path, filename="household_template.xlsx", background=cleanup)

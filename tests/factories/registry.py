@@ -31,8 +31,9 @@ def zone(
     risk: int = 0,
 ) -> Zone:
     """A zone placed under its parent, with its materialised path set."""
-    row = Zone(code=code, name=name or code, kind=kind, parent=parent,
-               hazard_type=hazard_type, risk=risk)
+    row = Zone(
+        code=code, name=name or code, kind=kind, parent=parent, hazard_type=hazard_type, risk=risk
+    )
     session.add(row)
     session.flush()
     row.path = (parent.path if parent else "/") + f"{row.id}/"
@@ -47,12 +48,20 @@ def zone_tree(session: Session) -> dict[str, Zone]:
     v1 = zone(session, code="V1", kind=ZoneKind.village, parent=t1, name="一村")
     g1 = zone(session, code="G1", kind=ZoneKind.grid, parent=v1, name="一村一网格")
     g2 = zone(session, code="G2", kind=ZoneKind.grid, parent=v1, name="一村二网格")
-    h1 = zone(session, code="H1", kind=ZoneKind.hazard, hazard_type=HazardType.flash_flood,
-              name="山洪危险区", risk=3)
+    h1 = zone(
+        session,
+        code="H1",
+        kind=ZoneKind.hazard,
+        hazard_type=HazardType.flash_flood,
+        name="山洪危险区",
+        risk=3,
+    )
     return {"D": d, "T1": t1, "V1": v1, "G1": g1, "G2": g2, "H1": h1}
 
 
-def worker(session: Session, *, name: str = "张网格", role: WorkerRole = WorkerRole.field) -> Worker:
+def worker(
+    session: Session, *, name: str = "张网格", role: WorkerRole = WorkerRole.field
+) -> Worker:
     row = Worker(name=name, phone=f"+861740000{next(_seq):04d}", role=role)
     session.add(row)
     session.flush()
@@ -70,14 +79,26 @@ def household(
 ) -> Household:
     """A household in a grid, with one person per phone (default: one fresh mobile)."""
     n = next(_seq)
-    row = Household(code=code or f"HH{n:06d}", head_name=f"户主{n}", address=f"测试路{n}号",
-                    grid=grid, vulnerability=list(vulnerability),
-                    is_vulnerable=bool(vulnerability), hazard_zones=list(hazard_zones))
+    row = Household(
+        code=code or f"HH{n:06d}",
+        head_name=f"户主{n}",
+        address=f"测试路{n}号",
+        grid=grid,
+        vulnerability=list(vulnerability),
+        is_vulnerable=bool(vulnerability),
+        hazard_zones=list(hazard_zones),
+    )
     session.add(row)
     session.flush()
     for position, phone in enumerate(phones or (f"+86174{n:08d}",)):
-        session.add(Person(household_id=row.id, position=position, phone=phone,
-                           phone_kind=PhoneKind.mobile, name=row.head_name if position == 0
-                           else None))
+        session.add(
+            Person(
+                household_id=row.id,
+                position=position,
+                phone=phone,
+                phone_kind=PhoneKind.mobile,
+                name=row.head_name if position == 0 else None,
+            )
+        )
     session.flush()
     return row

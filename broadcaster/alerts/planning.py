@@ -1,0 +1,79 @@
+"""Targeting and planning: recipients and deliveries written by set-based SQL in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, case, cast, func, insert, literal, select, union
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert, Recipient, RecipientState
+from broadcaster.db.base import UTCDateTime
+from broadcaster.db.database import rowcount
+from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.registry.models import Household, Person, PhoneKind, Zone, household_zones
+from broadcaster.registry.service import households_in_zone
+
+# Lower runs first: level (red first), then vulnerable households, then zone risk.
+LEVEL_WEIGHT = 100
+VULNERABLE_WEIGHT = 10
+MAX_RISK = 9
+
+
+def priority_expression(level_rank: int):  # type: ignore[no-untyped-def]
+    """Priority of a household under an alert of this level (DESIGN §3.7)."""
+    risk = (
+        select(func.coalesce(func.max(Zone.risk), 0))
+        .join(household_zones, household_zones.c.zone_id == Zone.id)
+        .where(household_zones.c.household_id == Household.id)
+        .scalar_subquery()
+    )
+    vulnerable = case((Household.is_vulnerable, 0), else_=VULNERABLE_WEIGHT)
+    bounded_risk = case((risk > MAX_RISK, MAX_RISK), else_=risk)
+    return (4 - level_rank) * LEVEL_WEIGHT + vulnerable + (MAX_RISK - bounded_risk)
+
+
+def plan_recipients(session: Session, *, alert: Alert, zones: list[Zone]) -> int:
+    """One recipient per household of the zones (a household in several zones once)."""
+    targeted = union(*[households_in_zone(zone) for zone in zones]).subquery()
+    rows = select(
+        literal(alert.id, Integer),
+        Household.id,
+        literal(RecipientState.pending.value),
+        cast(priority_expression(alert.level.rank), Integer),
+        Household.is_vulnerable,
+        literal(0, Integer),
+    ).where(Household.id.in_(select(targeted.c[0])))
+    columns = ["alert_id", "household_id", "state", "priority", "is_vulnerable", "stage"]
+    result = session.execute(insert(Recipient).from_select(columns, rows))
+    return rowcount(result)
+
+
+def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+    """One SMS delivery per active mobile number of every recipient household."""
+    rows = (
+        select(
+            Recipient.alert_id,
+            Recipient.id,
+            Person.id,
+            literal("sms"),
+            Person.phone,
+            literal(DeliveryState.queued.value),
+            Recipient.priority,
+            literal(0, Integer),
+            literal(now, UTCDateTime()),
+        )
+        .join(Person, Person.household_id == Recipient.household_id)
+        .where(
+            Recipient.alert_id == alert.id,
+            Person.active.is_(True),
+            Person.phone_kind == PhoneKind.mobile,
+        )
+    )
+    columns = ["alert_id", "recipient_id", "person_id", "channel", "address", "state",
+               "priority", "attempts", "queued_at"]
+    result = session.execute(insert(Delivery).from_select(columns, rows))
+    return rowcount(result)
+
+
+PLANNERS = {"sms": plan_sms}

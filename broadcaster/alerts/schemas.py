@@ -1,0 +1,113 @@
+"""API models of alerts, their counts and recipients."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from broadcaster.alerts.models import (
+    AlertSource,
+    AlertState,
+    AlertStatus,
+    Hazard,
+    Level,
+    MsgType,
+    RecipientState,
+)
+
+
+class AlertIn(BaseModel):
+    """What an officer or a feed asks to send."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    hazard: Hazard
+    level: Level
+    headline: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+    instruction: str = Field(default="", max_length=1000)
+    zones: list[str] = Field(min_length=1, max_length=1000)
+    status: AlertStatus = AlertStatus.actual
+    channels: list[str] | None = Field(default=None, min_length=1)
+    expires_at: dt.datetime | None = None
+
+    @field_validator("zones")
+    @classmethod
+    def _distinct_zone_codes(cls, zones: list[str]) -> list[str]:
+        cleaned = [z.strip() for z in zones]
+        if any(not z for z in cleaned):
+            raise ValueError("zone codes must not be empty")
+        return list(dict.fromkeys(cleaned))
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("expires_at needs a time zone (e.g. +08:00)")
+        return value
+
+
+class DeliveryCounts(BaseModel):
+    """Deliveries of one channel by state."""
+
+    total: int = 0
+    by_state: dict[str, int] = Field(default_factory=dict)
+
+
+class AlertCounts(BaseModel):
+    households_targeted: int
+    households_reached: int
+    households_confirmed: int
+    households_needs_help: int
+    households_unreachable: int
+    households_visited: int
+    households_pending: int
+    households_without_channel: int
+    deliveries: dict[str, DeliveryCounts]
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    identifier: str
+    sender: str
+    source: AlertSource
+    msg_type: MsgType
+    status: AlertStatus
+    hazard: Hazard
+    level: Level
+    headline: str
+    body: str
+    instruction: str
+    zone_codes: list[str]
+    channels: list[str]
+    state: AlertState
+    expires_at: dt.datetime | None
+    issued_at: dt.datetime | None
+    created_at: dt.datetime
+    created_by: str
+    households_targeted: int
+
+
+class AlertDetail(AlertOut):
+    counts: AlertCounts
+
+
+class RecipientOut(BaseModel):
+    household_code: str
+    head_name: str
+    grid_code: str
+    state: RecipientState
+    is_vulnerable: bool
+    priority: int
+    reached_at: dt.datetime | None
+    deliveries: dict[str, str]
+
+
+class RecipientPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[RecipientOut]

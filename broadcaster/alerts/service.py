@@ -1,0 +1,123 @@
+"""Alert lifecycle: issue (idempotent), plan in one transaction, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts import policy
+from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
+from broadcaster.alerts.planning import PLANNERS, plan_recipients
+from broadcaster.alerts.schemas import AlertIn
+from broadcaster.auth.audit import Actor, record
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import rowcount
+from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from broadcaster.registry.models import Zone
+from broadcaster.settings import Settings
+
+
+@dataclass(frozen=True)
+class Issued:
+    """An alert and what planning queued, per channel."""
+
+    alert: Alert
+    created: bool
+    channel_counts: dict[str, int]
+
+
+def request_hash(body: AlertIn) -> str:
+    """A stable digest of the request, to tell a replay from a different request."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(session: Session, key: str, digest: str) -> Alert | None:
+    existing = session.scalar(select(Alert).where(Alert.idempotency_key == key))
+    if existing is not None and existing.request_hash != digest:
+        raise Conflict("Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a "
+                       "different request", field="Idempotency-Key", alert_id=existing.id)
+    return existing
+
+
+def _zones(session: Session, codes: list[str]) -> list[Zone]:
+    zones = list(session.scalars(select(Zone).where(Zone.code.in_(codes))))
+    missing = sorted(set(codes) - {z.code for z in zones})
+    if missing:
+        raise ValidationFailed(f"未知区域编号 / unknown zone code: {', '.join(missing)}",
+                               field="zones")
+    return zones
+
+
+def new_identifier(settings: Settings) -> str:
+    """A CAP-compatible identifier, unique per alert."""
+    return f"{settings.queue_prefix}-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+
+
+def issue_alert(
+    session: Session,
+    *,
+    body: AlertIn,
+    actor: Actor,
+    source: AlertSource,
+    settings: Settings,
+    available_channels: set[str],
+    idempotency_key: str | None = None,
+) -> Issued:
+    """Create the alert, its recipients and deliveries in the caller's transaction."""
+    digest = request_hash(body)
+    if idempotency_key and (existing := _replay(session, idempotency_key, digest)):
+        return Issued(existing, False, {})
+    zones = _zones(session, body.zones)
+    snapshot = policy.snapshot(settings.config_dir, body.level)
+    channels = policy.choose_channels(body.channels, snapshot, available_channels)
+    now = utcnow()
+    alert = Alert(
+        identifier=new_identifier(settings), sender=settings.sender_name, source=source,
+        msg_type=MsgType.alert, status=body.status, hazard=body.hazard, level=body.level,
+        headline=body.headline, body=body.body, instruction=body.instruction,
+        zone_codes=body.zones, channels=channels, policy=snapshot, state=AlertState.sending,
+        expires_at=body.expires_at, issued_at=now, created_by=actor.name,
+        idempotency_key=idempotency_key, request_hash=digest,
+    )
+    try:
+        with session.begin_nested():
+            session.add(alert)
+            session.flush()
+    except IntegrityError:
+        if idempotency_key and (existing := _replay(session, idempotency_key, digest)):
+            return Issued(existing, False, {})
+        raise
+    alert.households_targeted = plan_recipients(session, alert=alert, zones=zones)
+    counts = {c: PLANNERS[c](session, alert=alert, now=now) for c in channels if c in PLANNERS}
+    record(session, actor=actor, action="alert.issue", object_type="alert", object_id=alert.id,
+           level=body.level.value, zones=body.zones, households=alert.households_targeted,
+           deliveries=counts, drill=alert.is_drill)
+    return Issued(alert, True, counts)
+
+
+def cancel_alert(session: Session, *, alert_id: int, actor: Actor) -> tuple[Alert, int]:
+    """Cancel an alert and withdraw every delivery still queued; returns the count withdrawn."""
+    alert = session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        raise NotFound(f"预警不存在 / no alert {alert_id}")
+    if alert.state in (AlertState.cancelled, AlertState.closed, AlertState.expired):
+        raise InvalidState(f"预警已结束 / alert is already {alert.state.value}")
+    withdrawn = session.execute(
+        update(Delivery)
+        .where(Delivery.alert_id == alert_id, Delivery.state == DeliveryState.queued)
+        .values(state=DeliveryState.cancelled, final_at=utcnow(), error_code="alert_cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    alert.state = AlertState.cancelled
+    alert.closed_at = utcnow()
+    record(session, actor=actor, action="alert.cancel", object_type="alert", object_id=alert_id,
+           withdrawn=withdrawn)
+    return alert, rowcount(withdrawn)

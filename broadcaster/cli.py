@@ -1,0 +1,271 @@
+"""The `broadcaster` command line: serve, worker, db, import, users, keys, demo, sim."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from broadcaster.auth import service as auth_service
+from broadcaster.auth.audit import Actor
+from broadcaster.auth.models import Role, User
+from broadcaster.db.database import Database
+from broadcaster.db.migrate import upgrade
+from broadcaster.errors import BroadcasterError
+from broadcaster.redis_embedded import EmbeddedRedis, resolve_redis_url
+from broadcaster.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="预警信息发布与到户确认服务 · warning broadcast and confirmation service",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users of the console and API.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+console = Console()
+CLI_ACTOR = Actor("cli")
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.resolved_database_url)
+
+
+def _redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
+    """Settings with a Redis URL: the configured one, else a private embedded server.
+
+    The URL goes into the environment so child processes (uvicorn, workers) share it.
+    """
+    url, embedded = resolve_redis_url(settings)
+    os.environ["BROADCASTER_REDIS_URL"] = url
+    get_settings.cache_clear()
+    return get_settings(), embedded
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/red]")
+    return typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the database migrations (creates the SQLite file if needed)."""
+    settings = get_settings()
+    db = _database(settings)
+    upgrade(db.engine, revision)
+    console.print(
+        f"database at {db.engine.url.render_as_string(hide_password=True)} is at {revision}"
+    )
+
+
+@app.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the API server (uvicorn)."""
+    import uvicorn
+
+    _settings, embedded = _redis(get_settings())
+    try:
+        uvicorn.run(
+            "broadcaster.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            env_file=None,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@app.command("worker")
+def worker(
+    burst: Annotated[bool, typer.Option(help="exit when the queues are empty")] = False,
+    fork: Annotated[bool, typer.Option(help="fork a work horse per job (slower)")] = False,
+    scheduler: Annotated[bool, typer.Option(help="also run the periodic ticks")] = True,
+) -> None:
+    """Run an RQ worker on the project's queues."""
+    from broadcaster.jobs import periodic_ticks
+    from broadcaster.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings, embedded = _redis(get_settings())
+    try:
+        run_worker(
+            settings,
+            burst=burst,
+            with_scheduler=scheduler,
+            worker_class="fork" if fork else "simple",
+            periodic=periodic_ticks(settings) if scheduler else [],
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help=".xlsx or .csv household file")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import households (户籍表); good rows are applied, bad rows reported by row number."""
+    from broadcaster.registry.importer import import_households
+
+    if not file.is_file():
+        raise _fail(f"文件不存在 / no such file: {file}")
+    db = _database(get_settings())
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("导入 / importing", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            with db.transaction() as session:
+                report = import_households(
+                    session,
+                    data=file.read_bytes(),
+                    filename=file.name,
+                    actor=CLI_ACTOR,
+                    progress=progress,
+                )
+        except BroadcasterError as exc:
+            raise _fail(exc.message) from exc
+    if as_json:
+        typer.echo(report.model_dump_json())
+        return
+    _print_import_report(report)
+
+
+def _print_import_report(report: object) -> None:
+    from broadcaster.registry.importer import ImportReport
+
+    assert isinstance(report, ImportReport)
+    console.print(
+        f"新建 created {report.created} · 更新 updated {report.updated} · "
+        f"未变 unchanged {report.unchanged} · 拒绝 rejected {report.rejected} "
+        f"(共 {report.total_rows} 行 rows)"
+    )
+    if report.problems:
+        table = Table("行 row", "列 column", "值 value", "原因 reason")
+        for p in report.problems:
+            table.add_row(str(p.row), p.column, p.value, p.reason)
+        console.print(table)
+
+
+@app.command("template")
+def template(path: Annotated[Path, typer.Argument(help="where to write (.xlsx or .csv)")]) -> None:
+    """Write an empty household import template with the bilingual header row."""
+    from broadcaster.registry.importer import write_template
+
+    write_template(path)
+    console.print(f"template written to {path}")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="admin, officer, feed, operator or field")],
+    display_name: str = "",
+    password: Annotated[
+        str | None, typer.Option(help="console password (prompted if empty)")
+    ] = None,
+) -> None:
+    """Create a user."""
+    db = _database(get_settings())
+    try:
+        with db.transaction() as session:
+            user = auth_service.create_user(
+                session,
+                username=username,
+                role=role,
+                display_name=display_name,
+                password=password,
+                actor=CLI_ACTOR,
+            )
+    except BroadcasterError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"user {user.username} ({user.role.value}) created, id {user.id}")
+
+
+@keys_app.command("create")
+def keys_create(
+    username: Annotated[str, typer.Option("--user", help="the key's user")],
+    name: str = "",
+) -> None:
+    """Issue an API key for a user; the key is printed once and never again."""
+    from sqlalchemy import select
+
+    db = _database(get_settings())
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise _fail(f"no such user: {username}")
+        row, key = auth_service.create_api_key(session, user=user, name=name, actor=CLI_ACTOR)
+    console.print(f"key {row.id} for {username}: [bold]{key}[/bold]")
+    console.print("保存好它：不会再次显示 / store it now: it is not shown again")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke an API key."""
+    db = _database(get_settings())
+    try:
+        with db.transaction() as session:
+            auth_service.revoke_api_key(session, key_id=key_id, actor=CLI_ACTOR)
+    except BroadcasterError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"key {key_id} revoked")
+
+
+@app.command("demo")
+def demo(
+    households: Annotated[int, typer.Option(min=10, max=1_000_000)] = 2000,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="RQ worker processes")] = 1,
+) -> None:
+    """Run everything on one machine: SQLite, Redis, simulator, API and worker, with a district."""
+    from broadcaster.demo import run_demo
+
+    run_demo(households=households, host=host, port=port, workers=workers)
+
+
+@app.command("sim")
+def sim(host: str = "127.0.0.1", port: int = 8099) -> None:
+    """Run the provider simulator alone (mounted at /sim)."""
+    from broadcaster.sim import SimConfig, run_sim
+
+    settings = get_settings()
+    config = SimConfig(
+        accounts={settings.twilio.account_sid: settings.twilio.auth_token.get_secret_value()}
+    )
+    run_sim(host=host, port=port, config=config)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Personal confirmation tokens: alert and person ids sealed with a 64-bit HMAC.
+
+A token is derived, not stored: planning a million households writes no token rows, and a
+token cannot be guessed without the secret key. Expiry follows the alert's state.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+MAC_BYTES = 8
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _read_varint(data: bytes, start: int) -> tuple[int, int]:
+    value = shift = 0
+    for index in range(start, min(len(data), start + 10)):
+        value |= (data[index] & 0x7F) << shift
+        if not data[index] & 0x80:
+            return value, index + 1
+        shift += 7
+    raise ValueError("truncated token")
+
+
+def _mac(secret: bytes, payload: bytes) -> bytes:
+    return hmac.new(secret, b"confirm:" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def make_token(secret: bytes, alert_id: int, person_id: int) -> str:
+    """The URL-safe token of one person under one alert."""
+    payload = _varint(alert_id) + _varint(person_id)
+    raw = payload + _mac(secret, payload)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def read_token(secret: bytes, token: str) -> tuple[int, int] | None:
+    """(alert_id, person_id) of a genuine token, else None."""
+    if not 4 <= len(token) <= 40:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        alert_id, index = _read_varint(raw, 0)
+        person_id, index = _read_varint(raw, index)
+    except ValueError:
+        return None
+    payload, mac = raw[:index], raw[index:]
+    if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, _mac(secret, payload)):
+        return None
+    return alert_id, person_id

@@ -1,0 +1,102 @@
+"""RQ entry points of the delivery pipeline: they take ids, lease rows, and are safe to rerun."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import asdict
+from typing import Any
+
+from broadcaster.alerts.models import Alert, AlertState
+from broadcaster.alerts.texts import MessageText, render
+from broadcaster.confirm.tokens import make_token
+from broadcaster.db.base import utcnow
+from broadcaster.delivery.dispatch import batch_limit
+from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
+from broadcaster.delivery.ratelimit import TokenBucket
+from broadcaster.delivery.runtime import Runtime, runtime
+from broadcaster.settings import Settings
+from channels.base import Channel, ChannelError, Outcome, SendItem, SendResult
+
+log = logging.getLogger(__name__)
+SENDABLE = (AlertState.sending, AlertState.active)
+RETRY_AFTER = dt.timedelta(seconds=5)
+
+
+def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
+    """Lease one batch of an alert's queued deliveries on a channel and send it."""
+    rt = runtime()
+    with rt.db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None or alert.state not in SENDABLE:
+            return {"claimed": 0, "skipped": "alert not sending"}
+        lease = claim(session, alert_id=alert_id, channel=channel,
+                      limit=batch_limit(rt.settings, channel),
+                      lease_seconds=rt.settings.delivery.lease_seconds, now=utcnow())
+        session.expunge(alert)
+    if not lease.items:
+        return {"claimed": 0}
+    stats = RecordStats()
+    try:
+        sender = rt.channel(channel, drill=alert.is_drill)
+    except ChannelError as exc:
+        _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
+        return {"claimed": len(lease.items), **asdict(stats)}
+    text = render(alert, channel=channel, language=rt.settings.language,
+                  templates_dir=rt.settings.config_dir / "templates",
+                  sender=rt.settings.sender_name)
+    items = [_item(rt.settings, alert_id, channel, claimed, text) for claimed in lease.items]
+    _send_rate_limited(rt, sender, channel, alert.is_drill, items, lease.token, stats)
+    return {"claimed": len(lease.items), **asdict(stats)}
+
+
+def _item(settings: Settings, alert_id: int, channel: str, claimed: Claimed,
+          text: MessageText) -> SendItem:
+    token = make_token(settings.secret_key.get_secret_value().encode(), alert_id,
+                       claimed.person_id or 0)
+    return SendItem(
+        key=claimed.id,
+        address=claimed.address,
+        body=text.personal(settings.public_url(f"/c/{token}")),
+        callback_url=settings.public_url(f"/hooks/twilio/{channel}/status?d={claimed.id}"),
+        extra={"token": token},
+    )
+
+
+def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
+    outcome = Outcome.retry if exc.retryable else Outcome.failed
+    return SendResult(claimed.id, outcome, error_code=exc.code or "channel", message=exc.message)
+
+
+def _send_rate_limited(rt: Runtime, sender: Channel[Any], channel: str, drill: bool,
+                       items: list[SendItem], token: str, stats: RecordStats) -> None:
+    """Send in chunks the shared rate limit grants; record each chunk as it comes back."""
+    bucket = _bucket(rt, channel, drill)
+    pending = items
+    while pending:
+        granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
+        if granted == 0:
+            time.sleep(wait)
+            continue
+        chunk, pending = pending[:granted], pending[granted:]
+        _record(rt, token, rt.run(sender.send_batch(chunk)), stats)
+
+
+def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
+    rate = rt.settings.twilio.rate_per_second if channel == "sms" else None
+    if not rate or rt.redis is None:
+        return None
+    scope = "drill" if drill else rt.settings.twilio.account_sid
+    key = f"{rt.settings.queue_prefix}:rate:{channel}:{scope}"
+    return TokenBucket(rt.redis, key, rate)
+
+
+def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordStats) -> None:
+    with rt.db.transaction() as session:
+        got = record_results(session, token=token, results=results, now=utcnow(),
+                             retry_after=RETRY_AFTER)
+    for name in ("accepted", "failed", "retried", "unknown", "lease_lost"):
+        setattr(stats, name, getattr(stats, name) + getattr(got, name))
+    if got.lease_lost:
+        log.warning("%d results arrived after their lease was lost", got.lease_lost)

@@ -1,0 +1,142 @@
+"""The delivery ledger: lease a batch before the call, record the provider's answers after it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.delivery.models import Delivery, DeliveryState
+from channels.base import Outcome, SendResult
+
+deliveries = cast(Table, Delivery.__table__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery leased to this worker: everything needed to send it."""
+
+    id: int
+    alert_id: int
+    recipient_id: int
+    person_id: int | None
+    address: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Lease:
+    token: str
+    expires_at: dt.datetime
+    items: list[Claimed]
+
+
+def claim(
+    session: Session,
+    *,
+    alert_id: int,
+    channel: str,
+    limit: int,
+    lease_seconds: int,
+    now: dt.datetime,
+) -> Lease:
+    """Lease up to `limit` queued deliveries, most urgent first; committed by the caller."""
+    token = secrets.token_hex(8)
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    candidates = (
+        select(Delivery.id)
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.channel == channel,
+            Delivery.state == DeliveryState.queued,
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
+        .order_by(Delivery.priority, Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()))
+        .values(state=DeliveryState.sending, lease_token=token, lease_expires_at=expires,
+                attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.alert_id, Delivery.recipient_id, Delivery.person_id,
+                   Delivery.address, Delivery.priority)
+        .execution_options(synchronize_session=False)
+    )
+    rows = [Claimed(*row) for row in session.execute(stmt)]
+    rows.sort(key=lambda c: (c.priority, c.id))
+    return Lease(token, expires, rows)
+
+
+@dataclass
+class RecordStats:
+    """How the provider's answers landed in the ledger."""
+
+    accepted: int = 0
+    failed: int = 0
+    retried: int = 0
+    unknown: int = 0
+    lease_lost: int = 0
+
+
+_LEASED = and_(
+    deliveries.c.id == bindparam("d_id"),
+    deliveries.c.lease_token == bindparam("d_token"),
+    deliveries.c.state == DeliveryState.sending.value,
+)
+_ACCEPT = update(deliveries).where(_LEASED).values(
+    state=DeliveryState.sent.value, provider_id=bindparam("d_provider"),
+    segments=bindparam("d_segments"), sent_at=bindparam("d_now"),
+    lease_token=None, lease_expires_at=None,
+)
+_FAIL = update(deliveries).where(_LEASED).values(
+    state=DeliveryState.failed.value, error_code=bindparam("d_error"),
+    final_at=bindparam("d_now"), lease_token=None, lease_expires_at=None,
+)
+_RETRY = update(deliveries).where(_LEASED).values(
+    state=DeliveryState.queued.value, error_code=bindparam("d_error"),
+    not_before=bindparam("d_not_before"), lease_token=None, lease_expires_at=None,
+)
+_UNKNOWN = update(deliveries).where(_LEASED).values(
+    state=DeliveryState.unknown.value, error_code=bindparam("d_error"),
+    sent_at=bindparam("d_now"), lease_token=None, lease_expires_at=None,
+)
+
+
+def record_results(
+    session: Session,
+    *,
+    token: str,
+    results: Sequence[SendResult],
+    now: dt.datetime,
+    retry_after: dt.timedelta,
+) -> RecordStats:
+    """Store each answer on its delivery, only while this worker still holds the lease."""
+    stats = RecordStats()
+    groups: dict[Outcome, list[dict[str, object]]] = {o: [] for o in Outcome}
+    for result in results:
+        groups[result.outcome].append({
+            "d_id": result.key, "d_token": token, "d_now": now,
+            "d_provider": result.provider_id, "d_error": result.error_code,
+            "d_segments": result.detail.get("segments"), "d_not_before": now + retry_after,
+        })
+    statements = {Outcome.accepted: _ACCEPT, Outcome.failed: _FAIL, Outcome.retry: _RETRY,
+                  Outcome.unknown: _UNKNOWN}
+    for outcome, params in groups.items():
+        if not params:
+            continue
+        matched = session.connection().execute(statements[outcome], params).rowcount
+        setattr(stats, _STAT[outcome], matched)
+        stats.lease_lost += len(params) - matched
+    return stats
+
+
+_STAT = {Outcome.accepted: "accepted", Outcome.failed: "failed", Outcome.retry: "retried",
+         Outcome.unknown: "unknown"}

@@ -1,0 +1,61 @@
+"""Deliveries: one attempt of one channel to one address, leased by the worker sending it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from broadcaster.db.base import Base
+from broadcaster.registry.models import str_enum
+
+
+class DeliveryState(enum.StrEnum):
+    """queued → sending → sent → delivered | failed; unknown when the fate is unknown."""
+
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    unknown = "unknown"
+    cancelled = "cancelled"
+
+
+FINAL_DELIVERY_STATES = frozenset(
+    {DeliveryState.delivered, DeliveryState.failed, DeliveryState.cancelled}
+)
+
+
+class Delivery(Base):
+    """One message to one address for one recipient."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_claim", "alert_id", "channel", "state", "priority", "id"),
+        Index("ix_deliveries_lease", "state", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(320))
+    state: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState, "delivery_state"), default=DeliveryState.queued
+    )
+    priority: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    segments: Mapped[int | None]
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[dt.datetime | None]
+    not_before: Mapped[dt.datetime | None]
+    resend_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    queued_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    final_at: Mapped[dt.datetime | None]

@@ -1,0 +1,45 @@
+"""A token bucket per provider credential, kept in Redis and shared by every worker."""
+
+from __future__ import annotations
+
+import redis
+
+# KEYS[1] bucket; ARGV: rate per second, burst, tokens wanted.
+# Returns {granted, milliseconds until one more token}. Uses the Redis clock, so workers on
+# several machines share one notion of time.
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then tokens = burst; at = now end
+tokens = math.min(burst, tokens + (now - at) * rate / 1000)
+local granted = math.min(want, math.floor(tokens))
+tokens = tokens - granted
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+local wait = 0
+if granted < want then wait = math.ceil((1 - (tokens - math.floor(tokens))) * 1000 / rate) end
+return {granted, wait}
+"""
+
+
+class TokenBucket:
+    """`take(n)` grants up to n sends now and says how long to wait for the next one."""
+
+    def __init__(self, client: redis.Redis, key: str, rate: float, burst: float | None = None):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.key = key
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate)
+        self._script = client.register_script(_TAKE)
+
+    def take(self, wanted: int) -> tuple[int, float]:
+        """(granted, seconds to wait before asking again)."""
+        granted, wait_ms = self._script(keys=[self.key], args=[self.rate, self.burst, wanted])
+        return int(granted), int(wait_ms) / 1000.0

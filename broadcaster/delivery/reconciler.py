@@ -1,0 +1,167 @@
+"""The reconciler tick: expired leases become unknown, unknowns are looked up or resent,
+due queued work without a job gets one, finished alerts settle. Safe to run anywhere, twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert, AlertState
+from broadcaster.confirm.tokens import make_token
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import rowcount
+from broadcaster.delivery.dispatch import enqueue_sends, queue_for
+from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.runtime import Runtime, runtime
+from broadcaster.delivery.statuses import mark_reached
+from broadcaster.queues import get_queue
+from channels.base import LookupItem, LookupResult
+
+log = logging.getLogger(__name__)
+S = DeliveryState
+LOOKUP_BATCH = 200
+OPEN = (S.queued, S.sending, S.unknown)
+
+
+@dataclass
+class TickReport:
+    leases_expired: int = 0
+    found_at_provider: int = 0
+    resent: int = 0
+    still_unknown: int = 0
+    jobs_enqueued: int = 0
+    alerts_settled: int = 0
+
+
+def tick() -> dict[str, Any]:
+    """One reconciliation pass over the whole database."""
+    rt = runtime()
+    now = utcnow()
+    report = TickReport()
+    with rt.db.transaction() as session:
+        report.leases_expired = expire_leases(session, now)
+    resolve_unknown(rt, now, report)
+    report.jobs_enqueued = kick_queued(rt, now)
+    with rt.db.transaction() as session:
+        report.alerts_settled = settle_alerts(session)
+    if any(asdict(report).values()):
+        log.info("reconciler: %s", report)
+    return asdict(report)
+
+
+def expire_leases(session: Session, now: dt.datetime) -> int:
+    """Deliveries whose worker vanished mid-send: their fate is unknown, never assumed."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.state == S.sending, Delivery.lease_expires_at < now)
+        .values(state=S.unknown, error_code="lease_expired", lease_token=None,
+                lease_expires_at=None, sent_at=func.coalesce(Delivery.sent_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
+
+
+def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
+    """Unknowns past the grace period (callbacks had their chance): ask the provider."""
+    grace = dt.timedelta(seconds=rt.settings.delivery.unknown_grace_seconds)
+    with rt.db.transaction() as session:
+        rows = session.execute(
+            select(Delivery, Alert.status)
+            .join(Alert, Alert.id == Delivery.alert_id)
+            .where(Delivery.state == S.unknown, Delivery.sent_at < now - grace)
+            .order_by(Delivery.priority, Delivery.id)
+            .limit(LOOKUP_BATCH)
+        ).all()
+        session.expunge_all()
+    by_channel: dict[tuple[str, bool], list[Delivery]] = {}
+    for delivery, status in rows:
+        by_channel.setdefault((delivery.channel, status.is_drill), []).append(delivery)
+    for (channel, drill), deliveries in by_channel.items():
+        sender = rt.channel(channel, drill=drill)
+        secret = rt.settings.secret_key.get_secret_value().encode()
+        items = [LookupItem(d.id, d.address, d.sent_at or now,
+                            make_token(secret, d.alert_id, d.person_id or 0), d.provider_id)
+                 for d in deliveries]
+        results = rt.run(sender.lookup(items))
+        with rt.db.transaction() as session:
+            _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
+
+
+def _apply_lookups(session: Session, deliveries: dict[int, Delivery],
+                   results: list[LookupResult], now: dt.datetime, report: TickReport) -> None:
+    for result in results:
+        delivery = deliveries[result.key]
+        if result.found is None:
+            report.still_unknown += 1
+        elif result.found:
+            state = S.delivered if result.delivered else S.sent
+            moved = session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id, Delivery.state == S.unknown)
+                .values(state=state, provider_id=result.provider_id, error_code=None,
+                        final_at=now if state is S.delivered else None)
+                .execution_options(synchronize_session=False)
+            )
+            report.found_at_provider += rowcount(moved)
+            if state is S.delivered and rowcount(moved):
+                mark_reached(session, [delivery.id], now)
+        else:
+            report.resent += _resend(session, delivery, now)
+
+
+def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
+    """The provider never got it: close this attempt and queue a new one."""
+    closed = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id, Delivery.state == S.unknown)
+        .values(state=S.failed, error_code="not_sent", final_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not rowcount(closed):
+        return 0
+    session.execute(insert(Delivery).values(
+        alert_id=delivery.alert_id, recipient_id=delivery.recipient_id,
+        person_id=delivery.person_id, channel=delivery.channel, address=delivery.address,
+        state=S.queued, priority=delivery.priority, attempts=0, resend_of=delivery.id,
+        queued_at=now,
+    ))
+    return 1
+
+
+def kick_queued(rt: Runtime, now: dt.datetime) -> int:
+    """Queued deliveries that are due while their queue is empty have lost their job."""
+    if rt.redis is None:
+        return 0
+    with rt.db.transaction() as session:
+        rows = session.execute(
+            select(Delivery.alert_id, Alert.level, Delivery.channel, func.count())
+            .join(Alert, Alert.id == Delivery.alert_id)
+            .where(Delivery.state == S.queued,
+                   Alert.state.in_((AlertState.sending, AlertState.active)),
+                   (Delivery.not_before.is_(None)) | (Delivery.not_before <= now))
+            .group_by(Delivery.alert_id, Alert.level, Delivery.channel)
+        ).all()
+    enqueued = 0
+    for alert_id, level, channel, count in rows:
+        if get_queue(queue_for(level), rt.redis, rt.settings).count > 0:
+            continue
+        enqueued += enqueue_sends(rt.settings, rt.redis, alert_id=alert_id, level=level,
+                                  channel_counts={channel: count})
+    return enqueued
+
+
+def settle_alerts(session: Session) -> int:
+    """A sending alert with nothing left in flight becomes active."""
+    in_flight = exists().where(Delivery.alert_id == Alert.id, Delivery.state.in_(OPEN))
+    result = session.execute(
+        update(Alert)
+        .where(Alert.state == AlertState.sending, ~in_flight)
+        .values(state=AlertState.active)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)

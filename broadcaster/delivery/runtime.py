@@ -1,0 +1,79 @@
+"""Per-process resources of a worker: database, Redis, and channels on one event-loop thread.
+
+RQ runs jobs synchronously; channels are async and keep pooled HTTP connections. One
+long-lived loop per process lets every job reuse the same open channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import redis
+
+from broadcaster.db.database import Database
+from broadcaster.delivery.channel_config import build_channel
+from broadcaster.queues import connect
+from broadcaster.settings import Settings, get_settings
+from channels.base import Channel
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """What jobs of this process share; made on first use, never at import time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url)
+        self.redis: redis.Redis | None = connect(settings.redis_url) if settings.redis_url else None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="channels",
+                                        daemon=True)
+        self._thread.start()
+        self._channels: dict[tuple[str, bool], Channel[Any]] = {}
+        self._lock = threading.Lock()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the channel loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def channel(self, name: str, *, drill: bool) -> Channel[Any]:
+        """The open channel for real sends or for drills (which go to the simulator only)."""
+        with self._lock:
+            key = (name, drill)
+            if key not in self._channels:
+                channel = build_channel(name, self.settings, drill=drill)
+                self.run(channel.open())
+                self._channels[key] = channel
+            return self._channels[key]
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            self.run(channel.close())
+        self._channels.clear()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self.db.dispose()
+
+
+_current: tuple[int, Runtime] | None = None
+
+
+def runtime() -> Runtime:
+    """This process's runtime (a forked child builds its own)."""
+    global _current
+    if _current is None or _current[0] != os.getpid():
+        _current = (os.getpid(), Runtime(get_settings()))
+    return _current[1]
+
+
+def reset_runtime() -> None:
+    """Close and forget this process's runtime (tests, settings changes)."""
+    global _current
+    if _current is not None and _current[0] == os.getpid():
+        _current[1].close()
+    _current = None

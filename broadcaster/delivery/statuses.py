@@ -1,0 +1,97 @@
+"""Provider status reports applied to deliveries and households: states only move forward."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.delivery.models import Delivery, DeliveryState
+
+deliveries = cast(Table, Delivery.__table__)
+S = DeliveryState
+
+# The states a delivery may come from to reach each state (DESIGN §3.4).
+PREDECESSORS: dict[DeliveryState, frozenset[DeliveryState]] = {
+    S.sent: frozenset({S.queued, S.sending, S.unknown}),
+    S.delivered: frozenset({S.queued, S.sending, S.unknown, S.sent}),
+    S.failed: frozenset({S.queued, S.sending, S.unknown, S.sent}),
+}
+FINAL = frozenset({S.delivered, S.failed})
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One provider report about one delivery (matched by our id, checked by provider id)."""
+
+    delivery_id: int
+    provider_id: str
+    state: DeliveryState
+    error_code: str | None = None
+
+
+def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
+    values: dict[str, object] = {
+        "state": state.value,
+        "provider_id": bindparam("r_provider"),
+        "lease_token": None,
+        "lease_expires_at": None,
+    }
+    if state in FINAL:
+        values["final_at"] = bindparam("r_now")
+    if state is S.failed:
+        values["error_code"] = bindparam("r_error")
+    return (
+        update(deliveries)
+        .where(
+            and_(
+                deliveries.c.id == bindparam("r_id"),
+                deliveries.c.state.in_([s.value for s in PREDECESSORS[state]]),
+                or_(deliveries.c.provider_id.is_(None),
+                    deliveries.c.provider_id == bindparam("r_provider")),
+            )
+        )
+        .values(**values)
+    )
+
+
+_STATEMENTS = {state: _statement(state) for state in PREDECESSORS}
+
+
+def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.datetime) -> int:
+    """Apply a batch of reports; returns how many moved a delivery forward."""
+    moved = 0
+    by_state: dict[DeliveryState, list[dict[str, object]]] = {}
+    for report in reports:
+        if report.state not in _STATEMENTS:
+            continue
+        by_state.setdefault(report.state, []).append({
+            "r_id": report.delivery_id, "r_provider": report.provider_id,
+            "r_error": report.error_code, "r_now": now,
+        })
+    for state in (S.sent, S.delivered, S.failed):  # forward order within one batch
+        params = by_state.get(state)
+        if params:
+            moved += session.connection().execute(_STATEMENTS[state], params).rowcount
+    delivered = [r.delivery_id for r in reports if r.state is S.delivered]
+    if delivered:
+        mark_reached(session, delivered, now)
+    return moved
+
+
+def mark_reached(session: Session, delivery_ids: Sequence[int], now: dt.datetime) -> None:
+    """Households with a delivered message move from pending to reached."""
+    households = select(Delivery.recipient_id).where(
+        Delivery.id.in_(delivery_ids), Delivery.state == S.delivered
+    )
+    session.execute(
+        update(Recipient)
+        .where(Recipient.id.in_(households), Recipient.state == RecipientState.pending)
+        .values(state=RecipientState.reached, reached_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,124 @@
+"""`broadcaster demo`: the whole service on one machine with a generated district."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+from rich.console import Console
+from sqlalchemy import select
+
+from broadcaster.app import create_app
+from broadcaster.auth import service as auth_service
+from broadcaster.auth.audit import SYSTEM
+from broadcaster.auth.models import Role, User
+from broadcaster.db.database import Database
+from broadcaster.db.migrate import upgrade
+from broadcaster.redis_embedded import resolve_redis_url
+from broadcaster.registry.demo_district import generate_district
+from broadcaster.settings import Settings, get_settings
+
+console = Console()
+
+
+def demo_environment(host: str, port: int, data_dir: Path) -> dict[str, str]:
+    """Environment for the demo's processes: the simulator stands in for every provider."""
+    base = f"http://{host}:{port}"
+    return {
+        "BROADCASTER_PUBLIC_BASE_URL": base,
+        "BROADCASTER_TWILIO__API_BASE_URL": f"{base}/sim",
+        "BROADCASTER_BOOTSTRAP_API_KEY": _demo_key(data_dir),
+    }
+
+
+def _demo_key(data_dir: Path) -> str:
+    """The demo's admin API key: configured, else kept in the data dir across runs."""
+    configured = os.environ.get("BROADCASTER_BOOTSTRAP_API_KEY")
+    if configured:
+        return configured
+    path = data_dir / "demo-api-key.txt"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = "bk_demo_" + secrets.token_urlsafe(24)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def _admin_password(db: Database) -> str:
+    """Give the demo admin a fresh console password and return it."""
+    password = secrets.token_urlsafe(9)
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == "admin"))
+        if user is None:
+            user = auth_service.create_user(
+                session, username="admin", role=Role.admin, display_name="管理员", actor=SYSTEM
+            )
+        auth_service.set_password(session, user=user, password=password, actor=SYSTEM)
+    return password
+
+
+def create_demo_app(settings: Settings | None = None) -> FastAPI:
+    """The API with the provider simulator mounted at /sim."""
+    from broadcaster.sim import NumberConfig, SimConfig, create_sim_app
+
+    settings = settings or get_settings()
+    app = create_app(settings)
+    twilio = settings.twilio
+    sim_config = SimConfig(
+        accounts={twilio.account_sid: twilio.auth_token.get_secret_value()},
+        numbers={
+            twilio.from_number: NumberConfig(
+                sms_url=settings.public_url("/hooks/twilio/sms/inbound")
+            )
+        },
+    )
+    app.mount("/sim", create_sim_app(sim_config))
+    return app
+
+
+def _start_workers(count: int) -> list[subprocess.Popen[bytes]]:
+    command = [sys.executable, "-m", "broadcaster.cli", "worker"]
+    return [subprocess.Popen(command, env=os.environ.copy()) for _ in range(count)]  # noqa: S603
+
+
+def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
+    """Prepare the district, then serve API + simulator with workers until interrupted."""
+    import uvicorn
+
+    settings = get_settings()
+    os.environ.update(demo_environment(host, port, settings.data_dir))
+    url, embedded = resolve_redis_url(settings)
+    os.environ["BROADCASTER_REDIS_URL"] = url
+    get_settings.cache_clear()
+    settings = get_settings()
+    db = Database(settings.resolved_database_url)
+    upgrade(db.engine)
+    with console.status(f"生成示范区 / generating a district of {households} households"):
+        summary = generate_district(db, households=households)
+    password = _admin_password(db)
+    db.dispose()
+    procs = _start_workers(workers)
+    base = settings.public_base_url
+    console.print(
+        f"\n[bold]broadcaster demo[/bold]  {base}\n"
+        f"  district: {summary.households} households, {summary.people} people, "
+        f"{summary.grids} grids ({'generated' if summary.created else 'reused'})\n"
+        f"  console login: admin / {password}\n"
+        f"  API key (admin): {os.environ['BROADCASTER_BOOTSTRAP_API_KEY']}\n"
+        f"  API docs: {base}/docs   simulator: {base}/sim/api/messages\n"
+    )
+    try:
+        uvicorn.run(create_demo_app(settings), host=host, port=port, log_level="info")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=15)
+        if embedded is not None:
+            embedded.stop()

@@ -1,0 +1,14 @@
+"""The periodic ticks every deployment runs (registered by `broadcaster worker`)."""
+
+from __future__ import annotations
+
+from broadcaster.settings import Settings
+from broadcaster.worker import Periodic
+
+
+def periodic_ticks(settings: Settings) -> list[Periodic]:
+    """Reconciliation (and later escalation) ticks, run once per interval cluster-wide."""
+    return [
+        Periodic("reconcile", "broadcaster.delivery.reconciler.tick",
+                 settings.delivery.reconcile_every_seconds),
+    ]

@@ -1,0 +1,86 @@
+"""API models of the registry."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from broadcaster.registry.models import GroupKind, HazardType, PhoneKind, WorkerRole, ZoneKind
+
+
+class ZoneOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    kind: ZoneKind
+    hazard_type: HazardType | None
+    parent_id: int | None
+    risk: int
+    region_code: str | None
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str | None
+    phone: str
+    phone_kind: PhoneKind
+    active: bool
+
+
+class HouseholdOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    head_name: str
+    address: str
+    grid_code: str
+    hazard_zones: list[str]
+    vulnerability: list[str]
+    is_vulnerable: bool
+    worker_name: str | None
+    lat: float | None
+    lon: float | None
+    people: list[PersonOut]
+
+
+class HouseholdPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[HouseholdOut]
+
+
+class WorkerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    phone: str
+    role: WorkerRole
+    active: bool
+
+
+class GroupOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    kind: GroupKind
+    zone_id: int | None
+    owner_worker_id: int | None
+    member_count: int
+
+
+class LoudspeakerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    zone_id: int
+    operator_worker_id: int | None

@@ -1,0 +1,1 @@
+"""Channel plugins: one module per channel, loaded through the broadcaster.channels entry points."""

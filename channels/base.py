@@ -1,0 +1,135 @@
+"""The channel contract: settings, capabilities, and an async batch send, one result per item."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+
+class Audience(enum.StrEnum):
+    """Whom one send item addresses."""
+
+    person = "person"
+    group = "group"
+    zone = "zone"
+
+
+class Outcome(enum.StrEnum):
+    """What the provider said about one item.
+
+    accepted: the provider took it (provider_id set); failed: it refused it for good;
+    retry: it refused it for now (rate limit, 5xx) and nothing was sent;
+    unknown: the fate is unknown (timeout) — never blindly resent, it is reconciled.
+    """
+
+    accepted = "accepted"
+    failed = "failed"
+    retry = "retry"
+    unknown = "unknown"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can carry."""
+
+    audience: Audience
+    confirmations: frozenset[str] = frozenset()
+    max_body_chars: int | None = None
+    rate_per_second: float | None = None
+
+
+@dataclass(frozen=True)
+class SendItem:
+    """One message to one address; `key` ties the result back to the caller's row."""
+
+    key: int
+    address: str
+    body: str
+    callback_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The provider's answer for one item."""
+
+    key: int
+    outcome: Outcome
+    provider_id: str | None = None
+    error_code: str | None = None
+    message: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def retryable(self) -> bool:
+        return self.outcome is Outcome.retry
+
+
+@dataclass(frozen=True)
+class LookupItem:
+    """A message whose fate is unknown: find it at the provider by id, or by its marker text."""
+
+    key: int
+    address: str
+    since: dt.datetime
+    marker: str
+    provider_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupResult:
+    """found=True: the provider has it (provider_id, outcome); False: it never got there;
+    None: the lookup itself failed, ask again later."""
+
+    key: int
+    found: bool | None
+    provider_id: str | None = None
+    delivered: bool | None = None
+
+
+class ChannelError(Exception):
+    """A channel-level failure; `message` is safe to show to an officer."""
+
+    def __init__(self, message: str, *, retryable: bool = False, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+class Channel(ABC, Generic[SettingsT]):
+    """A delivery channel. Channels never touch the database: a batch in, results out."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[BaseModel]]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, settings: SettingsT) -> None:
+        self.settings = settings
+
+    async def open(self) -> None:
+        """Acquire long-lived resources (HTTP pools); called once before sends."""
+
+    async def close(self) -> None:
+        """Release what open() acquired."""
+
+    @abstractmethod
+    async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
+        """Send every item; return exactly one result per item, in any order."""
+
+    async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
+        """Ask the provider about messages of unknown fate; channels that cannot, say so."""
+        return [LookupResult(item.key, None) for item in items]
+
+    @property
+    def can_lookup(self) -> bool:
+        return type(self).lookup is not Channel.lookup

@@ -1,0 +1,30 @@
+"""Loads channel classes from the `broadcaster.channels` entry points into a name registry."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+
+from channels.base import Channel
+
+GROUP = "broadcaster.channels"
+
+
+class ChannelRegistryError(RuntimeError):
+    """A broken channel registration; raised at start-up, never later."""
+
+
+def build_registry(points: list[EntryPoint] | None = None) -> dict[str, type[Channel]]:  # type: ignore[type-arg]
+    """Map each channel name to its class; a duplicate name or a non-channel is an error."""
+    found: dict[str, type[Channel]] = {}  # type: ignore[type-arg]
+    for point in points if points is not None else list(entry_points(group=GROUP)):
+        cls = point.load()
+        if not (isinstance(cls, type) and issubclass(cls, Channel)):
+            raise ChannelRegistryError(f"entry point {point.name!r} is not a Channel class")
+        if point.name != cls.name:
+            raise ChannelRegistryError(
+                f"entry point {point.name!r} loads channel named {cls.name!r}"
+            )
+        if cls.name in found and found[cls.name] is not cls:
+            raise ChannelRegistryError(f"two channels are registered as {cls.name!r}")
+        found[cls.name] = cls
+    return found

@@ -1,0 +1,182 @@
+"""The RQ worker: priority order, scheduler, warm shutdown, cluster-wide periodic ticks."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from rq import Worker
+
+from broadcaster.queues import DEFAULT, SEND, URGENT, connect, get_queue
+from broadcaster.redis_embedded import EmbeddedRedis
+from broadcaster.settings import Settings
+from broadcaster.worker import Periodic, fire_due_ticks, run_worker, tick_key
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+JOBS = "tests.integration.jobs_for_tests"
+WORKER_SCRIPT = """
+import sys
+from broadcaster.settings import Settings
+from broadcaster.worker import register_periodic, run_worker
+url, prefix, data_dir, tick_every = sys.argv[1:5]
+if float(tick_every) > 0:
+    register_periodic("tick", "tests.integration.jobs_for_tests.record_tick", float(tick_every))
+run_worker(Settings(env="test", redis_url=url, queue_prefix=prefix, data_dir=data_dir))
+"""
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def spawn_worker(
+    redis_settings: Settings, tmp_path: Path
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start `run_worker` in a child process (so it has its own main thread and signals)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn(tick_every: float = 0.0) -> subprocess.Popen[bytes]:
+        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
+        args = [redis_settings.redis_url or "", redis_settings.queue_prefix, str(tmp_path)]
+        process = subprocess.Popen(
+            [sys.executable, "-c", WORKER_SCRIPT, *args, str(tick_every)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return process
+
+    yield spawn
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("worker did not stop within 30 s of SIGTERM:\n" + log.read_text())
+    assert code == 0, log.read_text()
+
+
+def test_burst_worker_runs_jobs_in_priority_order(redis_settings: Settings) -> None:
+    connection = connect(redis_settings.redis_url or "")
+    for name in (DEFAULT, SEND, URGENT):
+        get_queue(name, connection, redis_settings).enqueue(f"{JOBS}.record_queue")
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    get_queue(DEFAULT, connection, redis_settings).enqueue_at(past, f"{JOBS}.record_queue")
+    handler_before = signal.getsignal(signal.SIGTERM)
+
+    run_worker(redis_settings, burst=True)
+
+    prefix = redis_settings.queue_prefix
+    ran = connection.lrange(f"{prefix}:ran", 0, -1)
+    # The scheduler moved the due scheduled job onto "default" before the work loop began.
+    assert ran == [
+        f"{prefix}:{URGENT}".encode(),
+        f"{prefix}:{SEND}".encode(),
+        f"{prefix}:{DEFAULT}".encode(),
+        f"{prefix}:{DEFAULT}".encode(),
+    ]
+    assert signal.getsignal(signal.SIGTERM) == handler_before  # RQ's handlers are undone
+    connection.close()
+
+
+def test_fork_worker_class_runs_jobs(redis_settings: Settings) -> None:
+    connection = connect(redis_settings.redis_url or "")
+    get_queue(SEND, connection, redis_settings).enqueue(f"{JOBS}.record_queue")
+    run_worker(redis_settings, burst=True, worker_class="fork", with_scheduler=False)
+    assert connection.llen(f"{redis_settings.queue_prefix}:ran") == 1
+    connection.close()
+
+
+def test_worker_reuses_an_embedded_server_it_does_not_own() -> None:
+    directory = Path(tempfile.mkdtemp(prefix="bt-w-", dir="/tmp"))
+    try:
+        with EmbeddedRedis(directory) as server:
+            settings = Settings(env="test", data_dir=directory, queue_prefix="bt-embedded")
+            connection = connect(server.url)
+            get_queue(URGENT, connection, settings).enqueue(f"{JOBS}.record_queue")
+            run_worker(settings, burst=True)
+            assert connection.lrange("bt-embedded:ran", 0, -1) == [b"bt-embedded:urgent"]
+            assert connection.ping()  # the worker did not stop a server it does not own
+            connection.close()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_sigterm_is_a_warm_shutdown(
+    redis_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    connection = connect(redis_settings.redis_url or "")
+    queue = get_queue(DEFAULT, connection, redis_settings)
+    queue.enqueue(f"{JOBS}.slow", 1.0)
+    marks = f"{redis_settings.queue_prefix}:slow"
+    process = spawn_worker()
+    _wait_for(lambda: connection.llen(marks) >= 1, "the slow job to start")
+
+    _stop(process, tmp_path / "worker-0.log")  # sent while the job is running
+
+    assert connection.lrange(marks, 0, -1) == [b"started", b"done"]
+    assert Worker.all(queue=queue) == []
+    connection.close()
+
+
+def test_a_tick_fires_once_per_interval_and_never_piles_up(redis_settings: Settings) -> None:
+    connection = connect(redis_settings.redis_url or "")
+    tick = Periodic("pile", f"{JOBS}.record_tick", every_seconds=0.05)
+
+    assert len(fire_due_ticks(connection, redis_settings, [tick], owner="a")) == 1
+    assert fire_due_ticks(connection, redis_settings, [tick], owner="b") == []  # same interval
+    time.sleep(0.1)
+    # A new interval, but the first tick's job is still queued: skipped, not piled up.
+    assert fire_due_ticks(connection, redis_settings, [tick], owner="b") == []
+    assert get_queue(DEFAULT, connection, redis_settings).count == 1
+
+    run_worker(redis_settings, burst=True, with_scheduler=False)
+    connection.delete(tick_key(redis_settings, "pile"))  # skip waiting out the interval
+    assert len(fire_due_ticks(connection, redis_settings, [tick], owner="b")) == 1
+    connection.close()
+
+
+def test_periodic_tick_runs_once_per_interval_across_two_workers(
+    redis_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    every = 1.0
+    connection = connect(redis_settings.redis_url or "")
+    queue = get_queue(DEFAULT, connection, redis_settings)
+    ticks_key = f"{redis_settings.queue_prefix}:ticks"
+    workers = [spawn_worker(every), spawn_worker(every)]
+    _wait_for(lambda: len(Worker.all(queue=queue)) == 2, "both workers to register")
+    seen = connection.llen(ticks_key)
+    _wait_for(lambda: connection.llen(ticks_key) >= seen + 3, "three ticks with both workers up")
+
+    for index, process in enumerate(workers):
+        _stop(process, tmp_path / f"worker-{index}.log")
+
+    enqueued = sorted(float(v) for v in connection.lrange(ticks_key, 0, -1))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(enqueued)]
+    # Two uncoordinated 1 s tickers always produce a gap <= 0.5 s; one shared lock cannot.
+    assert min(gaps) >= 0.6 * every, gaps
+    connection.close()

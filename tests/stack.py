@@ -1,0 +1,164 @@
+"""A running stack for end-to-end tests: API and simulator on loopback, workers as processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from broadcaster.app import create_app
+from broadcaster.db.database import Database
+from broadcaster.settings import DeliverySettings, Settings, TwilioSettings
+from broadcaster.sim import SimConfig, create_standalone_app
+from broadcaster.sim.state import SimState
+
+ACCOUNT = "AC" + "1" * 32
+TOKEN = "sim-auth-token-for-tests"
+ADMIN_KEY = "bk_test_admin_key_0123456789abcdef"
+SECRET = "test-secret-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """A uvicorn server in a thread of the test process."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@dataclass
+class Stack:
+    """Everything an end-to-end test drives."""
+
+    api_url: str
+    sim_url: str
+    settings: Settings
+    env: dict[str, str]
+    db: Database
+    sim: SimState
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, timeout=30,
+                            headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+
+    def start_worker(self, *, scheduler: bool = True) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "broadcaster.cli", "worker"]
+        if not scheduler:
+            command.append("--no-scheduler")
+        log = open(Path(self.env["BROADCASTER_DATA_DIR"]) / f"worker-{len(self.workers)}.log",
+                   "wb")
+        proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.workers.append(proc)
+        return proc
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def sim_messages(self) -> list[Any]:
+        return list(self.sim.store.messages.values())
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float = 120, every: float = 0.2) -> None:
+    """Poll until `check()` holds; fail the test after a generous timeout."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(every)
+
+
+def stack_settings(db: Database, redis_settings: Settings, api_url: str, sim_url: str,
+                   data_dir: Path, **delivery: Any) -> Settings:
+    timings = {"lease_seconds": 5, "unknown_grace_seconds": 2, "reconcile_every_seconds": 1,
+               "provider_timeout_seconds": 3, **delivery}
+    return Settings(
+        env="test", database_url=db.url, redis_url=redis_settings.redis_url,
+        queue_prefix=redis_settings.queue_prefix, public_base_url=api_url,
+        simulator_url=sim_url, secret_key=SECRET, bootstrap_api_key=ADMIN_KEY,
+        data_dir=data_dir,
+        twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN, api_base_url=sim_url,
+                              rate_per_second=10_000),
+        delivery=DeliverySettings(**timings),
+    )
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The same settings as environment variables, for worker processes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
+    env.update({
+        "BROADCASTER_ENV": "test",
+        "BROADCASTER_DATABASE_URL": settings.resolved_database_url,
+        "BROADCASTER_REDIS_URL": settings.redis_url or "",
+        "BROADCASTER_QUEUE_PREFIX": settings.queue_prefix,
+        "BROADCASTER_PUBLIC_BASE_URL": settings.public_base_url,
+        "BROADCASTER_SIMULATOR_URL": settings.simulator_url or "",
+        "BROADCASTER_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "BROADCASTER_DATA_DIR": str(settings.data_dir),
+        "BROADCASTER_TWILIO__ACCOUNT_SID": settings.twilio.account_sid,
+        "BROADCASTER_TWILIO__AUTH_TOKEN": settings.twilio.auth_token.get_secret_value(),
+        "BROADCASTER_TWILIO__API_BASE_URL": settings.twilio.api_base_url or "",
+        "BROADCASTER_TWILIO__RATE_PER_SECOND": str(settings.twilio.rate_per_second),
+    })
+    for key, value in settings.delivery.model_dump().items():
+        env[f"BROADCASTER_DELIVERY__{key.upper()}"] = str(value)
+    return env
+
+
+@contextmanager
+def running_stack(db: Database, redis_settings: Settings, data_dir: Path,
+                  sim_config: dict[str, Any] | None = None, **delivery: Any) -> Iterator[Stack]:
+    """API + simulator servers in threads; workers are started by the test."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    api_port, sim_port = free_port(), free_port()
+    api_url, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}/sim"
+    settings = stack_settings(db, redis_settings, api_url, sim_url, data_dir, **delivery)
+    config = SimConfig(accounts={ACCOUNT: TOKEN}, seed=7, **(sim_config or {}))
+    sim_app = create_standalone_app(config)
+    api_app = create_app(settings, Database(db.url))
+    with ServerThread(sim_app, sim_port), ServerThread(api_app, api_port):
+        stack = Stack(api_url, sim_url, settings, environment(settings), db, sim_app.state.sim)
+        try:
+            yield stack
+        finally:
+            stack.stop_workers()
