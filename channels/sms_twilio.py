@@ -56,8 +56,10 @@ class SmsTwilio(Channel[SmsTwilioSettings]):
     async def open(self) -> None:
         s = self.settings
         self._twilio = AsyncTwilio(
-            account_sid=s.account_sid, auth_token=s.auth_token.get_secret_value(),
-            api_base_url=s.api_base_url, timeout=s.timeout_seconds,
+            account_sid=s.account_sid,
+            auth_token=s.auth_token.get_secret_value(),
+            api_base_url=s.api_base_url,
+            timeout=s.timeout_seconds,
             max_connections=s.concurrency,
         )
 
@@ -92,16 +94,27 @@ class SmsTwilio(Channel[SmsTwilioSettings]):
         except TwilioRestException as exc:
             return _refused(item, exc, parts)
         except aiohttp.ClientConnectorError as exc:  # never reached the provider
-            return SendResult(item.key, Outcome.retry, error_code="connection",
-                              message=f"连接失败 / connection failed: {type(exc).__name__}",
-                              detail={"segments": parts})
+            return SendResult(
+                item.key,
+                Outcome.retry,
+                error_code="connection",
+                message=f"连接失败 / connection failed: {type(exc).__name__}",
+                detail={"segments": parts},
+            )
         except (TimeoutError, aiohttp.ClientError) as exc:  # sent, but no answer: fate unknown
-            return SendResult(item.key, Outcome.unknown, error_code="timeout",
-                              message=f"提供商未应答 / no answer: {type(exc).__name__}",
-                              detail={"segments": parts})
-        return SendResult(item.key, Outcome.accepted, provider_id=message.sid,
-                          detail={"segments": int(message.num_segments or parts)})
-
+            return SendResult(
+                item.key,
+                Outcome.unknown,
+                error_code="timeout",
+                message=f"提供商未应答 / no answer: {type(exc).__name__}",
+                detail={"segments": parts},
+            )
+        return SendResult(
+            item.key,
+            Outcome.accepted,
+            provider_id=message.sid,
+            detail={"segments": int(message.num_segments or parts)},
+        )
 
     async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
         """Find messages of unknown fate: by provider id, else among the number's messages."""
@@ -137,5 +150,6 @@ class SmsTwilio(Channel[SmsTwilioSettings]):
 def _refused(item: SendItem, exc: TwilioRestException, parts: int) -> SendResult:
     code = str(exc.code or exc.status)
     outcome = Outcome.retry if exc.status in RETRY_STATUSES else Outcome.failed
-    return SendResult(item.key, outcome, error_code=code, message=str(exc.msg)[:200],
-                      detail={"segments": parts})
+    return SendResult(
+        item.key, outcome, error_code=code, message=str(exc.msg)[:200], detail={"segments": parts}
+    )

@@ -12,14 +12,13 @@ from broadcaster.delivery.models import Delivery
 
 def alert_counts(session: Session, alert: Alert) -> AlertCounts:
     """Counts straight from the record (the database), never from a cache."""
-    by_state: dict[RecipientState, int] = {
-        state: count
-        for state, count in session.execute(
+    by_state: dict[RecipientState, int] = dict(
+        session.execute(
             select(Recipient.state, func.count())
             .where(Recipient.alert_id == alert.id)
             .group_by(Recipient.state)
-        )
-    }
+        ).all()
+    )
     deliveries: dict[str, DeliveryCounts] = {}
     for channel, state, count in session.execute(
         select(Delivery.channel, Delivery.state, func.count())
@@ -32,8 +31,9 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
     without = session.scalar(
         select(func.count())
         .select_from(Recipient)
-        .where(Recipient.alert_id == alert.id,
-               ~exists().where(Delivery.recipient_id == Recipient.id))
+        .where(
+            Recipient.alert_id == alert.id, ~exists().where(Delivery.recipient_id == Recipient.id)
+        )
     )
 
     def n(state: RecipientState) -> int:

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.db.base import UTCDateTime
-from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.registry.models import Household, Person, PhoneKind, Zone, household_zones
 from broadcaster.registry.service import households_in_zone
@@ -45,8 +44,10 @@ def plan_recipients(session: Session, *, alert: Alert, zones: list[Zone]) -> int
         literal(0, Integer),
     ).where(Household.id.in_(select(targeted.c[0])))
     columns = ["alert_id", "household_id", "state", "priority", "is_vulnerable", "stage"]
-    result = session.execute(insert(Recipient).from_select(columns, rows))
-    return rowcount(result)
+    session.execute(insert(Recipient).from_select(columns, rows))
+    # Counted, not taken from rowcount: PostgreSQL drivers report -1 for INSERT … SELECT here.
+    count = select(func.count()).where(Recipient.alert_id == alert.id)
+    return int(session.scalar(count) or 0)
 
 
 def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
@@ -70,10 +71,20 @@ def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
             Person.phone_kind == PhoneKind.mobile,
         )
     )
-    columns = ["alert_id", "recipient_id", "person_id", "channel", "address", "state",
-               "priority", "attempts", "queued_at"]
-    result = session.execute(insert(Delivery).from_select(columns, rows))
-    return rowcount(result)
+    columns = [
+        "alert_id",
+        "recipient_id",
+        "person_id",
+        "channel",
+        "address",
+        "state",
+        "priority",
+        "attempts",
+        "queued_at",
+    ]
+    session.execute(insert(Delivery).from_select(columns, rows))
+    count = select(func.count()).where(Delivery.alert_id == alert.id, Delivery.channel == "sms")
+    return int(session.scalar(count) or 0)
 
 
 PLANNERS = {"sms": plan_sms}

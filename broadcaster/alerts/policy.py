@@ -19,8 +19,9 @@ def load_policies(config_dir: Path) -> dict[str, dict[str, Any]]:
         return {level.value: {"channels": DEFAULT_CHANNELS} for level in Level}
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    return {level.value: dict(data.get(level.value, {"channels": DEFAULT_CHANNELS}))
-            for level in Level}
+    return {
+        level.value: dict(data.get(level.value, {"channels": DEFAULT_CHANNELS})) for level in Level
+    }
 
 
 def snapshot(config_dir: Path, level: Level) -> dict[str, Any]:

@@ -40,9 +40,16 @@ def recipient_page(
     ).all()
     states = _delivery_states(session, [r[0].id for r in rows])
     items = [
-        RecipientOut(household_code=code, head_name=head, grid_code=grid, state=r.state,
-                     is_vulnerable=r.is_vulnerable, priority=r.priority,
-                     reached_at=r.reached_at, deliveries=states.get(r.id, {}))
+        RecipientOut(
+            household_code=code,
+            head_name=head,
+            grid_code=grid,
+            state=r.state,
+            is_vulnerable=r.is_vulnerable,
+            priority=r.priority,
+            reached_at=r.reached_at,
+            deliveries=states.get(r.id, {}),
+        )
         for r, code, head, grid in rows
     ]
     return RecipientPage(total=total, offset=offset, limit=limit, items=items)

@@ -12,9 +12,10 @@ from broadcaster.alerts.counts import alert_counts
 from broadcaster.alerts.models import Alert, AlertSource, RecipientState
 from broadcaster.alerts.recipients import recipient_page
 from broadcaster.alerts.schemas import AlertDetail, AlertIn, AlertOut, RecipientPage
-from broadcaster.api.deps import allow, get_redis, get_session, get_settings_dep
+from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
+from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
@@ -37,21 +38,31 @@ def issue(
     body: AlertIn,
     response: Response,
     idempotency_key: str | None = Header(default=None, max_length=200),
-    session: Session = Depends(get_session),
+    db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     redis_client: redis.Redis | None = Depends(get_redis),
     who: Principal = issuers,
 ) -> Alert:
     """Issue an alert to every household of its zones; planning commits before any send."""
     source = AlertSource.feed if who.role is Role.feed else AlertSource.officer
-    issued = service.issue_alert(
-        session, body=body, actor=who.actor, source=source, settings=settings,
-        available_channels=set(registry()), idempotency_key=idempotency_key,
-    )
-    session.commit()
+    with db.transaction() as session:
+        issued = service.issue_alert(
+            session,
+            body=body,
+            actor=who.actor,
+            source=source,
+            settings=settings,
+            available_channels=set(registry()),
+            idempotency_key=idempotency_key,
+        )
     if issued.created:
-        try_enqueue_sends(settings, redis_client, alert_id=issued.alert.id,
-                          level=issued.alert.level, channel_counts=issued.channel_counts)
+        try_enqueue_sends(
+            settings,
+            redis_client,
+            alert_id=issued.alert.id,
+            level=issued.alert.level,
+            channel_counts=issued.channel_counts,
+        )
     else:
         response.status_code = 200
     return issued.alert
@@ -61,7 +72,7 @@ def issue(
 def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     _: Principal = readers,
 ) -> list[Alert]:
     stmt = select(Alert).order_by(Alert.id.desc()).offset(offset).limit(limit)
@@ -70,7 +81,7 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(
-    alert_id: int, session: Session = Depends(get_session), _: Principal = readers
+    alert_id: int, session: Session = Depends(read_session), _: Principal = readers
 ) -> AlertDetail:
     """The alert with live counts of households and deliveries."""
     alert = _alert(session, alert_id)
@@ -86,24 +97,29 @@ def recipients(
     vulnerable: bool | None = None,
     offset: int = Query(default=0, ge=0),
     limit: int = Query(default=50, ge=1, le=1000),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     _: Principal = readers,
 ) -> RecipientPage:
     """The alert's households, most urgent first, with filters."""
     alert = _alert(session, alert_id)
-    return recipient_page(session, alert=alert, state=state, zone=zone, vulnerable=vulnerable,
-                          offset=offset, limit=limit)
+    return recipient_page(
+        session,
+        alert=alert,
+        state=state,
+        zone=zone,
+        vulnerable=vulnerable,
+        offset=offset,
+        limit=limit,
+    )
 
 
 @router.post("/{alert_id}/cancel", response_model=AlertOut)
 def cancel(
-    alert_id: int, session: Session = Depends(get_session),
+    alert_id: int,
+    db: Database = Depends(get_db),
     who: Principal = allow(Role.officer, Role.admin),
 ) -> Alert:
     """Cancel the alert: every delivery still queued is withdrawn."""
-    alert, _withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=who.actor)
-    session.commit()
+    with db.transaction() as session:
+        alert, _withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=who.actor)
     return alert
-
-
-

@@ -42,8 +42,11 @@ def request_hash(body: AlertIn) -> str:
 def _replay(session: Session, key: str, digest: str) -> Alert | None:
     existing = session.scalar(select(Alert).where(Alert.idempotency_key == key))
     if existing is not None and existing.request_hash != digest:
-        raise Conflict("Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a "
-                       "different request", field="Idempotency-Key", alert_id=existing.id)
+        raise Conflict(
+            "Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request",
+            field="Idempotency-Key",
+            alert_id=existing.id,
+        )
     return existing
 
 
@@ -51,8 +54,9 @@ def _zones(session: Session, codes: list[str]) -> list[Zone]:
     zones = list(session.scalars(select(Zone).where(Zone.code.in_(codes))))
     missing = sorted(set(codes) - {z.code for z in zones})
     if missing:
-        raise ValidationFailed(f"未知区域编号 / unknown zone code: {', '.join(missing)}",
-                               field="zones")
+        raise ValidationFailed(
+            f"未知区域编号 / unknown zone code: {', '.join(missing)}", field="zones"
+        )
     return zones
 
 
@@ -80,12 +84,25 @@ def issue_alert(
     channels = policy.choose_channels(body.channels, snapshot, available_channels)
     now = utcnow()
     alert = Alert(
-        identifier=new_identifier(settings), sender=settings.sender_name, source=source,
-        msg_type=MsgType.alert, status=body.status, hazard=body.hazard, level=body.level,
-        headline=body.headline, body=body.body, instruction=body.instruction,
-        zone_codes=body.zones, channels=channels, policy=snapshot, state=AlertState.sending,
-        expires_at=body.expires_at, issued_at=now, created_by=actor.name,
-        idempotency_key=idempotency_key, request_hash=digest,
+        identifier=new_identifier(settings),
+        sender=settings.sender_name,
+        source=source,
+        msg_type=MsgType.alert,
+        status=body.status,
+        hazard=body.hazard,
+        level=body.level,
+        headline=body.headline,
+        body=body.body,
+        instruction=body.instruction,
+        zone_codes=body.zones,
+        channels=channels,
+        policy=snapshot,
+        state=AlertState.sending,
+        expires_at=body.expires_at,
+        issued_at=now,
+        created_by=actor.name,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
     )
     try:
         with session.begin_nested():
@@ -97,9 +114,18 @@ def issue_alert(
         raise
     alert.households_targeted = plan_recipients(session, alert=alert, zones=zones)
     counts = {c: PLANNERS[c](session, alert=alert, now=now) for c in channels if c in PLANNERS}
-    record(session, actor=actor, action="alert.issue", object_type="alert", object_id=alert.id,
-           level=body.level.value, zones=body.zones, households=alert.households_targeted,
-           deliveries=counts, drill=alert.is_drill)
+    record(
+        session,
+        actor=actor,
+        action="alert.issue",
+        object_type="alert",
+        object_id=alert.id,
+        level=body.level.value,
+        zones=body.zones,
+        households=alert.households_targeted,
+        deliveries=counts,
+        drill=alert.is_drill,
+    )
     return Issued(alert, True, counts)
 
 
@@ -110,14 +136,22 @@ def cancel_alert(session: Session, *, alert_id: int, actor: Actor) -> tuple[Aler
         raise NotFound(f"预警不存在 / no alert {alert_id}")
     if alert.state in (AlertState.cancelled, AlertState.closed, AlertState.expired):
         raise InvalidState(f"预警已结束 / alert is already {alert.state.value}")
-    withdrawn = session.execute(
-        update(Delivery)
-        .where(Delivery.alert_id == alert_id, Delivery.state == DeliveryState.queued)
-        .values(state=DeliveryState.cancelled, final_at=utcnow(), error_code="alert_cancelled")
-        .execution_options(synchronize_session=False)
+    withdrawn = rowcount(
+        session.execute(
+            update(Delivery)
+            .where(Delivery.alert_id == alert_id, Delivery.state == DeliveryState.queued)
+            .values(state=DeliveryState.cancelled, final_at=utcnow(), error_code="alert_cancelled")
+            .execution_options(synchronize_session=False)
+        )
     )
     alert.state = AlertState.cancelled
     alert.closed_at = utcnow()
-    record(session, actor=actor, action="alert.cancel", object_type="alert", object_id=alert_id,
-           withdrawn=withdrawn)
-    return alert, rowcount(withdrawn)
+    record(
+        session,
+        actor=actor,
+        action="alert.cancel",
+        object_type="alert",
+        object_id=alert_id,
+        withdrawn=withdrawn,
+    )
+    return alert, withdrawn

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 from sqlalchemy.orm import Session
 
 from broadcaster.auth.models import Role
-from broadcaster.auth.service import Principal, authenticate_key
+from broadcaster.auth.service import Principal, authenticate_key, touch_key
 from broadcaster.db.database import Database
 from broadcaster.errors import Forbidden, Unauthenticated
 from broadcaster.settings import Settings
@@ -33,9 +33,9 @@ def get_redis(request: Request) -> redis.Redis | None:
     return client
 
 
-def get_session(db: Database = Depends(get_db)) -> Iterator[Session]:
-    """A session for one request; routes that write commit it themselves."""
-    with db.sessions() as session:
+def read_session(db: Database = Depends(get_db)) -> Iterator[Session]:
+    """A reading session for one request; writes go through `db.transaction()` instead."""
+    with db.read() as session:
         yield session
 
 
@@ -50,14 +50,16 @@ def role_guard(
     request: Request,
     security_scopes: SecurityScopes,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
-    session: Session = Depends(get_session),
+    db: Database = Depends(get_db),
 ) -> Principal:
     """The caller, if authenticated (else 401) and in one of the route's roles (else 403)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
-    principal = authenticate_key(session, credentials.credentials, client_ip(request))
-    if session.dirty:
-        session.commit()
+    with db.read() as session:
+        principal, stale = authenticate_key(session, credentials.credentials, client_ip(request))
+    if stale and principal.key_id is not None:
+        with db.transaction() as session:
+            touch_key(session, principal.key_id)
     if principal.role.value not in security_scopes.scopes:
         allowed = ", ".join(security_scopes.scopes)
         raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")

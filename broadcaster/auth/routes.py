@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.api.deps import ANY_ROLE, allow, get_session
+from broadcaster.api.deps import ANY_ROLE, allow, get_db, read_session
 from broadcaster.auth import service
 from broadcaster.auth.models import ApiKey, Role, User
 from broadcaster.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, UserIn, UserOut
 from broadcaster.auth.service import Principal
+from broadcaster.db.database import Database
 from broadcaster.errors import NotFound
 
 router = APIRouter(tags=["auth"])
@@ -28,51 +29,41 @@ def me(principal: Principal = allow(*ANY_ROLE)) -> dict[str, str | int]:
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(
-    session: Session = Depends(get_session), _: Principal = admin_only
-) -> list[User]:
+def list_users(session: Session = Depends(read_session), _: Principal = admin_only) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(
-    body: UserIn, session: Session = Depends(get_session), who: Principal = admin_only
-) -> User:
-    user = service.create_user(
-        session,
-        username=body.username,
-        role=body.role,
-        display_name=body.display_name,
-        password=body.password,
-        actor=who.actor,
-    )
-    session.commit()
-    return user
+def create_user(body: UserIn, db: Database = Depends(get_db), who: Principal = admin_only) -> User:
+    with db.transaction() as session:
+        return service.create_user(
+            session,
+            username=body.username,
+            role=body.role,
+            display_name=body.display_name,
+            password=body.password,
+            actor=who.actor,
+        )
 
 
 @router.get("/keys", response_model=list[ApiKeyOut])
-def list_keys(
-    session: Session = Depends(get_session), _: Principal = admin_only
-) -> list[ApiKey]:
+def list_keys(session: Session = Depends(read_session), _: Principal = admin_only) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
 @router.post("/keys", response_model=ApiKeyCreated, status_code=201)
 def create_key(
-    body: ApiKeyIn, session: Session = Depends(get_session), who: Principal = admin_only
+    body: ApiKeyIn, db: Database = Depends(get_db), who: Principal = admin_only
 ) -> ApiKeyCreated:
-    user = session.get(User, body.user_id)
-    if user is None:
-        raise NotFound(f"user {body.user_id} does not exist", field="user_id")
-    row, key = service.create_api_key(session, user=user, name=body.name, actor=who.actor)
-    session.commit()
+    with db.transaction() as session:
+        user = session.get(User, body.user_id)
+        if user is None:
+            raise NotFound(f"user {body.user_id} does not exist", field="user_id")
+        row, key = service.create_api_key(session, user=user, name=body.name, actor=who.actor)
     return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
 
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyOut)
-def revoke_key(
-    key_id: int, session: Session = Depends(get_session), who: Principal = admin_only
-) -> ApiKey:
-    row = service.revoke_api_key(session, key_id=key_id, actor=who.actor)
-    session.commit()
-    return row
+def revoke_key(key_id: int, db: Database = Depends(get_db), who: Principal = admin_only) -> ApiKey:
+    with db.transaction() as session:
+        return service.revoke_api_key(session, key_id=key_id, actor=who.actor)

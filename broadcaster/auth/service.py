@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.auth import secrets as keys
@@ -111,17 +111,23 @@ def revoke_api_key(session: Session, *, key_id: int, actor: Actor) -> ApiKey:
     return row
 
 
-def authenticate_key(session: Session, key: str, source_ip: str | None = None) -> Principal:
-    """The principal behind a bearer key, or Unauthenticated."""
+def authenticate_key(
+    session: Session, key: str, source_ip: str | None = None
+) -> tuple[Principal, bool]:
+    """The principal behind a bearer key (or Unauthenticated), and whether its
+    last-used time is stale enough to be worth a write (see `touch_key`)."""
     row = session.scalar(
         select(ApiKey).where(ApiKey.key_hash == keys.hash_api_key(key)).join(ApiKey.user)
     )
     if row is None or row.revoked_at is not None or not row.user.active:
         raise Unauthenticated("invalid or revoked API key")
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    return Principal(row.user.id, row.user.username, row.user.role, row.id, source_ip)
+    stale = row.last_used_at is None or utcnow() - row.last_used_at > LAST_USED_RESOLUTION
+    return Principal(row.user.id, row.user.username, row.user.role, row.id, source_ip), stale
+
+
+def touch_key(session: Session, key_id: int) -> None:
+    """Record that a key was just used."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
 
 
 def authenticate_password(session: Session, username: str, password: str) -> User:

@@ -19,6 +19,9 @@ class Database:
         self.url = url
         self.engine = engine or make_engine(url)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        self.readers: sessionmaker[Session] = make_session_factory(
+            self.engine.execution_options(deferred=True)
+        )
 
     @property
     def dialect(self) -> str:
@@ -26,8 +29,17 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside a transaction: committed on success, rolled back on error."""
+        """A writing session: committed on success, rolled back on error.
+
+        On SQLite it holds the database's write lock from its first statement to its end,
+        so keep it inside one function call (never across an await or a response)."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading only: on SQLite it takes no write lock."""
+        with self.readers() as session:
             yield session
 
     def ping(self) -> None:

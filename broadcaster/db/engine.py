@@ -51,9 +51,11 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: several worker processes write the same file,
-        # and a deferred transaction that upgrades to a writer fails instead of waiting.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: several processes write the same file, and
+        # a deferred transaction that upgrades to a writer fails instead of waiting. Readers
+        # (the `deferred` option) take no lock: in WAL mode they never block a writer.
+        deferred = connection.get_execution_options().get("deferred")
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -24,7 +24,8 @@ def provider_base_url(configured: str | None, settings: Settings, *, drill: bool
     if not settings.simulator_url:
         raise ChannelError(
             "演练只发往模拟器，但未配置模拟器 / drills go to the simulator only, and none is "
-            "configured (BROADCASTER_SIMULATOR_URL)", code="drill_without_simulator"
+            "configured (BROADCASTER_SIMULATOR_URL)",
+            code="drill_without_simulator",
         )
     return settings.simulator_url
 
@@ -34,8 +35,10 @@ def channel_settings(name: str, settings: Settings, *, drill: bool) -> Any:
     if name == "sms":
         twilio = settings.twilio
         return SmsTwilioSettings(
-            account_sid=twilio.account_sid, auth_token=twilio.auth_token,
-            from_number=twilio.from_number, messaging_service_sid=twilio.messaging_service_sid,
+            account_sid=twilio.account_sid,
+            auth_token=twilio.auth_token,
+            from_number=twilio.from_number,
+            messaging_service_sid=twilio.messaging_service_sid,
             api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
             timeout_seconds=settings.delivery.provider_timeout_seconds,
             concurrency=settings.delivery.concurrency,

@@ -42,14 +42,19 @@ def enqueue_sends(
     """One job per batch of queued deliveries; extra jobs find nothing and end at once."""
     queue: Queue = get_queue(queue_for(level), connection, settings)
     jobs = [
-        Queue.prepare_data(SEND_JOB, args=(alert_id, channel), result_ttl=300, failure_ttl=86400,
-                           timeout=settings.delivery.lease_seconds * 4)
+        Queue.prepare_data(
+            SEND_JOB,
+            args=(alert_id, channel),
+            result_ttl=300,
+            failure_ttl=86400,
+            timeout=settings.delivery.lease_seconds * 4,
+        )
         for channel, count in channel_counts.items()
         for _ in range(math.ceil(count / batch_limit(settings, channel)))
     ]
     for start in range(0, len(jobs), ENQUEUE_CHUNK):
         with connection.pipeline() as pipe:
-            queue.enqueue_many(jobs[start:start + ENQUEUE_CHUNK], pipeline=pipe)
+            queue.enqueue_many(jobs[start : start + ENQUEUE_CHUNK], pipeline=pipe)
             pipe.execute()
     return len(jobs)
 
@@ -67,8 +72,9 @@ def try_enqueue_sends(
         log.warning("no Redis configured; alert %s waits for the reconciler", alert_id)
         return 0
     try:
-        return enqueue_sends(settings, connection, alert_id=alert_id, level=level,
-                             channel_counts=channel_counts)
+        return enqueue_sends(
+            settings, connection, alert_id=alert_id, level=level, channel_counts=channel_counts
+        )
     except redis.RedisError:
         log.exception("enqueue failed for alert %s; the reconciler will retry", alert_id)
         return 0

@@ -21,10 +21,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/hooks", tags=["hooks"])
 
 TWILIO_STATES = {
-    "accepted": DeliveryState.sent, "scheduled": DeliveryState.sent,
-    "queued": DeliveryState.sent, "sending": DeliveryState.sent, "sent": DeliveryState.sent,
-    "delivered": DeliveryState.delivered, "read": DeliveryState.delivered,
-    "undelivered": DeliveryState.failed, "failed": DeliveryState.failed,
+    "accepted": DeliveryState.sent,
+    "scheduled": DeliveryState.sent,
+    "queued": DeliveryState.sent,
+    "sending": DeliveryState.sent,
+    "sent": DeliveryState.sent,
+    "delivered": DeliveryState.delivered,
+    "read": DeliveryState.delivered,
+    "undelivered": DeliveryState.failed,
+    "failed": DeliveryState.failed,
     "canceled": DeliveryState.failed,
 }
 

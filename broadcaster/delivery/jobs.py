@@ -31,9 +31,14 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         alert = session.get(Alert, alert_id)
         if alert is None or alert.state not in SENDABLE:
             return {"claimed": 0, "skipped": "alert not sending"}
-        lease = claim(session, alert_id=alert_id, channel=channel,
-                      limit=batch_limit(rt.settings, channel),
-                      lease_seconds=rt.settings.delivery.lease_seconds, now=utcnow())
+        lease = claim(
+            session,
+            alert_id=alert_id,
+            channel=channel,
+            limit=batch_limit(rt.settings, channel),
+            lease_seconds=rt.settings.delivery.lease_seconds,
+            now=utcnow(),
+        )
         session.expunge(alert)
     if not lease.items:
         return {"claimed": 0}
@@ -43,18 +48,24 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
         return {"claimed": len(lease.items), **asdict(stats)}
-    text = render(alert, channel=channel, language=rt.settings.language,
-                  templates_dir=rt.settings.config_dir / "templates",
-                  sender=rt.settings.sender_name)
+    text = render(
+        alert,
+        channel=channel,
+        language=rt.settings.language,
+        templates_dir=rt.settings.config_dir / "templates",
+        sender=rt.settings.sender_name,
+    )
     items = [_item(rt.settings, alert_id, channel, claimed, text) for claimed in lease.items]
     _send_rate_limited(rt, sender, channel, alert.is_drill, items, lease.token, stats)
     return {"claimed": len(lease.items), **asdict(stats)}
 
 
-def _item(settings: Settings, alert_id: int, channel: str, claimed: Claimed,
-          text: MessageText) -> SendItem:
-    token = make_token(settings.secret_key.get_secret_value().encode(), alert_id,
-                       claimed.person_id or 0)
+def _item(
+    settings: Settings, alert_id: int, channel: str, claimed: Claimed, text: MessageText
+) -> SendItem:
+    token = make_token(
+        settings.secret_key.get_secret_value().encode(), alert_id, claimed.person_id or 0
+    )
     return SendItem(
         key=claimed.id,
         address=claimed.address,
@@ -69,8 +80,15 @@ def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
     return SendResult(claimed.id, outcome, error_code=exc.code or "channel", message=exc.message)
 
 
-def _send_rate_limited(rt: Runtime, sender: Channel[Any], channel: str, drill: bool,
-                       items: list[SendItem], token: str, stats: RecordStats) -> None:
+def _send_rate_limited(
+    rt: Runtime,
+    sender: Channel[Any],
+    channel: str,
+    drill: bool,
+    items: list[SendItem],
+    token: str,
+    stats: RecordStats,
+) -> None:
     """Send in chunks the shared rate limit grants; record each chunk as it comes back."""
     bucket = _bucket(rt, channel, drill)
     pending = items
@@ -94,8 +112,9 @@ def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
 
 def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordStats) -> None:
     with rt.db.transaction() as session:
-        got = record_results(session, token=token, results=results, now=utcnow(),
-                             retry_after=RETRY_AFTER)
+        got = record_results(
+            session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
+        )
     for name in ("accepted", "failed", "retried", "unknown", "lease_lost"):
         setattr(stats, name, getattr(stats, name) + getattr(got, name))
     if got.lease_lost:

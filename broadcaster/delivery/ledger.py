@@ -64,10 +64,20 @@ def claim(
     stmt = (
         update(Delivery)
         .where(Delivery.id.in_(candidates.scalar_subquery()))
-        .values(state=DeliveryState.sending, lease_token=token, lease_expires_at=expires,
-                attempts=Delivery.attempts + 1)
-        .returning(Delivery.id, Delivery.alert_id, Delivery.recipient_id, Delivery.person_id,
-                   Delivery.address, Delivery.priority)
+        .values(
+            state=DeliveryState.sending,
+            lease_token=token,
+            lease_expires_at=expires,
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(
+            Delivery.id,
+            Delivery.alert_id,
+            Delivery.recipient_id,
+            Delivery.person_id,
+            Delivery.address,
+            Delivery.priority,
+        )
         .execution_options(synchronize_session=False)
     )
     rows = [Claimed(*row) for row in session.execute(stmt)]
@@ -91,22 +101,50 @@ _LEASED = and_(
     deliveries.c.lease_token == bindparam("d_token"),
     deliveries.c.state == DeliveryState.sending.value,
 )
-_ACCEPT = update(deliveries).where(_LEASED).values(
-    state=DeliveryState.sent.value, provider_id=bindparam("d_provider"),
-    segments=bindparam("d_segments"), sent_at=bindparam("d_now"),
-    lease_token=None, lease_expires_at=None,
+_ACCEPT = (
+    update(deliveries)
+    .where(_LEASED)
+    .values(
+        state=DeliveryState.sent.value,
+        provider_id=bindparam("d_provider"),
+        segments=bindparam("d_segments"),
+        sent_at=bindparam("d_now"),
+        lease_token=None,
+        lease_expires_at=None,
+    )
 )
-_FAIL = update(deliveries).where(_LEASED).values(
-    state=DeliveryState.failed.value, error_code=bindparam("d_error"),
-    final_at=bindparam("d_now"), lease_token=None, lease_expires_at=None,
+_FAIL = (
+    update(deliveries)
+    .where(_LEASED)
+    .values(
+        state=DeliveryState.failed.value,
+        error_code=bindparam("d_error"),
+        final_at=bindparam("d_now"),
+        lease_token=None,
+        lease_expires_at=None,
+    )
 )
-_RETRY = update(deliveries).where(_LEASED).values(
-    state=DeliveryState.queued.value, error_code=bindparam("d_error"),
-    not_before=bindparam("d_not_before"), lease_token=None, lease_expires_at=None,
+_RETRY = (
+    update(deliveries)
+    .where(_LEASED)
+    .values(
+        state=DeliveryState.queued.value,
+        error_code=bindparam("d_error"),
+        not_before=bindparam("d_not_before"),
+        lease_token=None,
+        lease_expires_at=None,
+    )
 )
-_UNKNOWN = update(deliveries).where(_LEASED).values(
-    state=DeliveryState.unknown.value, error_code=bindparam("d_error"),
-    sent_at=bindparam("d_now"), lease_token=None, lease_expires_at=None,
+_UNKNOWN = (
+    update(deliveries)
+    .where(_LEASED)
+    .values(
+        state=DeliveryState.unknown.value,
+        error_code=bindparam("d_error"),
+        sent_at=bindparam("d_now"),
+        lease_token=None,
+        lease_expires_at=None,
+    )
 )
 
 
@@ -122,13 +160,23 @@ def record_results(
     stats = RecordStats()
     groups: dict[Outcome, list[dict[str, object]]] = {o: [] for o in Outcome}
     for result in results:
-        groups[result.outcome].append({
-            "d_id": result.key, "d_token": token, "d_now": now,
-            "d_provider": result.provider_id, "d_error": result.error_code,
-            "d_segments": result.detail.get("segments"), "d_not_before": now + retry_after,
-        })
-    statements = {Outcome.accepted: _ACCEPT, Outcome.failed: _FAIL, Outcome.retry: _RETRY,
-                  Outcome.unknown: _UNKNOWN}
+        groups[result.outcome].append(
+            {
+                "d_id": result.key,
+                "d_token": token,
+                "d_now": now,
+                "d_provider": result.provider_id,
+                "d_error": result.error_code,
+                "d_segments": result.detail.get("segments"),
+                "d_not_before": now + retry_after,
+            }
+        )
+    statements = {
+        Outcome.accepted: _ACCEPT,
+        Outcome.failed: _FAIL,
+        Outcome.retry: _RETRY,
+        Outcome.unknown: _UNKNOWN,
+    }
     for outcome, params in groups.items():
         if not params:
             continue
@@ -138,5 +186,9 @@ def record_results(
     return stats
 
 
-_STAT = {Outcome.accepted: "accepted", Outcome.failed: "failed", Outcome.retry: "retried",
-         Outcome.unknown: "unknown"}
+_STAT = {
+    Outcome.accepted: "accepted",
+    Outcome.failed: "failed",
+    Outcome.retry: "retried",
+    Outcome.unknown: "unknown",
+}

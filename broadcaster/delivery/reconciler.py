@@ -59,8 +59,13 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
     result = session.execute(
         update(Delivery)
         .where(Delivery.state == S.sending, Delivery.lease_expires_at < now)
-        .values(state=S.unknown, error_code="lease_expired", lease_token=None,
-                lease_expires_at=None, sent_at=func.coalesce(Delivery.sent_at, now))
+        .values(
+            state=S.unknown,
+            error_code="lease_expired",
+            lease_token=None,
+            lease_expires_at=None,
+            sent_at=func.coalesce(Delivery.sent_at, now),
+        )
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
@@ -84,16 +89,28 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
     for (channel, drill), deliveries in by_channel.items():
         sender = rt.channel(channel, drill=drill)
         secret = rt.settings.secret_key.get_secret_value().encode()
-        items = [LookupItem(d.id, d.address, d.sent_at or now,
-                            make_token(secret, d.alert_id, d.person_id or 0), d.provider_id)
-                 for d in deliveries]
+        items = [
+            LookupItem(
+                d.id,
+                d.address,
+                d.sent_at or now,
+                make_token(secret, d.alert_id, d.person_id or 0),
+                d.provider_id,
+            )
+            for d in deliveries
+        ]
         results = rt.run(sender.lookup(items))
         with rt.db.transaction() as session:
             _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
 
 
-def _apply_lookups(session: Session, deliveries: dict[int, Delivery],
-                   results: list[LookupResult], now: dt.datetime, report: TickReport) -> None:
+def _apply_lookups(
+    session: Session,
+    deliveries: dict[int, Delivery],
+    results: list[LookupResult],
+    now: dt.datetime,
+    report: TickReport,
+) -> None:
     for result in results:
         delivery = deliveries[result.key]
         if result.found is None:
@@ -103,8 +120,12 @@ def _apply_lookups(session: Session, deliveries: dict[int, Delivery],
             moved = session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery.id, Delivery.state == S.unknown)
-                .values(state=state, provider_id=result.provider_id, error_code=None,
-                        final_at=now if state is S.delivered else None)
+                .values(
+                    state=state,
+                    provider_id=result.provider_id,
+                    error_code=None,
+                    final_at=now if state is S.delivered else None,
+                )
                 .execution_options(synchronize_session=False)
             )
             report.found_at_provider += rowcount(moved)
@@ -124,12 +145,20 @@ def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
     )
     if not rowcount(closed):
         return 0
-    session.execute(insert(Delivery).values(
-        alert_id=delivery.alert_id, recipient_id=delivery.recipient_id,
-        person_id=delivery.person_id, channel=delivery.channel, address=delivery.address,
-        state=S.queued, priority=delivery.priority, attempts=0, resend_of=delivery.id,
-        queued_at=now,
-    ))
+    session.execute(
+        insert(Delivery).values(
+            alert_id=delivery.alert_id,
+            recipient_id=delivery.recipient_id,
+            person_id=delivery.person_id,
+            channel=delivery.channel,
+            address=delivery.address,
+            state=S.queued,
+            priority=delivery.priority,
+            attempts=0,
+            resend_of=delivery.id,
+            queued_at=now,
+        )
+    )
     return 1
 
 
@@ -141,17 +170,20 @@ def kick_queued(rt: Runtime, now: dt.datetime) -> int:
         rows = session.execute(
             select(Delivery.alert_id, Alert.level, Delivery.channel, func.count())
             .join(Alert, Alert.id == Delivery.alert_id)
-            .where(Delivery.state == S.queued,
-                   Alert.state.in_((AlertState.sending, AlertState.active)),
-                   (Delivery.not_before.is_(None)) | (Delivery.not_before <= now))
+            .where(
+                Delivery.state == S.queued,
+                Alert.state.in_((AlertState.sending, AlertState.active)),
+                (Delivery.not_before.is_(None)) | (Delivery.not_before <= now),
+            )
             .group_by(Delivery.alert_id, Alert.level, Delivery.channel)
         ).all()
     enqueued = 0
     for alert_id, level, channel, count in rows:
         if get_queue(queue_for(level), rt.redis, rt.settings).count > 0:
             continue
-        enqueued += enqueue_sends(rt.settings, rt.redis, alert_id=alert_id, level=level,
-                                  channel_counts={channel: count})
+        enqueued += enqueue_sends(
+            rt.settings, rt.redis, alert_id=alert_id, level=level, channel_counts={channel: count}
+        )
     return enqueued
 
 

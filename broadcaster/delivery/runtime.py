@@ -31,8 +31,7 @@ class Runtime:
         self.db = Database(settings.resolved_database_url)
         self.redis: redis.Redis | None = connect(settings.redis_url) if settings.redis_url else None
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="channels",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="channels", daemon=True)
         self._thread.start()
         self._channels: dict[tuple[str, bool], Channel[Any]] = {}
         self._lock = threading.Lock()

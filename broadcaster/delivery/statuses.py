@@ -52,8 +52,10 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
             and_(
                 deliveries.c.id == bindparam("r_id"),
                 deliveries.c.state.in_([s.value for s in PREDECESSORS[state]]),
-                or_(deliveries.c.provider_id.is_(None),
-                    deliveries.c.provider_id == bindparam("r_provider")),
+                or_(
+                    deliveries.c.provider_id.is_(None),
+                    deliveries.c.provider_id == bindparam("r_provider"),
+                ),
             )
         )
         .values(**values)
@@ -70,10 +72,14 @@ def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.dat
     for report in reports:
         if report.state not in _STATEMENTS:
             continue
-        by_state.setdefault(report.state, []).append({
-            "r_id": report.delivery_id, "r_provider": report.provider_id,
-            "r_error": report.error_code, "r_now": now,
-        })
+        by_state.setdefault(report.state, []).append(
+            {
+                "r_id": report.delivery_id,
+                "r_provider": report.provider_id,
+                "r_error": report.error_code,
+                "r_now": now,
+            }
+        )
     for state in (S.sent, S.delivered, S.failed):  # forward order within one batch
         params = by_state.get(state)
         if params:

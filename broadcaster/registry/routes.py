@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from broadcaster.api.deps import allow, get_session
+from broadcaster.api.deps import allow, get_db, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
+from broadcaster.db.database import Database
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry import service
 from broadcaster.registry.importer import ImportReport, import_households, write_template
@@ -35,9 +36,7 @@ MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 
 @router.get("/zones", response_model=list[ZoneOut])
-def list_zones(
-    session: Session = Depends(get_session), _: Principal = zone_readers
-) -> list[Zone]:
+def list_zones(session: Session = Depends(read_session), _: Principal = zone_readers) -> list[Zone]:
     return list(session.scalars(select(Zone).order_by(Zone.path, Zone.code)))
 
 
@@ -48,7 +47,7 @@ def list_households(
     q: str | None = Query(default=None, max_length=100),
     offset: int = Query(default=0, ge=0),
     limit: int = Query(default=50, ge=1, le=500),
-    session: Session = Depends(get_session),
+    session: Session = Depends(read_session),
     _: Principal = readers,
 ) -> HouseholdPage:
     total, rows = service.search_households(
@@ -60,28 +59,24 @@ def list_households(
 
 @router.get("/households/{code}", response_model=HouseholdOut)
 def get_household(
-    code: str, session: Session = Depends(get_session), _: Principal = readers
+    code: str, session: Session = Depends(read_session), _: Principal = readers
 ) -> HouseholdOut:
     return service.household_out(service.household_by_code(session, code))
 
 
 @router.get("/workers", response_model=list[WorkerOut])
-def list_workers(
-    session: Session = Depends(get_session), _: Principal = readers
-) -> list[Worker]:
+def list_workers(session: Session = Depends(read_session), _: Principal = readers) -> list[Worker]:
     return list(session.scalars(select(Worker).order_by(Worker.id)))
 
 
 @router.get("/groups", response_model=list[GroupOut])
-def list_groups(
-    session: Session = Depends(get_session), _: Principal = readers
-) -> list[Group]:
+def list_groups(session: Session = Depends(read_session), _: Principal = readers) -> list[Group]:
     return list(session.scalars(select(Group).order_by(Group.code)))
 
 
 @router.get("/loudspeakers", response_model=list[LoudspeakerOut])
 def list_loudspeakers(
-    session: Session = Depends(get_session), _: Principal = readers
+    session: Session = Depends(read_session), _: Principal = readers
 ) -> list[Loudspeaker]:
     return list(session.scalars(select(Loudspeaker).order_by(Loudspeaker.code)))
 
@@ -89,18 +84,17 @@ def list_loudspeakers(
 @router.post("/import", response_model=ImportReport)
 def import_file(
     file: UploadFile = File(description="户籍表 .xlsx 或 .csv / household file"),
-    session: Session = Depends(get_session),
+    db: Database = Depends(get_db),
     who: Principal = allow(Role.admin),
 ) -> ImportReport:
     """Import households; good rows are applied, every bad row is reported."""
     data = file.file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
         raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
-    report = import_households(
-        session, data=data, filename=file.filename or "upload", actor=who.actor
-    )
-    session.commit()
-    return report
+    with db.transaction() as session:
+        return import_households(
+            session, data=data, filename=file.filename or "upload", actor=who.actor
+        )
 
 
 @router.get("/import/template.xlsx")
