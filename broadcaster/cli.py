@@ -158,7 +158,7 @@ def import_cmd(
 
 
 def _print_import_report(report: object) -> None:
-    from broadcaster.registry.importer import ImportReport
+    from broadcaster.registry.importer import COLUMNS, ImportReport
 
     assert isinstance(report, ImportReport)
     console.print(
@@ -166,10 +166,13 @@ def _print_import_report(report: object) -> None:
         f"未变 unchanged {report.unchanged} · 拒绝 rejected {report.rejected} "
         f"(共 {report.total_rows} 行 rows)"
     )
+    for warning in report.warnings:
+        console.print(f"[yellow]注意 / warning: {warning}[/yellow]")
     if report.problems:
+        headings = {spec.key: spec.title for spec in COLUMNS}
         table = Table("行 row", "列 column", "值 value", "原因 reason")
         for p in report.problems:
-            table.add_row(str(p.row), p.column, p.value, p.reason)
+            table.add_row(str(p.row), headings.get(p.column, p.column), p.value, p.reason)
         console.print(table)
 
 

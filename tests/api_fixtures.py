@@ -35,8 +35,7 @@ def role_keys(db: Database) -> dict[Role, str]:
     keys: dict[Role, str] = {}
     with db.transaction() as session:
         for role in Role:
-            user = service.create_user(session, username=f"u-{role.value}", role=role,
-                                       actor=SYSTEM)
+            user = service.create_user(session, username=f"u-{role.value}", role=role, actor=SYSTEM)
             _row, keys[role] = service.create_api_key(session, user=user, actor=SYSTEM)
     return keys
 

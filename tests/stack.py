@@ -39,8 +39,9 @@ class ServerThread:
     """A uvicorn server in a thread of the test process."""
 
     def __init__(self, app: Any, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -71,16 +72,17 @@ class Stack:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=30,
-                            headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        return httpx.Client(
+            base_url=self.api_url, timeout=30, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
 
     def start_worker(self, *, scheduler: bool = True) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "broadcaster.cli", "worker"]
         if not scheduler:
             command.append("--no-scheduler")
-        log = open(Path(self.env["BROADCASTER_DATA_DIR"]) / f"worker-{len(self.workers)}.log",
-                   "wb")
-        proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log_path = Path(self.env["BROADCASTER_DATA_DIR"]) / f"worker-{len(self.workers)}.log"
+        with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(proc)
         return proc
 
@@ -108,17 +110,34 @@ def wait_until(check: Callable[[], bool], *, timeout: float = 120, every: float 
         time.sleep(every)
 
 
-def stack_settings(db: Database, redis_settings: Settings, api_url: str, sim_url: str,
-                   data_dir: Path, **delivery: Any) -> Settings:
-    timings = {"lease_seconds": 5, "unknown_grace_seconds": 2, "reconcile_every_seconds": 1,
-               "provider_timeout_seconds": 3, **delivery}
+def stack_settings(
+    db: Database,
+    redis_settings: Settings,
+    api_url: str,
+    sim_url: str,
+    data_dir: Path,
+    **delivery: Any,
+) -> Settings:
+    timings = {
+        "lease_seconds": 5,
+        "unknown_grace_seconds": 2,
+        "reconcile_every_seconds": 1,
+        "provider_timeout_seconds": 3,
+        **delivery,
+    }
     return Settings(
-        env="test", database_url=db.url, redis_url=redis_settings.redis_url,
-        queue_prefix=redis_settings.queue_prefix, public_base_url=api_url,
-        simulator_url=sim_url, secret_key=SECRET, bootstrap_api_key=ADMIN_KEY,
+        env="test",
+        database_url=db.url,
+        redis_url=redis_settings.redis_url,
+        queue_prefix=redis_settings.queue_prefix,
+        public_base_url=api_url,
+        simulator_url=sim_url,
+        secret_key=SECRET,
+        bootstrap_api_key=ADMIN_KEY,
         data_dir=data_dir,
-        twilio=TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN, api_base_url=sim_url,
-                              rate_per_second=10_000),
+        twilio=TwilioSettings(
+            account_sid=ACCOUNT, auth_token=TOKEN, api_base_url=sim_url, rate_per_second=10_000
+        ),
         delivery=DeliverySettings(**timings),
     )
 
@@ -126,28 +145,35 @@ def stack_settings(db: Database, redis_settings: Settings, api_url: str, sim_url
 def environment(settings: Settings) -> dict[str, str]:
     """The same settings as environment variables, for worker processes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
-    env.update({
-        "BROADCASTER_ENV": "test",
-        "BROADCASTER_DATABASE_URL": settings.resolved_database_url,
-        "BROADCASTER_REDIS_URL": settings.redis_url or "",
-        "BROADCASTER_QUEUE_PREFIX": settings.queue_prefix,
-        "BROADCASTER_PUBLIC_BASE_URL": settings.public_base_url,
-        "BROADCASTER_SIMULATOR_URL": settings.simulator_url or "",
-        "BROADCASTER_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "BROADCASTER_DATA_DIR": str(settings.data_dir),
-        "BROADCASTER_TWILIO__ACCOUNT_SID": settings.twilio.account_sid,
-        "BROADCASTER_TWILIO__AUTH_TOKEN": settings.twilio.auth_token.get_secret_value(),
-        "BROADCASTER_TWILIO__API_BASE_URL": settings.twilio.api_base_url or "",
-        "BROADCASTER_TWILIO__RATE_PER_SECOND": str(settings.twilio.rate_per_second),
-    })
+    env.update(
+        {
+            "BROADCASTER_ENV": "test",
+            "BROADCASTER_DATABASE_URL": settings.resolved_database_url,
+            "BROADCASTER_REDIS_URL": settings.redis_url or "",
+            "BROADCASTER_QUEUE_PREFIX": settings.queue_prefix,
+            "BROADCASTER_PUBLIC_BASE_URL": settings.public_base_url,
+            "BROADCASTER_SIMULATOR_URL": settings.simulator_url or "",
+            "BROADCASTER_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "BROADCASTER_DATA_DIR": str(settings.data_dir),
+            "BROADCASTER_TWILIO__ACCOUNT_SID": settings.twilio.account_sid,
+            "BROADCASTER_TWILIO__AUTH_TOKEN": settings.twilio.auth_token.get_secret_value(),
+            "BROADCASTER_TWILIO__API_BASE_URL": settings.twilio.api_base_url or "",
+            "BROADCASTER_TWILIO__RATE_PER_SECOND": str(settings.twilio.rate_per_second),
+        }
+    )
     for key, value in settings.delivery.model_dump().items():
         env[f"BROADCASTER_DELIVERY__{key.upper()}"] = str(value)
     return env
 
 
 @contextmanager
-def running_stack(db: Database, redis_settings: Settings, data_dir: Path,
-                  sim_config: dict[str, Any] | None = None, **delivery: Any) -> Iterator[Stack]:
+def running_stack(
+    db: Database,
+    redis_settings: Settings,
+    data_dir: Path,
+    sim_config: dict[str, Any] | None = None,
+    **delivery: Any,
+) -> Iterator[Stack]:
     """API + simulator servers in threads; workers are started by the test."""
     data_dir.mkdir(parents=True, exist_ok=True)
     api_port, sim_port = free_port(), free_port()

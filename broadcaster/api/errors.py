@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broadcaster.errors import BroadcasterError, Unauthenticated
@@ -55,6 +56,18 @@ async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Two writers raced for the same unique value: the loser is told, nothing is half done."""
+    log.info("integrity conflict: %s", exc)
+    return JSONResponse(
+        {
+            "error": "conflict",
+            "message": "并发修改冲突，请重试 / conflicting concurrent change, please retry",
+        },
+        status_code=409,
+    )
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
@@ -66,4 +79,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BroadcasterError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -16,8 +16,11 @@ from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.settings import Settings
 
 RED_RAIN: dict[str, Any] = {
-    "hazard": "rain", "level": "red", "headline": "暴雨红色预警",
-    "body": "预计未来3小时降雨量将达100毫米以上。", "instruction": "请立即转移到安全地带。",
+    "hazard": "rain",
+    "level": "red",
+    "headline": "暴雨红色预警",
+    "body": "预计未来3小时降雨量将达100毫米以上。",
+    "instruction": "请立即转移到安全地带。",
 }
 
 
@@ -25,8 +28,14 @@ def issue(db: Database, settings: Settings, *, zones: list[str], **overrides: An
     """An alert planned in the database (no job enqueued)."""
     body = AlertIn.model_validate({**RED_RAIN, "zones": zones, **overrides})
     with db.transaction() as session:
-        return issue_alert(session, body=body, actor=Actor("test"), source=AlertSource.officer,
-                           settings=settings, available_channels={"sms"})
+        return issue_alert(
+            session,
+            body=body,
+            actor=Actor("test"),
+            source=AlertSource.officer,
+            settings=settings,
+            available_channels={"sms"},
+        )
 
 
 def mark_sent(db: Database, alert_id: int) -> dict[int, str]:
@@ -35,6 +44,9 @@ def mark_sent(db: Database, alert_id: int) -> dict[int, str]:
         ids = list(session.scalars(select(Delivery.id).where(Delivery.alert_id == alert_id)))
         sids = {i: f"SM{i:032x}" for i in ids}
         for delivery_id, sid in sids.items():
-            session.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-                state=DeliveryState.sent, provider_id=sid, sent_at=utcnow()))
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(state=DeliveryState.sent, provider_id=sid, sent_at=utcnow())
+            )
     return sids

@@ -40,11 +40,15 @@ def test_hundred_concurrent_posts_with_one_key_create_one_alert(
     body = {**RED_RAIN, "zones": ["V1"]}
 
     async def storm() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=stack.api_url, timeout=60,
-                                     headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api:
-            return await asyncio.gather(*(
-                api.post("/api/v1/alerts", json=body, headers={"Idempotency-Key": "storm-1"})
-                for _ in range(100)))
+        async with httpx.AsyncClient(
+            base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        ) as api:
+            return await asyncio.gather(
+                *(
+                    api.post("/api/v1/alerts", json=body, headers={"Idempotency-Key": "storm-1"})
+                    for _ in range(100)
+                )
+            )
 
     with running_stack(db, redis_settings, tmp_path / "stack") as stack:
         answers = asyncio.run(storm())
@@ -68,24 +72,33 @@ def test_same_key_with_another_body_is_a_conflict(
     assert count(db, Alert) == 1
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"zones": ["V1", "NOPE"]}, "zones"),
-    ({"zones": []}, "zones"),
-    ({"headline": "  "}, "headline"),
-    ({"level": "purple"}, "level"),
-    ({"hazard": "meteor"}, "hazard"),
-    ({"status": "rehearsal"}, "status"),
-    ({"channels": ["pigeon"]}, "channels"),
-    ({"expires_at": "2026-12-01T10:00:00"}, "expires_at"),
-    ({"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"zones": ["V1", "NOPE"]}, "zones"),
+        ({"zones": []}, "zones"),
+        ({"headline": "  "}, "headline"),
+        ({"level": "purple"}, "level"),
+        ({"hazard": "meteor"}, "hazard"),
+        ({"status": "rehearsal"}, "status"),
+        ({"channels": ["pigeon"]}, "channels"),
+        ({"expires_at": "2026-12-01T10:00:00"}, "expires_at"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
 def test_bad_input_names_the_field_and_creates_nothing(
-    client: TestClient, role_keys: dict[Role, str], db: Database, change: dict[str, object],
+    client: TestClient,
+    role_keys: dict[Role, str],
+    db: Database,
+    change: dict[str, object],
     field: str,
 ) -> None:
     seed(db)
-    answer = client.post("/api/v1/alerts", json={**RED_RAIN, "zones": ["V1"], **change},
-                         headers=auth(role_keys[Role.officer]))
+    answer = client.post(
+        "/api/v1/alerts",
+        json={**RED_RAIN, "zones": ["V1"], **change},
+        headers=auth(role_keys[Role.officer]),
+    )
     assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == field
     assert (count(db, Alert), count(db, Recipient), count(db, Delivery)) == (0, 0, 0)
@@ -115,18 +128,25 @@ def test_recipients_filters_and_order(
     with db.transaction() as session:
         zones = f.zone_tree(session)
         for n in range(6):
-            f.household(session, grid=zones["G1"] if n % 2 else zones["G2"],
-                        vulnerability=("disabled",) if n == 5 else ())
+            f.household(
+                session,
+                grid=zones["G1"] if n % 2 else zones["G2"],
+                vulnerability=("disabled",) if n == 5 else (),
+            )
     officer = auth(role_keys[Role.officer])
-    alert_id = client.post("/api/v1/alerts", json={**RED_RAIN, "zones": ["V1"]},
-                           headers=officer).json()["id"]
+    alert_id = client.post(
+        "/api/v1/alerts", json={**RED_RAIN, "zones": ["V1"]}, headers=officer
+    ).json()["id"]
     page = client.get(f"/api/v1/alerts/{alert_id}/recipients?limit=2", headers=officer).json()
-    assert page["total"] == 6 and len(page["items"]) == 2
+    assert page["total"] == 6
+    assert len(page["items"]) == 2
     assert page["items"][0]["is_vulnerable"] is True
     in_g2 = client.get(f"/api/v1/alerts/{alert_id}/recipients?zone=G2", headers=officer).json()
-    assert in_g2["total"] == 3 and {i["grid_code"] for i in in_g2["items"]} == {"G2"}
-    vulnerable = client.get(f"/api/v1/alerts/{alert_id}/recipients?vulnerable=true",
-                            headers=officer).json()
+    assert in_g2["total"] == 3
+    assert {i["grid_code"] for i in in_g2["items"]} == {"G2"}
+    vulnerable = client.get(
+        f"/api/v1/alerts/{alert_id}/recipients?vulnerable=true", headers=officer
+    ).json()
     assert vulnerable["total"] == 1
     unknown = client.get(f"/api/v1/alerts/{alert_id}/recipients?zone=XX", headers=officer)
     assert unknown.status_code == 422

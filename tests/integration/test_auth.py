@@ -15,11 +15,13 @@ def test_key_is_stored_hashed_and_shown_once(
     client: TestClient, role_keys: dict[Role, str], db: Database
 ) -> None:
     admin = auth(role_keys[Role.admin])
-    user = client.post("/api/v1/users", json={"username": "li.officer", "role": "officer"},
-                       headers=admin)
+    user = client.post(
+        "/api/v1/users", json={"username": "li.officer", "role": "officer"}, headers=admin
+    )
     assert user.status_code == 201, user.text
-    created = client.post("/api/v1/keys", json={"user_id": user.json()["id"], "name": "duty"},
-                          headers=admin)
+    created = client.post(
+        "/api/v1/keys", json={"user_id": user.json()["id"], "name": "duty"}, headers=admin
+    )
     assert created.status_code == 201
     key = created.json()["key"]
     listed = client.get("/api/v1/keys", headers=admin).json()
@@ -35,9 +37,11 @@ def test_key_is_stored_hashed_and_shown_once(
 def test_revoked_key_is_refused(client: TestClient, role_keys: dict[Role, str]) -> None:
     admin = auth(role_keys[Role.admin])
     officer_key = role_keys[Role.officer]
-    key_id = next(k["id"] for k in client.get("/api/v1/keys", headers=admin).json()
-                  if k["user_id"] == client.get("/api/v1/me", headers=auth(officer_key))
-                  .json()["user_id"])
+    key_id = next(
+        k["id"]
+        for k in client.get("/api/v1/keys", headers=admin).json()
+        if k["user_id"] == client.get("/api/v1/me", headers=auth(officer_key)).json()["user_id"]
+    )
     assert client.post(f"/api/v1/keys/{key_id}/revoke", headers=admin).status_code == 200
     assert client.get("/api/v1/me", headers=auth(officer_key)).status_code == 401
 

@@ -14,9 +14,14 @@ from broadcaster.settings import Settings
 from tests.factories import registry as f
 from tests.stack import running_stack, wait_until
 
-ALERT = {"hazard": "rain", "level": "red", "headline": "暴雨红色预警",
-         "body": "预计未来3小时降雨量将达100毫米以上。", "instruction": "请立即转移到安全地带。",
-         "zones": ["V1"]}
+ALERT = {
+    "hazard": "rain",
+    "level": "red",
+    "headline": "暴雨红色预警",
+    "body": "预计未来3小时降雨量将达100毫米以上。",
+    "instruction": "请立即转移到安全地带。",
+    "zones": ["V1"],
+}
 
 
 def seed_village(db: Database, households: int = 40) -> dict[str, int]:
@@ -25,8 +30,12 @@ def seed_village(db: Database, households: int = 40) -> dict[str, int]:
         zones = f.zone_tree(session)
         for n in range(households):
             grid = zones["G1"] if n % 2 else zones["G2"]
-            f.household(session, grid=grid, vulnerability=("elderly_alone",) if n % 5 == 0 else (),
-                        phones=("+8617403000001", "+8617403000002") if n == 3 else ())
+            f.household(
+                session,
+                grid=grid,
+                vulnerability=("elderly_alone",) if n % 5 == 0 else (),
+                phones=("+8617403000001", "+8617403000002") if n == 3 else (),
+            )
         other_village = f.zone(session, code="V2", kind=zones["V1"].kind, parent=zones["T1"])
         other_grid = f.zone(session, code="G9", kind=zones["G1"].kind, parent=other_village)
         f.household(session, grid=other_grid)  # outside the alert's zone
@@ -37,7 +46,9 @@ def test_alert_reaches_every_household_of_the_village(
     db: Database, redis_settings: Settings, tmp_path: Path
 ) -> None:
     expected = seed_village(db)
-    stack_ctx = running_stack(db, redis_settings, tmp_path / "stack", batch_size=expected["vulnerable"])
+    stack_ctx = running_stack(
+        db, redis_settings, tmp_path / "stack", batch_size=expected["vulnerable"]
+    )
     with stack_ctx as stack, stack.client() as api:
         created = api.post("/api/v1/alerts", json=ALERT, headers={"Idempotency-Key": "k1"})
         assert created.status_code == 201, created.text
@@ -61,8 +72,12 @@ def test_alert_reaches_every_household_of_the_village(
         in_order = sorted(messages, key=lambda m: m.created)
         first_batch_phones = {m.to for m in in_order[: expected["vulnerable"]]}
         with db.transaction() as session:
-            vulnerable_phones = set(session.scalars(
-                select(Delivery.address).join(Recipient, Recipient.id == Delivery.recipient_id)
-                .where(Recipient.is_vulnerable.is_(True))))
+            vulnerable_phones = set(
+                session.scalars(
+                    select(Delivery.address)
+                    .join(Recipient, Recipient.id == Delivery.recipient_id)
+                    .where(Recipient.is_vulnerable.is_(True))
+                )
+            )
             assert session.scalar(select(func.count()).select_from(Delivery)) == expected["phones"]
         assert first_batch_phones == vulnerable_phones

@@ -16,8 +16,12 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
     paths = client.get("/openapi.json").json()["paths"]
-    return [(method.upper(), path, op) for path, item in paths.items()
-            for method, op in item.items() if method in METHODS and path.startswith("/api/")]
+    return [
+        (method.upper(), path, op)
+        for path, item in paths.items()
+        for method, op in item.items()
+        if method in METHODS and path.startswith("/api/")
+    ]
 
 
 def declared_roles(operation: dict[str, Any]) -> set[str]:
@@ -59,6 +63,7 @@ def test_missing_key_is_401_and_wrong_role_is_403(
 def test_allowed_role_passes_the_guard(client: TestClient, role_keys: dict[Role, str]) -> None:
     for method, path, op in operations(client):
         for role in declared_roles(op):
-            answer = client.request(method, concrete(path), json={},
-                                    headers=auth(role_keys[Role(role)]))
+            answer = client.request(
+                method, concrete(path), json={}, headers=auth(role_keys[Role(role)])
+            )
             assert answer.status_code not in (401, 403), (method, path, role, answer.text)

@@ -21,8 +21,11 @@ PATH = "/hooks/twilio/sms/status"
 
 def snapshot(db: Database) -> list[tuple[Any, ...]]:
     with db.transaction() as session:
-        rows = session.execute(select(Delivery.id, Delivery.state, Delivery.provider_id,
-                                      Delivery.error_code).order_by(Delivery.id)).all()
+        rows = session.execute(
+            select(Delivery.id, Delivery.state, Delivery.provider_id, Delivery.error_code).order_by(
+                Delivery.id
+            )
+        ).all()
         recipients = session.execute(select(Recipient.id, Recipient.state)).all()
     return [tuple(r) for r in rows] + [tuple(r) for r in recipients]
 
@@ -33,9 +36,16 @@ def signed(settings: Settings, url: str, params: dict[str, str]) -> dict[str, st
 
 
 def params_for(delivery_id: int, sid: str, status: str) -> dict[str, str]:
-    return {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status,
-            "AccountSid": "AC" + "0" * 32, "To": "+8617400000001", "From": "+15005550006",
-            "ApiVersion": "2010-04-01"}
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": "AC" + "0" * 32,
+        "To": "+8617400000001",
+        "From": "+15005550006",
+        "ApiVersion": "2010-04-01",
+    }
 
 
 def setup(db: Database, settings: Settings, households: int = 10) -> dict[int, str]:
@@ -60,7 +70,9 @@ def test_forged_callbacks_are_refused_and_change_nothing(
         params = params_for(delivery_id, sid, "delivered")
         kind = n % 4
         if kind == 0:  # signed with the wrong token
-            headers = {"X-Twilio-Signature": RequestValidator("wrong").compute_signature(url, params)}
+            headers = {
+                "X-Twilio-Signature": RequestValidator("wrong").compute_signature(url, params)
+            }
         elif kind == 1:  # a field changed after signing
             headers = signed(settings, url, params)
             params = {**params, "MessageStatus": "failed"}
@@ -88,8 +100,9 @@ def test_replayed_and_shuffled_callbacks_never_move_backwards(
     for delivery_id, sid, status in sequence:
         url = f"{settings.public_base_url}{PATH}?d={delivery_id}"
         params = params_for(delivery_id, sid, status)
-        answer = client.post(f"{PATH}?d={delivery_id}", data=params,
-                             headers=signed(settings, url, params))
+        answer = client.post(
+            f"{PATH}?d={delivery_id}", data=params, headers=signed(settings, url, params)
+        )
         assert answer.status_code == 200, answer.text
     with db.transaction() as session:
         states = dict(session.execute(select(Delivery.id, Delivery.state)).all())
@@ -108,8 +121,9 @@ def test_callback_for_another_message_sid_is_ignored(
     delivery_id = next(iter(sids))
     url = f"{settings.public_base_url}{PATH}?d={delivery_id}"
     params = params_for(delivery_id, "SM" + "f" * 32, "delivered")
-    answer = client.post(f"{PATH}?d={delivery_id}", data=params,
-                         headers=signed(settings, url, params))
+    answer = client.post(
+        f"{PATH}?d={delivery_id}", data=params, headers=signed(settings, url, params)
+    )
     assert answer.status_code == 200
     with db.transaction() as session:
         assert session.get(Delivery, delivery_id).state == DeliveryState.sent  # type: ignore[union-attr]
