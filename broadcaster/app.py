@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster import __version__
@@ -14,11 +15,15 @@ from broadcaster.api import errors
 from broadcaster.api.health import router as health_router
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
+from broadcaster.confirm.inbound import router as inbound_router
+from broadcaster.confirm.links import router as links_router
+from broadcaster.confirm.routes import router as confirm_api_router
 from broadcaster.db.database import Database
 from broadcaster.delivery.hooks import router as hooks_router
 from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
 from broadcaster.settings import Settings, get_settings
+from broadcaster.web import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -47,7 +52,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
+    app.include_router(confirm_api_router, prefix="/api/v1")
     app.include_router(hooks_router)
+    app.include_router(inbound_router)
+    app.include_router(links_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     language: Literal["zh-CN", "en"] = "zh-CN"
     sender_name: str = "防汛抗旱指挥部"
     config_dir: Path = Field(default_factory=lambda: _default_config_dir())
+    confirm_grace_hours: float = Field(
+        default=24.0, ge=0, description="How long confirmation links work after an alert ends."
+    )
     simulator_url: str | None = Field(
         default=None,
         description="Base URL of the provider simulator; drills (exercise/test) go only there.",

@@ -2,8 +2,16 @@
 
 from broadcaster.alerts import models as alert_models
 from broadcaster.auth import models as auth_models
+from broadcaster.confirm import models as confirm_models
 from broadcaster.db.base import Base
 from broadcaster.delivery import models as delivery_models
 from broadcaster.registry import models as registry_models
 
-__all__ = ["Base", "alert_models", "auth_models", "delivery_models", "registry_models"]
+__all__ = [
+    "Base",
+    "alert_models",
+    "auth_models",
+    "confirm_models",
+    "delivery_models",
+    "registry_models",
+]

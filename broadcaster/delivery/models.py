@@ -36,6 +36,7 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_deliveries_claim", "alert_id", "channel", "state", "priority", "id"),
         Index("ix_deliveries_lease", "state", "lease_expires_at"),
+        Index("ix_deliveries_address", "address"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

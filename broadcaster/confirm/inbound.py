@@ -1,0 +1,106 @@
+"""Inbound SMS: every reply is kept; a known keyword from a targeted number confirms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.api.deps import get_db, get_settings_dep
+from broadcaster.auth.audit import Actor
+from broadcaster.confirm.models import ConfirmVia, InboundMessage
+from broadcaster.confirm.replies import parse_reply
+from broadcaster.confirm.service import record_confirmation
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.hooks import twilio_form
+from broadcaster.delivery.models import Delivery
+from broadcaster.errors import ValidationFailed
+from broadcaster.settings import Settings
+
+router = APIRouter(prefix="/hooks", tags=["hooks"])
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+OPEN = (AlertState.sending, AlertState.active)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    provider_id: str
+    sender: str
+    body: str
+
+
+def inbound_from(params: dict[str, str]) -> Inbound:
+    """The reply's parts, or a 422 naming what is missing or malformed."""
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    if not sid:
+        raise ValidationFailed("缺少 MessageSid / missing MessageSid", field="MessageSid")
+    sender = params.get("From", "")
+    try:
+        number = phonenumbers.parse(sender, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed(f"发送号码无效 / bad From number: {sender!r}", field="From") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationFailed(f"发送号码无效 / bad From number: {sender!r}", field="From")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Inbound(sid, e164, params.get("Body", ""))
+
+
+@router.post("/twilio/sms/inbound")
+async def twilio_sms_inbound(
+    request: Request, settings: Settings = Depends(get_settings_dep), db: Database = Depends(get_db)
+) -> Response:
+    """A resident's SMS (signature-checked). Answers with empty TwiML: no reply is charged."""
+    params = await twilio_form(request, settings)
+    message = inbound_from(params)
+    await run_in_threadpool(apply_inbound, db, message)
+    return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+def apply_inbound(db: Database, message: Inbound) -> InboundMessage:
+    """Keep the message; match it to the sender's latest open alert; confirm if understood."""
+    now = utcnow()
+    answer = parse_reply(message.body)
+    with db.transaction() as session:
+        existing = session.scalar(
+            select(InboundMessage).where(InboundMessage.provider_id == message.provider_id)
+        )
+        if existing is not None:  # the provider retried the webhook
+            return existing
+        match = session.execute(
+            select(Delivery.recipient_id, Delivery.alert_id, Delivery.person_id)
+            .join(Alert, Alert.id == Delivery.alert_id)
+            .where(
+                Delivery.address == message.sender, Delivery.channel == "sms", Alert.state.in_(OPEN)
+            )
+            .order_by(Alert.issued_at.desc(), Delivery.id.desc())
+            .limit(1)
+        ).first()
+        row = InboundMessage(
+            provider_id=message.provider_id,
+            sender=message.sender,
+            body=message.body[:2000],
+            answer=answer,
+            at=now,
+            alert_id=match.alert_id if match else None,
+            recipient_id=match.recipient_id if match else None,
+        )
+        session.add(row)
+        if match is not None and answer is not None:
+            recipient = session.get(Recipient, match.recipient_id, with_for_update=True)
+            assert recipient is not None
+            record_confirmation(
+                session,
+                recipient=recipient,
+                via=ConfirmVia.sms_reply,
+                answer=answer,
+                actor=Actor(f"sms:{message.sender}"),
+                now=now,
+                person_id=match.person_id,
+                text=message.body,
+            )
+        return row

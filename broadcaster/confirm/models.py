@@ -1,0 +1,78 @@
+"""Confirmations of households, help requests, and inbound messages kept for the officer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from broadcaster.db.base import Base, utcnow
+from broadcaster.registry.models import str_enum
+
+
+class ConfirmVia(enum.StrEnum):
+    """How a household confirmed."""
+
+    sms_reply = "sms_reply"
+    keypress = "keypress"
+    link = "link"
+    visit = "visit"
+    operator = "operator"
+
+
+class Answer(enum.StrEnum):
+    """What the household said."""
+
+    safe = "safe"
+    needs_help = "needs_help"
+    evacuated = "evacuated"
+
+
+class Confirmation(Base):
+    """One answer of one household under one alert (every answer is kept)."""
+
+    __tablename__ = "confirmations"
+    __table_args__ = (Index("ix_confirmations_alert", "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    via: Mapped[ConfirmVia] = mapped_column(str_enum(ConfirmVia, "confirm_via"))
+    answer: Mapped[Answer] = mapped_column(str_enum(Answer, "answer"))
+    by: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text, default="")
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class HelpRequest(Base):
+    """A household asking for help: on the duty board until an officer handles it."""
+
+    __tablename__ = "help_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), unique=True)
+    confirmation_id: Mapped[int] = mapped_column(ForeignKey("confirmations.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[dt.datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class InboundMessage(Base):
+    """An SMS we received: matched to a household or not, understood or not — never dropped."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    sender: Mapped[str] = mapped_column(String(32), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"))
+    answer: Mapped[Answer | None] = mapped_column(str_enum(Answer, "answer"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
