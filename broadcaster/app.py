@@ -19,6 +19,7 @@ from broadcaster.confirm.inbound import router as inbound_router
 from broadcaster.confirm.links import router as links_router
 from broadcaster.confirm.routes import router as confirm_api_router
 from broadcaster.db.database import Database
+from broadcaster.delivery.hooks import report_committer
 from broadcaster.delivery.hooks import router as hooks_router
 from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if settings.bootstrap_api_key is not None:
             ensure_bootstrap(db, settings.bootstrap_api_key.get_secret_value())
         yield
+        for hook in _app.state.shutdown_hooks:
+            await hook()
+        await _app.state.status_reports.close()
         db.dispose()
 
     app = FastAPI(
@@ -47,6 +51,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
+    app.state.status_reports = report_committer(db)
+    app.state.shutdown_hooks = []
     errors.install(app)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")

@@ -31,6 +31,7 @@ def demo_environment(host: str, port: int, data_dir: Path) -> dict[str, str]:
     return {
         "BROADCASTER_PUBLIC_BASE_URL": base,
         "BROADCASTER_TWILIO__API_BASE_URL": f"{base}/sim",
+        "BROADCASTER_SIMULATOR_URL": f"{base}/sim",
         "BROADCASTER_BOOTSTRAP_API_KEY": _demo_key(data_dir),
     }
 
@@ -65,7 +66,7 @@ def _admin_password(db: Database) -> str:
 
 def create_demo_app(settings: Settings | None = None) -> FastAPI:
     """The API with the provider simulator mounted at /sim."""
-    from broadcaster.sim import NumberConfig, SimConfig, create_sim_app
+    from broadcaster.sim import NumberConfig, SimConfig, create_sim_app, sim_state
 
     settings = settings or get_settings()
     app = create_app(settings)
@@ -78,7 +79,9 @@ def create_demo_app(settings: Settings | None = None) -> FastAPI:
             )
         },
     )
-    app.mount("/sim", create_sim_app(sim_config))
+    sim_app = create_sim_app(sim_config)
+    app.mount("/sim", sim_app)
+    app.state.shutdown_hooks.append(sim_state(sim_app).aclose)
     return app
 
 

@@ -9,6 +9,9 @@ from broadcaster.worker import Periodic
 def periodic_ticks(settings: Settings) -> list[Periodic]:
     """Reconciliation (and later escalation) ticks, run once per interval cluster-wide."""
     return [
-        Periodic("reconcile", "broadcaster.delivery.reconciler.tick",
-                 settings.delivery.reconcile_every_seconds),
+        Periodic(
+            "reconcile",
+            "broadcaster.delivery.reconciler.tick",
+            settings.delivery.reconcile_every_seconds,
+        ),
     ]

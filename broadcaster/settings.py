@@ -41,6 +41,12 @@ class DeliverySettings(BaseModel):
     provider_timeout_seconds: float = Field(default=10.0, gt=0)
     concurrency: int = Field(default=100, ge=1)
     unknown_grace_seconds: float = Field(default=30.0, ge=0)
+    status_lookup_after_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="Ask the provider about a sent message with no final "
+        "status callback after this long (callbacks get lost).",
+    )
     reconcile_every_seconds: float = Field(default=10.0, gt=0)
 
 

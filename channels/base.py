@@ -82,15 +82,24 @@ class LookupItem:
     provider_id: str | None = None
 
 
+class ProviderState(enum.StrEnum):
+    """Where the provider says a message is."""
+
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+
+
 @dataclass(frozen=True)
 class LookupResult:
-    """found=True: the provider has it (provider_id, outcome); False: it never got there;
+    """found=True: the provider has it (provider_id, state); False: it never got there;
     None: the lookup itself failed, ask again later."""
 
     key: int
     found: bool | None
     provider_id: str | None = None
-    delivered: bool | None = None
+    state: ProviderState | None = None
+    error_code: str | None = None
 
 
 class ChannelError(Exception):

@@ -16,6 +16,7 @@ from channels.base import (
     LookupItem,
     LookupResult,
     Outcome,
+    ProviderState,
     SendItem,
     SendResult,
 )
@@ -25,6 +26,7 @@ from channels.twilio_http import AsyncTwilio
 # Twilio answers that mean "nothing was sent, try again later".
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DELIVERED = frozenset({"delivered", "read"})
+FAILED = frozenset({"undelivered", "failed", "canceled"})
 LOOKUP_DEPTH = 50
 
 
@@ -144,7 +146,15 @@ class SmsTwilio(Channel[SmsTwilioSettings]):
         if not found:
             return LookupResult(item.key, False)
         message = found[-1]  # the oldest match: the first copy the person got
-        return LookupResult(item.key, True, message.sid, message.status in DELIVERED)
+        state = (
+            ProviderState.delivered
+            if message.status in DELIVERED
+            else ProviderState.failed
+            if message.status in FAILED
+            else ProviderState.sent
+        )
+        code = str(message.error_code) if message.error_code else None
+        return LookupResult(item.key, True, message.sid, state, code)
 
 
 def _refused(item: SendItem, exc: TwilioRestException, parts: int) -> SendResult:

@@ -98,7 +98,13 @@ class Stack:
                 proc.wait()
 
     def sim_messages(self) -> list[Any]:
-        return list(self.sim.store.messages.values())
+        """A copy of what the simulator received (it may be adding messages meanwhile)."""
+        for _ in range(100):
+            try:
+                return list(self.sim.store.messages.values())
+            except RuntimeError:  # dictionary changed size during iteration
+                time.sleep(0.01)
+        raise AssertionError("could not copy the simulator's messages")
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float = 120, every: float = 0.2) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 
-from broadcaster.api.deps import get_db, get_settings_dep
+from broadcaster.api.deps import get_settings_dep
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.delivery.batcher import GroupCommit
 from broadcaster.delivery.models import DeliveryState
 from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.errors import Forbidden, ValidationFailed
@@ -59,20 +60,24 @@ def status_report(params: dict[str, str], delivery_ref: str | None) -> StatusRep
     return StatusReport(int(delivery_ref), sid, state, params.get("ErrorCode") or None)
 
 
+def report_committer(db: Database) -> GroupCommit[StatusReport]:
+    """The group commit that applies status reports for one app."""
+
+    def apply(reports: Sequence[StatusReport]) -> None:
+        with db.transaction() as session:
+            apply_reports(session, reports, utcnow())
+
+    return GroupCommit(apply)
+
+
 @router.post("/twilio/sms/status", response_class=PlainTextResponse)
 async def twilio_sms_status(
-    request: Request,
-    settings: Settings = Depends(get_settings_dep),
-    db: Database = Depends(get_db),
+    request: Request, settings: Settings = Depends(get_settings_dep)
 ) -> str:
     """Twilio's message status callback (the `d` query names our delivery)."""
     params = await twilio_form(request, settings)
     report = status_report(params, request.query_params.get("d"))
     if report is not None:
-        await run_in_threadpool(_apply, db, report)
+        committer: GroupCommit[StatusReport] = request.app.state.status_reports
+        await committer.submit(report)
     return ""
-
-
-def _apply(db: Database, report: StatusReport) -> None:
-    with db.transaction() as session:
-        apply_reports(session, [report], utcnow())

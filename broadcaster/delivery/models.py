@@ -56,6 +56,7 @@ class Delivery(Base):
     lease_token: Mapped[str | None] = mapped_column(String(32))
     lease_expires_at: Mapped[dt.datetime | None]
     not_before: Mapped[dt.datetime | None]
+    checked_at: Mapped[dt.datetime | None]
     resend_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
     queued_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]

@@ -8,7 +8,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState
@@ -18,7 +18,7 @@ from broadcaster.db.database import rowcount
 from broadcaster.delivery.dispatch import enqueue_sends, queue_for
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.runtime import Runtime, runtime
-from broadcaster.delivery.statuses import mark_reached
+from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.queues import get_queue
 from channels.base import LookupItem, LookupResult
 
@@ -72,13 +72,29 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
 
 
 def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
-    """Unknowns past the grace period (callbacks had their chance): ask the provider."""
-    grace = dt.timedelta(seconds=rt.settings.delivery.unknown_grace_seconds)
-    with rt.db.transaction() as session:
+    """Ask the provider about unknowns past the grace period (callbacks had their chance)
+    and about sent messages whose final status callback never came."""
+    settings = rt.settings.delivery
+    unknown_before = now - dt.timedelta(seconds=settings.unknown_grace_seconds)
+    stale_before = now - dt.timedelta(seconds=settings.status_lookup_after_seconds)
+    with rt.db.read() as session:
         rows = session.execute(
             select(Delivery, Alert.status)
             .join(Alert, Alert.id == Delivery.alert_id)
-            .where(Delivery.state == S.unknown, Delivery.sent_at < now - grace)
+            .where(
+                or_(
+                    and_(
+                        Delivery.state == S.unknown,
+                        Delivery.sent_at < unknown_before,
+                        or_(Delivery.checked_at.is_(None), Delivery.checked_at < unknown_before),
+                    ),
+                    and_(
+                        Delivery.state == S.sent,
+                        Delivery.provider_id.is_not(None),
+                        func.coalesce(Delivery.checked_at, Delivery.sent_at) < stale_before,
+                    ),
+                )
+            )
             .order_by(Delivery.priority, Delivery.id)
             .limit(LOOKUP_BATCH)
         ).all()
@@ -86,9 +102,8 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
     by_channel: dict[tuple[str, bool], list[Delivery]] = {}
     for delivery, status in rows:
         by_channel.setdefault((delivery.channel, status.is_drill), []).append(delivery)
+    secret = rt.settings.secret_key.get_secret_value().encode()
     for (channel, drill), deliveries in by_channel.items():
-        sender = rt.channel(channel, drill=drill)
-        secret = rt.settings.secret_key.get_secret_value().encode()
         items = [
             LookupItem(
                 d.id,
@@ -99,7 +114,7 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
             )
             for d in deliveries
         ]
-        results = rt.run(sender.lookup(items))
+        results = rt.run(rt.channel(channel, drill=drill).lookup(items))
         with rt.db.transaction() as session:
             _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
 
@@ -111,27 +126,24 @@ def _apply_lookups(
     now: dt.datetime,
     report: TickReport,
 ) -> None:
+    checked = [r.key for r in results]
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(checked))
+        .values(checked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    found = [
+        StatusReport(r.key, r.provider_id, S(r.state.value), r.error_code)
+        for r in results
+        if r.found and r.provider_id and r.state
+    ]
+    report.found_at_provider += apply_reports(session, found, now)
     for result in results:
         delivery = deliveries[result.key]
         if result.found is None:
             report.still_unknown += 1
-        elif result.found:
-            state = S.delivered if result.delivered else S.sent
-            moved = session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery.id, Delivery.state == S.unknown)
-                .values(
-                    state=state,
-                    provider_id=result.provider_id,
-                    error_code=None,
-                    final_at=now if state is S.delivered else None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            report.found_at_provider += rowcount(moved)
-            if state is S.delivered and rowcount(moved):
-                mark_reached(session, [delivery.id], now)
-        else:
+        elif result.found is False and delivery.state is S.unknown:
             report.resent += _resend(session, delivery, now)
 
 

@@ -51,7 +51,8 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
         .where(
             and_(
                 deliveries.c.id == bindparam("r_id"),
-                deliveries.c.state.in_([s.value for s in PREDECESSORS[state]]),
+                # equalities, not IN: an expanding IN cannot run as executemany
+                or_(*(deliveries.c.state == s.value for s in sorted(PREDECESSORS[state]))),
                 or_(
                     deliveries.c.provider_id.is_(None),
                     deliveries.c.provider_id == bindparam("r_provider"),

@@ -92,6 +92,7 @@ class MessagesApi:
         base = "/2010-04-01/Accounts/{account_sid}/Messages"
         return [
             Route(base + ".json", self.create, methods=["POST"]),
+            Route(base + ".json", self.list, methods=["GET"]),
             Route(base + "/{sid}.json", self.fetch, methods=["GET"]),
         ]
 
@@ -174,6 +175,38 @@ class MessagesApi:
         step = Step(message.sid, planned_statuses(message), state.generation)
         await state.dispatcher.schedule(step, config.callback_delay_ms / 1000)
         return message
+
+    async def list(self, request: Request) -> Response:
+        """Messages of the account, newest first, filtered by To (one page, as Twilio pages)."""
+        state = self.state
+        account = request.path_params["account_sid"]
+        path = request.scope["path"]
+        if not state.authenticate(request.headers.get("authorization"), account):
+            state.store.log_request("GET", path, 401)
+            return unauthorized()
+        query = request.query_params
+        size = min(max(int(query.get("PageSize", "50") or 50), 1), 1000)
+        found = [
+            m
+            for m in state.store.find(to=query.get("To"), limit=size * 4)
+            if m.account_sid == account and (not query.get("From") or m.from_ == query.get("From"))
+        ][:size]
+        state.store.log_request("GET", path, 200)
+        uri = f"/2010-04-01/Accounts/{account}/Messages.json?PageSize={size}&Page=0"
+        return json_response(
+            {
+                "messages": [m.resource() for m in found],
+                "page": 0,
+                "page_size": size,
+                "start": 0,
+                "end": max(len(found) - 1, 0),
+                "uri": uri,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            },
+            200,
+        )
 
     async def fetch(self, request: Request) -> Response:
         """One message by SID, for status look-ups."""

@@ -127,3 +127,20 @@ def test_callback_for_another_message_sid_is_ignored(
     assert answer.status_code == 200
     with db.transaction() as session:
         assert session.get(Delivery, delivery_id).state == DeliveryState.sent  # type: ignore[union-attr]
+
+
+def test_a_batch_of_reports_applies_in_one_transaction(db: Database, settings: Settings) -> None:
+    from broadcaster.db.base import utcnow
+    from broadcaster.delivery.statuses import StatusReport, apply_reports
+
+    sids = setup(db, settings, households=5)
+    reports = [StatusReport(d, sid, DeliveryState.delivered) for d, sid in sids.items()]
+    with db.transaction() as session:
+        moved = apply_reports(session, reports + reports, utcnow())
+    assert moved == 5
+    assert set(household_states(db)) == {RecipientState.reached}
+
+
+def household_states(db: Database) -> list[RecipientState]:
+    with db.read() as session:
+        return list(session.scalars(select(Recipient.state)))
