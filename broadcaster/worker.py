@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -43,6 +44,7 @@ WORKER_CLASSES: dict[str, type[Worker] | type[SimpleWorker]] = {
 }
 _ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 TICK_RESULT_TTL = 300
+STALE_TICK_FLOOR_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def fire_due_ticks(
         last_key = key + ":last"
         last = connection.get(last_key)
         last_id = last.decode() if isinstance(last, bytes) else last
-        if last_id and _still_active(last_id, connection):
+        if last_id and _still_active(last_id, connection, stale_after(tick)):
             log.warning("tick %s: previous job %s still pending, skipping", tick.name, last_id)
             continue
         queue = get_queue(tick.queue, connection, settings)
@@ -117,11 +119,27 @@ def fire_due_ticks(
     return fired
 
 
-def _still_active(job_id: str, connection: redis.Redis) -> bool:
+def stale_after(tick: Periodic) -> float:
+    """How long a started tick job may run before its worker is presumed dead."""
+    return max(STALE_TICK_FLOOR_SECONDS, 5 * tick.every_seconds)
+
+
+def _still_active(job_id: str, connection: redis.Redis, stale_seconds: float) -> bool:
+    """Is the previous tick job still waiting or running? A job started long ago whose
+    worker was SIGKILLed stays "started" in Redis; past `stale_seconds` it is ignored
+    (tick jobs are idempotent, so an overlap is harmless; a stuck tick is not)."""
     try:
-        status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
+        job = Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
         return False
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED and job.started_at is not None:
+        started = (
+            job.started_at.replace(tzinfo=dt.UTC)
+            if job.started_at.tzinfo is None
+            else job.started_at
+        )
+        return (dt.datetime.now(dt.UTC) - started).total_seconds() < stale_seconds
     return status in _ACTIVE
 
 

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ class Stack:
     db: Database
     sim: SimState
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    real: SimState | None = None
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -178,18 +179,48 @@ def running_stack(
     redis_settings: Settings,
     data_dir: Path,
     sim_config: dict[str, Any] | None = None,
+    *,
+    real_provider: bool = False,
+    drill_simulator: bool = True,
     **delivery: Any,
 ) -> Iterator[Stack]:
-    """API + simulator servers in threads; workers are started by the test."""
+    """API + simulator servers in threads; workers are started by the test.
+
+    With `real_provider`, a second simulator plays the real provider and the first one is
+    only the drill simulator; `drill_simulator=False` leaves drills without a simulator.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    api_port, sim_port = free_port(), free_port()
+    api_port, sim_port, real_port = free_port(), free_port(), free_port()
     api_url, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}/sim"
-    settings = stack_settings(db, redis_settings, api_url, sim_url, data_dir, **delivery)
+    real_url = f"http://127.0.0.1:{real_port}/sim" if real_provider else None
+    settings = stack_settings(
+        db,
+        redis_settings,
+        api_url,
+        sim_url,
+        data_dir,
+        provider_url=real_url,
+        simulator_url=sim_url if drill_simulator else None,
+        **delivery,
+    )
     config = SimConfig(accounts={ACCOUNT: TOKEN}, seed=7, **(sim_config or {}))
     sim_app = create_standalone_app(config)
+    real_app = create_standalone_app(SimConfig(accounts={ACCOUNT: TOKEN}))
     api_app = create_app(settings, Database(db.url))
-    with ServerThread(sim_app, sim_port), ServerThread(api_app, api_port):
-        stack = Stack(api_url, sim_url, settings, environment(settings), db, sim_app.state.sim)
+    with ExitStack() as servers:
+        servers.enter_context(ServerThread(sim_app, sim_port))
+        if real_provider:
+            servers.enter_context(ServerThread(real_app, real_port))
+        servers.enter_context(ServerThread(api_app, api_port))
+        stack = Stack(
+            api_url,
+            sim_url,
+            settings,
+            environment(settings),
+            db,
+            sim_app.state.sim,
+            real=real_app.state.sim if real_provider else None,
+        )
         try:
             yield stack
         finally:

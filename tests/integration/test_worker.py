@@ -160,6 +160,28 @@ def test_a_tick_fires_once_per_interval_and_never_piles_up(redis_settings: Setti
     connection.close()
 
 
+def test_a_tick_whose_worker_died_mid_job_does_not_block_later_ticks(
+    redis_settings: Settings,
+) -> None:
+    """A SIGKILLed worker leaves its tick job "started" forever; it must not stop the tick."""
+    from rq.job import Job, JobStatus
+
+    connection = connect(redis_settings.redis_url or "")
+    tick = Periodic("dead", f"{JOBS}.record_tick", every_seconds=0.05)
+    (first,) = fire_due_ticks(connection, redis_settings, [tick], owner="a")
+    job = Job.fetch(first.id, connection=connection)
+    job.set_status(JobStatus.STARTED)
+    job.started_at = datetime.now(UTC) - timedelta(seconds=5)
+    job.save()
+    connection.delete(tick_key(redis_settings, "dead"))
+    assert fire_due_ticks(connection, redis_settings, [tick], owner="b") == []  # 5 s: alive
+    job.started_at = datetime.now(UTC) - timedelta(minutes=5)
+    job.save()
+    connection.delete(tick_key(redis_settings, "dead"))
+    assert len(fire_due_ticks(connection, redis_settings, [tick], owner="b")) == 1
+    connection.close()
+
+
 def test_periodic_tick_runs_once_per_interval_across_two_workers(
     redis_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
