@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,8 @@ PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "test", 
 class TwilioSettings(BaseModel):
     """Credentials and endpoint of the Twilio-compatible SMS/voice provider."""
 
+    model_config = ConfigDict(extra="forbid")
+
     account_sid: str = "AC00000000000000000000000000000000"
     auth_token: SecretStr = SecretStr("change-me")
     from_number: str = "+15005550006"
@@ -35,6 +37,8 @@ class TwilioSettings(BaseModel):
 
 class DeliverySettings(BaseModel):
     """How send batches are cut, leased and timed."""
+
+    model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(default=500, ge=1, le=10_000)
     lease_seconds: int = Field(default=60, ge=5)

@@ -123,11 +123,16 @@ def stack_settings(
     api_url: str,
     sim_url: str,
     data_dir: Path,
+    *,
+    provider_url: str | None = None,
+    simulator_url: str | None = None,
     **delivery: Any,
 ) -> Settings:
+    """Settings of a test stack: short leases and grace periods so recovery is quick."""
     timings = {
         "lease_seconds": 5,
         "unknown_grace_seconds": 2,
+        "status_lookup_after_seconds": 5,
         "reconcile_every_seconds": 1,
         "provider_timeout_seconds": 3,
         **delivery,
@@ -138,14 +143,17 @@ def stack_settings(
         redis_url=redis_settings.redis_url,
         queue_prefix=redis_settings.queue_prefix,
         public_base_url=api_url,
-        simulator_url=sim_url,
+        simulator_url=simulator_url,
         secret_key=SECRET,
         bootstrap_api_key=ADMIN_KEY,
         data_dir=data_dir,
         twilio=TwilioSettings(
-            account_sid=ACCOUNT, auth_token=TOKEN, api_base_url=sim_url, rate_per_second=10_000
+            account_sid=ACCOUNT,
+            auth_token=TOKEN,
+            api_base_url=provider_url or sim_url,
+            rate_per_second=10_000,
         ),
-        delivery=DeliverySettings(**timings),
+        delivery=DeliverySettings.model_validate(timings, strict=False),
     )
 
 
