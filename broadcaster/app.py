@@ -21,6 +21,9 @@ from broadcaster.confirm.routes import router as confirm_api_router
 from broadcaster.db.database import Database
 from broadcaster.delivery.hooks import report_committer
 from broadcaster.delivery.hooks import router as hooks_router
+from broadcaster.delivery.loudspeaker_routes import router as loudspeaker_router
+from broadcaster.delivery.voice_hooks import router as voice_hooks_router
+from broadcaster.public.routes import router as public_router
 from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
 from broadcaster.settings import Settings, get_settings
@@ -53,12 +56,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
     app.state.status_reports = report_committer(db)
     app.state.shutdown_hooks = []
+    app.state.voice_audio = lambda alert, _language: settings.public_url(
+        f"/public/alerts/{alert.id}/audio.mp3"
+    )
     errors.install(app)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")
+    app.include_router(loudspeaker_router, prefix="/api/v1")
+    app.include_router(voice_hooks_router)
+    app.include_router(public_router)
     app.include_router(hooks_router)
     app.include_router(inbound_router)
     app.include_router(links_router)

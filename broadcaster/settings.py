@@ -35,6 +35,41 @@ class TwilioSettings(BaseModel):
     rate_per_second: float = 100.0
 
 
+class VoiceSettings(BaseModel):
+    """Calls through the Twilio-compatible provider (same account as SMS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speak_mode: Literal["say", "play"] = "say"
+    say_voice: str | None = None
+    machine_detection: bool = True
+    per_number_per_minute: int = Field(default=1, ge=1)
+    per_number_per_hour: int = Field(default=5, ge=1)
+    concurrency: int = Field(default=20, ge=1)
+
+
+class WecomSettings(BaseModel):
+    """WeCom group robots; each group's robot key lives on the group in the registry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    message_type: Literal["text", "markdown"] = "text"
+
+
+class EmailSettings(BaseModel):
+    """The SMTP server that sends alert emails."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "localhost"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    from_address: str = "防汛抗旱指挥部 <alerts@example.org>"
+
+
 class DeliverySettings(BaseModel):
     """How send batches are cut, leased and timed."""
 
@@ -82,10 +117,16 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL of the provider simulator; drills (exercise/test) go only there.",
     )
+    simulator_smtp: str | None = Field(
+        default=None, description="host:port of the simulator's SMTP sink, for drill emails."
+    )
     channel_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings of third-party channels, by channel name."
     )
     twilio: TwilioSettings = TwilioSettings()
+    voice: VoiceSettings = VoiceSettings()
+    wecom: WecomSettings = WecomSettings()
+    email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
 
     @classmethod

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, insert, literal, select, union
+from sqlalchemy import ColumnElement, Integer, case, cast, func, insert, literal, select, union
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
@@ -50,41 +51,81 @@ def plan_recipients(session: Session, *, alert: Alert, zones: list[Zone]) -> int
     return int(session.scalar(count) or 0)
 
 
-def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
-    """One SMS delivery per active mobile number of every recipient household."""
+PERSON_COLUMNS = [
+    "alert_id",
+    "recipient_id",
+    "person_id",
+    "channel",
+    "address",
+    "state",
+    "priority",
+    "attempts",
+    "queued_at",
+]
+
+
+def _plan_people(
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str,
+    address: Any,
+    condition: ColumnElement[bool],
+) -> int:
+    """One delivery on `channel` per active person of every recipient household that
+    meets `condition`, addressed to `address` (a Person column)."""
     rows = (
         select(
             Recipient.alert_id,
             Recipient.id,
             Person.id,
-            literal("sms"),
-            Person.phone,
+            literal(channel),
+            address,
             literal(DeliveryState.queued.value),
             Recipient.priority,
             literal(0, Integer),
             literal(now, UTCDateTime()),
         )
         .join(Person, Person.household_id == Recipient.household_id)
-        .where(
-            Recipient.alert_id == alert.id,
-            Person.active.is_(True),
-            Person.phone_kind == PhoneKind.mobile,
-        )
+        .where(Recipient.alert_id == alert.id, Person.active.is_(True), condition)
     )
-    columns = [
-        "alert_id",
-        "recipient_id",
-        "person_id",
-        "channel",
-        "address",
-        "state",
-        "priority",
-        "attempts",
-        "queued_at",
-    ]
-    session.execute(insert(Delivery).from_select(columns, rows))
-    count = select(func.count()).where(Delivery.alert_id == alert.id, Delivery.channel == "sms")
+    session.execute(insert(Delivery).from_select(PERSON_COLUMNS, rows))
+    count = select(func.count()).where(Delivery.alert_id == alert.id, Delivery.channel == channel)
     return int(session.scalar(count) or 0)
 
 
-PLANNERS = {"sms": plan_sms}
+def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+    """One SMS per active mobile number of every recipient household."""
+    return _plan_people(
+        session,
+        alert=alert,
+        now=now,
+        channel="sms",
+        address=Person.phone,
+        condition=Person.phone_kind == PhoneKind.mobile,
+    )
+
+
+def plan_voice(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+    """One call per active number, landlines included (voice is their only channel)."""
+    return _plan_people(
+        session,
+        alert=alert,
+        now=now,
+        channel="voice",
+        address=Person.phone,
+        condition=Person.phone.is_not(None),
+    )
+
+
+def plan_email(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+    """One email per person with an address."""
+    return _plan_people(
+        session,
+        alert=alert,
+        now=now,
+        channel="email",
+        address=Person.email,
+        condition=Person.email.is_not(None),
+    )

@@ -66,5 +66,7 @@ def _delivery_states(session: Session, recipient_ids: list[int]) -> dict[int, di
         .order_by(Delivery.id)
     )
     for recipient_id, channel, address, state in rows:
+        if recipient_id is None:
+            continue
         found.setdefault(recipient_id, {})[f"{channel}:{address[-4:]}"] = state.value
     return found

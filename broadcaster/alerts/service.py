@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts import policy
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
-from broadcaster.alerts.planning import PLANNERS, plan_recipients
+from broadcaster.alerts.planners import PLANNERS
+from broadcaster.alerts.planning import plan_recipients
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow

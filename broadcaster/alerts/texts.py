@@ -58,4 +58,5 @@ def render(
         instruction=alert.instruction,
         link=LINK_MARK,
     )
-    return MessageText(" ".join(text.split()))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return MessageText("\n".join(line for line in lines if line))

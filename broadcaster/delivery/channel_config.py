@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from broadcaster.settings import Settings
 from channels.base import Channel, ChannelError
+from channels.email_smtp import EmailSmtpSettings
+from channels.loudspeaker.channel import LoudspeakerSettings
 from channels.registry import build_registry
 from channels.sms_twilio import SmsTwilioSettings
+from channels.voice_twilio import VoiceTwilioSettings
+from channels.wecom_group import WecomGroupSettings
 
 
 @lru_cache(maxsize=1)
@@ -30,21 +37,96 @@ def provider_base_url(configured: str | None, settings: Settings, *, drill: bool
     return settings.simulator_url
 
 
-def channel_settings(name: str, settings: Settings, *, drill: bool) -> Any:
-    """The settings model instance of one channel."""
-    if name == "sms":
-        twilio = settings.twilio
-        return SmsTwilioSettings(
-            account_sid=twilio.account_sid,
-            auth_token=twilio.auth_token,
-            from_number=twilio.from_number,
-            messaging_service_sid=twilio.messaging_service_sid,
-            api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
-            timeout_seconds=settings.delivery.provider_timeout_seconds,
-            concurrency=settings.delivery.concurrency,
+def _sms(settings: Settings, drill: bool) -> BaseModel:
+    twilio = settings.twilio
+    return SmsTwilioSettings(
+        account_sid=twilio.account_sid,
+        auth_token=twilio.auth_token,
+        from_number=twilio.from_number,
+        messaging_service_sid=twilio.messaging_service_sid,
+        api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
+        timeout_seconds=settings.delivery.provider_timeout_seconds,
+        concurrency=settings.delivery.concurrency,
+    )
+
+
+def _voice(settings: Settings, drill: bool) -> BaseModel:
+    twilio, voice = settings.twilio, settings.voice
+    return VoiceTwilioSettings(
+        account_sid=twilio.account_sid,
+        auth_token=twilio.auth_token,
+        from_number=twilio.from_number,
+        api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
+        timeout_seconds=settings.delivery.provider_timeout_seconds,
+        concurrency=voice.concurrency,
+        speak_mode=voice.speak_mode,
+        say_voice=voice.say_voice,
+        machine_detection="Enable" if voice.machine_detection else None,
+    )
+
+
+def _wecom(settings: Settings, drill: bool) -> BaseModel:
+    base = provider_base_url(settings.wecom.api_base_url, settings, drill=drill)
+    return WecomGroupSettings(
+        api_base_url=base or settings.wecom.api_base_url,
+        message_type=settings.wecom.message_type,
+        timeout_seconds=settings.delivery.provider_timeout_seconds,
+    )
+
+
+def _email(settings: Settings, drill: bool) -> BaseModel:
+    email = settings.email
+    host, port, security = email.host, email.port, email.security
+    if drill:
+        if not settings.simulator_smtp:
+            raise ChannelError(
+                "演练邮件只发往模拟器 / drill emails go to the simulator's SMTP "
+                "sink only (BROADCASTER_SIMULATOR_SMTP)",
+                code="drill_without_simulator",
+            )
+        host, _, port_text = settings.simulator_smtp.rpartition(":")
+        port, security = int(port_text), "none"
+    return EmailSmtpSettings(
+        host=host,
+        port=port,
+        username=None if drill else email.username,
+        password=None if drill else email.password,
+        security=security,
+        from_address=email.from_address,
+        timeout_seconds=settings.delivery.provider_timeout_seconds * 3,
+    )
+
+
+def _loudspeaker(settings: Settings, drill: bool) -> BaseModel:
+    push = provider_base_url(None, settings, drill=True) if drill else None
+    return LoudspeakerSettings(
+        drill_push_url=f"{push}/ipcast/play" if push else None,
+        timeout_seconds=settings.delivery.provider_timeout_seconds,
+    )
+
+
+BUILT_IN: dict[str, Callable[[Settings, bool], BaseModel]] = {
+    "sms": _sms,
+    "voice": _voice,
+    "wecom_group": _wecom,
+    "email": _email,
+    "loudspeaker": _loudspeaker,
+}
+
+
+def channel_settings(name: str, settings: Settings, *, drill: bool) -> BaseModel:
+    """The settings model instance of one channel (third parties: `channel_options`)."""
+    if name in BUILT_IN:
+        return BUILT_IN[name](settings, drill)
+    try:
+        return registry()[name].settings_model.model_validate(
+            settings.channel_options.get(name, {})
         )
-    cls = registry()[name]
-    return cls.settings_model.model_validate(settings.channel_options.get(name, {}))
+    except ValidationError as exc:
+        raise ChannelError(
+            f"渠道配置无效 / channel {name} misconfigured: {exc.errors()[0]}",
+            code="channel_settings",
+        ) from exc
 
 
 def build_channel(name: str, settings: Settings, *, drill: bool) -> Channel[Any]:

@@ -9,14 +9,13 @@ from dataclasses import asdict
 from typing import Any
 
 from broadcaster.alerts.models import Alert, AlertState
-from broadcaster.alerts.texts import MessageText, render
-from broadcaster.confirm.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.dispatch import batch_limit
+from broadcaster.delivery.items import ItemContext, build_items
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
+from broadcaster.delivery.limits import admit
 from broadcaster.delivery.ratelimit import TokenBucket
 from broadcaster.delivery.runtime import Runtime, runtime
-from broadcaster.settings import Settings
 from channels.base import Channel, ChannelError, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
@@ -48,31 +47,21 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
         return {"claimed": len(lease.items), **asdict(stats)}
-    text = render(
-        alert,
-        channel=channel,
-        language=rt.settings.language,
-        templates_dir=rt.settings.config_dir / "templates",
-        sender=rt.settings.sender_name,
-    )
-    items = [_item(rt.settings, alert_id, channel, claimed, text) for claimed in lease.items]
-    _send_rate_limited(rt, sender, channel, alert.is_drill, items, lease.token, stats)
+    with rt.db.read() as session:
+        items = build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+    built = {item.key for item in items}
+    unaddressable = [
+        SendResult(
+            c.id, Outcome.failed, error_code="no_address", message="无可用地址 / nothing to send to"
+        )
+        for c in lease.items
+        if c.id not in built
+    ]
+    admission = admit(rt, channel, alert.is_drill, items)
+    if unaddressable or admission.deferred:
+        _record(rt, lease.token, unaddressable + admission.deferred, stats)
+    _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token, stats)
     return {"claimed": len(lease.items), **asdict(stats)}
-
-
-def _item(
-    settings: Settings, alert_id: int, channel: str, claimed: Claimed, text: MessageText
-) -> SendItem:
-    token = make_token(
-        settings.secret_key.get_secret_value().encode(), alert_id, claimed.person_id or 0
-    )
-    return SendItem(
-        key=claimed.id,
-        address=claimed.address,
-        body=text.personal(settings.public_url(f"/c/{token}")),
-        callback_url=settings.public_url(f"/hooks/twilio/{channel}/status?d={claimed.id}"),
-        extra={"token": token},
-    )
 
 
 def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:

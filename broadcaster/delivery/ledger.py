@@ -23,8 +23,10 @@ class Claimed:
 
     id: int
     alert_id: int
-    recipient_id: int
+    recipient_id: int | None
     person_id: int | None
+    group_id: int | None
+    loudspeaker_id: int | None
     address: str
     priority: int
 
@@ -75,12 +77,14 @@ def claim(
             Delivery.alert_id,
             Delivery.recipient_id,
             Delivery.person_id,
+            Delivery.group_id,
+            Delivery.loudspeaker_id,
             Delivery.address,
             Delivery.priority,
         )
         .execution_options(synchronize_session=False)
     )
-    rows = [Claimed(*row) for row in session.execute(stmt)]
+    rows = [Claimed(**row._mapping) for row in session.execute(stmt)]
     rows.sort(key=lambda c: (c.priority, c.id))
     return Lease(token, expires, rows)
 
@@ -157,6 +161,7 @@ def record_results(
     retry_after: dt.timedelta,
 ) -> RecordStats:
     """Store each answer on its delivery, only while this worker still holds the lease."""
+    lock_in_order(session, [r.key for r in results])
     stats = RecordStats()
     groups: dict[Outcome, list[dict[str, object]]] = {o: [] for o in Outcome}
     for result in results:
@@ -168,7 +173,7 @@ def record_results(
                 "d_provider": result.provider_id,
                 "d_error": result.error_code,
                 "d_segments": result.detail.get("segments"),
-                "d_not_before": now + retry_after,
+                "d_not_before": now + _retry_after(result, retry_after),
             }
         )
     statements = {
@@ -192,3 +197,24 @@ _STAT = {
     Outcome.retry: "retried",
     Outcome.unknown: "unknown",
 }
+
+
+def lock_in_order(session: Session, delivery_ids: Sequence[int]) -> None:
+    """Take the rows' locks in ascending id order before updating them (PostgreSQL).
+
+    Result writes and status callbacks update overlapping rows in separate transactions;
+    without one global order they can deadlock. SQLite needs none: writers are serialised.
+    """
+    if delivery_ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Delivery.id)
+            .where(Delivery.id.in_(sorted(set(delivery_ids))))
+            .order_by(Delivery.id)
+            .with_for_update()
+        ).all()
+
+
+def _retry_after(result: SendResult, default: dt.timedelta) -> dt.timedelta:
+    """The wait a channel or limiter asked for, else the default."""
+    wait = result.detail.get("retry_after")
+    return dt.timedelta(seconds=float(wait)) if wait else default

@@ -30,7 +30,7 @@ FINAL_DELIVERY_STATES = frozenset(
 
 
 class Delivery(Base):
-    """One message to one address for one recipient."""
+    """One message to one address: a person of a household, a group, or a loudspeaker."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -41,7 +41,10 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), index=True)
+    # A delivery addresses a household's person, or a whole group or loudspeaker of a zone.
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
+    loudspeaker_id: Mapped[int | None] = mapped_column(ForeignKey("loudspeakers.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     channel: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(320))
@@ -61,3 +64,32 @@ class Delivery(Base):
     queued_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     final_at: Mapped[dt.datetime | None]
+
+
+class TaskState(enum.StrEnum):
+    open = "open"
+    played = "played"
+    cancelled = "cancelled"
+
+
+class LoudspeakerTask(Base):
+    """An operator's job: play the alert's audio on one loudspeaker and say when it was played.
+
+    Playing covers a zone; it is never a household's confirmation.
+    """
+
+    __tablename__ = "loudspeaker_tasks"
+    __table_args__ = (
+        Index("ix_loudspeaker_tasks_alert", "alert_id", "loudspeaker_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    loudspeaker_id: Mapped[int] = mapped_column(ForeignKey("loudspeakers.id"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    state: Mapped[TaskState] = mapped_column(
+        str_enum(TaskState, "task_state"), default=TaskState.open
+    )
+    created_at: Mapped[dt.datetime]
+    played_at: Mapped[dt.datetime | None]
+    played_by: Mapped[str | None] = mapped_column(String(100))

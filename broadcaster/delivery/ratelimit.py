@@ -43,3 +43,40 @@ class TokenBucket:
         """(granted, seconds to wait before asking again)."""
         granted, wait_ms = self._script(keys=[self.key], args=[self.rate, self.burst, wanted])
         return int(granted), int(wait_ms) / 1000.0
+
+
+# KEYS[1] minute counter, KEYS[2] hour counter; ARGV: per minute, per hour.
+# Returns 0 when admitted (both counted), else seconds until the blocking window ends.
+_WINDOWS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1])
+local m = redis.call('INCR', KEYS[1])
+if m == 1 then redis.call('EXPIRE', KEYS[1], 60) end
+if m > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return math.max(1, redis.call('TTL', KEYS[1]))
+end
+local h = redis.call('INCR', KEYS[2])
+if h == 1 then redis.call('EXPIRE', KEYS[2], 3600) end
+if h > tonumber(ARGV[2]) then
+  redis.call('DECR', KEYS[2])
+  redis.call('DECR', KEYS[1])
+  return math.max(1, redis.call('TTL', KEYS[2]))
+end
+return 0
+"""
+
+
+class AddressLimit:
+    """Per-address call limits (Chinese carriers allow about 1 call a minute, 5 an hour)."""
+
+    def __init__(self, client: redis.Redis, prefix: str, per_minute: int, per_hour: int):
+        self.prefix = prefix
+        self.per_minute = per_minute
+        self.per_hour = per_hour
+        self._script = client.register_script(_WINDOWS)
+
+    def admit(self, address_key: str) -> float:
+        """0 when a call to this address may go now, else seconds to wait."""
+        keys = [f"{self.prefix}:{address_key}:m", f"{self.prefix}:{address_key}:h"]
+        return float(self._script(keys=keys, args=[self.per_minute, self.per_hour]))

@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.delivery.ledger import lock_in_order
 from broadcaster.delivery.models import Delivery, DeliveryState
 
 deliveries = cast(Table, Delivery.__table__)
@@ -68,6 +69,7 @@ _STATEMENTS = {state: _statement(state) for state in PREDECESSORS}
 
 def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.datetime) -> int:
     """Apply a batch of reports; returns how many moved a delivery forward."""
+    lock_in_order(session, [r.delivery_id for r in reports])
     moved = 0
     by_state: dict[DeliveryState, list[dict[str, object]]] = {}
     for report in reports:

@@ -14,7 +14,9 @@ from starlette.routing import Mount, Route
 from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
 from broadcaster.sim.state import SimState
+from broadcaster.sim.twilio_calls import CallsApi
 from broadcaster.sim.twilio_messages import MessagesApi
+from broadcaster.sim.wecom import WecomApi
 
 MOUNT_PATH = "/sim"
 
@@ -43,6 +45,8 @@ def create_sim_app(config: SimConfig) -> Starlette:
 
     routes = [
         *MessagesApi(state).routes(),
+        *CallsApi(state).routes(),
+        *WecomApi(state).routes(),
         Route("/api/health", health, methods=["GET"]),
         Mount("/api", routes=ControlApi(state).routes()),
     ]

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from broadcaster.sim.twilio_calls import CallsSimConfig
+from broadcaster.sim.wecom import WecomSimConfig
+
 Fate = Literal["delivered", "undelivered", "failed"]
 
 
@@ -56,6 +59,8 @@ class SimConfig(BaseModel):
     max_recorded: int = Field(default=1_000_000, ge=1)
     max_recorded_requests: int = Field(default=10_000, ge=0)
     max_recorded_callbacks: int = Field(default=100_000, ge=0)
+    wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
+    calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
 
     def default_account(self) -> str | None:
         """The account that owns numbers without an explicit one."""

@@ -21,6 +21,7 @@ RED_RAIN: dict[str, Any] = {
     "headline": "暴雨红色预警",
     "body": "预计未来3小时降雨量将达100毫米以上。",
     "instruction": "请立即转移到安全地带。",
+    "channels": ["sms"],  # the red policy would add voice, WeCom and loudspeakers
 }
 
 

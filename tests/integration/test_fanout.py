@@ -21,6 +21,7 @@ ALERT = {
     "body": "预计未来3小时降雨量将达100毫米以上。",
     "instruction": "请立即转移到安全地带。",
     "zones": ["V1"],
+    "channels": ["sms"],
 }
 
 

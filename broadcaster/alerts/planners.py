@@ -1,0 +1,25 @@
+"""Which planner writes each channel's deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert
+from broadcaster.alerts.planning import plan_email, plan_sms, plan_voice
+from broadcaster.alerts.planning_zones import plan_loudspeakers, plan_wecom
+
+
+class Planner(Protocol):
+    def __call__(self, session: Session, *, alert: Alert, now: dt.datetime) -> int: ...
+
+
+PLANNERS: dict[str, Planner] = {
+    "sms": plan_sms,
+    "voice": plan_voice,
+    "email": plan_email,
+    "wecom_group": plan_wecom,
+    "loudspeaker": plan_loudspeakers,
+}

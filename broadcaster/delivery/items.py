@@ -1,0 +1,179 @@
+"""What each channel is handed: send items built from leased deliveries and the alert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert, Recipient, RecipientState
+from broadcaster.alerts.texts import MessageText, render
+from broadcaster.confirm.tokens import make_token
+from broadcaster.delivery.ledger import Claimed
+from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
+from broadcaster.settings import Settings
+from channels.base import SendItem
+
+MAX_MENTIONS = 100  # a robot post @-mentions at most this many unconfirmed households
+
+
+@dataclass(frozen=True)
+class ItemContext:
+    """Everything builders share for one batch."""
+
+    settings: Settings
+    alert: Alert
+    channel: str
+
+    def text(self, template: str | None = None) -> MessageText:
+        return render(
+            self.alert,
+            channel=template or self.channel,
+            language=self.settings.language,
+            templates_dir=self.settings.config_dir / "templates",
+            sender=self.settings.sender_name,
+        )
+
+    def token(self, claimed: Claimed) -> str:
+        secret = self.settings.secret_key.get_secret_value().encode()
+        return make_token(secret, self.alert.id, claimed.person_id or 0)
+
+    def personal_link(self, claimed: Claimed) -> str:
+        return self.settings.public_url(f"/c/{self.token(claimed)}")
+
+    def public_link(self) -> str:
+        return self.settings.public_url(f"/public/alerts/{self.alert.id}")
+
+    def hook(self, provider: str, kind: str, claimed: Claimed) -> str:
+        return self.settings.public_url(f"/hooks/{provider}/{kind}?d={claimed.id}")
+
+
+Builder = Callable[[Session, ItemContext, list[Claimed]], list[SendItem]]
+
+
+def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    text = ctx.text()
+    return [
+        SendItem(
+            key=c.id,
+            address=c.address,
+            body=text.personal(ctx.personal_link(c)),
+            callback_url=ctx.hook("twilio", "sms/status", c),
+            extra={"token": ctx.token(c)},
+        )
+        for c in claimed
+    ]
+
+
+def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    text, subject = ctx.text(), ctx.text("email_subject").template
+    return [
+        SendItem(
+            key=c.id,
+            address=c.address,
+            body=text.personal(ctx.personal_link(c)),
+            extra={"subject": subject, "token": ctx.token(c)},
+        )
+        for c in claimed
+    ]
+
+
+def voice_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """Calls carry no text: Twilio fetches the script from our TwiML hook."""
+    return [
+        SendItem(
+            key=c.id,
+            address=c.address,
+            body="",
+            callback_url=ctx.hook("twilio", "voice/status", c),
+            extra={"twiml_url": ctx.hook("twilio", "voice/twiml", c), "token": ctx.token(c)},
+        )
+        for c in claimed
+    ]
+
+
+def wecom_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """One post per robot: the group text with the public link, @-mentioning the mobiles of
+    the group's households that have not confirmed yet."""
+    groups = {
+        g.id: g
+        for g in session.scalars(
+            select(Group).where(Group.id.in_([c.group_id for c in claimed if c.group_id]))
+        )
+    }
+    text = ctx.text("wecom_group").personal(ctx.public_link())
+    items = []
+    for c in claimed:
+        group = groups.get(c.group_id or 0)
+        if group is None or not group.webhook_key:
+            continue  # the group lost its robot since planning: the job records a failure
+        items.append(
+            SendItem(
+                key=c.id,
+                address=group.webhook_key,
+                body=text,
+                extra={
+                    "mentioned_mobile_list": _unconfirmed_mobiles(session, ctx.alert.id, group.id)
+                },
+            )
+        )
+    return items
+
+
+def _unconfirmed_mobiles(session: Session, alert_id: int, group_id: int) -> list[str]:
+    rows = session.scalars(
+        select(Person.phone)
+        .join(Household, Household.id == Person.household_id)
+        .join(Recipient, Recipient.household_id == Household.id)
+        .where(
+            Household.group_id == group_id,
+            Recipient.alert_id == alert_id,
+            Recipient.state.in_((RecipientState.pending, RecipientState.reached)),
+            Person.active.is_(True),
+            Person.phone_kind == PhoneKind.mobile,
+        )
+        .order_by(Recipient.priority, Person.id)
+        .limit(MAX_MENTIONS)
+    )
+    return list(rows)
+
+
+def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """The loudspeaker's push endpoint (if any) and where its audio file can be fetched."""
+    speakers = {
+        s.id: s
+        for s in session.scalars(
+            select(Loudspeaker).where(
+                Loudspeaker.id.in_([c.loudspeaker_id for c in claimed if c.loudspeaker_id])
+            )
+        )
+    }
+    audio = ctx.settings.public_url(f"/public/alerts/{ctx.alert.id}/audio.mp3")
+    script = ctx.text("loudspeaker").template
+    return [
+        SendItem(
+            key=c.id,
+            address=(speakers[c.loudspeaker_id].endpoint_url or "")
+            if c.loudspeaker_id in speakers
+            else "",
+            body=script,
+            extra={"audio_url": audio, "loudspeaker": c.address},
+        )
+        for c in claimed
+    ]
+
+
+BUILDERS: dict[str, Builder] = {
+    "sms": sms_items,
+    "email": email_items,
+    "voice": voice_items,
+    "wecom_group": wecom_items,
+    "loudspeaker": loudspeaker_items,
+}
+
+
+def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """Items for the channel; channels without a builder are treated like SMS."""
+    return BUILDERS.get(ctx.channel, sms_items)(session, ctx, claimed)

@@ -1,0 +1,128 @@
+"""Loudspeaker operator API: the tasks to play, and "played" (zone coverage, not confirmation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.audio import script
+from broadcaster.alerts.models import Alert
+from broadcaster.api.deps import allow, get_db, get_settings_dep, read_session
+from broadcaster.auth.audit import record
+from broadcaster.auth.models import Role
+from broadcaster.auth.service import Principal
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.models import LoudspeakerTask, TaskState
+from broadcaster.errors import Forbidden, InvalidState, NotFound
+from broadcaster.registry.models import Loudspeaker, Worker
+from broadcaster.settings import Settings
+
+router = APIRouter(prefix="/loudspeaker", tags=["loudspeakers"])
+players = allow(Role.operator, Role.officer, Role.admin)
+
+
+class TaskOut(BaseModel):
+    id: int
+    alert_id: int
+    level: str
+    headline: str
+    drill: bool
+    loudspeaker_code: str
+    loudspeaker_name: str
+    script: str
+    audio_mp3: str
+    audio_wav: str
+    state: TaskState
+    created_at: dt.datetime
+    played_at: dt.datetime | None
+    played_by: str | None
+
+
+def _visible(
+    stmt: Select[LoudspeakerTask, Alert, Loudspeaker], who: Principal
+) -> Select[LoudspeakerTask, Alert, Loudspeaker]:
+    """Operators see their own loudspeakers; officers and admins see all."""
+    if who.role is not Role.operator:
+        return stmt
+    mine = select(Worker.id).where(Worker.user_id == who.user_id)
+    return stmt.where(Loudspeaker.operator_worker_id.in_(mine))
+
+
+def _query() -> Select[LoudspeakerTask, Alert, Loudspeaker]:
+    return (
+        select(LoudspeakerTask, Alert, Loudspeaker)
+        .join(Alert, Alert.id == LoudspeakerTask.alert_id)
+        .join(Loudspeaker, Loudspeaker.id == LoudspeakerTask.loudspeaker_id)
+    )
+
+
+def _out(task: LoudspeakerTask, alert: Alert, speaker: Loudspeaker, settings: Settings) -> TaskOut:
+    audio = settings.public_url(f"/public/alerts/{alert.id}/audio")
+    return TaskOut(
+        id=task.id,
+        alert_id=alert.id,
+        level=alert.level.value,
+        headline=alert.headline,
+        drill=alert.is_drill,
+        loudspeaker_code=speaker.code,
+        loudspeaker_name=speaker.name,
+        script=script(alert, settings),
+        audio_mp3=audio + ".mp3",
+        audio_wav=audio + ".wav",
+        state=task.state,
+        created_at=task.created_at,
+        played_at=task.played_at,
+        played_by=task.played_by,
+    )
+
+
+@router.get("/tasks", response_model=list[TaskOut])
+def tasks(
+    state: TaskState | None = Query(default=TaskState.open),
+    session: Session = Depends(read_session),
+    settings: Settings = Depends(get_settings_dep),
+    who: Principal = players,
+) -> list[TaskOut]:
+    """Loudspeaker tasks, most urgent alert first."""
+    stmt = _visible(_query(), who).order_by(Alert.level.desc(), LoudspeakerTask.id)
+    if state is not None:
+        stmt = stmt.where(LoudspeakerTask.state == state)
+    return [_out(t, a, s, settings) for t, a, s in session.execute(stmt.limit(500))]
+
+
+@router.post("/tasks/{task_id}/played", response_model=TaskOut)
+def played(
+    task_id: int,
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+    who: Principal = players,
+) -> TaskOut:
+    """The operator played the audio on this loudspeaker."""
+    with db.transaction() as session:
+        row = session.execute(_query().where(LoudspeakerTask.id == task_id)).first()
+        if row is None:
+            raise NotFound(f"任务不存在 / no loudspeaker task {task_id}")
+        if (
+            session.execute(_visible(_query(), who).where(LoudspeakerTask.id == task_id)).first()
+            is None
+        ):
+            raise Forbidden("不是您负责的喇叭 / not one of your loudspeakers")
+        task, alert, speaker = row
+        if task.state is not TaskState.open:
+            raise InvalidState(f"任务已是 {task.state.value} / task is already {task.state.value}")
+        task.state, task.played_at, task.played_by = TaskState.played, utcnow(), who.actor.name
+        record(
+            session,
+            actor=who.actor,
+            action="loudspeaker.played",
+            object_type="task",
+            object_id=task_id,
+            alert_id=alert.id,
+            loudspeaker=speaker.code,
+        )
+        return _out(task, alert, speaker, settings)

@@ -1,0 +1,1 @@
+"""Public pages: active alerts for community websites, and alert audio."""

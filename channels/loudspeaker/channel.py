@@ -1,0 +1,71 @@
+"""Loudspeaker channel: the operator task is the delivery; an IP-broadcast push is optional."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import aiohttp
+from pydantic import BaseModel, Field
+
+from channels.base import Audience, Capabilities, Channel, Outcome, SendItem, SendResult
+
+
+class LoudspeakerSettings(BaseModel):
+    drill_push_url: str | None = Field(
+        default=None, description="Drills push here (the simulator) instead of the real server."
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class Loudspeaker(Channel[LoudspeakerSettings]):
+    """One item per loudspeaker. Without a push endpoint the operator plays the file by hand,
+    so the item is accepted as a task; with one, the audio URL is pushed over HTTP."""
+
+    name = "loudspeaker"
+    settings_model = LoudspeakerSettings
+    capabilities = Capabilities(audience=Audience.zone, confirmations=frozenset({"operator"}))
+
+    def __init__(self, settings: LoudspeakerSettings) -> None:
+        super().__init__(settings)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
+        if self._session is None:
+            await self.open()
+        return list(await asyncio.gather(*(self._one(item) for item in items)))
+
+    async def _one(self, item: SendItem) -> SendResult:
+        url = (
+            self.settings.drill_push_url
+            if item.address and self.settings.drill_push_url
+            else item.address
+        )
+        if not url:
+            return SendResult(item.key, Outcome.accepted, message="待操作员播放 / operator task")
+        assert self._session is not None
+        payload = {
+            "audio_url": item.extra.get("audio_url"),
+            "text": item.body,
+            "loudspeaker": item.extra.get("loudspeaker"),
+        }
+        try:
+            async with self._session.post(url, json=payload) as response:
+                if response.status < 300:
+                    return SendResult(item.key, Outcome.accepted, message="已推送 / pushed")
+                outcome = Outcome.retry if response.status >= 500 else Outcome.failed
+                return SendResult(item.key, outcome, error_code=str(response.status))
+        except aiohttp.ClientConnectorError:
+            return SendResult(item.key, Outcome.retry, error_code="connection")
+        except (TimeoutError, aiohttp.ClientError):
+            return SendResult(item.key, Outcome.unknown, error_code="timeout")
