@@ -20,18 +20,28 @@ from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
 from broadcaster.redis_embedded import resolve_redis_url
 from broadcaster.registry.demo_district import generate_district
+from broadcaster.registry.models import Group, GroupKind
 from broadcaster.settings import Settings, get_settings
+from broadcaster.sim import NumberConfig, SimConfig, create_sim_app, sim_state
+from broadcaster.sim.smtp import SmtpSink
+from broadcaster.sim.twilio_calls import CallsSimConfig
+from broadcaster.sim.wecom import WecomSimConfig
 
 console = Console()
 
 
-def demo_environment(host: str, port: int, data_dir: Path) -> dict[str, str]:
+def demo_environment(host: str, port: int, data_dir: Path, smtp_port: int) -> dict[str, str]:
     """Environment for the demo's processes: the simulator stands in for every provider."""
     base = f"http://{host}:{port}"
     return {
         "BROADCASTER_PUBLIC_BASE_URL": base,
         "BROADCASTER_TWILIO__API_BASE_URL": f"{base}/sim",
+        "BROADCASTER_WECOM__API_BASE_URL": f"{base}/sim",
+        "BROADCASTER_EMAIL__HOST": host,
+        "BROADCASTER_EMAIL__PORT": str(smtp_port),
+        "BROADCASTER_EMAIL__SECURITY": "none",
         "BROADCASTER_SIMULATOR_URL": f"{base}/sim",
+        "BROADCASTER_SIMULATOR_SMTP": f"{host}:{smtp_port}",
         "BROADCASTER_BOOTSTRAP_API_KEY": _demo_key(data_dir),
     }
 
@@ -64,22 +74,35 @@ def _admin_password(db: Database) -> str:
     return password
 
 
-def create_demo_app(settings: Settings | None = None) -> FastAPI:
-    """The API with the provider simulator mounted at /sim."""
-    from broadcaster.sim import NumberConfig, SimConfig, create_sim_app, sim_state
-
-    settings = settings or get_settings()
-    app = create_app(settings)
+def simulator_config(settings: Settings, db: Database) -> SimConfig:
+    """The simulator as the demo's providers: our Twilio account and number, the district's
+    WeCom robots, and calls answered by a person after half a second."""
     twilio = settings.twilio
-    sim_config = SimConfig(
+    with db.read() as session:
+        robots = dict(
+            session.execute(
+                select(Group.webhook_key, Group.name).where(
+                    Group.kind == GroupKind.wecom, Group.webhook_key.is_not(None)
+                )
+            ).all()
+        )
+    return SimConfig(
         accounts={twilio.account_sid: twilio.auth_token.get_secret_value()},
         numbers={
             twilio.from_number: NumberConfig(
                 sms_url=settings.public_url("/hooks/twilio/sms/inbound")
             )
         },
+        wecom=WecomSimConfig(keys=robots),
+        calls=CallsSimConfig(auto_answer=True, answer_after_ms=500),
     )
-    sim_app = create_sim_app(sim_config)
+
+
+def create_demo_app(settings: Settings | None = None) -> FastAPI:
+    """The API with the provider simulator mounted at /sim."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    sim_app = create_sim_app(simulator_config(settings, app.state.db))
     app.mount("/sim", sim_app)
     app.state.shutdown_hooks.append(sim_state(sim_app).aclose)
     return app
@@ -95,7 +118,9 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
-    os.environ.update(demo_environment(host, port, settings.data_dir))
+    smtp = SmtpSink()
+    smtp_port = smtp.start(host, 0)
+    os.environ.update(demo_environment(host, port, settings.data_dir, smtp_port))
     url, embedded = resolve_redis_url(settings)
     os.environ["BROADCASTER_REDIS_URL"] = url
     get_settings.cache_clear()
@@ -114,7 +139,9 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
         f"{summary.grids} grids ({'generated' if summary.created else 'reused'})\n"
         f"  console login: admin / {password}\n"
         f"  API key (admin): {os.environ['BROADCASTER_BOOTSTRAP_API_KEY']}\n"
-        f"  API docs: {base}/docs   simulator: {base}/sim/api/messages\n"
+        f"  API docs: {base}/docs   simulator: {base}/sim/api/messages · "
+        f"{base}/sim/api/calls · {base}/sim/api/wecom/messages · SMTP {host}:{smtp_port}\n"
+        f"  public page: {base}/public\n"
     )
     try:
         uvicorn.run(create_demo_app(settings), host=host, port=port, log_level="info")
@@ -123,5 +150,6 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=15)
+        smtp.stop()
         if embedded is not None:
             embedded.stop()

@@ -19,7 +19,7 @@ import uvicorn
 
 from broadcaster.app import create_app
 from broadcaster.db.database import Database
-from broadcaster.settings import DeliverySettings, Settings, TwilioSettings
+from broadcaster.settings import DeliverySettings, Settings, TwilioSettings, WecomSettings
 from broadcaster.sim import SimConfig, create_standalone_app
 from broadcaster.sim.state import SimState
 
@@ -153,6 +153,7 @@ def stack_settings(
             api_base_url=provider_url or sim_url,
             rate_per_second=10_000,
         ),
+        wecom=WecomSettings(api_base_url=provider_url or sim_url),
         delivery=DeliverySettings.model_validate(timings, strict=False),
     )
 
@@ -174,6 +175,7 @@ def environment(settings: Settings) -> dict[str, str]:
             "BROADCASTER_TWILIO__AUTH_TOKEN": settings.twilio.auth_token.get_secret_value(),
             "BROADCASTER_TWILIO__API_BASE_URL": settings.twilio.api_base_url or "",
             "BROADCASTER_TWILIO__RATE_PER_SECOND": str(settings.twilio.rate_per_second),
+            "BROADCASTER_WECOM__API_BASE_URL": settings.wecom.api_base_url,
         }
     )
     for key, value in settings.delivery.model_dump().items():

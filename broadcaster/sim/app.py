@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 
 from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
+from broadcaster.sim.ipcast import IpcastApi
 from broadcaster.sim.state import SimState
 from broadcaster.sim.twilio_calls import CallsApi
 from broadcaster.sim.twilio_messages import MessagesApi
@@ -34,6 +35,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
     first use, and whoever mounts it should `await sim_state(app).aclose()` on shutdown.
     """
     state = SimState(config)
+    ipcast = IpcastApi()
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "simulator": "twilio-messages"})
@@ -47,11 +49,13 @@ def create_sim_app(config: SimConfig) -> Starlette:
         *MessagesApi(state).routes(),
         *CallsApi(state).routes(),
         *WecomApi(state).routes(),
+        *ipcast.routes(),
         Route("/api/health", health, methods=["GET"]),
         Mount("/api", routes=ControlApi(state).routes()),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sim = state
+    app.state.ipcast = ipcast
     return app
 
 

@@ -7,8 +7,11 @@ from itertools import count
 from sqlalchemy.orm import Session
 
 from broadcaster.registry.models import (
+    Group,
+    GroupKind,
     HazardType,
     Household,
+    Loudspeaker,
     Person,
     PhoneKind,
     Worker,
@@ -76,6 +79,7 @@ def household(
     phones: tuple[str, ...] = (),
     vulnerability: tuple[str, ...] = (),
     hazard_zones: tuple[Zone, ...] = (),
+    group: Group | None = None,
 ) -> Household:
     """A household in a grid, with one person per phone (default: one fresh mobile)."""
     n = next(_seq)
@@ -87,6 +91,7 @@ def household(
         vulnerability=list(vulnerability),
         is_vulnerable=bool(vulnerability),
         hazard_zones=list(hazard_zones),
+        group_id=group.id if group else None,
     )
     session.add(row)
     session.flush()
@@ -96,9 +101,37 @@ def household(
                 household_id=row.id,
                 position=position,
                 phone=phone,
-                phone_kind=PhoneKind.mobile,
+                phone_kind=PhoneKind.mobile if phone.startswith("+861") else PhoneKind.landline,
                 name=row.head_name if position == 0 else None,
             )
         )
+    session.flush()
+    return row
+
+
+def wecom_group(session: Session, *, zone: Zone, key: str, name: str = "一村防汛群") -> Group:
+    """A WeCom group of a zone with its robot key."""
+    row = Group(
+        code=f"WX{next(_seq):04d}",
+        name=name,
+        kind=GroupKind.wecom,
+        zone_id=zone.id,
+        webhook_key=key,
+        member_count=50,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def loudspeaker(session: Session, *, zone: Zone, operator: Worker | None = None) -> Loudspeaker:
+    """A village loudspeaker, optionally with its operator."""
+    row = Loudspeaker(
+        code=f"LS{next(_seq):04d}",
+        name="一村1号喇叭",
+        zone_id=zone.id,
+        operator_worker_id=operator.id if operator else None,
+    )
+    session.add(row)
     session.flush()
     return row

@@ -1,0 +1,105 @@
+"""A red alert reaches a village on every channel at once: SMS, voice, WeCom, loudspeaker;
+a key press in a simulated call confirms the right household."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.confirm.models import Confirmation, ConfirmVia
+from broadcaster.db.database import Database
+from broadcaster.registry.models import Household
+from broadcaster.settings import Settings
+from tests.factories import registry as f
+from tests.factories.alerts import RED_RAIN
+from tests.stack import running_stack, wait_until
+
+ROBOT = "robot-key-0123456789abcdef"
+LANDLINE = "+862312345678"
+POLICY_ALERT = {k: v for k, v in RED_RAIN.items() if k != "channels"}
+
+
+def seed(db: Database) -> dict[str, Any]:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        group = f.wecom_group(session, zone=zones["V1"], key=ROBOT)
+        f.loudspeaker(session, zone=zones["V1"])
+        mobiles = [f"+861740300{n:04d}" for n in range(5)]
+        for n, phone in enumerate(mobiles):
+            f.household(
+                session,
+                grid=zones["G1"],
+                phones=(phone,),
+                group=group,
+                vulnerability=("elderly_alone",) if n == 0 else (),
+            )
+        landline_home = f.household(session, grid=zones["G2"], phones=(LANDLINE,), group=group)
+    return {"mobiles": mobiles, "landline_household": landline_home.id}
+
+
+def sim_get(stack_sim_url: str, path: str) -> Any:
+    return httpx.get(f"{stack_sim_url}{path}", timeout=30).json()
+
+
+def test_red_alert_reaches_a_village_on_every_channel(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    seeded = seed(db)
+    sim = {
+        "wecom": {"keys": {ROBOT: "一村防汛群"}},
+        "calls": {"auto_answer": True, "answer_after_ms": 0},
+    }
+    with (
+        running_stack(db, redis_settings, tmp_path / "s", sim_config=sim) as stack,
+        stack.client() as api,
+    ):
+        created = api.post("/api/v1/alerts", json={**POLICY_ALERT, "zones": ["V1"]})
+        assert created.status_code == 201, created.text
+        assert created.json()["channels"] == ["sms", "voice", "wecom_group", "loudspeaker"]
+        stack.start_worker()
+
+        def everything_went_out() -> bool:
+            calls = sim_get(stack.sim_url, "/api/calls")["calls"]
+            posts = sim_get(stack.sim_url, "/api/wecom/messages")["messages"]
+            return len(stack.sim_messages()) == 5 and len(calls) == 6 and len(posts) == 1
+
+        wait_until(everything_went_out, timeout=120)
+        assert {m.to for m in stack.sim_messages()} == set(seeded["mobiles"])
+        post = sim_get(stack.sim_url, "/api/wecom/messages")["messages"][0]
+        assert "暴雨红色预警" in post["content"]
+        assert "/public/alerts/" in post["content"]
+        mentioned = set(post["mentioned_mobile_list"])
+        assert mentioned == {m.removeprefix("+86") for m in seeded["mobiles"]}
+
+        tasks = api.get("/api/v1/loudspeaker/tasks").json()
+        assert len(tasks) == 1
+        assert "暴雨红色预警" in tasks[0]["script"]
+        audio = httpx.get(tasks[0]["audio_mp3"], timeout=60)
+        assert audio.status_code == 200
+        assert audio.content[:3] == b"ID3" or audio.content[0] == 0xFF
+        assert api.post(f"/api/v1/loudspeaker/tasks/{tasks[0]['id']}/played").status_code == 200
+        assert api.post(f"/api/v1/loudspeaker/tasks/{tasks[0]['id']}/played").status_code == 409
+
+        call = sim_get(stack.sim_url, f"/api/calls?to=%2B{LANDLINE[1:]}")["calls"][0]
+        wait_until(
+            lambda: sim_get(stack.sim_url, f"/api/calls/{call['sid']}")["waiting_for_key"],
+            timeout=60,
+        )
+        pressed = httpx.post(
+            f"{stack.sim_url}/api/calls/{call['sid']}/press", json={"digits": "1"}, timeout=30
+        )
+        assert pressed.status_code == 200, pressed.text
+
+    with db.read() as session:
+        state = session.scalar(
+            select(Recipient.state)
+            .join(Household)
+            .where(Household.id == seeded["landline_household"])
+        )
+        via = session.scalars(select(Confirmation.via)).all()
+    assert state == RecipientState.confirmed
+    assert via == [ConfirmVia.keypress]
