@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts import service
 from broadcaster.alerts.counts import alert_counts
 from broadcaster.alerts.models import Alert, AlertSource, RecipientState
+from broadcaster.alerts.preview import Preview, preview
 from broadcaster.alerts.recipients import recipient_page
 from broadcaster.alerts.schemas import AlertDetail, AlertIn, AlertOut, RecipientPage
 from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep, read_session
@@ -66,6 +67,17 @@ def issue(
     else:
         response.status_code = 200
     return issued.alert
+
+
+@router.post("/preview", response_model=Preview)
+def preview_alert(
+    body: AlertIn,
+    session: Session = Depends(read_session),
+    settings: Settings = Depends(get_settings_dep),
+    _: Principal = issuers,
+) -> Preview:
+    """Every channel's text and the household count, before anything is sent or saved."""
+    return preview(session, body=body, settings=settings, available=set(registry()))
 
 
 @router.get("", response_model=list[AlertOut])

@@ -51,7 +51,7 @@ def _replay(session: Session, key: str, digest: str) -> Alert | None:
     return existing
 
 
-def _zones(session: Session, codes: list[str]) -> list[Zone]:
+def zones_by_code(session: Session, codes: list[str]) -> list[Zone]:
     zones = list(session.scalars(select(Zone).where(Zone.code.in_(codes))))
     missing = sorted(set(codes) - {z.code for z in zones})
     if missing:
@@ -80,7 +80,7 @@ def issue_alert(
     digest = request_hash(body)
     if idempotency_key and (existing := _replay(session, idempotency_key, digest)):
         return Issued(existing, False, {})
-    zones = _zones(session, body.zones)
+    zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
     channels = policy.choose_channels(body.channels, snapshot, available_channels)
     now = utcnow()

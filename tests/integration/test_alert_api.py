@@ -150,3 +150,29 @@ def test_recipients_filters_and_order(
     assert vulnerable["total"] == 1
     unknown = client.get(f"/api/v1/alerts/{alert_id}/recipients?zone=XX", headers=officer)
     assert unknown.status_code == 422
+
+
+def test_preview_shows_every_channel_and_saves_nothing(
+    client: TestClient, role_keys: dict[Role, str], db: Database
+) -> None:
+    seed(db)
+    body = {k: v for k, v in RED_RAIN.items() if k != "channels"}
+    answer = client.post(
+        "/api/v1/alerts/preview",
+        json={**body, "zones": ["V1"], "status": "exercise"},
+        headers=auth(role_keys[Role.officer]),
+    )
+    assert answer.status_code == 200, answer.text
+    shown = answer.json()
+    assert shown["households"] == 5
+    assert shown["channels"] == ["sms", "voice", "wecom_group", "loudspeaker"]
+    sms = shown["sms"]
+    assert sms["text"].startswith("【演练】")
+    assert "/c/" in sms["text"]
+    assert sms["encoding"] == "UCS-2"
+    assert sms["segments"] == -(-sms["length"] // 67) if sms["length"] > 70 else 1
+    assert "演练" in shown["voice"]
+    assert "/c/" not in shown["voice"]
+    assert "/public/alerts/" in shown["wecom_group"]
+    assert "一百毫米" in shown["loudspeaker_spoken"]
+    assert (count(db, Alert), count(db, Recipient), count(db, Delivery)) == (0, 0, 0)

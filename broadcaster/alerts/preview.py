@@ -1,0 +1,83 @@
+"""Preview of every channel's text before sending, with SMS length and segment counts."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts import policy
+from broadcaster.alerts.models import Alert, MsgType
+from broadcaster.alerts.schemas import AlertIn
+from broadcaster.alerts.service import zones_by_code
+from broadcaster.alerts.texts import render
+from broadcaster.confirm.tokens import make_token
+from broadcaster.registry.service import households_in_zone
+from broadcaster.settings import Settings
+from channels.loudspeaker import normalize
+from channels.sms_text import segments, sms_length
+
+SAMPLE_IDS = (987_654, 9_876_543)  # a long token, so counts are not optimistic
+
+
+class SmsPreview(BaseModel):
+    text: str
+    encoding: str
+    length: int
+    segments: int
+
+
+class Preview(BaseModel):
+    households: int
+    channels: list[str]
+    sms: SmsPreview
+    voice: str
+    wecom_group: str
+    email_subject: str
+    email_body: str
+    loudspeaker: str
+    loudspeaker_spoken: str
+
+
+def preview(session: Session, *, body: AlertIn, settings: Settings, available: set[str]) -> Preview:
+    """What each channel would say, and how many households the zones hold (nothing saved)."""
+    zones = zones_by_code(session, body.zones)
+    snapshot = policy.snapshot(settings.config_dir, body.level)
+    channels = policy.choose_channels(body.channels, snapshot, available)
+    targeted = union(*[households_in_zone(zone) for zone in zones]).subquery()
+    households = session.scalar(select(func.count()).select_from(targeted)) or 0
+    alert = Alert(
+        id=SAMPLE_IDS[0],
+        status=body.status,
+        hazard=body.hazard,
+        level=body.level,
+        headline=body.headline,
+        body=body.body,
+        instruction=body.instruction,
+        msg_type=MsgType.alert,
+    )
+    token = make_token(settings.secret_key.get_secret_value().encode(), *SAMPLE_IDS)
+
+    def text(channel: str, link: str = "") -> str:
+        return render(
+            alert,
+            channel=channel,
+            language=settings.language,
+            templates_dir=settings.config_dir / "templates",
+            sender=settings.sender_name,
+        ).personal(link)
+
+    sms = text("sms", settings.public_url(f"/c/{token}"))
+    encoding, length = sms_length(sms)
+    spoken = text("loudspeaker")
+    return Preview(
+        households=int(households),
+        channels=channels,
+        sms=SmsPreview(text=sms, encoding=encoding, length=length, segments=segments(sms)),
+        voice=text("voice"),
+        wecom_group=text("wecom_group", settings.public_url("/public/alerts/…")),
+        email_subject=text("email_subject"),
+        email_body=text("email", settings.public_url(f"/c/{token}")),
+        loudspeaker=spoken,
+        loudspeaker_spoken=normalize(spoken),
+    )
