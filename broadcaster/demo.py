@@ -94,7 +94,7 @@ def simulator_config(settings: Settings, db: Database) -> SimConfig:
             )
         },
         wecom=WecomSimConfig(keys=robots),
-        calls=CallsSimConfig(auto_answer=True, answer_after_ms=500),
+        calls=CallsSimConfig(auto_answer=True, answer_after_ms=500, silence_after_ms=20_000),
     )
 
 

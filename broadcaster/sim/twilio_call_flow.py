@@ -136,6 +136,20 @@ class CallFlow:
                 if keys is None or call.gather is None:
                     break
                 await self._press(call, keys)
+            if call.gather is not None and self.state.config.calls.silence_after_ms is not None:
+                task = asyncio.create_task(self._time_out_prompts(call))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+    async def _time_out_prompts(self, call: Call) -> None:
+        """Nobody presses a key: each prompt times out and the verbs after it run."""
+        delay = (self.state.config.calls.silence_after_ms or 0) / 1000
+        for _ in range(MAX_DOCUMENTS):
+            await asyncio.sleep(delay)
+            async with call.lock:
+                if call.gather is None or call.status != "in-progress":
+                    return
+                await self._press(call, "")
 
     async def press(self, call: Call, keys: str) -> None:
         async with call.lock:

@@ -46,6 +46,12 @@ class CallsSimConfig(BaseModel):
         pattern=r"^[0-9*#]{0,4}$",
         description="Keys a person presses alone at each prompt ('' stays silent); None waits.",
     )
+    silence_after_ms: float | None = Field(
+        default=None,
+        ge=0,
+        description="A prompt nobody answers times out after this long, as <Gather> does; "
+        "None: it waits for /press.",
+    )
 
 
 class BadKeys(Exception):

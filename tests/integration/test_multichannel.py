@@ -103,3 +103,36 @@ def test_red_alert_reaches_a_village_on_every_channel(
         via = session.scalars(select(Confirmation.via)).all()
     assert state == RecipientState.confirmed
     assert via == [ConfirmVia.keypress]
+
+
+def test_a_landline_household_that_hears_the_call_counts_as_reached(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    """Nobody presses a key: the prompts time out, the call completes answered by a person,
+    and the landline-only household is reached (not confirmed)."""
+    seeded = seed(db)
+    sim = {
+        "wecom": {"keys": {ROBOT: "一村防汛群"}},
+        "calls": {"auto_answer": True, "answer_after_ms": 0, "silence_after_ms": 100},
+    }
+    with (
+        running_stack(db, redis_settings, tmp_path / "s", sim_config=sim) as stack,
+        stack.client() as api,
+    ):
+        alert_id = api.post("/api/v1/alerts", json={**POLICY_ALERT, "zones": ["V1"]}).json()["id"]
+        stack.start_worker()
+
+        def all_reached() -> bool:
+            counts = api.get(f"/api/v1/alerts/{alert_id}").json()["counts"]
+            return bool(counts["households_reached"] == 6)
+
+        wait_until(all_reached, timeout=120)
+        voice = api.get(f"/api/v1/alerts/{alert_id}").json()["counts"]["deliveries"]["voice"]
+    assert voice["by_state"] == {"delivered": 6}
+    with db.read() as session:
+        state = session.scalar(
+            select(Recipient.state)
+            .join(Household)
+            .where(Household.id == seeded["landline_household"])
+        )
+    assert state == RecipientState.reached
