@@ -8,7 +8,12 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.alerts.planning import plan_email, plan_sms, plan_voice
+from broadcaster.alerts.planning import (
+    plan_email,
+    plan_people_by_mobile,
+    plan_sms,
+    plan_voice,
+)
 from broadcaster.alerts.planning_zones import plan_loudspeakers, plan_wecom
 
 
@@ -23,3 +28,14 @@ PLANNERS: dict[str, Planner] = {
     "wecom_group": plan_wecom,
     "loudspeaker": plan_loudspeakers,
 }
+
+
+def planner_for(channel: str) -> Planner:
+    """The channel's planner; a third-party channel reaches people by their mobile number."""
+    if channel in PLANNERS:
+        return PLANNERS[channel]
+
+    def plan_third_party(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+        return plan_people_by_mobile(session, alert=alert, now=now, channel=channel)
+
+    return plan_third_party

@@ -95,16 +95,23 @@ def _plan_people(
     return int(session.scalar(count) or 0)
 
 
-def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
-    """One SMS per active mobile number of every recipient household."""
+def plan_people_by_mobile(
+    session: Session, *, alert: Alert, now: dt.datetime, channel: str = "sms"
+) -> int:
+    """One delivery per active mobile number of every recipient household."""
     return _plan_people(
         session,
         alert=alert,
         now=now,
-        channel="sms",
+        channel=channel,
         address=Person.phone,
         condition=Person.phone_kind == PhoneKind.mobile,
     )
+
+
+def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+    """One SMS per active mobile number of every recipient household."""
+    return plan_people_by_mobile(session, alert=alert, now=now)
 
 
 def plan_voice(session: Session, *, alert: Alert, now: dt.datetime) -> int:

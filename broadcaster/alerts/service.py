@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts import policy
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
-from broadcaster.alerts.planners import PLANNERS
+from broadcaster.alerts.planners import planner_for
 from broadcaster.alerts.planning import plan_recipients
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.auth.audit import Actor, record
@@ -114,7 +114,7 @@ def issue_alert(
             return Issued(existing, False, {})
         raise
     alert.households_targeted = plan_recipients(session, alert=alert, zones=zones)
-    counts = {c: PLANNERS[c](session, alert=alert, now=now) for c in channels if c in PLANNERS}
+    counts = {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
     record(
         session,
         actor=actor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from broadcaster.delivery.ratelimit import AddressLimit, TokenBucket
+from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow
 from broadcaster.delivery.runtime import Runtime
 from channels.base import Outcome, SendItem, SendResult
 from channels.wecom_group import PER_ROBOT_PER_MINUTE
@@ -44,17 +44,14 @@ def admit(rt: Runtime, channel: str, drill: bool, items: list[SendItem]) -> Admi
     scope = f"{rt.settings.queue_prefix}:limit:{channel}:{'drill' if drill else 'live'}"
     if channel == "wecom_group":
         for item in items:
-            bucket = TokenBucket(
-                rt.redis,
-                f"{scope}:{key_hash(item.address)}",
-                rate=PER_ROBOT_PER_MINUTE / 60,
-                burst=PER_ROBOT_PER_MINUTE,
+            window = RollingWindow(
+                rt.redis, f"{scope}:{key_hash(item.address)}", PER_ROBOT_PER_MINUTE, 60.0
             )
-            granted, wait = bucket.take(1)
-            if granted:
-                admission.admitted.append(item)
+            wait = window.admit(str(item.key))
+            if wait:
+                admission.defer(item, wait, "机器人每分钟限20条 / robot limit")
             else:
-                admission.defer(item, max(wait, 1.0), "机器人每分钟限20条 / robot limit")
+                admission.admitted.append(item)
         return admission
     voice = rt.settings.voice
     limit = AddressLimit(rt.redis, scope, voice.per_number_per_minute, voice.per_number_per_hour)

@@ -80,3 +80,36 @@ class AddressLimit:
         """0 when a call to this address may go now, else seconds to wait."""
         keys = [f"{self.prefix}:{address_key}:m", f"{self.prefix}:{address_key}:h"]
         return float(self._script(keys=keys, args=[self.per_minute, self.per_hour]))
+
+
+# KEYS[1] sorted set of send times; ARGV: limit, window ms, member id.
+# Admits when fewer than `limit` sends fall in the last window; else returns the wait (ms)
+# until the oldest leaves the window. A strict rolling window, unlike a bucket with burst.
+_ROLLING = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+
+class RollingWindow:
+    """At most `limit` sends in any `window` seconds (WeCom: 20 a minute per robot)."""
+
+    def __init__(self, client: redis.Redis, key: str, limit: int, window: float = 60.0):
+        self.key = key
+        self.limit = limit
+        self.window_ms = int(window * 1000)
+        self._script = client.register_script(_ROLLING)
+
+    def admit(self, member: str) -> float:
+        """0 when one more send fits now, else seconds until it will."""
+        wait_ms = self._script(keys=[self.key], args=[self.limit, self.window_ms, member])
+        return int(wait_ms) / 1000.0

@@ -25,7 +25,14 @@ RED_RAIN: dict[str, Any] = {
 }
 
 
-def issue(db: Database, settings: Settings, *, zones: list[str], **overrides: Any) -> Issued:
+def issue(
+    db: Database,
+    settings: Settings,
+    *,
+    zones: list[str],
+    available: set[str] | None = None,
+    **overrides: Any,
+) -> Issued:
     """An alert planned in the database (no job enqueued)."""
     body = AlertIn.model_validate({**RED_RAIN, "zones": zones, **overrides})
     with db.transaction() as session:
@@ -35,7 +42,7 @@ def issue(db: Database, settings: Settings, *, zones: list[str], **overrides: An
             actor=Actor("test"),
             source=AlertSource.officer,
             settings=settings,
-            available_channels={"sms"},
+            available_channels=available or {"sms"},
         )
 
 

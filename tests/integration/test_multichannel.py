@@ -136,3 +136,43 @@ def test_a_landline_household_that_hears_the_call_counts_as_reached(
             .where(Household.id == seeded["landline_household"])
         )
     assert state == RecipientState.reached
+
+
+def test_the_wecom_limit_holds_across_two_workers(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    """24 posts to one robot with two workers: never more than 20 in any 60 s at the
+    simulator, none refused with 45009, none lost (the last four wait out the window)."""
+    seed(db)
+    posts = 24
+    sim = {"wecom": {"keys": {ROBOT: "一村防汛群"}}}
+    with (
+        running_stack(db, redis_settings, tmp_path / "s", sim_config=sim) as stack,
+        stack.client() as api,
+    ):
+        stack.start_worker()
+        stack.start_worker()
+        for n in range(posts):
+            body = {
+                **POLICY_ALERT,
+                "zones": ["V1"],
+                "channels": ["wecom_group"],
+                "headline": f"暴雨红色预警（第{n + 1}次更新）",
+            }
+            assert api.post("/api/v1/alerts", json=body).status_code == 201
+
+        def all_posted() -> bool:
+            sent = sim_get(stack.sim_url, "/api/wecom/messages?limit=1000")["messages"]
+            return sum(1 for m in sent if m["errcode"] == 0) == posts
+
+        wait_until(all_posted, timeout=240)
+        log = sim_get(stack.sim_url, "/api/wecom/messages?limit=1000")["messages"]
+    accepted = sorted(m["at"] for m in log if m["errcode"] == 0)
+    busiest = max(sum(1 for t in accepted if start <= t < start + 60) for start in accepted)
+    print(
+        f"\nwecom: {len(accepted)} posts, busiest 60 s window {busiest}, "
+        f"span {accepted[-1] - accepted[0]:.1f} s"
+    )
+    assert busiest <= 20
+    assert [m for m in log if m["errcode"] not in (0, None)] == []
+    assert accepted[-1] - accepted[0] >= 59
