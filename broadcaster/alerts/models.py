@@ -108,6 +108,7 @@ class Alert(TimestampMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
     households_targeted: Mapped[int] = mapped_column(default=0)
+    completed_at: Mapped[dt.datetime | None]
 
     @property
     def is_drill(self) -> bool:

@@ -1,0 +1,1 @@
+"""Follow-up: the escalation engine, door-visit tasks and the field workers' API."""
