@@ -5,7 +5,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit install install-dev bench clean
+.PHONY: demo test lint typecheck unit install install-dev bench clean browser
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (python3.11 or newer on PATH)"; exit 1; }
@@ -33,7 +33,14 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy broadcaster channels
 
-test: lint typecheck
+# Page tests drive Debian's Chromium (Playwright never downloads a browser here). As root,
+# install it when missing; otherwise those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null \
+		&& apt-get install -y -q chromium >/dev/null)) || echo "no chromium: page tests will skip"; }
+
+test: lint typecheck browser
 	$(BIN)/pytest -q
 
 unit: install-dev

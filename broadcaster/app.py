@@ -23,11 +23,18 @@ from broadcaster.delivery.hooks import report_committer
 from broadcaster.delivery.hooks import router as hooks_router
 from broadcaster.delivery.loudspeaker_routes import router as loudspeaker_router
 from broadcaster.delivery.voice_hooks import router as voice_hooks_router
+from broadcaster.feeds.publish_routes import router as cap_out_router
+from broadcaster.feeds.routes import router as feeds_router
+from broadcaster.followup.routes import router as visits_router
 from broadcaster.public.routes import router as public_router
 from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
 from broadcaster.settings import Settings, get_settings
 from broadcaster.web import STATIC_DIR
+from broadcaster.web import auth as page_auth
+from broadcaster.web.field import router as field_router
+from broadcaster.web.login import router as login_router
+from broadcaster.web.operator import router as operator_router
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -66,8 +73,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")
     app.include_router(loudspeaker_router, prefix="/api/v1")
+    app.include_router(feeds_router, prefix="/api/v1")
+    app.include_router(visits_router, prefix="/api/v1")
     app.include_router(voice_hooks_router)
     app.include_router(public_router)
+    app.include_router(cap_out_router)
+    app.include_router(login_router)
+    app.include_router(operator_router)
+    app.include_router(field_router)
+    page_auth.install(app)
     app.include_router(hooks_router)
     app.include_router(inbound_router)
     app.include_router(links_router)

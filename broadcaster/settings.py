@@ -89,6 +89,33 @@ class DeliverySettings(BaseModel):
     reconcile_every_seconds: float = Field(default=10.0, gt=0)
 
 
+class FeedSource(BaseModel):
+    """One Atom/RSS feed of CAP alerts to poll."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://")
+    every_seconds: float = Field(default=60.0, ge=1)
+    name: str = ""
+
+
+class FeedsSettings(BaseModel):
+    """Automated feeds: CAP documents pushed or polled, sensor readings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_cap_bytes: int = Field(default=1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    max_feed_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    poll: list[FeedSource] = Field(default_factory=list)
+    poll_tick_seconds: float = Field(default=15.0, gt=0)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    stale_after_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="A CAP alert without an expiry sent longer ago is taken in but not sent.",
+    )
+
+
 class Settings(BaseSettings):
     """All configuration of one deployment; see config/broadcaster.example.toml."""
 
@@ -110,6 +137,11 @@ class Settings(BaseSettings):
     language: Literal["zh-CN", "en"] = "zh-CN"
     sender_name: str = "防汛抗旱指挥部"
     config_dir: Path = Field(default_factory=lambda: _default_config_dir())
+    followup_every_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often escalation, visit reassignment and alert completion are checked.",
+    )
     confirm_grace_hours: float = Field(
         default=24.0, ge=0, description="How long confirmation links work after an alert ends."
     )
@@ -128,6 +160,7 @@ class Settings(BaseSettings):
     wecom: WecomSettings = WecomSettings()
     email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
+    feeds: FeedsSettings = FeedsSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from broadcaster.db.database import Database
 from broadcaster.db.engine import make_engine
@@ -91,7 +91,8 @@ def migrated_db(
 
 def truncate_all(db: Database) -> None:
     """Empty every table, keeping the schema."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    existing = set(inspect(db.engine).get_table_names())
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
     if db.dialect == "postgresql":
         with db.engine.begin() as connection:
             names = ", ".join(f'"{t}"' for t in tables)

@@ -126,6 +126,7 @@ def stack_settings(
     *,
     provider_url: str | None = None,
     simulator_url: str | None = None,
+    config_dir: Path | None = None,
     **delivery: Any,
 ) -> Settings:
     """Settings of a test stack: short leases and grace periods so recovery is quick."""
@@ -137,8 +138,11 @@ def stack_settings(
         "provider_timeout_seconds": 3,
         **delivery,
     }
+    extra = {"config_dir": config_dir} if config_dir else {}
     return Settings(
+        **extra,
         env="test",
+        followup_every_seconds=1,
         database_url=db.url,
         redis_url=redis_settings.redis_url,
         queue_prefix=redis_settings.queue_prefix,
@@ -176,6 +180,8 @@ def environment(settings: Settings) -> dict[str, str]:
             "BROADCASTER_TWILIO__API_BASE_URL": settings.twilio.api_base_url or "",
             "BROADCASTER_TWILIO__RATE_PER_SECOND": str(settings.twilio.rate_per_second),
             "BROADCASTER_WECOM__API_BASE_URL": settings.wecom.api_base_url,
+            "BROADCASTER_CONFIG_DIR": str(settings.config_dir),
+            "BROADCASTER_FOLLOWUP_EVERY_SECONDS": str(settings.followup_every_seconds),
         }
     )
     for key, value in settings.delivery.model_dump().items():
@@ -192,6 +198,7 @@ def running_stack(
     *,
     real_provider: bool = False,
     drill_simulator: bool = True,
+    config_dir: Path | None = None,
     **delivery: Any,
 ) -> Iterator[Stack]:
     """API + simulator servers in threads; workers are started by the test.
@@ -211,9 +218,13 @@ def running_stack(
         data_dir,
         provider_url=real_url,
         simulator_url=sim_url if drill_simulator else None,
+        config_dir=config_dir,
         **delivery,
     )
-    config = SimConfig(accounts={ACCOUNT: TOKEN}, seed=7, **(sim_config or {}))
+    inbound = {settings.twilio.from_number: {"sms_url": f"{api_url}/hooks/twilio/sms/inbound"}}
+    config = SimConfig.model_validate(
+        {"accounts": {ACCOUNT: TOKEN}, "seed": 7, "numbers": inbound, **(sim_config or {})}
+    )
     sim_app = create_standalone_app(config)
     real_app = create_standalone_app(SimConfig(accounts={ACCOUNT: TOKEN}))
     api_app = create_app(settings, Database(db.url))

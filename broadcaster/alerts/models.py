@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcaster.db.base import Base, TimestampMixin
@@ -109,6 +109,11 @@ class Alert(TimestampMixin, Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     households_targeted: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[dt.datetime | None]
+    # For the officer's attention (e.g. a feed's area matched no household), with why.
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A feed's area as given (descriptions, geocodes, polygons, circles), kept for CAP out.
+    area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def is_drill(self) -> bool:

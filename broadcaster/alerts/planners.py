@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
@@ -18,7 +19,14 @@ from broadcaster.alerts.planning_zones import plan_loudspeakers, plan_wecom
 
 
 class Planner(Protocol):
-    def __call__(self, session: Session, *, alert: Alert, now: dt.datetime) -> int: ...
+    def __call__(
+        self,
+        session: Session,
+        *,
+        alert: Alert,
+        now: dt.datetime,
+        only: ColumnElement[bool] | None = None,
+    ) -> int: ...
 
 
 PLANNERS: dict[str, Planner] = {
@@ -35,7 +43,13 @@ def planner_for(channel: str) -> Planner:
     if channel in PLANNERS:
         return PLANNERS[channel]
 
-    def plan_third_party(session: Session, *, alert: Alert, now: dt.datetime) -> int:
-        return plan_people_by_mobile(session, alert=alert, now=now, channel=channel)
+    def plan_third_party(
+        session: Session,
+        *,
+        alert: Alert,
+        now: dt.datetime,
+        only: ColumnElement[bool] | None = None,
+    ) -> int:
+        return plan_people_by_mobile(session, alert=alert, now=now, only=only, channel=channel)
 
     return plan_third_party

@@ -72,6 +72,7 @@ def _plan_people(
     channel: str,
     address: Any,
     condition: ColumnElement[bool],
+    only: ColumnElement[bool] | None = None,
 ) -> int:
     """One delivery on `channel` per active person of every recipient household that
     meets `condition`, addressed to `address` (a Person column)."""
@@ -90,13 +91,20 @@ def _plan_people(
         .join(Person, Person.household_id == Recipient.household_id)
         .where(Recipient.alert_id == alert.id, Person.active.is_(True), condition)
     )
+    if only is not None:  # escalation: just the households that are due
+        rows = rows.where(only)
     session.execute(insert(Delivery).from_select(PERSON_COLUMNS, rows))
     count = select(func.count()).where(Delivery.alert_id == alert.id, Delivery.channel == channel)
     return int(session.scalar(count) or 0)
 
 
 def plan_people_by_mobile(
-    session: Session, *, alert: Alert, now: dt.datetime, channel: str = "sms"
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    only: ColumnElement[bool] | None = None,
+    channel: str = "sms",
 ) -> int:
     """One delivery per active mobile number of every recipient household."""
     return _plan_people(
@@ -106,15 +114,20 @@ def plan_people_by_mobile(
         channel=channel,
         address=Person.phone,
         condition=Person.phone_kind == PhoneKind.mobile,
+        only=only,
     )
 
 
-def plan_sms(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+def plan_sms(
+    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+) -> int:
     """One SMS per active mobile number of every recipient household."""
-    return plan_people_by_mobile(session, alert=alert, now=now)
+    return plan_people_by_mobile(session, alert=alert, now=now, only=only)
 
 
-def plan_voice(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+def plan_voice(
+    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+) -> int:
     """One call per active number, landlines included (voice is their only channel)."""
     return _plan_people(
         session,
@@ -123,10 +136,13 @@ def plan_voice(session: Session, *, alert: Alert, now: dt.datetime) -> int:
         channel="voice",
         address=Person.phone,
         condition=Person.phone.is_not(None),
+        only=only,
     )
 
 
-def plan_email(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+def plan_email(
+    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+) -> int:
     """One email per person with an address."""
     return _plan_people(
         session,
@@ -135,4 +151,5 @@ def plan_email(session: Session, *, alert: Alert, now: dt.datetime) -> int:
         channel="email",
         address=Person.email,
         condition=Person.email.is_not(None),
+        only=only,
     )

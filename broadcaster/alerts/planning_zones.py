@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
@@ -34,7 +34,9 @@ def _priority(alert: Alert) -> int:
     return (4 - alert.level.rank) * LEVEL_WEIGHT  # zone-wide posts go out with the first wave
 
 
-def plan_wecom(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+def plan_wecom(
+    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+) -> int:
     """One robot post per WeCom group of the touched villages and grids."""
     zones = touched_zones(session, alert)
     groups = session.scalars(
@@ -59,7 +61,9 @@ def plan_wecom(session: Session, *, alert: Alert, now: dt.datetime) -> int:
     return len(rows)
 
 
-def plan_loudspeakers(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+def plan_loudspeakers(
+    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+) -> int:
     """One delivery (render, optional push) and one operator task per loudspeaker."""
     zones = touched_zones(session, alert)
     speakers = list(session.scalars(select(Loudspeaker).where(Loudspeaker.zone_id.in_(zones))))

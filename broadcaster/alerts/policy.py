@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from broadcaster.alerts.models import Level
+from broadcaster.alerts.models import AlertSource, Level
 from broadcaster.errors import ValidationFailed
 
 DEFAULT_CHANNELS = ["sms"]
@@ -42,3 +42,15 @@ def choose_channels(
             field="channels",
         )
     return channels
+
+
+def needs_approval(snapshot: dict[str, Any], source: AlertSource) -> bool:
+    """Does an alert of this policy and source wait for an officer before anything is sent?
+
+    `approval = {feed = true, officer = false}` decides per source; `two_person = true` makes
+    an alert issued by a person wait for a second person as well.
+    """
+    approval = snapshot.get("approval", {})
+    if isinstance(approval, dict) and approval.get(source.value, False):
+        return True
+    return source is AlertSource.officer and bool(snapshot.get("two_person", False))

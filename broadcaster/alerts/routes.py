@@ -1,25 +1,30 @@
-"""Alert API: issue (idempotent), list, read with live counts, recipients, cancel."""
+"""Alert API: issue (idempotent), list, read with live counts, recipients, cancel, approve."""
 
 from __future__ import annotations
 
 import redis
 from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import service
+from broadcaster.alerts import approval, service, updates
 from broadcaster.alerts.counts import alert_counts
-from broadcaster.alerts.models import Alert, AlertSource, RecipientState
+from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState
 from broadcaster.alerts.preview import Preview, preview
+from broadcaster.alerts.progress import progress
 from broadcaster.alerts.recipients import recipient_page
 from broadcaster.alerts.schemas import AlertDetail, AlertIn, AlertOut, RecipientPage
+from broadcaster.alerts.scorecard import Scorecard, scorecard
 from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
+from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
+from broadcaster.feeds.outbound import own_message
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -84,10 +89,13 @@ def preview_alert(
 def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
+    state: AlertState | None = Query(default=None, description="e.g. pending_approval"),
     session: Session = Depends(read_session),
     _: Principal = readers,
 ) -> list[Alert]:
     stmt = select(Alert).order_by(Alert.id.desc()).offset(offset).limit(limit)
+    if state is not None:
+        stmt = stmt.where(Alert.state == state)
     return list(session.scalars(stmt))
 
 
@@ -98,7 +106,13 @@ def get_alert(
     """The alert with live counts of households and deliveries."""
     alert = _alert(session, alert_id)
     base = AlertOut.model_validate(alert).model_dump()
-    return AlertDetail(**base, counts=alert_counts(session, alert))
+    counts = alert_counts(session, alert)
+    return AlertDetail(
+        **base,
+        counts=counts,
+        completed_at=alert.completed_at,
+        progress=progress(session, alert, counts.households_targeted),
+    )
 
 
 @router.get("/{alert_id}/recipients", response_model=RecipientPage)
@@ -129,9 +143,59 @@ def recipients(
 def cancel(
     alert_id: int,
     db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
     who: Principal = allow(Role.officer, Role.admin),
 ) -> Alert:
-    """Cancel the alert: every delivery still queued is withdrawn."""
+    """Cancel the alert: queued deliveries withdrawn, open loudspeaker and visit tasks closed."""
     with db.transaction() as session:
-        alert, _withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=who.actor)
-    return alert
+        message = own_message(session, _alert(session, alert_id), settings, utcnow())
+        changed = updates.cancel_alert(session, alert_id=alert_id, message=message, actor=who.actor)
+    return changed.alert
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+@router.post("/{alert_id}/approve", response_model=AlertOut)
+def approve(
+    alert_id: int,
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+    redis_client: redis.Redis | None = Depends(get_redis),
+    who: Principal = allow(Role.officer, Role.admin),
+) -> Alert:
+    """Send a held alert (someone other than its creator): planned, then enqueued."""
+    with db.transaction() as session:
+        approved = approval.approve(session, alert_id=alert_id, actor=who.actor)
+    try_enqueue_sends(
+        settings,
+        redis_client,
+        alert_id=alert_id,
+        level=approved.alert.level,
+        channel_counts=approved.channel_counts,
+    )
+    return approved.alert
+
+
+@router.post("/{alert_id}/reject", response_model=AlertOut)
+def reject(
+    alert_id: int,
+    body: RejectIn | None = None,
+    db: Database = Depends(get_db),
+    who: Principal = allow(Role.officer, Role.admin),
+) -> Alert:
+    """Do not send a held alert: it ends cancelled, with who rejected it and why."""
+    reason = body.reason if body else ""
+    with db.transaction() as session:
+        return approval.reject(session, alert_id=alert_id, actor=who.actor, reason=reason)
+
+
+@router.get("/{alert_id}/scorecard", response_model=Scorecard)
+def alert_scorecard(
+    alert_id: int,
+    session: Session = Depends(read_session),
+    _: Principal = allow(Role.officer, Role.admin),
+) -> Scorecard:
+    """A drill's (or any alert's) scorecard, counted from the record now."""
+    return scorecard(session, _alert(session, alert_id))

@@ -15,6 +15,7 @@ from broadcaster.alerts.models import (
     MsgType,
     RecipientState,
 )
+from broadcaster.alerts.progress import Progress
 
 
 class AlertIn(BaseModel):
@@ -89,10 +90,15 @@ class AlertOut(BaseModel):
     created_at: dt.datetime
     created_by: str
     households_targeted: int
+    approved_by: str | None = None
+    flagged: bool = False
+    note: str = ""
 
 
 class AlertDetail(AlertOut):
     counts: AlertCounts
+    progress: Progress
+    completed_at: dt.datetime | None
 
 
 class RecipientOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import policy
-from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
+from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType, Recipient
 from broadcaster.alerts.planners import planner_for
 from broadcaster.alerts.planning import plan_recipients
 from broadcaster.alerts.schemas import AlertIn
@@ -21,6 +22,8 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from broadcaster.followup.steps import escalation
+from broadcaster.followup.visits import create_visits
 from broadcaster.registry.models import Zone
 from broadcaster.settings import Settings
 
@@ -83,6 +86,7 @@ def issue_alert(
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
     channels = policy.choose_channels(body.channels, snapshot, available_channels)
+    hold = policy.needs_approval(snapshot, source)  # planned and sent only once approved
     now = utcnow()
     alert = Alert(
         identifier=new_identifier(settings),
@@ -98,9 +102,9 @@ def issue_alert(
         zone_codes=body.zones,
         channels=channels,
         policy=snapshot,
-        state=AlertState.sending,
+        state=AlertState.pending_approval if hold else AlertState.sending,
         expires_at=body.expires_at,
-        issued_at=now,
+        issued_at=None if hold else now,
         created_by=actor.name,
         idempotency_key=idempotency_key,
         request_hash=digest,
@@ -114,7 +118,8 @@ def issue_alert(
             return Issued(existing, False, {})
         raise
     alert.households_targeted = plan_recipients(session, alert=alert, zones=zones)
-    counts = {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
+    counts = {} if hold else {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
+    visits = 0 if hold else schedule_follow_up(session, alert=alert, now=now)
     record(
         session,
         actor=actor,
@@ -125,9 +130,35 @@ def issue_alert(
         zones=body.zones,
         households=alert.households_targeted,
         deliveries=counts,
+        visits_at_once=visits,
         drill=alert.is_drill,
+        pending_approval=hold,
     )
     return Issued(alert, True, counts)
+
+
+def schedule_follow_up(session: Session, *, alert: Alert, now: dt.datetime) -> int:
+    """Every household's first escalation time; vulnerable households may get a visit now."""
+    plan = escalation(alert.policy)
+    first = plan.next_time(now, 0)
+    if first is not None:
+        session.execute(
+            update(Recipient)
+            .where(Recipient.alert_id == alert.id)
+            .values(next_action_at=first)
+            .execution_options(synchronize_session=False)
+        )
+    if not plan.visit_vulnerable_at_once:
+        return 0
+    vulnerable = (Recipient.alert_id == alert.id) & Recipient.is_vulnerable.is_(True)
+    return create_visits(
+        session,
+        alert=alert,
+        condition=vulnerable,
+        now=now,
+        reassign_after=plan.reassign_after,
+        reason="vulnerable",
+    )
 
 
 def cancel_alert(session: Session, *, alert_id: int, actor: Actor) -> tuple[Alert, int]:

@@ -10,11 +10,12 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session
 
-from broadcaster.auth.models import Role
+from broadcaster.auth.models import Role, User
 from broadcaster.auth.service import Principal, authenticate_key, touch_key
 from broadcaster.db.database import Database
 from broadcaster.errors import Forbidden, Unauthenticated
 from broadcaster.settings import Settings
+from broadcaster.web import session as web_session
 
 
 def get_db(request: Request) -> Database:
@@ -52,18 +53,41 @@ def role_guard(
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
     db: Database = Depends(get_db),
 ) -> Principal:
-    """The caller, if authenticated (else 401) and in one of the route's roles (else 403)."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
-    with db.read() as session:
-        principal, stale = authenticate_key(session, credentials.credentials, client_ip(request))
-    if stale and principal.key_id is not None:
-        with db.transaction() as session:
-            touch_key(session, principal.key_id)
+    """The caller, if authenticated (else 401) and in one of the route's roles (else 403).
+
+    An API key in `Authorization: Bearer`, or the console's session cookie — then writes
+    must also carry the session's CSRF token in `X-CSRF-Token`.
+    """
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        with db.read() as session:
+            principal, stale = authenticate_key(
+                session, credentials.credentials, client_ip(request)
+            )
+        if stale and principal.key_id is not None:
+            with db.transaction() as session:
+                touch_key(session, principal.key_id)
+    else:
+        principal = session_principal(request, db)
     if principal.role.value not in security_scopes.scopes:
         allowed = ", ".join(security_scopes.scopes)
         raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
     return principal
+
+
+def session_principal(request: Request, db: Database) -> Principal:
+    """The user of a console session cookie, or Unauthenticated."""
+    secret = get_settings_dep(request).secret_key.get_secret_value().encode()
+    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    if web is None:
+        raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
+    unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+    if unsafe and not web_session.valid_csrf(secret, web, request.headers.get("x-csrf-token")):
+        raise Forbidden("缺少或错误的 CSRF 令牌 / missing or wrong CSRF token")
+    with db.read() as session:
+        user = session.get(User, web.user_id)
+        if user is None or not user.active:
+            raise Unauthenticated("session user no longer active")
+        return Principal(user.id, user.username, user.role, None, client_ip(request))
 
 
 def allow(*roles: Role) -> Any:

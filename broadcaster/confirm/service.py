@@ -14,6 +14,7 @@ from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpReq
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.errors import InvalidState, NotFound
+from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import Person
 
 R = RecipientState
@@ -24,6 +25,7 @@ MOVES_FROM: dict[RecipientState, frozenset[RecipientState]] = {
     R.visited: frozenset({R.pending, R.reached, R.unreachable}),
 }
 OPEN_ALERT = (AlertState.sending, AlertState.active)
+OPEN_VISITS = (VisitState.open, VisitState.in_progress)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def record_confirmation(
         recipient.final_at = now
         recipient.next_action_at = None
     withdrawn = withdraw_queued(session, recipient_id=recipient.id, now=now)
+    if via is not ConfirmVia.visit and answer is not Answer.needs_help:
+        cancel_open_visits(session, recipient_id=recipient.id, now=now)
     if answer is Answer.needs_help:
         open_help_request(session, recipient=recipient, confirmation=confirmation, now=now)
     record(
@@ -96,6 +100,17 @@ def withdraw_queued(session: Session, *, recipient_id: int, now: dt.datetime) ->
         update(Delivery)
         .where(Delivery.recipient_id == recipient_id, Delivery.state == DeliveryState.queued)
         .values(state=DeliveryState.cancelled, final_at=now, error_code="confirmed")
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)
+
+
+def cancel_open_visits(session: Session, *, recipient_id: int, now: dt.datetime) -> int:
+    """The household answered: nobody needs to knock any more (a help request still does)."""
+    result = session.execute(
+        update(VisitTask)
+        .where(VisitTask.recipient_id == recipient_id, VisitTask.state.in_(OPEN_VISITS))
+        .values(state=VisitState.cancelled, done_at=now, notes="已确认，无需上门 / confirmed")
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)

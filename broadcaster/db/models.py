@@ -5,6 +5,7 @@ from broadcaster.auth import models as auth_models
 from broadcaster.confirm import models as confirm_models
 from broadcaster.db.base import Base
 from broadcaster.delivery import models as delivery_models
+from broadcaster.feeds import models as feed_models
 from broadcaster.followup import models as followup_models
 from broadcaster.registry import models as registry_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "auth_models",
     "confirm_models",
     "delivery_models",
+    "feed_models",
     "followup_models",
     "registry_models",
 ]

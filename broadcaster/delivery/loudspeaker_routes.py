@@ -89,10 +89,7 @@ def tasks(
     who: Principal = players,
 ) -> list[TaskOut]:
     """Loudspeaker tasks, most urgent alert first."""
-    stmt = _visible(_query(), who).order_by(Alert.level.desc(), LoudspeakerTask.id)
-    if state is not None:
-        stmt = stmt.where(LoudspeakerTask.state == state)
-    return [_out(t, a, s, settings) for t, a, s in session.execute(stmt.limit(500))]
+    return open_tasks(session, who=who, settings=settings, state=state)
 
 
 @router.post("/tasks/{task_id}/played", response_model=TaskOut)
@@ -104,25 +101,44 @@ def played(
 ) -> TaskOut:
     """The operator played the audio on this loudspeaker."""
     with db.transaction() as session:
-        row = session.execute(_query().where(LoudspeakerTask.id == task_id)).first()
-        if row is None:
-            raise NotFound(f"任务不存在 / no loudspeaker task {task_id}")
-        if (
-            session.execute(_visible(_query(), who).where(LoudspeakerTask.id == task_id)).first()
-            is None
-        ):
-            raise Forbidden("不是您负责的喇叭 / not one of your loudspeakers")
-        task, alert, speaker = row
-        if task.state is not TaskState.open:
-            raise InvalidState(f"任务已是 {task.state.value} / task is already {task.state.value}")
-        task.state, task.played_at, task.played_by = TaskState.played, utcnow(), who.actor.name
-        record(
-            session,
-            actor=who.actor,
-            action="loudspeaker.played",
-            object_type="task",
-            object_id=task_id,
-            alert_id=alert.id,
-            loudspeaker=speaker.code,
-        )
-        return _out(task, alert, speaker, settings)
+        return mark_played(session, task_id=task_id, who=who, settings=settings)
+
+
+def open_tasks(
+    session: Session,
+    *,
+    who: Principal,
+    settings: Settings,
+    state: TaskState | None = TaskState.open,
+) -> list[TaskOut]:
+    """The tasks this user may see, most urgent alert first."""
+    stmt = _visible(_query(), who).order_by(Alert.level.desc(), LoudspeakerTask.id)
+    if state is not None:
+        stmt = stmt.where(LoudspeakerTask.state == state)
+    return [_out(t, a, s, settings) for t, a, s in session.execute(stmt.limit(500))]
+
+
+def mark_played(session: Session, *, task_id: int, who: Principal, settings: Settings) -> TaskOut:
+    """Record that the task's audio was played (zone coverage, never a confirmation)."""
+    row = session.execute(_query().where(LoudspeakerTask.id == task_id)).first()
+    if row is None:
+        raise NotFound(f"任务不存在 / no loudspeaker task {task_id}")
+    if (
+        session.execute(_visible(_query(), who).where(LoudspeakerTask.id == task_id)).first()
+        is None
+    ):
+        raise Forbidden("不是您负责的喇叭 / not one of your loudspeakers")
+    task, alert, speaker = row
+    if task.state is not TaskState.open:
+        raise InvalidState(f"任务已是 {task.state.value} / task is already {task.state.value}")
+    task.state, task.played_at, task.played_by = TaskState.played, utcnow(), who.actor.name
+    record(
+        session,
+        actor=who.actor,
+        action="loudspeaker.played",
+        object_type="task",
+        object_id=task_id,
+        alert_id=alert.id,
+        loudspeaker=speaker.code,
+    )
+    return _out(task, alert, speaker, settings)

@@ -1,1 +1,1 @@
-"""Feeds: CAP 1.2 documents in and out (sensor readings and feed polling come later)."""
+"""Feeds: CAP 1.2 in (pushed and polled) and out, sensor readings judged by threshold rules."""

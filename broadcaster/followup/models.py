@@ -45,8 +45,9 @@ class VisitTask(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     priority: Mapped[int] = mapped_column(default=0)
-    state: Mapped[VisitState] = mapped_column(str_enum(VisitState, "visit_state"),
-                                              default=VisitState.open)
+    state: Mapped[VisitState] = mapped_column(
+        str_enum(VisitState, "visit_state"), default=VisitState.open
+    )
     reason: Mapped[str] = mapped_column(String(32), default="escalation")
     created_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime | None]

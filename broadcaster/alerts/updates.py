@@ -1,0 +1,316 @@
+"""Updates and cancels of a live alert: new text, households topped up, queued sends withdrawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Select, cast, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts import approval, policy, service
+from broadcaster.alerts.models import (
+    Alert,
+    AlertState,
+    Hazard,
+    Level,
+    MsgType,
+    Recipient,
+    RecipientState,
+)
+from broadcaster.alerts.planners import planner_for
+from broadcaster.alerts.planning import LEVEL_WEIGHT, priority_expression
+from broadcaster.alerts.planning_zones import touched_zones
+from broadcaster.auth.audit import Actor, record
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import rowcount
+from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
+from broadcaster.errors import InvalidState, NotFound
+from broadcaster.feeds.messages import Message, record_message
+from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.followup.steps import escalation
+from broadcaster.followup.visits import create_visits
+from broadcaster.registry.models import Group, GroupKind, Household, Loudspeaker
+from broadcaster.settings import Settings
+
+OPEN_STATES = (AlertState.pending_approval, AlertState.sending, AlertState.active)
+SENDING = (AlertState.sending, AlertState.active)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What an Update sets: the text, level, hazard, expiry and the area as given."""
+
+    headline: str
+    body: str
+    instruction: str
+    level: Level
+    hazard: Hazard
+    expires_at: dt.datetime | None
+    zone_codes: tuple[str, ...] = ()
+    area: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What an update or cancel did; `channel_counts` are enqueued after commit."""
+
+    alert: Alert
+    households_added: int = 0
+    channel_counts: dict[str, int] | None = None
+    withdrawn: int = 0
+    tasks_closed: int = 0
+
+
+def locked_open(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        raise NotFound(f"预警不存在 / no alert {alert_id}")
+    if alert.state not in OPEN_STATES:
+        raise InvalidState(f"预警已结束 / alert is already {alert.state.value}")
+    return alert
+
+
+def update_alert(
+    session: Session,
+    *,
+    alert_id: int,
+    revision: Revision,
+    households: Sequence[Select[Any]],
+    message: Message,
+    actor: Actor,
+    settings: Settings,
+    available_channels: set[str],
+) -> Changed:
+    """Replace the text (and level) and top up the households (selects of ids) not yet targeted.
+
+    Households already targeted keep their deliveries and state; a household no longer in
+    the area is never dropped. A higher level brings its policy's extra channels.
+    """
+    alert = locked_open(session, alert_id)
+    now = utcnow()
+    raised = revision.level.rank > alert.level.rank
+    if raised:
+        alert.policy = policy.snapshot(settings.config_dir, revision.level)
+        extra = [c for c in alert.policy.get("channels", []) if c in available_channels]
+        alert.channels = list(dict.fromkeys([*alert.channels, *extra]))
+    alert.level, alert.hazard = revision.level, revision.hazard
+    alert.headline, alert.body = revision.headline[:200], revision.body
+    alert.instruction, alert.expires_at = revision.instruction, revision.expires_at
+    renotified = renotify(session, alert=alert, now=now) if raised else {}
+    alert.zone_codes = list(dict.fromkeys([*alert.zone_codes, *revision.zone_codes]))
+    if revision.area is not None:
+        alert.area = revision.area
+    added, counts = top_up_all(session, alert=alert, households=households, now=now)
+    for channel, n in renotified.items():
+        counts[channel] = counts.get(channel, 0) + n
+    record_message(session, alert, message, MsgType.update)
+    approval.flag_if_empty(alert)
+    record(
+        session,
+        actor=actor,
+        action="alert.update",
+        object_type="alert",
+        object_id=alert.id,
+        identifier=message.identifier,
+        level=alert.level.value,
+        households_added=added,
+        deliveries=counts,
+    )
+    return Changed(alert, added, counts)
+
+
+def renotify(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, int]:
+    """A higher level reaches again every household already targeted and not yet final,
+    on the alert's person channels, with the new text (its queued sends carry it too)."""
+    if alert.state not in SENDING:
+        return {}
+    open_households = (Recipient.alert_id == alert.id) & Recipient.state.in_(
+        (RecipientState.pending, RecipientState.reached, RecipientState.unreachable)
+    )
+    counts: dict[str, int] = {}
+    for channel in alert.channels:
+        if channel in ("wecom_group", "loudspeaker"):
+            continue  # zone-wide posts are not per household; queued ones carry the new text
+        before = _count(session, alert.id, channel)
+        planner_for(channel)(session, alert=alert, now=now, only=open_households)
+        counts[channel] = _count(session, alert.id, channel) - before
+    return counts
+
+
+def top_up_all(
+    session: Session, *, alert: Alert, households: Sequence[Select[Any]], now: dt.datetime
+) -> tuple[int, dict[str, int]]:
+    """`top_up` for each select of household ids; households added and deliveries planned."""
+    added, counts = 0, dict.fromkeys(alert.channels, 0)
+    for selected in households:
+        more, planned = top_up(session, alert=alert, households=selected, now=now)
+        added += more
+        for channel, n in planned.items():
+            counts[channel] = counts.get(channel, 0) + n
+    return added, counts
+
+
+def top_up(
+    session: Session, *, alert: Alert, households: Select[Any], now: dt.datetime
+) -> tuple[int, dict[str, int]]:
+    """Recipients for households not yet targeted; deliveries for them unless still pending."""
+    watermark = session.scalar(select(func.max(Recipient.id))) or 0
+    existing = select(Recipient.household_id).where(Recipient.alert_id == alert.id)
+    rows = select(
+        literal(alert.id, Integer),
+        Household.id,
+        literal(RecipientState.pending.value),
+        cast(priority_expression(alert.level.rank), Integer),
+        Household.is_vulnerable,
+        literal(0, Integer),
+    ).where(Household.id.in_(households), Household.id.not_in(existing))
+    columns = ["alert_id", "household_id", "state", "priority", "is_vulnerable", "stage"]
+    session.execute(insert(Recipient).from_select(columns, rows))
+    new = (Recipient.alert_id == alert.id) & (Recipient.id > watermark)
+    added = int(session.scalar(select(func.count()).where(new)) or 0)
+    alert.households_targeted += added
+    if alert.state not in SENDING:
+        return added, {}  # held: planned for every household when approved; ended: never
+    counts = plan_new(session, alert=alert, new=new, now=now) if added else {}
+    if added:
+        follow_up_new(session, alert=alert, new=new, now=now)
+    return added, counts
+
+
+def plan_new(
+    session: Session, *, alert: Alert, new: ColumnElement[bool], now: dt.datetime
+) -> dict[str, int]:
+    """Deliveries of the alert's channels to the new households only (and new villages)."""
+    counts: dict[str, int] = {}
+    for channel in alert.channels:
+        before = _count(session, alert.id, channel)
+        if channel == "wecom_group":
+            _plan_new_groups(session, alert, now)
+        elif channel == "loudspeaker":
+            _plan_new_speakers(session, alert, now)
+        else:
+            planner_for(channel)(session, alert=alert, now=now, only=new)
+        counts[channel] = _count(session, alert.id, channel) - before
+    return counts
+
+
+def follow_up_new(
+    session: Session, *, alert: Alert, new: ColumnElement[bool], now: dt.datetime
+) -> None:
+    """Escalation starts for the new households now; vulnerable ones may get a visit at once."""
+    plan = escalation(alert.policy)
+    first = plan.next_time(now, 0)
+    if first is not None:
+        session.execute(
+            update(Recipient)
+            .where(new)
+            .values(next_action_at=first)
+            .execution_options(synchronize_session=False)
+        )
+    if plan.visit_vulnerable_at_once:
+        create_visits(
+            session,
+            alert=alert,
+            condition=new & Recipient.is_vulnerable.is_(True),
+            now=now,
+            reassign_after=plan.reassign_after,
+            reason="vulnerable",
+        )
+
+
+def _count(session: Session, alert_id: int, channel: str) -> int:
+    query = select(func.count()).where(Delivery.alert_id == alert_id, Delivery.channel == channel)
+    return int(session.scalar(query) or 0)
+
+
+def _zone_delivery(
+    alert: Alert, now: dt.datetime, channel: str, address: str, **target: int
+) -> Delivery:
+    priority = (4 - alert.level.rank) * LEVEL_WEIGHT
+    return Delivery(
+        alert_id=alert.id, channel=channel, address=address, state=DeliveryState.queued,
+        priority=priority, attempts=0, queued_at=now, **target,
+    )  # fmt: skip
+
+
+def _plan_new_groups(session: Session, alert: Alert, now: dt.datetime) -> None:
+    """Robot posts to WeCom groups of villages the alert did not touch before."""
+    posted = select(Delivery.group_id).where(
+        Delivery.alert_id == alert.id, Delivery.group_id.is_not(None)
+    )
+    groups = session.scalars(
+        select(Group).where(
+            Group.kind == GroupKind.wecom,
+            Group.zone_id.in_(touched_zones(session, alert)),
+            Group.webhook_key.is_not(None),
+            Group.id.not_in(posted),
+        )
+    )
+    session.add_all(
+        _zone_delivery(alert, now, "wecom_group", g.code, group_id=g.id) for g in groups
+    )
+    session.flush()
+
+
+def _plan_new_speakers(session: Session, alert: Alert, now: dt.datetime) -> None:
+    """Audio and an operator task for loudspeakers of newly touched villages."""
+    tasked = select(LoudspeakerTask.loudspeaker_id).where(LoudspeakerTask.alert_id == alert.id)
+    speakers = session.scalars(
+        select(Loudspeaker).where(
+            Loudspeaker.zone_id.in_(touched_zones(session, alert)), Loudspeaker.id.not_in(tasked)
+        )
+    )
+    for speaker in list(speakers):
+        delivery = _zone_delivery(
+            alert, now, "loudspeaker", speaker.code, loudspeaker_id=speaker.id
+        )
+        session.add(delivery)
+        session.flush()
+        session.add(
+            LoudspeakerTask(
+                alert_id=alert.id,
+                loudspeaker_id=speaker.id,
+                delivery_id=delivery.id,
+                created_at=now,
+            )
+        )
+    session.flush()
+
+
+def cancel_alert(session: Session, *, alert_id: int, message: Message, actor: Actor) -> Changed:
+    """Cancel: queued sends withdrawn, open loudspeaker and visit tasks closed."""
+    alert, withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=actor)
+    now = utcnow()
+    speakers = session.execute(
+        update(LoudspeakerTask)
+        .where(LoudspeakerTask.alert_id == alert_id, LoudspeakerTask.state == TaskState.open)
+        .values(state=TaskState.cancelled)
+        .execution_options(synchronize_session=False)
+    )
+    visits = session.execute(
+        update(VisitTask)
+        .where(VisitTask.alert_id == alert_id, VisitTask.state == VisitState.open)
+        .values(state=VisitState.cancelled, done_at=now, notes="预警已取消 / alert cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Recipient)
+        .where(Recipient.alert_id == alert_id)
+        .values(next_action_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    closed = rowcount(speakers) + rowcount(visits)
+    record_message(session, alert, message, MsgType.cancel)
+    record(
+        session,
+        actor=actor,
+        action="alert.cancel_tasks",
+        object_type="alert",
+        object_id=alert_id,
+        identifier=message.identifier,
+        tasks_closed=closed,
+    )
+    return Changed(alert, withdrawn=withdrawn, tasks_closed=closed)

@@ -1,0 +1,289 @@
+"""CAP in: a document becomes a new alert, an update or cancel of one, or a harmless duplicate."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts import approval, policy, updates
+from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
+from broadcaster.alerts.service import new_identifier
+from broadcaster.alerts.updates import OPEN_STATES, Revision
+from broadcaster.auth.audit import Actor, record
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.channel_config import registry
+from broadcaster.delivery.dispatch import try_enqueue_sends
+from broadcaster.feeds.areas import Coverage, coverage
+from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent, parse_alert, to_feed_alert
+from broadcaster.feeds.cap.values import format_reference
+from broadcaster.feeds.messages import Message, record_message
+from broadcaster.feeds.models import AlertMessage
+from broadcaster.feeds.rules import load_rules
+from broadcaster.feeds.schemas import CapAction
+from broadcaster.settings import Settings
+
+MAX_ID = 120  # alerts.sender / alerts.identifier
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What one CAP document did; `channel_counts` are enqueued after commit."""
+
+    action: CapAction
+    alert: Alert
+    households_added: int = 0
+    channel_counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    withdrawn: int = 0
+    tasks_closed: int = 0
+
+    @property
+    def created(self) -> bool:
+        return self.action == "issued"
+
+
+def read_cap(data: bytes, settings: Settings) -> FeedAlert:
+    """Parse, validate and map; CapError/CapInvalid (422, naming the element) otherwise."""
+    document = parse_alert(data, max_bytes=settings.feeds.max_cap_bytes)
+    feed = to_feed_alert(document, load_rules(settings.config_dir).cap)
+    for name, value in (("sender", feed.sender), ("identifier", feed.identifier)):
+        if len(value) > MAX_ID:
+            raise CapError(f"alert/{name}", f"超过 {MAX_ID} 个字符 / longer than {MAX_ID}")
+    return feed
+
+
+def find_message(session: Session, sender: str, identifier: str) -> Alert | None:
+    """The alert a message (sender + identifier) already acted on, if any."""
+    alert_id = session.scalar(
+        select(AlertMessage.alert_id).where(
+            AlertMessage.sender == sender, AlertMessage.identifier == identifier
+        )
+    )
+    if alert_id is not None:
+        return session.get(Alert, alert_id)
+    return session.scalar(
+        select(Alert).where(Alert.sender == sender, Alert.identifier == identifier)
+    )
+
+
+def referenced(session: Session, feed: FeedAlert) -> list[Alert]:
+    """The alerts the message's references name, newest first, each once."""
+    found: dict[int, Alert] = {}
+    for reference in feed.references:
+        alert = find_message(session, reference.sender, reference.identifier)
+        if alert is not None:
+            found[alert.id] = alert
+    return sorted(found.values(), key=lambda a: a.id, reverse=True)
+
+
+def ingest(
+    session: Session,
+    *,
+    feed: FeedAlert,
+    actor: Actor,
+    settings: Settings,
+    available_channels: set[str],
+) -> Ingested:
+    """Act on one mapped CAP message inside the caller's transaction."""
+    existing = find_message(session, feed.sender, feed.identifier)
+    if existing is not None:
+        return Ingested("duplicate", existing)
+    message = Message(
+        feed.sender,
+        feed.identifier,
+        feed.sent,
+        " ".join(format_reference(r) for r in feed.references),
+    )
+    targets = referenced(session, feed)
+    for alert in targets:
+        if alert.is_drill != feed.is_drill:
+            raise CapError(
+                "alert/status",
+                "演练/测试与实际预警不能互相更新或取消 / an exercise or test cannot update or "
+                "cancel an actual alert, nor the other way round",
+            )
+    if feed.msg_type is MsgType.cancel:
+        return _cancel(session, targets, message, actor)
+    assert feed.content is not None
+    live = [a for a in targets if a.state in OPEN_STATES]
+    area = coverage(session, feed.content.area)
+    if feed.msg_type is MsgType.update and live:
+        changed = updates.update_alert(
+            session,
+            alert_id=live[0].id,
+            revision=_revision(feed.content, area),
+            households=area.selects(),
+            message=message,
+            actor=actor,
+            settings=settings,
+            available_channels=available_channels,
+        )
+        return Ingested(
+            "updated", changed.alert, changed.households_added, changed.channel_counts or {}
+        )
+    superseding = session.scalar(
+        select(Alert)
+        .where(Alert.references.contains(f"{feed.sender},{feed.identifier},", autoescape=True))
+        .order_by(Alert.id.desc())
+    )
+    if feed.msg_type is MsgType.alert and superseding is not None:
+        record_message(session, superseding, message, superseding.msg_type)
+        return Ingested("superseded", superseding)
+    return _issue(session, feed, feed.content, area, message, actor, settings, available_channels)
+
+
+def _cancel(session: Session, targets: list[Alert], message: Message, actor: Actor) -> Ingested:
+    if not targets:
+        raise CapError(
+            "alert/references",
+            "引用的预警不存在，无可取消 / no alert matches the references: nothing to cancel",
+        )
+    live = [a for a in targets if a.state in OPEN_STATES]
+    if not live:
+        record_message(session, targets[0], message, MsgType.cancel)
+        return Ingested("unchanged", targets[0])
+    withdrawn = closed = 0
+    for alert in live:
+        changed = updates.cancel_alert(session, alert_id=alert.id, message=message, actor=actor)
+        withdrawn, closed = withdrawn + changed.withdrawn, closed + changed.tasks_closed
+        # one row per alert: the same message cancelling a second alert gets a suffix
+        message = dataclasses.replace(message, identifier=f"{message.identifier[:100]}#{alert.id}")
+    return Ingested("cancelled", live[0], withdrawn=withdrawn, tasks_closed=closed)
+
+
+def _revision(content: FeedContent, area: Coverage) -> Revision:
+    return Revision(
+        headline=content.headline,
+        body=content.body,
+        instruction=content.instruction,
+        level=content.level,
+        hazard=content.hazard,
+        expires_at=content.expires,
+        zone_codes=tuple(area.zone_codes),
+        area=dataclasses.asdict(content.area),
+    )
+
+
+def stale_reason(
+    feed: FeedAlert, content: FeedContent, settings: Settings, now: dt.datetime
+) -> str | None:
+    """Why a new alert is already over on arrival (an old entry of a polled feed, a replay):
+    it expired, or it has no expiry and was sent longer ago than the configured age."""
+    if content.expires is not None and content.expires <= now:
+        return (
+            f"到达时已过期（{content.expires.isoformat()}），未发送 / expired before it "
+            f"arrived ({content.expires.isoformat()}): nothing was sent"
+        )
+    age = now - feed.sent
+    if content.expires is None and age > dt.timedelta(hours=settings.feeds.stale_after_hours):
+        hours = int(age.total_seconds() // 3600)
+        return (
+            f"发送于 {hours} 小时前且无失效时间，未发送 / sent {hours} hours ago without an "
+            "expiry time: nothing was sent"
+        )
+    return None
+
+
+def _issue(
+    session: Session,
+    feed: FeedAlert,
+    content: FeedContent,
+    area: Coverage,
+    message: Message,
+    actor: Actor,
+    settings: Settings,
+    available_channels: set[str],
+) -> Ingested:
+    """A new alert from the feed, held for approval when the policy says so."""
+    snapshot = policy.snapshot(settings.config_dir, content.level)
+    hold = policy.needs_approval(snapshot, AlertSource.feed)
+    now = utcnow()
+    stale = stale_reason(feed, content, settings, now)
+    state = AlertState.sending
+    if stale or hold:
+        state = AlertState.expired if stale else AlertState.pending_approval
+    taken = session.scalar(select(Alert.id).where(Alert.identifier == feed.identifier))
+    alert = Alert(
+        identifier=new_identifier(settings) if taken else feed.identifier,
+        sender=feed.sender,
+        source=AlertSource.feed,
+        msg_type=feed.msg_type,
+        status=feed.status,
+        hazard=content.hazard,
+        level=content.level,
+        headline=content.headline[:200],
+        body=content.body,
+        instruction=content.instruction,
+        zone_codes=area.zone_codes,
+        channels=[c for c in snapshot.get("channels", ["sms"]) if c in available_channels],
+        policy=snapshot,
+        state=state,
+        expires_at=content.expires,
+        issued_at=now if state is AlertState.sending else None,
+        closed_at=now if stale else None,
+        created_by=actor.name,
+        area=dataclasses.asdict(content.area),
+    )
+    session.add(alert)
+    session.flush()
+    record_message(session, alert, message, feed.msg_type)
+    _added, counts = updates.top_up_all(session, alert=alert, households=area.selects(), now=now)
+    approval.flag_if_empty(alert)
+    if stale:
+        alert.flagged, alert.note = True, stale
+    record(
+        session,
+        actor=actor,
+        action="alert.issue",
+        object_type="alert",
+        object_id=alert.id,
+        cap_sender=feed.sender,
+        cap_identifier=feed.identifier,
+        level=content.level.value,
+        zones=area.zone_codes,
+        located=len(area.located),
+        households=alert.households_targeted,
+        deliveries=counts,
+        drill=alert.is_drill,
+        state=alert.state.value,
+        flagged=alert.flagged,
+    )
+    return Ingested("issued", alert, alert.households_targeted, counts)
+
+
+def ingest_document(db: Database, settings: Settings, data: bytes, actor: Actor) -> Ingested:
+    """Parse outside any transaction, then act on it in one; a racing twin is a duplicate."""
+    feed = read_cap(data, settings)
+    try:
+        with db.transaction() as session:
+            return ingest(
+                session,
+                feed=feed,
+                actor=actor,
+                settings=settings,
+                available_channels=set(registry()),
+            )
+    except IntegrityError:
+        with db.read() as session:
+            existing = find_message(session, feed.sender, feed.identifier)
+        if existing is None:
+            raise
+        return Ingested("duplicate", existing)
+
+
+def enqueue(settings: Settings, connection: redis.Redis | None, result: Ingested) -> None:
+    alert = result.alert
+    if result.channel_counts and alert.state in (AlertState.sending, AlertState.active):
+        try_enqueue_sends(
+            settings,
+            connection,
+            alert_id=alert.id,
+            level=alert.level,
+            channel_counts=result.channel_counts,
+        )

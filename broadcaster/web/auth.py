@@ -1,0 +1,90 @@
+"""Page sign-in: who is looking at a console page, or a redirect to the login form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from broadcaster.auth.models import Role, User
+from broadcaster.db.database import Database
+from broadcaster.settings import Settings
+from broadcaster.web import session as web_session
+from broadcaster.web.templating import render
+
+
+class LoginRequired(Exception):
+    """No valid session: send the browser to /login and back here afterwards."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class PageForbidden(Exception):
+    """Signed in, but this page is not for the user's role."""
+
+
+@dataclass(frozen=True)
+class PageUser:
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    csrf: str
+
+
+def page_user(request: Request, *roles: Role) -> PageUser:
+    """The signed-in user of a page open to `roles`."""
+    settings: Settings = request.app.state.settings
+    db: Database = request.app.state.db
+    secret = settings.secret_key.get_secret_value().encode()
+    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    if web is None:
+        raise LoginRequired(request.url.path)
+    with db.read() as session:
+        user = session.get(User, web.user_id)
+        if user is None or not user.active:
+            raise LoginRequired(request.url.path)
+        if user.role not in roles:
+            raise PageForbidden(user.role.value)
+        return PageUser(
+            user.id,
+            user.username,
+            user.display_name or user.username,
+            user.role,
+            web.csrf_token(secret),
+        )
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    """Forms posted without the session's CSRF token are refused."""
+    settings: Settings = request.app.state.settings
+    secret = settings.secret_key.get_secret_value().encode()
+    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    if web is None:
+        raise LoginRequired(request.url.path)
+    if not web_session.valid_csrf(secret, web, token):
+        raise PageForbidden("csrf")
+
+
+async def _to_login(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/login?next={quote(exc.next_path)}", status_code=303)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return render(
+        request,
+        "message.html",
+        status_code=403,
+        title="无权访问 / not allowed",
+        text="此页面不对您的角色开放，或表单已过期，请刷新后重试。",
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(PageForbidden, _forbidden)

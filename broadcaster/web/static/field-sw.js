@@ -1,0 +1,24 @@
+// Keeps the field page and its assets on the phone, so it opens without signal.
+const CACHE = "bc-field-v1";
+const SHELL = ["/field/", "/static/field.js", "/static/base.css"];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(self.clients.claim());
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || !SHELL.includes(url.pathname)) return;
+  // Network first (fresh page and token), the cached copy when there is no signal.
+  event.respondWith(
+    fetch(event.request).then((response) => {
+      const copy = response.clone();
+      if (response.ok) caches.open(CACHE).then((cache) => cache.put(event.request, copy));
+      return response;
+    }).catch(() => caches.match(event.request))
+  );
+});

@@ -1,0 +1,87 @@
+"""The field page in a real browser: it opens without signal, records two outcomes offline,
+and both arrive exactly once when the phone is back online."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from broadcaster.auth import service as auth_service
+from broadcaster.auth.audit import SYSTEM
+from broadcaster.auth.models import Role
+from broadcaster.confirm.models import Confirmation
+from broadcaster.db.database import Database
+from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.registry.models import WorkerRole
+from broadcaster.settings import Settings
+from tests.e2e.browser import chromium
+from tests.factories import alerts as fa
+from tests.factories import registry as f
+from tests.stack import running_stack, wait_until
+
+PASSWORD = "field-worker-password"
+
+
+def seed(db: Database, settings: Settings) -> None:
+    """A field worker (with a console password) and two vulnerable households of theirs:
+    the red policy gives them visit tasks at once."""
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        worker = f.worker(session, name="王网格", role=WorkerRole.field)
+        user = auth_service.create_user(
+            session, username="wang", role=Role.field, password=PASSWORD, actor=SYSTEM
+        )
+        worker.user_id = user.id
+        for flag in ("elderly_alone", "bedridden"):
+            f.household(session, grid=zones["G1"], vulnerability=(flag,)).worker_id = worker.id
+    fa.issue(db, settings, zones=["V1"])
+
+
+def done_tasks(db: Database) -> list[Any]:
+    with db.read() as session:
+        return list(
+            session.execute(
+                select(VisitTask.id, VisitTask.client_id).where(VisitTask.state == VisitState.done)
+            ).all()
+        )
+
+
+def test_two_outcomes_recorded_offline_arrive_once(
+    db: Database, redis_settings: Settings, settings: Settings, tmp_path: Path
+) -> None:
+    seed(db, settings)
+    with running_stack(db, redis_settings, tmp_path / "s") as stack, chromium() as browser:
+        context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
+        page = context.new_page()
+        page.goto(f"{stack.api_url}/login?next=/field/")
+        page.fill("input[name=username]", "wang")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/field/")
+        page.wait_for_selector("article.task >> nth=1")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+        context.set_offline(True)
+        page.reload()  # no signal: the service worker serves the page from the phone
+        page.wait_for_selector("article.task >> nth=1")
+        assert "离线" in page.inner_text("#status")
+        for _ in range(2):  # each click re-renders the list: find the next open card anew
+            page.click("article.task:not(.done) button[data-outcome=safe]")
+        outbox = page.evaluate("JSON.parse(localStorage.getItem('bc-outbox')).length")
+        assert outbox == 2
+        assert done_tasks(db) == []
+
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        wait_until(lambda: len(done_tasks(db)) == 2, timeout=60)
+        page.reload()
+        page.wait_for_selector("#visits")
+        assert page.evaluate("JSON.parse(localStorage.getItem('bc-outbox')).length") == 0
+        context.close()
+
+    tasks = done_tasks(db)
+    assert len({client_id for _id, client_id in tasks}) == 2
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Confirmation)) == 2

@@ -1,0 +1,90 @@
+"""Visit API: someone else's task is 403, an unknown outcome 422, replays are harmless,
+and nothing changes on a refusal."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.auth import service as auth_service
+from broadcaster.auth.audit import SYSTEM
+from broadcaster.auth.models import Role
+from broadcaster.db.database import Database
+from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.registry.models import WorkerRole
+from broadcaster.settings import Settings
+from tests.api_fixtures import auth
+from tests.factories import alerts as fa
+from tests.factories import registry as f
+
+
+def setup(db: Database, settings: Settings) -> tuple[dict[str, str], list[int]]:
+    """Two field workers with a vulnerable household each; immediate visits at issue."""
+    keys: dict[str, str] = {}
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        for name in ("a", "b"):
+            worker = f.worker(session, name=name, role=WorkerRole.field)
+            user = auth_service.create_user(
+                session, username=f"w-{name}", role=Role.field, actor=SYSTEM
+            )
+            worker.user_id = user.id
+            _row, keys[name] = auth_service.create_api_key(session, user=user, actor=SYSTEM)
+            home = f.household(session, grid=zones["G1"], vulnerability=("bedridden",))
+            home.worker_id = worker.id
+    policy = settings.config_dir  # the shipped red policy visits vulnerable households at once
+    assert policy.is_dir()
+    fa.issue(db, settings, zones=["V1"])
+    with db.read() as session:
+        tasks = list(session.scalars(select(VisitTask.id).order_by(VisitTask.id)))
+    return keys, tasks
+
+
+def snapshot(db: Database) -> list[tuple[object, ...]]:
+    with db.read() as session:
+        visits = session.execute(select(VisitTask.id, VisitTask.state, VisitTask.outcome)).all()
+        recipients = session.execute(select(Recipient.id, Recipient.state)).all()
+    return [tuple(v) for v in visits] + [tuple(r) for r in recipients]
+
+
+def test_refusals_change_nothing(client: TestClient, db: Database, settings: Settings) -> None:
+    keys, tasks = setup(db, settings)
+    assert len(tasks) == 2
+    before = snapshot(db)
+    mine = client.get("/api/v1/visits", headers=auth(keys["a"])).json()
+    assert [t["id"] for t in mine] == [tasks[0]]
+    theirs = client.post(
+        f"/api/v1/visits/{tasks[1]}/outcome", json={"outcome": "safe"}, headers=auth(keys["a"])
+    )
+    assert theirs.status_code == 403
+    unknown = client.post(
+        f"/api/v1/visits/{tasks[0]}/outcome", json={"outcome": "maybe"}, headers=auth(keys["a"])
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["field"] == "outcome"
+    missing = client.post(
+        "/api/v1/visits/999999/outcome", json={"outcome": "safe"}, headers=auth(keys["a"])
+    )
+    assert missing.status_code == 404
+    assert snapshot(db) == before
+
+
+def test_outcome_replays_are_harmless(client: TestClient, db: Database, settings: Settings) -> None:
+    keys, tasks = setup(db, settings)
+    body = {"outcome": "evacuated", "notes": "已转移到村委会", "client_id": "offline-0001"}
+    first = client.post(f"/api/v1/visits/{tasks[0]}/outcome", json=body, headers=auth(keys["a"]))
+    again = client.post(f"/api/v1/visits/{tasks[0]}/outcome", json=body, headers=auth(keys["a"]))
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    other = client.post(
+        f"/api/v1/visits/{tasks[0]}/outcome",
+        json={**body, "client_id": "offline-0002"},
+        headers=auth(keys["a"]),
+    )
+    assert other.status_code == 409
+    with db.read() as session:
+        task = session.get_one(VisitTask, tasks[0])
+        state = session.scalar(select(Recipient.state).where(Recipient.id == task.recipient_id))
+    assert task.state == VisitState.done
+    assert state == RecipientState.visited
