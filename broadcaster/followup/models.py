@@ -28,6 +28,7 @@ class VisitOutcome(enum.StrEnum):
     needs_help = "needs_help"
     not_home = "not_home"
     refused = "refused"
+    address_invalid = "address_invalid"
 
 
 class VisitTask(Base):
@@ -60,3 +61,19 @@ class VisitTask(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     done_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class VisitReport(Base):
+    """Every outcome recorded at a door, in order; the phone's id makes a resend harmless."""
+
+    __tablename__ = "visit_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("visit_tasks.id"), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    outcome: Mapped[VisitOutcome] = mapped_column(str_enum(VisitOutcome, "visit_outcome_report"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(100))

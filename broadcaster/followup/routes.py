@@ -53,6 +53,8 @@ class OutcomeBody(BaseModel):
         max_length=64,
         description="Generated on the phone; replays are harmless.",
     )
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 def _out(session: Session, tasks: list[tuple[VisitTask, Alert, Household]]) -> list[VisitOut]:
@@ -96,7 +98,8 @@ def visits(
     session: Session = Depends(read_session),
     who: Principal = visitors,
 ) -> list[VisitOut]:
-    """Field workers see their own tasks; officers see every task. Vulnerable first."""
+    """Field workers see their own tasks; officers see every task. Vulnerable first, then by
+    grid and address (the order a worker walks them)."""
     stmt = (
         select(VisitTask, Alert, Household)
         .join(Alert, Alert.id == VisitTask.alert_id)
@@ -111,7 +114,8 @@ def visits(
         stmt = stmt.where(VisitTask.state.in_((VisitState.open, VisitState.in_progress)))
     if alert_id is not None:
         stmt = stmt.where(VisitTask.alert_id == alert_id)
-    rows = session.execute(stmt.order_by(VisitTask.priority, VisitTask.id).limit(1000)).all()
+    order = (VisitTask.priority, Household.grid_id, Household.address, VisitTask.id)
+    rows = session.execute(stmt.order_by(*order).limit(1000)).all()
     return _out(session, [(t, a, h) for t, a, h in rows])
 
 
@@ -150,7 +154,7 @@ def outcome(
         record_outcome(
             session,
             task_id=task_id,
-            body=OutcomeIn(body.outcome, body.notes, body.client_id),
+            body=OutcomeIn(body.outcome, body.notes, body.client_id, body.lat, body.lon),
             worker=worker_of(session, who.user_id),
             is_field=who.role is Role.field,
             actor=who.actor,

@@ -15,7 +15,7 @@ from broadcaster.confirm.models import Answer, ConfirmVia
 from broadcaster.confirm.service import MOVES_FROM, record_confirmation
 from broadcaster.db.base import UTCDateTime
 from broadcaster.errors import Conflict, Forbidden, InvalidState, NotFound
-from broadcaster.followup.models import VisitOutcome, VisitState, VisitTask
+from broadcaster.followup.models import VisitOutcome, VisitReport, VisitState, VisitTask
 from broadcaster.registry.models import Household, Worker, WorkerRole, Zone, worker_zones
 
 OPEN = (VisitState.open, VisitState.in_progress)
@@ -36,14 +36,27 @@ def create_visits(
     reason: str,
 ) -> int:
     """One visit task per household matching `condition` that has none yet, assigned to its
-    field worker (the zone lead takes unassigned ones at the next reassignment tick)."""
+    responsible worker (包保责任人), else a field worker of its grid (else the zone lead takes
+    it at the next reassignment tick)."""
     has_task = exists().where(VisitTask.recipient_id == Recipient.id)
+    grid_worker = (
+        select(Worker.id)
+        .join(worker_zones, worker_zones.c.worker_id == Worker.id)
+        .where(
+            worker_zones.c.zone_id == Household.grid_id,
+            Worker.role == WorkerRole.field,
+            Worker.active.is_(True),
+        )
+        .order_by(Worker.id)
+        .limit(1)
+        .scalar_subquery()
+    )
     rows = (
         select(
             Recipient.alert_id,
             Recipient.id,
             Recipient.household_id,
-            Household.worker_id,
+            func.coalesce(Household.worker_id, grid_worker),
             Recipient.priority,
             literal(VisitState.open.value),
             literal(reason),
@@ -124,6 +137,8 @@ class OutcomeIn:
     outcome: VisitOutcome
     notes: str
     client_id: str | None
+    lat: float | None = None
+    lon: float | None = None
 
 
 def _task_for(
@@ -166,23 +181,39 @@ def record_outcome(
     actor: Actor,
     now: dt.datetime,
 ) -> VisitTask:
-    """What the worker found; a replay with the same client id changes nothing."""
+    """What the worker found. A resend with the same client id changes nothing; `not_home`
+    keeps the task open for a second visit or a neighbour's word."""
     if body.client_id:
-        replay = session.scalar(select(VisitTask).where(VisitTask.client_id == body.client_id))
-        if replay is not None:
-            if replay.id != task_id:
+        seen = session.scalar(select(VisitReport).where(VisitReport.client_id == body.client_id))
+        if seen is not None:
+            if seen.task_id != task_id:
                 raise Conflict(
                     "client_id 已用于另一任务 / client_id used for another task", field="client_id"
                 )
-            return replay
+            return session.get_one(VisitTask, task_id)
     task = _task_for(session, task_id, worker, is_field)
     if task.state not in OPEN:
         raise InvalidState(f"任务已结束 / the task is {task.state.value}")
-    task.state = VisitState.done if body.outcome in ANSWERS else VisitState.unable
+    session.add(
+        VisitReport(
+            task_id=task.id,
+            client_id=body.client_id,
+            outcome=body.outcome,
+            notes=body.notes[:2000],
+            lat=body.lat,
+            lon=body.lon,
+            at=now,
+            by=actor.name,
+        )
+    )
     task.outcome, task.notes, task.client_id = body.outcome, body.notes[:2000], body.client_id
-    task.done_at, task.done_by = now, actor.name
-    task.started_at = task.started_at or now
-    session.flush()  # the task is done before the confirmation closes what is still open
+    task.started_at, task.reassign_at = task.started_at or now, None
+    if body.outcome is VisitOutcome.not_home:
+        task.state = VisitState.open
+    else:
+        task.state = VisitState.done if body.outcome in ANSWERS else VisitState.unable
+        task.done_at, task.done_by = now, actor.name
+    session.flush()  # the task is settled before the confirmation closes what is still open
     recipient = session.get_one(Recipient, task.recipient_id, with_for_update=True)
     if body.outcome in ANSWERS:
         record_confirmation(
@@ -207,5 +238,6 @@ def record_outcome(
         object_type="visit",
         object_id=task.id,
         outcome=body.outcome.value,
+        client_id=body.client_id,
     )
     return task

@@ -11,7 +11,7 @@ from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
-from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.followup.models import VisitReport, VisitState, VisitTask
 from broadcaster.registry.models import WorkerRole
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
@@ -88,3 +88,52 @@ def test_outcome_replays_are_harmless(client: TestClient, db: Database, settings
         state = session.scalar(select(Recipient.state).where(Recipient.id == task.recipient_id))
     assert task.state == VisitState.done
     assert state == RecipientState.visited
+
+
+def test_not_home_stays_open_for_a_second_visit(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    keys, tasks = setup(db, settings)
+    first = client.post(
+        f"/api/v1/visits/{tasks[0]}/outcome",
+        json={"outcome": "not_home", "client_id": "door-knock-1"},
+        headers=auth(keys["a"]),
+    )
+    assert first.json()["state"] == "open"
+    assert first.json()["outcome"] == "not_home"
+    second = client.post(
+        f"/api/v1/visits/{tasks[0]}/outcome",
+        json={"outcome": "safe", "client_id": "door-knock-2", "lat": 29.71, "lon": 106.62},
+        headers=auth(keys["a"]),
+    )
+    assert second.json()["state"] == "done"
+    invalid = client.post(
+        f"/api/v1/visits/{tasks[1]}/outcome",
+        json={"outcome": "address_invalid", "client_id": "door-knock-3"},
+        headers=auth(keys["b"]),
+    )
+    assert invalid.json()["state"] == "unable"
+    with db.read() as session:
+        reports = session.execute(
+            select(VisitReport.task_id, VisitReport.outcome).order_by(VisitReport.id)
+        ).all()
+        states = set(session.scalars(select(Recipient.state)))
+    assert [(t, o.value) for t, o in reports] == [
+        (tasks[0], "not_home"),
+        (tasks[0], "safe"),
+        (tasks[1], "address_invalid"),
+    ]
+    assert states == {RecipientState.visited}
+
+
+def test_a_household_without_a_responsible_worker_goes_to_its_grid_worker(
+    db: Database, settings: Settings
+) -> None:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        grid_worker = f.worker(session, name="格员", role=WorkerRole.field)
+        grid_worker.zones = [zones["G1"]]
+        f.household(session, grid=zones["G1"], vulnerability=("disabled",))
+    fa.issue(db, settings, zones=["V1"])
+    with db.read() as session:
+        assert list(session.scalars(select(VisitTask.worker_id))) == [grid_worker.id]

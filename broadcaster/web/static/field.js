@@ -32,8 +32,15 @@
       card.dataset.id = visit.id;
       card.querySelector(".name").textContent = visit.head_name + "（" + visit.household_code + "）";
       card.querySelector(".address").textContent = visit.address;
-      card.querySelector(".phones").textContent = visit.phones.join("  ");
+      const phones = card.querySelector(".phones");
+      for (const phone of visit.phones) {  // tap to call
+        const link = document.createElement("a");
+        link.href = "tel:" + phone; link.textContent = phone + " ";
+        phones.appendChild(link);
+      }
       card.querySelector(".alert").textContent = visit.alert_headline;
+      card.querySelector(".reason").textContent = visit.outcome === "not_home" ? T.not_home
+        : (visit.reason === "vulnerable" ? T.vulnerable : T.escalation);
       if (visit.vulnerability.length) card.querySelector(".vulnerable").hidden = false;
       if (visit.flagged) card.classList.add("flagged");
       const result = card.querySelector(".result");
