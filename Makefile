@@ -33,12 +33,15 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy broadcaster channels
 
-# Page tests drive Debian's Chromium (Playwright never downloads a browser here). As root,
-# install it when missing; otherwise those tests skip and say why.
+# Page tests drive Debian's Chromium (Playwright never downloads a browser here), with a CJK font
+# so the screenshots in docs/ show Chinese. As root, install what is missing; otherwise those
+# tests skip and say why.
+BROWSER_PKGS := chromium fonts-noto-cjk
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-		&& (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null \
-		&& apt-get install -y -q chromium >/dev/null)) || echo "no chromium: page tests will skip"; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& (apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1 || (apt-get update -q >/dev/null \
+		&& apt-get install -y -q $(BROWSER_PKGS) >/dev/null)) || echo "no chromium: page tests will skip"; }
 
 test: lint typecheck browser
 	$(BIN)/pytest -q

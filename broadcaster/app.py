@@ -32,6 +32,7 @@ from broadcaster.registry.routes import router as registry_router
 from broadcaster.settings import Settings, get_settings
 from broadcaster.web import STATIC_DIR
 from broadcaster.web import auth as page_auth
+from broadcaster.web.console import router as console_router
 from broadcaster.web.field import router as field_router
 from broadcaster.web.login import router as login_router
 from broadcaster.web.operator import router as operator_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(login_router)
     app.include_router(operator_router)
     app.include_router(field_router)
+    app.include_router(console_router)
     page_auth.install(app)
     app.include_router(hooks_router)
     app.include_router(inbound_router)

@@ -1,0 +1,240 @@
+"""An alert's recipients as filtered rows for the console table, CSV and XLSX, phones masked."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.confirm.models import Confirmation
+from broadcaster.delivery.models import Delivery
+from broadcaster.followup.models import VisitTask
+from broadcaster.registry.models import Household, Person, Zone, ZoneKind
+from broadcaster.registry.service import households_in_zone
+
+R = RecipientState
+UNCONFIRMED = (R.pending, R.reached, R.unreachable)
+STATUS_FILTERS = ("unconfirmed", *(s.value for s in RecipientState))
+CHUNK = 2000
+CST = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
+HEADER = (
+    ("household_code", "户编号"),
+    ("head_name", "户主"),
+    ("address", "地址"),
+    ("township", "乡镇"),
+    ("village", "村/社区"),
+    ("grid", "网格"),
+    ("vulnerability", "重点人群"),
+    ("state", "状态"),
+    ("phones", "电话"),
+    ("deliveries", "各渠道发送"),
+    ("confirmed_via", "确认方式"),
+    ("answer", "回答"),
+    ("reached_at", "送达时间"),
+    ("final_at", "完成时间"),
+    ("visit", "上门核实"),
+)
+
+
+@dataclass(frozen=True)
+class RecipientFilter:
+    """Which of an alert's households: by state (or "unconfirmed"), vulnerability, zone."""
+
+    status: str | None = None
+    vulnerable: bool | None = None
+    zone: Zone | None = None
+
+    def conditions(self, alert_id: int) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = [Recipient.alert_id == alert_id]
+        if self.status == "unconfirmed":
+            found.append(Recipient.state.in_(UNCONFIRMED))
+        elif self.status:
+            found.append(Recipient.state == RecipientState(self.status))
+        if self.vulnerable is not None:
+            found.append(Recipient.is_vulnerable.is_(self.vulnerable))
+        if self.zone is not None:
+            found.append(Recipient.household_id.in_(households_in_zone(self.zone)))
+        return found
+
+
+def mask_phone(phone: str) -> str:
+    """+8613812348000 → 138****8000: enough to recognise, not enough to call."""
+    digits = phone[3:] if phone.startswith("+86") else phone.lstrip("+")
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
+def local_time(value: dt.datetime | None) -> str:
+    """A UTC timestamp as Beijing time, to the second ("" for none)."""
+    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def base_query(flt: RecipientFilter, alert_id: int) -> Select[Recipient, Household]:
+    return (
+        select(Recipient, Household)
+        .join(Household, Household.id == Recipient.household_id)
+        .where(*flt.conditions(alert_id))
+    )
+
+
+def count(session: Session, flt: RecipientFilter, alert_id: int) -> int:
+    stmt = select(func.count()).select_from(Recipient).where(*flt.conditions(alert_id))
+    return int(session.scalar(stmt) or 0)
+
+
+@dataclass
+class Details:
+    """What hangs off a page of recipients: phones, deliveries, first answer, visit."""
+
+    phones: dict[int, list[str]]
+    deliveries: dict[int, list[str]]
+    answers: dict[int, tuple[str, str]]
+    visits: dict[int, str]
+
+
+def details(session: Session, recipients: list[Recipient]) -> Details:
+    """Four set-based look-ups for one page (or chunk) of recipients."""
+    ids = [r.id for r in recipients]
+    homes = [r.household_id for r in recipients]
+    found = Details({}, {}, {}, {})
+    if not ids:
+        return found
+    for household_id, phone in session.execute(
+        select(Person.household_id, Person.phone)
+        .where(Person.household_id.in_(homes), Person.active.is_(True))
+        .order_by(Person.household_id, Person.position)
+    ):
+        found.phones.setdefault(household_id, []).append(phone)
+    for recipient_id, channel, state, n in session.execute(
+        select(Delivery.recipient_id, Delivery.channel, Delivery.state, func.count())
+        .where(Delivery.recipient_id.in_(ids))
+        .group_by(Delivery.recipient_id, Delivery.channel, Delivery.state)
+        .order_by(Delivery.recipient_id, Delivery.channel, Delivery.state)
+    ):
+        if recipient_id is None:
+            continue
+        label = f"{channel}:{state.value}" + (f"×{n}" if n > 1 else "")
+        found.deliveries.setdefault(recipient_id, []).append(label)
+    for recipient_id, via, answer in session.execute(
+        select(Confirmation.recipient_id, Confirmation.via, Confirmation.answer)
+        .where(Confirmation.recipient_id.in_(ids))
+        .order_by(Confirmation.at.desc(), Confirmation.id.desc())
+    ):
+        found.answers[recipient_id] = (via.value, answer.value)  # the earliest one wins
+    for recipient_id, visit_state, outcome in session.execute(
+        select(VisitTask.recipient_id, VisitTask.state, VisitTask.outcome).where(
+            VisitTask.recipient_id.in_(ids)
+        )
+    ):
+        found.visits[recipient_id] = visit_state.value + (f":{outcome.value}" if outcome else "")
+    return found
+
+
+class ZoneNames:
+    """Township and village names of grids, loaded once per export."""
+
+    def __init__(self, session: Session) -> None:
+        rows = session.execute(select(Zone.id, Zone.name, Zone.kind, Zone.parent_id)).all()
+        self._zones = {z.id: (z.name, z.kind, z.parent_id) for z in rows}
+
+    def of(self, grid_id: int) -> dict[str, str]:
+        names = {"grid": "", "village": "", "township": ""}
+        current: int | None = grid_id
+        for _ in range(8):
+            if current is None or current not in self._zones:
+                break
+            name, kind, parent = self._zones[current]
+            if kind in (ZoneKind.grid, ZoneKind.village, ZoneKind.township):
+                names[kind.value] = names[kind.value] or name
+            current = parent
+        return names
+
+
+def export_rows(
+    session: Session, flt: RecipientFilter, alert_id: int, *, full_phones: bool
+) -> Iterator[list[str]]:
+    """Every matching household, most urgent first, read in chunks by keyset."""
+    zones = ZoneNames(session)
+    last: tuple[int, int] | None = None
+    while True:
+        stmt = base_query(flt, alert_id).order_by(Recipient.priority, Recipient.id)
+        if last is not None:
+            stmt = stmt.where(tuple_(Recipient.priority, Recipient.id) > tuple_(*last))
+        rows = session.execute(stmt.limit(CHUNK)).all()
+        if not rows:
+            return
+        recipients = [r for r, _h in rows]
+        more = details(session, recipients)
+        for recipient, home in rows:
+            yield row_values(recipient, home, more, zones.of(home.grid_id), full_phones)
+        last = (recipients[-1].priority, recipients[-1].id)
+
+
+def row_values(
+    recipient: Recipient, home: Household, more: Details, names: dict[str, str], full: bool
+) -> list[str]:
+    phones = more.phones.get(home.id, [])
+    via, answer = more.answers.get(recipient.id, ("", ""))
+    return [
+        home.code,
+        home.head_name,
+        home.address,
+        names["township"],
+        names["village"],
+        names["grid"],
+        ",".join(home.vulnerability),
+        recipient.state.value,
+        " ".join(p if full else mask_phone(p) for p in phones),
+        " ".join(more.deliveries.get(recipient.id, [])),
+        via,
+        answer,
+        local_time(recipient.reached_at),
+        local_time(recipient.final_at),
+        more.visits.get(recipient.id, ""),
+    ]
+
+
+def header_row() -> list[str]:
+    return [f"{zh} {key}" for key, zh in HEADER]
+
+
+def csv_chunks(rows: Iterable[list[str]]) -> Iterator[bytes]:
+    """CSV in UTF-8 with a byte-order mark (Excel opens it as Chinese text), a chunk at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(header_row())
+    for n, row in enumerate(rows, 1):
+        writer.writerow([safe_cell(v) for v in row])
+        if n % 500 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def safe_cell(value: str) -> str:
+    """No spreadsheet formulas from registry text: =, @, or +/- not followed by a number."""
+    first, rest = value[:1], value[1:].replace(" ", "")
+    if first in ("=", "@") or (first in ("+", "-") and not rest.isdigit()):
+        return "'" + value
+    return value
+
+
+def write_xlsx(path: Path, rows: Iterable[list[str]], *, title: str) -> None:
+    """One sheet, written row by row (openpyxl's write-only mode keeps memory flat)."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31] or "recipients")
+    sheet.append(header_row())
+    for row in rows:
+        sheet.append([safe_cell(v) for v in row])
+    book.save(path)

@@ -1,0 +1,34 @@
+"""The duty officer's console: board, compose, alert pages, exports, reports and registry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from broadcaster.web.console import (
+    alert_page,
+    alerts_list,
+    compose,
+    dashboard,
+    events,
+    exports,
+    household_edit,
+    registry_pages,
+    report,
+)
+
+router = APIRouter(include_in_schema=False)
+_MODULES = (
+    dashboard,
+    events,
+    compose,
+    alerts_list,
+    alert_page,
+    exports,
+    report,
+    registry_pages,
+    household_edit,
+)
+for _module in _MODULES:
+    router.include_router(_module.router)
+
+__all__ = ["router"]

@@ -1,0 +1,147 @@
+"""What the duty board shows live: each active alert's funnel and a version of each section."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.confirm.models import HelpRequest
+from broadcaster.delivery.models import LoudspeakerTask, TaskState
+from broadcaster.followup.models import VisitState, VisitTask
+
+R = RecipientState
+LIVE = (AlertState.sending, AlertState.active)
+SHOWN = 12  # active alerts on the board at most (the newest; the rest are in the list)
+OPEN_VISITS = (VisitState.open, VisitState.in_progress)
+DONE_VISITS = (VisitState.done, VisitState.unable)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """targeted → reached → confirmed / needs help → visits open / done, and % final."""
+
+    alert_id: int
+    targeted: int
+    pending: int
+    reached: int
+    confirmed: int
+    needs_help: int
+    unreachable: int
+    visited: int
+    final: int
+    visits_open: int
+    visits_done: int
+    complete: bool
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.final / self.targeted, 1) if self.targeted else 0.0
+
+    @property
+    def unanswered(self) -> int:
+        """Reached but not yet final (the message arrived; nobody answered yet)."""
+        return self.reached - self.final
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "percent": self.percent, "unanswered": self.unanswered}
+
+
+def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
+    """Two grouped counts (recipients by state, visits by state) for all the alerts at once."""
+    ids = sorted(set(alert_ids))
+    if not ids:
+        return {}
+    states: dict[int, dict[RecipientState, int]] = {i: {} for i in ids}
+    for alert_id, state, n in session.execute(
+        select(Recipient.alert_id, Recipient.state, func.count())
+        .where(Recipient.alert_id.in_(ids))
+        .group_by(Recipient.alert_id, Recipient.state)
+    ):
+        states[alert_id][state] = int(n)
+    visits: dict[int, tuple[int, int]] = {}
+    for alert_id, open_n, done_n in session.execute(
+        select(
+            VisitTask.alert_id,
+            func.sum(case((VisitTask.state.in_(OPEN_VISITS), 1), else_=0)),
+            func.sum(case((VisitTask.state.in_(DONE_VISITS), 1), else_=0)),
+        )
+        .where(VisitTask.alert_id.in_(ids))
+        .group_by(VisitTask.alert_id)
+    ):
+        visits[alert_id] = (int(open_n or 0), int(done_n or 0))
+    complete = dict(
+        session.execute(
+            select(Alert.id, Alert.completed_at.is_not(None)).where(Alert.id.in_(ids))
+        ).all()
+    )
+    found: dict[int, Funnel] = {}
+    for alert_id in ids:
+        by = states[alert_id]
+        targeted = sum(by.values())
+        final = by.get(R.confirmed, 0) + by.get(R.needs_help, 0) + by.get(R.visited, 0)
+        pending, unreachable = by.get(R.pending, 0), by.get(R.unreachable, 0)
+        found[alert_id] = Funnel(
+            alert_id=alert_id,
+            targeted=targeted,
+            pending=pending,
+            reached=targeted - pending - unreachable,
+            confirmed=by.get(R.confirmed, 0),
+            needs_help=by.get(R.needs_help, 0),
+            unreachable=unreachable,
+            visited=by.get(R.visited, 0),
+            final=final,
+            visits_open=visits.get(alert_id, (0, 0))[0],
+            visits_done=visits.get(alert_id, (0, 0))[1],
+            complete=bool(complete.get(alert_id)),
+        )
+    return found
+
+
+def active_alerts(session: Session) -> list[Alert]:
+    """Alerts being sent or followed up, newest first (complete ones after the rest)."""
+    rows = session.scalars(
+        select(Alert).where(Alert.state.in_(LIVE)).order_by(Alert.id.desc()).limit(SHOWN)
+    ).all()
+    return sorted(rows, key=lambda a: (a.completed_at is not None, -a.id))
+
+
+def versions(session: Session) -> dict[str, str]:
+    """A short token per board section; a section is fetched again when its token changes."""
+    alerts = session.execute(
+        select(Alert.id, Alert.state, Alert.flagged)
+        .where(Alert.state.in_((*LIVE, AlertState.pending_approval)))
+        .order_by(Alert.id.desc())
+        .limit(SHOWN * 2)
+    ).all()
+    help_n, help_max = session.execute(
+        select(func.count(), func.max(HelpRequest.id)).where(HelpRequest.handled_at.is_(None))
+    ).one()
+    tasks_n, tasks_max = session.execute(
+        select(func.count(), func.max(LoudspeakerTask.id)).where(
+            LoudspeakerTask.state == TaskState.open
+        )
+    ).one()
+    live = [str(a.id) for a in alerts if a.state in LIVE]
+    pending = [str(a.id) for a in alerts if a.state is AlertState.pending_approval]
+    return {
+        "alerts": ",".join(live) + "|" + ",".join(str(int(a.flagged)) for a in alerts),
+        "approvals": ",".join(pending),
+        "help": f"{help_n}:{help_max or 0}",
+        "speakers": f"{tasks_n}:{tasks_max or 0}",
+    }
+
+
+def snapshot(session: Session, extra_alert: int | None = None) -> dict[str, Any]:
+    """Everything the board's script needs to update itself, as plain JSON-able data."""
+    shown = [a.id for a in active_alerts(session)]
+    if extra_alert is not None:
+        shown.append(extra_alert)
+    return {
+        "alerts": {str(k): f.as_dict() for k, f in funnels(session, shown).items()},
+        "versions": versions(session),
+    }
