@@ -15,6 +15,7 @@ from rich.table import Table
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import Actor
 from broadcaster.auth.models import Role, User
+from broadcaster.bench.cli import bench_app
 from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
 from broadcaster.errors import BroadcasterError
@@ -31,6 +32,7 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(bench_app, name="bench")
 console = Console()
 CLI_ACTOR = Actor("cli")
 

@@ -1,0 +1,88 @@
+"""The provider simulator in a process of its own, plus /bench/marks: when the first and last
+messages were created and how many callbacks went out (for the benchmark to poll)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from broadcaster.sim import SimConfig, create_standalone_app
+from broadcaster.sim.state import SimState
+
+
+def marks(state: SimState) -> dict[str, object]:
+    """O(1) figures of the simulator's store: messages, first/last creation, callbacks."""
+    store = state.store
+    messages = store.messages
+    first = next(iter(messages.values()), None)
+    last = next(reversed(messages.values()), None)
+    counters = store.counters
+    return {
+        "now": time.time(),
+        "messages": len(messages),
+        "first_created": first.created if first else None,
+        "last_created": last.created if last else None,
+        "first_body": first.body if first else None,
+        "requests": counters["requests"],
+        "responses_201": counters["responses_201"],
+        "callbacks_sent": counters["callbacks_sent"],
+        "callbacks_failed": counters["callbacks_failed"],
+        "callback_retries": counters["callback_retries"],
+        "pending": state.dispatcher.pending(),
+        "by_status": {k: v for k, v in store.status_counts.items() if v},
+    }
+
+
+def create_bench_sim(config: SimConfig) -> Starlette:
+    """The standalone simulator (at /sim) with the marks route next to it."""
+    sim = create_standalone_app(config)
+    state: SimState = sim.state.sim
+
+    async def bench_marks(_request: Request) -> JSONResponse:
+        return JSONResponse(marks(state))
+
+    app = Starlette(
+        routes=[Route("/bench/marks", bench_marks), Mount("/", app=sim)],
+        lifespan=sim.router.lifespan_context,
+    )
+    app.state.sim = state
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--account", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--callback-delay-ms", type=float, default=0)
+    parser.add_argument("--callback-concurrency", type=int, default=64)
+    parser.add_argument("--no-callbacks", action="store_true")
+    args = parser.parse_args()
+    config = SimConfig(
+        accounts={args.account: args.token},
+        callbacks=not args.no_callbacks,
+        callback_delay_ms=args.callback_delay_ms,
+        callback_concurrency=args.callback_concurrency,
+        callback_queue_size=4_000_000,  # never push back on creates: a provider would not
+        max_recorded=2_000_000,
+        max_recorded_requests=0,
+        max_recorded_callbacks=0,
+    )
+    uvicorn.run(
+        create_bench_sim(config),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

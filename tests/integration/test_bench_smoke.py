@@ -1,0 +1,38 @@
+"""Smoke run of `broadcaster bench fanout`: it completes and reports every household.
+
+No timing is asserted: benchmarks are not tests, the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_fanout_completes_and_reports_every_household(redis_url: str, tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "broadcaster.bench", "fanout",
+        "--households", "1000", "--workers", "1", "--naive-sample", "50", "--json-only",
+        "--redis-url", redis_url, "--database-url", f"sqlite:///{tmp_path / 'bench.db'}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    document = json.loads(done.stdout.strip().splitlines()[-1])
+    run = document["runs"][0]
+    assert run["households"] == 1000
+    # one SMS per active mobile of every household, every one handed off and delivered
+    assert run["deliveries"] >= run["households"]
+    assert run["handed_off"] == run["deliveries"]
+    assert run["delivery_states"] == {"delivered": run["deliveries"]}
+    assert run["raw_ok"] == run["deliveries"]
+    assert run["naive_done"] == 50
+    assert set(document["targets"]) >= {"handoff_rate", "ours_over_raw", "first_handoff_s"}
