@@ -29,6 +29,8 @@ from broadcaster.followup.routes import router as visits_router
 from broadcaster.public.routes import router as public_router
 from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
+from broadcaster.relay.routes import api as relay_router
+from broadcaster.relay.routes import pages as relay_pages
 from broadcaster.settings import Settings, get_settings
 from broadcaster.web import STATIC_DIR
 from broadcaster.web import auth as page_auth
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(loudspeaker_router, prefix="/api/v1")
     app.include_router(feeds_router, prefix="/api/v1")
     app.include_router(visits_router, prefix="/api/v1")
+    app.include_router(relay_router, prefix="/api/v1")
     app.include_router(voice_hooks_router)
     app.include_router(public_router)
     app.include_router(cap_out_router)
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(hooks_router)
     app.include_router(inbound_router)
     app.include_router(links_router)
+    app.include_router(relay_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

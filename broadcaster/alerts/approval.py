@@ -13,6 +13,7 @@ from broadcaster.alerts.planners import planner_for
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, InvalidState, NotFound
+from broadcaster.relay.service import plan_for_policy
 
 # Held alerts have recipients (so the officer sees exactly who would be reached) but no
 # deliveries, loudspeaker tasks or escalation times: nothing a worker, the reconciler, an
@@ -66,6 +67,7 @@ def approve(session: Session, *, alert_id: int, actor: Actor) -> Approved:
     now = utcnow()
     alert.state, alert.issued_at, alert.approved_by = AlertState.sending, now, actor.name
     counts = {c: planner_for(c)(session, alert=alert, now=now) for c in alert.channels}
+    counts.update(plan_for_policy(session, alert=alert, now=now))
     visits = service.schedule_follow_up(session, alert=alert, now=now)
     record(
         session,

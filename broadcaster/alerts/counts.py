@@ -6,8 +6,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
-from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts
+from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts, GroupCounts
 from broadcaster.delivery.models import Delivery
+from broadcaster.relay.service import group_counts
 
 
 def alert_counts(session: Session, alert: Alert) -> AlertCounts:
@@ -49,4 +50,5 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_pending=n(RecipientState.pending),
         households_without_channel=int(without or 0),
         deliveries=deliveries,
+        groups=GroupCounts(**group_counts(session, alert.id)),
     )

@@ -114,6 +114,8 @@ class Alert(TimestampMixin, Base):
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     # A feed's area as given (descriptions, geocodes, polygons, circles), kept for CAP out.
     area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A drill shown on the public page (marked 【演练】); actual alerts are always public.
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_drill(self) -> bool:

@@ -16,6 +16,7 @@ from broadcaster.alerts.planning import (
     plan_voice,
 )
 from broadcaster.alerts.planning_zones import plan_loudspeakers, plan_wecom
+from broadcaster.relay.service import plan_relay
 
 
 class Planner(Protocol):
@@ -35,6 +36,7 @@ PLANNERS: dict[str, Planner] = {
     "email": plan_email,
     "wecom_group": plan_wecom,
     "loudspeaker": plan_loudspeakers,
+    "relay": plan_relay,
 }
 
 

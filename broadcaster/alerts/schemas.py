@@ -32,6 +32,11 @@ class AlertIn(BaseModel):
     status: AlertStatus = AlertStatus.actual
     channels: list[str] | None = Field(default=None, min_length=1)
     expires_at: dt.datetime | None = None
+    public: bool = Field(
+        default=False,
+        description="Exercises and tests only: also show the drill (marked 【演练】) on the "
+        "public page. Actual alerts are always public.",
+    )
 
     @field_validator("zones")
     @classmethod
@@ -56,6 +61,16 @@ class DeliveryCounts(BaseModel):
     by_state: dict[str, int] = Field(default_factory=dict)
 
 
+class GroupCounts(BaseModel):
+    """WeChat/QQ groups under relay: group reach, never counted as household confirmations."""
+
+    targeted: int = 0
+    relayed: int = 0
+    escalated: int = 0
+    members_targeted: int = 0
+    members_relayed: int = 0
+
+
 class AlertCounts(BaseModel):
     households_targeted: int
     households_reached: int
@@ -66,6 +81,7 @@ class AlertCounts(BaseModel):
     households_pending: int
     households_without_channel: int
     deliveries: dict[str, DeliveryCounts]
+    groups: GroupCounts = Field(default_factory=GroupCounts)
 
 
 class AlertOut(BaseModel):
@@ -93,6 +109,7 @@ class AlertOut(BaseModel):
     approved_by: str | None = None
     flagged: bool = False
     note: str = ""
+    public: bool = False
 
 
 class AlertDetail(AlertOut):

@@ -25,6 +25,7 @@ from broadcaster.errors import Conflict, InvalidState, NotFound, ValidationFaile
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import create_visits
 from broadcaster.registry.models import Zone
+from broadcaster.relay.service import plan_for_policy
 from broadcaster.settings import Settings
 
 
@@ -108,6 +109,7 @@ def issue_alert(
         created_by=actor.name,
         idempotency_key=idempotency_key,
         request_hash=digest,
+        public=body.public and body.status.is_drill,
     )
     try:
         with session.begin_nested():
@@ -119,6 +121,8 @@ def issue_alert(
         raise
     alert.households_targeted = plan_recipients(session, alert=alert, zones=zones)
     counts = {} if hold else {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
+    if not hold:
+        counts.update(plan_for_policy(session, alert=alert, now=now))
     visits = 0 if hold else schedule_follow_up(session, alert=alert, now=now)
     record(
         session,

@@ -8,6 +8,7 @@ from broadcaster.delivery import models as delivery_models
 from broadcaster.feeds import models as feed_models
 from broadcaster.followup import models as followup_models
 from broadcaster.registry import models as registry_models
+from broadcaster.relay import models as relay_models
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "feed_models",
     "followup_models",
     "registry_models",
+    "relay_models",
 ]

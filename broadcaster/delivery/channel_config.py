@@ -111,6 +111,7 @@ BUILT_IN: dict[str, Callable[[Settings, bool], BaseModel]] = {
     "wecom_group": _wecom,
     "email": _email,
     "loudspeaker": _loudspeaker,
+    "relay": _sms,  # group owners are texted through the SMS provider
 }
 
 

@@ -13,6 +13,7 @@ from broadcaster.alerts.texts import MessageText, render
 from broadcaster.confirm.tokens import make_token
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
+from broadcaster.relay.items import relay_items
 from broadcaster.settings import Settings
 from channels.base import SendItem
 
@@ -171,6 +172,7 @@ BUILDERS: dict[str, Builder] = {
     "voice": voice_items,
     "wecom_group": wecom_items,
     "loudspeaker": loudspeaker_items,
+    "relay": relay_items,
 }
 
 

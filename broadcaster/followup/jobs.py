@@ -14,6 +14,7 @@ from broadcaster.db.database import rowcount
 from broadcaster.delivery.runtime import runtime
 from broadcaster.followup import escalation
 from broadcaster.followup.visits import reassign_overdue
+from broadcaster.relay import escalation as relay
 
 
 def tick() -> dict[str, Any]:
@@ -24,7 +25,13 @@ def tick() -> dict[str, Any]:
     with rt.db.transaction() as session:
         reassigned = reassign_overdue(session, now=now)
         completed = complete_alerts(session, now)
-    return {"escalated": escalated, "reassigned": reassigned, "completed": completed}
+    relayed = relay.tick(rt, now=now)
+    return {
+        "escalated": escalated,
+        "reassigned": reassigned,
+        "completed": completed,
+        "relay": relayed,
+    }
 
 
 def complete_alerts(session: Session, now: dt.datetime) -> int:

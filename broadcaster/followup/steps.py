@@ -11,7 +11,7 @@ from broadcaster.errors import ValidationFailed
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, None: 1}
-ZONE_CHANNELS = frozenset({"wecom_group", "loudspeaker"})
+ZONE_CHANNELS = frozenset({"wecom_group", "loudspeaker", "relay"})
 
 
 def seconds(value: Any, *, field: str) -> float:

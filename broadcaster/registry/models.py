@@ -129,6 +129,8 @@ class Group(TimestampMixin, Base):
     kind: Mapped[GroupKind] = mapped_column(str_enum(GroupKind, "group_kind"))
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
     owner_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
+    # WeChat/QQ groups without a registered worker as owner: the owner's mobile (E.164).
+    owner_phone: Mapped[str | None] = mapped_column(String(20))
     webhook_key: Mapped[str | None] = mapped_column(String(200))
     member_count: Mapped[int] = mapped_column(default=0)
 

@@ -18,9 +18,11 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry import service
+from broadcaster.registry.groups import create_group
 from broadcaster.registry.importer import ImportReport, import_households, write_template
 from broadcaster.registry.models import Group, Loudspeaker, Worker, Zone
 from broadcaster.registry.schemas import (
+    GroupIn,
     GroupOut,
     HouseholdOut,
     HouseholdPage,
@@ -72,6 +74,18 @@ def list_workers(session: Session = Depends(read_session), _: Principal = reader
 @router.get("/groups", response_model=list[GroupOut])
 def list_groups(session: Session = Depends(read_session), _: Principal = readers) -> list[Group]:
     return list(session.scalars(select(Group).order_by(Group.code)))
+
+
+@router.post("/groups", response_model=GroupOut, status_code=201)
+def add_group(
+    body: GroupIn, db: Database = Depends(get_db), who: Principal = allow(Role.admin)
+) -> Group:
+    """Register a group: WeCom groups with their robot key, WeChat/QQ groups with an owner
+    (a worker or a mobile number) who relays alerts into them."""
+    with db.transaction() as session:
+        group = create_group(session, body=body, actor=who.actor)
+        session.expunge(group)
+    return group
 
 
 @router.get("/loudspeakers", response_model=list[LoudspeakerOut])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.registry.models import GroupKind, HazardType, PhoneKind, WorkerRole, ZoneKind
 
@@ -73,7 +73,23 @@ class GroupOut(BaseModel):
     kind: GroupKind
     zone_id: int | None
     owner_worker_id: int | None
+    owner_phone: str | None = None
     member_count: int
+
+
+class GroupIn(BaseModel):
+    """A group to register: WeCom groups need their robot key, WeChat/QQ groups an owner."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: GroupKind
+    zone: str = Field(min_length=1, max_length=64, description="zone code (village or grid)")
+    owner_worker_id: int | None = None
+    owner_phone: str | None = Field(default=None, max_length=40)
+    member_count: int = Field(default=0, ge=0, le=100_000)
+    webhook_key: str | None = Field(default=None, max_length=200)
 
 
 class LoudspeakerOut(BaseModel):

@@ -1,0 +1,1 @@
+"""Relay of alerts into personal WeChat and QQ groups by their owners, tracked and escalated."""
