@@ -13,6 +13,7 @@ from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientSta
 from broadcaster.confirm.models import HelpRequest
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.relay.models import RelayState, RelayTask
 
 R = RecipientState
 LIVE = (AlertState.sending, AlertState.active)
@@ -37,6 +38,9 @@ class Funnel:
     visits_open: int
     visits_done: int
     complete: bool
+    groups_targeted: int = 0  # WeChat/QQ groups under relay: group reach, not households
+    groups_relayed: int = 0
+    groups_escalated: int = 0
 
     @property
     def percent(self) -> float:
@@ -74,6 +78,7 @@ def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
         .group_by(VisitTask.alert_id)
     ):
         visits[alert_id] = (int(open_n or 0), int(done_n or 0))
+    groups = _relay_counts(session, ids)
     complete = dict(
         session.execute(
             select(Alert.id, Alert.completed_at.is_not(None)).where(Alert.id.in_(ids))
@@ -98,8 +103,31 @@ def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
             visits_open=visits.get(alert_id, (0, 0))[0],
             visits_done=visits.get(alert_id, (0, 0))[1],
             complete=bool(complete.get(alert_id)),
+            **groups.get(alert_id, {}),
         )
     return found
+
+
+def _relay_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Relay tasks per alert: groups targeted, relayed, escalated (one grouped count)."""
+    rows = session.execute(
+        select(
+            RelayTask.alert_id,
+            func.count(),
+            func.sum(case((RelayTask.state == RelayState.forwarded, 1), else_=0)),
+            func.sum(case((RelayTask.escalated_at.is_not(None), 1), else_=0)),
+        )
+        .where(RelayTask.alert_id.in_(ids), RelayTask.state != RelayState.cancelled)
+        .group_by(RelayTask.alert_id)
+    )
+    return {
+        alert_id: {
+            "groups_targeted": int(n),
+            "groups_relayed": int(relayed or 0),
+            "groups_escalated": int(escalated or 0),
+        }
+        for alert_id, n, relayed, escalated in rows
+    }
 
 
 def active_alerts(session: Session) -> list[Alert]:
