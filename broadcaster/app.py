@@ -70,6 +70,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         f"/public/alerts/{alert.id}/audio.mp3"
     )
     errors.install(app)
+    # Provider webhooks first: routes are matched in order, and these are the hot paths
+    # (thousands of status callbacks a second during a fan-out).
+    app.include_router(hooks_router)
+    app.include_router(inbound_router)
+    app.include_router(voice_hooks_router)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
@@ -79,7 +84,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(feeds_router, prefix="/api/v1")
     app.include_router(visits_router, prefix="/api/v1")
     app.include_router(relay_router, prefix="/api/v1")
-    app.include_router(voice_hooks_router)
     app.include_router(public_router)
     app.include_router(cap_out_router)
     app.include_router(login_router)
@@ -87,8 +91,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(field_router)
     app.include_router(console_router)
     page_auth.install(app)
-    app.include_router(hooks_router)
-    app.include_router(inbound_router)
     app.include_router(links_router)
     app.include_router(relay_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

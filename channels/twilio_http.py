@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import aiohttp
 from requests.adapters import HTTPAdapter
@@ -29,6 +30,33 @@ def rewrite_url(url: str, api_base_url: str | None) -> str:
     parts = urlsplit(url)
     path = base.path.rstrip("/") + parts.path
     return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@lru_cache(maxsize=256)
+def _quoted_shared(text: str) -> str:
+    return quote_plus(text)
+
+
+def _quoted(value: object) -> str:
+    """quote_plus; a text's part before its last link is shared by every message of an
+    alert (only the personal link differs), so that part is encoded once and cached."""
+    text = str(value)
+    cut = text.rfind("http")
+    if cut <= 0:
+        return quote_plus(text)
+    return _quoted_shared(text[:cut]) + quote_plus(text[cut:])
+
+
+def form_body(data: dict[str, object]) -> bytes:
+    """The form as `requests` encodes it (lists as repeated keys), ready to send as bytes."""
+    pairs: list[str] = []
+    for key, value in data.items():
+        values = value if isinstance(value, list | tuple) else (value,)
+        pairs.extend(f"{quote_plus(str(key))}={_quoted(v)}" for v in values if v is not None)
+    return "&".join(pairs).encode("ascii")
 
 
 class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -83,13 +111,17 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     ) -> Response:
         """The library's request, sent to the rewritten URL on the pooled session."""
         self._session()
+        headers = dict(headers or {})
         if auth is not None:  # as a header: aiohttp deprecates its BasicAuth helper
-            headers = {**(headers or {}), "Authorization": self._basic(auth)}
+            headers["Authorization"] = self._basic(auth)
+        body: bytes | None = None
+        if data:  # encoded here: aiohttp's FormData was a sixth of a worker's time
+            body, headers["Content-Type"] = form_body(data), FORM
         response: Response = await super().request(
             method,
             rewrite_url(url, self.api_base_url),
             params=params,
-            data=data,
+            data=body,
             headers=headers,
             auth=None,
             timeout=timeout if timeout is not None else self.timeout,

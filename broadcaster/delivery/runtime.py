@@ -23,6 +23,16 @@ from channels.base import Channel
 T = TypeVar("T")
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (with uvicorn[standard]): the channel loop's I/O is the
+    hot path of a fan-out; else the standard loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard] on Linux
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class Runtime:
     """What jobs of this process share; made on first use, never at import time."""
 
@@ -30,7 +40,7 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
         self.redis: redis.Redis | None = connect(settings.redis_url) if settings.redis_url else None
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="channels", daemon=True)
         self._thread.start()
         self._channels: dict[tuple[str, bool], Channel[Any]] = {}
