@@ -207,6 +207,33 @@ def plan(
     _finish("plan", results, json_only, {"households": households, "runs": runs})
 
 
+@bench_app.command("sweep")
+def sweep(
+    households: Annotated[int, typer.Option(min=10, max=1_500_000)] = 100_000,
+    database_url: DatabaseOpt = None,
+    runs: RunsOpt = 1,
+    json_only: JsonOpt = False,
+) -> None:
+    """One escalation sweep over every household of an alert: voice step, then visits."""
+    from broadcaster.bench.sweep import measure
+
+    say = _say(json_only)
+    results: list[dict[str, Any]] = []
+    with scratch_database(database_url, households, say) as db:
+        for n in range(runs):
+            load = m.load_average()
+            say(f"run {n + 1}/{runs} on {db.dialect}, load {load}")
+            figures = measure(db.next_run())
+            say(
+                f"voice step for {figures['due_voice']:,} households in "
+                f"{figures['sweep_voice_s']} s; visits for {figures['due_visit']:,} in "
+                f"{figures['sweep_visit_s']} s"
+            )
+            figures.update(dialect=db.dialect, load_average_before=load)
+            results.append(figures)
+    _finish("sweep", results, json_only, {"households": households, "runs": runs})
+
+
 @bench_app.command("show")
 def show(files: Annotated[list[Path], typer.Argument(help="files holding JSON lines")]) -> None:
     """Print the tables of JSON lines that earlier runs printed."""

@@ -47,6 +47,9 @@ TARGETS: dict[str, list[Target]] = {
         Target("plan_s", "planning 1M households (s)", 60, True, 1_000_000),
         Target("peak_rss_mib", "peak RSS planning 1M households (MiB)", 1536, True, 1_000_000),
     ],
+    "sweep": [
+        Target("sweep_s", "escalation sweep over 100k due households (s)", 10, True, 100_000),
+    ],
     "callbacks": [
         Target("callbacks_rate", "status callbacks applied (/s)", 1500, False),
         Target(
@@ -111,7 +114,23 @@ PLAN_ROWS = [
     ("load_average_before", "load average before"),
 ]
 
-ROWS = {"fanout": FANOUT_ROWS, "callbacks": CALLBACK_ROWS, "plan": PLAN_ROWS}
+SWEEP_ROWS = [
+    ("households", "households targeted, none answering"),
+    ("due_voice", "stage 0 due → voice"),
+    ("voice_deliveries", "voice deliveries planned"),
+    ("sweep_voice_s", "sweep, stage 0 → voice (s)"),
+    ("due_visit", "stage 1 due → door visit"),
+    ("visit_tasks", "visit tasks created"),
+    ("sweep_visit_s", "sweep, stage 1 → visits (s)"),
+    ("load_average_before", "load average before"),
+]
+
+ROWS = {
+    "fanout": FANOUT_ROWS,
+    "callbacks": CALLBACK_ROWS,
+    "plan": PLAN_ROWS,
+    "sweep": SWEEP_ROWS,
+}
 
 
 def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:

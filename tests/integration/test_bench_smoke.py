@@ -36,3 +36,19 @@ def test_bench_fanout_completes_and_reports_every_household(redis_url: str, tmp_
     assert run["raw_ok"] == run["deliveries"]
     assert run["naive_done"] == 50
     assert set(document["targets"]) >= {"handoff_rate", "ours_over_raw", "first_handoff_s"}
+
+
+def test_bench_sweep_escalates_every_household(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "broadcaster.bench", "sweep", "--households", "300", "--json-only",
+        "--database-url", f"sqlite:///{tmp_path / 'sweep.db'}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])["runs"][0]
+    assert run["households"] == 300
+    assert run["due_voice"] == run["due_visit"] == 300  # nobody answered: every one is due
+    assert run["voice_deliveries"] >= 300
+    assert run["visit_tasks"] == 300
