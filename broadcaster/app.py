@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster import __version__
+from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.routes import router as alerts_router
 from broadcaster.api import errors
 from broadcaster.api.health import router as health_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.db = db
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
     app.state.status_reports = report_committer(db)
+    app.state.counts_cache = CountsCache()
     app.state.shutdown_hooks = []
     app.state.voice_audio = lambda alert, _language: settings.public_url(
         f"/public/alerts/{alert.id}/audio.mp3"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
@@ -52,3 +55,40 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
     )
+
+
+class CountsCache:
+    """Counts of big alerts reused for up to `max_age` seconds; small alerts always fresh.
+
+    A fresh count of an alert with a million deliveries scans them (0.26 s on SQLite, 0.4 s
+    on PostgreSQL); dashboards and feeds poll it every few seconds. A count that took longer
+    than `slow` seconds is kept and served, with its age, until it is `max_age` old; readers
+    of one alert wait for one computation instead of each scanning the table.
+    """
+
+    def __init__(self, *, slow: float = 0.05, max_age: float = 1.0, size: int = 256) -> None:
+        self.slow, self.max_age, self.size = slow, max_age, size
+        self._entries: dict[int, tuple[AlertCounts, float]] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, alert_id: int) -> threading.Lock:
+        with self._guard:
+            if alert_id not in self._locks and len(self._locks) >= self.size:
+                self._locks.clear()
+                self._entries.clear()
+            return self._locks.setdefault(alert_id, threading.Lock())
+
+    def get(self, session: Session, alert: Alert) -> tuple[AlertCounts, float]:
+        """The alert's counts and their age in seconds (0 when computed now)."""
+        with self._lock(alert.id):
+            kept = self._entries.get(alert.id)
+            if kept is not None and time.monotonic() - kept[1] <= self.max_age:
+                return kept[0], time.monotonic() - kept[1]
+            started = time.monotonic()
+            counts = alert_counts(session, alert)
+            if time.monotonic() - started > self.slow:
+                self._entries[alert.id] = (counts, time.monotonic())
+            else:
+                self._entries.pop(alert.id, None)
+            return counts, 0.0

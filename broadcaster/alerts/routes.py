@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import redis
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import approval, service, updates
-from broadcaster.alerts.counts import alert_counts
+from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState
 from broadcaster.alerts.preview import Preview, preview
 from broadcaster.alerts.progress import progress
@@ -101,15 +101,21 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(
-    alert_id: int, session: Session = Depends(read_session), _: Principal = readers
+    alert_id: int,
+    request: Request,
+    session: Session = Depends(read_session),
+    _: Principal = readers,
 ) -> AlertDetail:
-    """The alert with live counts of households and deliveries."""
+    """The alert with live counts of households and deliveries (`counts_age_ms` says how
+    old: an alert whose count is expensive reuses one up to a second old)."""
     alert = _alert(session, alert_id)
     base = AlertOut.model_validate(alert).model_dump()
-    counts = alert_counts(session, alert)
+    cache: CountsCache = request.app.state.counts_cache
+    counts, age = cache.get(session, alert)
     return AlertDetail(
         **base,
         counts=counts,
+        counts_age_ms=round(age * 1000),
         completed_at=alert.completed_at,
         progress=progress(session, alert, counts.households_targeted),
     )

@@ -114,6 +114,9 @@ class AlertOut(BaseModel):
 
 class AlertDetail(AlertOut):
     counts: AlertCounts
+    counts_age_ms: int = Field(
+        default=0, description="How old the counts are: big alerts reuse a count up to 1 s old."
+    )
     progress: Progress
     completed_at: dt.datetime | None
 

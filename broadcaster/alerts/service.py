@@ -119,11 +119,14 @@ def issue_alert(
         if idempotency_key and (existing := _replay(session, idempotency_key, digest)):
             return Issued(existing, False, {})
         raise
-    alert.households_targeted = plan_recipients(session, alert=alert, zones=zones)
+    first = None if hold else escalation(alert.policy).next_time(now, 0)
+    alert.households_targeted = plan_recipients(
+        session, alert=alert, zones=zones, next_action_at=first
+    )
     counts = {} if hold else {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
     if not hold:
         counts.update(plan_for_policy(session, alert=alert, now=now))
-    visits = 0 if hold else schedule_follow_up(session, alert=alert, now=now)
+    visits = 0 if hold else schedule_follow_up(session, alert=alert, now=now, scheduled=True)
     record(
         session,
         actor=actor,
@@ -141,11 +144,14 @@ def issue_alert(
     return Issued(alert, True, counts)
 
 
-def schedule_follow_up(session: Session, *, alert: Alert, now: dt.datetime) -> int:
-    """Every household's first escalation time; vulnerable households may get a visit now."""
+def schedule_follow_up(
+    session: Session, *, alert: Alert, now: dt.datetime, scheduled: bool = False
+) -> int:
+    """Every household's first escalation time (unless planning `scheduled` it already);
+    vulnerable households may get a visit now."""
     plan = escalation(alert.policy)
     first = plan.next_time(now, 0)
-    if first is not None:
+    if first is not None and not scheduled:
         session.execute(
             update(Recipient)
             .where(Recipient.alert_id == alert.id)

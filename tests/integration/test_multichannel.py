@@ -12,6 +12,7 @@ from sqlalchemy import select
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.confirm.models import Confirmation, ConfirmVia
 from broadcaster.db.database import Database
+from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
 from tests.factories import registry as f
@@ -19,6 +20,7 @@ from tests.factories.alerts import RED_RAIN
 from tests.stack import running_stack, wait_until
 
 ROBOT = "robot-key-0123456789abcdef"
+POSTED = (DeliveryState.sent, DeliveryState.delivered)
 LANDLINE = "+862312345678"
 POLICY_ALERT = {k: v for k, v in RED_RAIN.items() if k != "channels"}
 
@@ -176,3 +178,48 @@ def test_the_wecom_limit_holds_across_two_workers(
     assert busiest <= 20
     assert [m for m in log if m["errcode"] not in (0, None)] == []
     assert accepted[-1] - accepted[0] >= 59
+
+
+def test_a_robot_answering_45009_is_retried_not_lost(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    """The robot refuses with errcode 45009 (someone else's posts filled its minute): the
+    delivery goes back to the queue with the code recorded, and posts once the robot
+    accepts again — never failed, never lost, never posted twice."""
+    seed(db)
+    sim = {"wecom": {"keys": {ROBOT: "一村防汛群"}, "key_errcodes": {ROBOT: 45009}}}
+    with (
+        running_stack(db, redis_settings, tmp_path / "s", sim_config=sim) as stack,
+        stack.client() as api,
+    ):
+        stack.start_worker()
+        body = {**POLICY_ALERT, "zones": ["V1"], "channels": ["wecom_group"]}
+        assert api.post("/api/v1/alerts", json=body).status_code == 201
+
+        def log() -> list[dict[str, Any]]:
+            messages: list[dict[str, Any]] = sim_get(
+                stack.sim_url, "/api/wecom/messages?limit=100"
+            )["messages"]
+            return messages
+
+        def delivery() -> Delivery:
+            with db.read() as session:
+                found = session.scalars(
+                    select(Delivery).where(Delivery.channel == "wecom_group")
+                ).one()
+                session.expunge(found)
+            return found
+
+        wait_until(lambda: any(m["errcode"] == 45009 for m in log()), timeout=60)
+        wait_until(lambda: delivery().error_code == "45009", timeout=30)
+        refused = delivery()
+        assert refused.state is DeliveryState.queued  # back in the queue, not failed
+        assert refused.not_before is not None
+
+        httpx.post(
+            f"{stack.sim_url}/api/wecom/config", json={"key_errcodes": {}}, timeout=30
+        ).raise_for_status()
+        wait_until(lambda: delivery().state in POSTED, timeout=60)
+        accepted = [m for m in log() if m["errcode"] == 0]
+    assert len(accepted) == 1  # posted once, after the refusals
+    assert delivery().attempts >= 2
