@@ -33,6 +33,7 @@ from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import create_visits
 from broadcaster.registry.models import Group, GroupKind, Household, Loudspeaker
+from broadcaster.relay.service import plan_for_policy
 from broadcaster.settings import Settings
 
 OPEN_STATES = (AlertState.pending_approval, AlertState.sending, AlertState.active)
@@ -177,6 +178,8 @@ def top_up(
     counts = plan_new(session, alert=alert, new=new, now=now) if added else {}
     if added:
         follow_up_new(session, alert=alert, new=new, now=now)
+        for channel, n in plan_for_policy(session, alert=alert, now=now).items():
+            counts[channel] = counts.get(channel, 0) + n  # groups of newly touched villages
     return added, counts
 
 

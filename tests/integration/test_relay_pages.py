@@ -11,15 +11,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from broadcaster.alerts.models import Alert
+from broadcaster.alerts.updates import top_up
 from broadcaster.auth.models import AuditEvent, Role
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery
+from broadcaster.registry.models import Household, Zone
 from broadcaster.relay.escalation import cancel_ended, escalate_overdue
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.relay.service import plan_for_policy, plan_relay
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
+from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
 from tests.integration.test_relay_support import link_path, seed_village, tasks_by_group
 
@@ -276,3 +279,23 @@ def test_policy_without_relay_plans_none_and_explicit_relay_channel_does(
         assert plan_relay(session, alert=alert, now=utcnow()) == 0
         assert plan_for_policy(session, alert=alert, now=utcnow()) == {}
     assert len(tasks_by_group(db, asked["id"])) == 3
+
+
+def test_an_update_reaching_another_village_relays_to_its_groups(
+    client: TestClient, role_keys: dict[Role, str], db: Database
+) -> None:
+    village = seed_village(db)
+    alert = issue(client, role_keys[Role.officer])
+    assert set(tasks_by_group(db, alert["id"])) == RELAY_GROUPS
+    with db.transaction() as session:  # a household in V2, then the update that reaches it
+        grid = session.scalars(select(Zone).where(Zone.code == "V2G1")).one()
+        f.household(session, grid=grid)
+        red = session.get_one(Alert, alert["id"])
+        added, counts = top_up(
+            session, alert=red, households=select(Household.id).where(Household.grid_id == grid.id),
+            now=utcnow(),
+        )  # fmt: skip
+    assert added == 1
+    assert counts.get("relay") == 1  # one SMS to the owner of the new village's group
+    tasks = tasks_by_group(db, alert["id"])
+    assert set(tasks) == RELAY_GROUPS | {village.other_village_group}
