@@ -16,6 +16,7 @@ from broadcaster.api import errors
 from broadcaster.api.health import router as health_router
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
+from broadcaster.confirm.inbound import inbound_committer
 from broadcaster.confirm.inbound import router as inbound_router
 from broadcaster.confirm.links import router as links_router
 from broadcaster.confirm.routes import router as confirm_api_router
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         for hook in _app.state.shutdown_hooks:
             await hook()
         await _app.state.status_reports.close()
+        await _app.state.inbound_replies.close()
         db.dispose()
 
     app = FastAPI(
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
     app.state.status_reports = report_committer(db)
     app.state.counts_cache = CountsCache()
+    app.state.inbound_replies = inbound_committer(db)
     app.state.shutdown_hooks = []
     app.state.voice_audio = lambda alert, _language: settings.public_url(
         f"/public/alerts/{alert.id}/audio.mp3"

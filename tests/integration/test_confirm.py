@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
 from broadcaster.auth.models import Role
+from broadcaster.confirm.inbound import Inbound, inbound_committer
 from broadcaster.confirm.models import Confirmation, HelpRequest, InboundMessage
 from broadcaster.confirm.tokens import make_token
 from broadcaster.db.base import utcnow
@@ -166,6 +169,40 @@ def test_bad_inbound_is_refused_and_changes_nothing(
     )
     assert sms(client, settings, "not a number", "1", "SM8").status_code == 422
     assert sms(client, settings, people[0].phone, "1", "").status_code == 422
+    assert sms(client, settings, people[0].phone, "1", "SM" + "x" * 70).status_code == 422
     assert count(db, InboundMessage) == 0
     assert count(db, HelpRequest) == 0
     assert household_states(db) == [RecipientState.pending] * 3
+
+
+def test_replies_arriving_together_share_a_transaction_and_are_kept_once(
+    db: Database, settings: Settings
+) -> None:
+    _alert_id, people = setup(db, settings)
+    apply = inbound_committer(db).apply
+    apply([
+        Inbound("SM1", people[0].phone, "1"),
+        Inbound("SM2", people[1].phone, "2"),
+        Inbound("SM2", people[1].phone, "2"),  # the provider's retry, in the same batch
+        Inbound("SM3", "+8617499999999", "1"),
+    ])  # fmt: skip
+    assert household_states(db) == [
+        RecipientState.confirmed,
+        RecipientState.needs_help,
+        RecipientState.pending,
+    ]
+    assert count(db, InboundMessage) == 3
+    assert count(db, HelpRequest) == 1
+
+
+def test_a_reply_the_database_refuses_does_not_hold_back_the_others(
+    db: Database, settings: Settings
+) -> None:
+    if db.url.startswith("sqlite"):
+        pytest.skip("SQLite does not enforce a column's width: nothing to refuse")
+    _alert_id, people = setup(db, settings)
+    too_long = Inbound("SM" + "x" * 100, people[1].phone, "1")  # past the route's check
+    with pytest.raises(DBAPIError):  # the webhooks answer 500; the provider sends again
+        inbound_committer(db).apply([Inbound("SM1", people[0].phone, "1"), too_long])
+    assert household_states(db)[0] is RecipientState.confirmed  # kept on its own
+    assert count(db, InboundMessage) == 1
