@@ -123,8 +123,13 @@ def worker(
 def import_cmd(
     file: Annotated[Path, typer.Argument(help=".xlsx or .csv household file")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    groups: Annotated[
+        bool, typer.Option("--groups", help="the file lists WeChat/QQ/WeCom groups (群登记表)")
+    ] = False,
 ) -> None:
-    """Import households (户籍表); good rows are applied, bad rows reported by row number."""
+    """Import households (户籍表) or, with --groups, groups; good rows are applied, bad rows
+    reported by row number."""
+    from broadcaster.registry.group_import import import_groups
     from broadcaster.registry.importer import import_households
 
     if not file.is_file():
@@ -145,13 +150,18 @@ def import_cmd(
 
         try:
             with db.transaction() as session:
-                report = import_households(
-                    session,
-                    data=file.read_bytes(),
-                    filename=file.name,
-                    actor=CLI_ACTOR,
-                    progress=progress,
-                )
+                if groups:
+                    report = import_groups(
+                        session, data=file.read_bytes(), filename=file.name, actor=CLI_ACTOR
+                    )
+                else:
+                    report = import_households(
+                        session,
+                        data=file.read_bytes(),
+                        filename=file.name,
+                        actor=CLI_ACTOR,
+                        progress=progress,
+                    )
         except BroadcasterError as exc:
             raise _fail(exc.message) from exc
     if as_json:

@@ -8,15 +8,13 @@ from sqlalchemy.orm import Session
 from broadcaster.auth.audit import Actor, record
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry.importer.values import PhoneError, normalise_phone
-from broadcaster.registry.models import Group, GroupKind, PhoneKind, Worker
+from broadcaster.registry.models import Group, GroupKind, PhoneKind, Worker, Zone
 from broadcaster.registry.schemas import GroupIn
 from broadcaster.registry.service import zone_by_code
 
 
-def create_group(session: Session, *, body: GroupIn, actor: Actor) -> Group:
-    """Register one group; every problem names its field and nothing is written."""
-    if session.scalar(select(Group.id).where(Group.code == body.code)) is not None:
-        raise ValidationFailed(f"群编号已存在 / group code exists: {body.code}", field="code")
+def _checked(session: Session, body: GroupIn) -> tuple[Zone, str | None]:
+    """The group's zone and normalised owner phone; every problem names its field."""
     zone = zone_by_code(session, body.zone)
     owner_phone = None
     if body.owner_worker_id is not None:
@@ -45,16 +43,27 @@ def create_group(session: Session, *, body: GroupIn, actor: Actor) -> Group:
             "(owner_worker_id or owner_phone)",
             field="owner_phone",
         )
-    group = Group(
-        code=body.code,
-        name=body.name,
-        kind=body.kind,
-        zone_id=zone.id,
-        owner_worker_id=body.owner_worker_id,
-        owner_phone=owner_phone,
-        member_count=body.member_count,
-        webhook_key=body.webhook_key,
-    )
+    return zone, owner_phone
+
+
+def _values(body: GroupIn, zone: Zone, owner_phone: str | None) -> dict[str, object]:
+    return {
+        "name": body.name,
+        "kind": body.kind,
+        "zone_id": zone.id,
+        "owner_worker_id": body.owner_worker_id,
+        "owner_phone": owner_phone,
+        "member_count": body.member_count,
+        "webhook_key": body.webhook_key,
+    }
+
+
+def create_group(session: Session, *, body: GroupIn, actor: Actor) -> Group:
+    """Register one group; every problem names its field and nothing is written."""
+    if session.scalar(select(Group.id).where(Group.code == body.code)) is not None:
+        raise ValidationFailed(f"群编号已存在 / group code exists: {body.code}", field="code")
+    zone, owner_phone = _checked(session, body)
+    group = Group(code=body.code, **_values(body, zone, owner_phone))
     session.add(group)
     session.flush()
     record(
@@ -68,3 +77,28 @@ def create_group(session: Session, *, body: GroupIn, actor: Actor) -> Group:
         zone=zone.code,
     )
     return group
+
+
+def update_group(session: Session, *, group: Group, body: GroupIn, actor: Actor) -> bool:
+    """Bring a registered group in line with `body`; False when nothing differed."""
+    zone, owner_phone = _checked(session, body)
+    changed = {
+        key: value
+        for key, value in _values(body, zone, owner_phone).items()
+        if getattr(group, key) != value
+    }
+    if not changed:
+        return False
+    for key, value in changed.items():
+        setattr(group, key, value)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="group.update",
+        object_type="group",
+        object_id=group.id,
+        code=group.code,
+        fields=sorted(changed),
+    )
+    return True

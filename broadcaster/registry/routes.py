@@ -18,6 +18,7 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry import service
+from broadcaster.registry.group_import import import_groups
 from broadcaster.registry.groups import create_group
 from broadcaster.registry.importer import ImportReport, import_households, write_template
 from broadcaster.registry.models import Group, Loudspeaker, Worker, Zone
@@ -107,6 +108,23 @@ def import_file(
         raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
     with db.transaction() as session:
         return import_households(
+            session, data=data, filename=file.filename or "upload", actor=who.actor
+        )
+
+
+@router.post("/groups/import", response_model=ImportReport)
+def import_groups_file(
+    file: UploadFile = File(description="群登记表 .xlsx 或 .csv / group file"),
+    db: Database = Depends(get_db),
+    who: Principal = allow(Role.admin),
+) -> ImportReport:
+    """Import WeChat, QQ and WeCom groups (群编号, 群名称, 类型, 所属区域编号, 群主手机, 群成员数,
+    机器人密钥); good rows are applied, every bad row is reported."""
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
+    with db.transaction() as session:
+        return import_groups(
             session, data=data, filename=file.filename or "upload", actor=who.actor
         )
 
