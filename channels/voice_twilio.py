@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import aiohttp
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 from twilio.base.exceptions import TwilioRestException
 
 from channels.base import (
     Audience,
     Capabilities,
-    Channel,
     LookupItem,
     LookupResult,
     Outcome,
@@ -21,10 +18,8 @@ from channels.base import (
     SendItem,
     SendResult,
 )
-from channels.twilio_http import AsyncTwilio
+from channels.twilio_channel import TwilioAccount, TwilioChannel, attempt
 
-# Twilio answers that mean "nothing was placed, try again later".
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IN_FLIGHT = frozenset({"queued", "initiated", "ringing", "in-progress"})
 UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 CallEvent = Literal["initiated", "ringing", "answered", "completed"]
@@ -66,13 +61,7 @@ class VoiceSpeech(BaseModel):
     )
 
 
-class VoiceTwilioSettings(VoiceSpeech):
-    account_sid: str
-    auth_token: SecretStr
-    from_number: str
-    api_base_url: str | None = None
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    concurrency: int = Field(default=20, ge=1)
+class VoiceTwilioSettings(VoiceSpeech, TwilioAccount):
     machine_detection: Literal["Enable", "DetectMessageEnd"] | None = "Enable"
     async_amd: bool = Field(
         default=False, description="Detect machines in the background (verdict to the status URL)."
@@ -81,7 +70,7 @@ class VoiceTwilioSettings(VoiceSpeech):
     status_events: tuple[CallEvent, ...] = ALL_EVENTS
 
 
-class VoiceTwilio(Channel[VoiceTwilioSettings]):
+class VoiceTwilio(TwilioChannel[VoiceTwilioSettings]):
     """One call per phone (mobile or landline): the message, then key 1 safe, 2 help, 9 again.
 
     Each item needs extra["twiml_url"] (where Twilio fetches the call's TwiML) and should
@@ -90,36 +79,6 @@ class VoiceTwilio(Channel[VoiceTwilioSettings]):
     name = "voice"
     settings_model = VoiceTwilioSettings
     capabilities = Capabilities(audience=Audience.person, confirmations=frozenset({"keypress"}))
-
-    def __init__(self, settings: VoiceTwilioSettings) -> None:
-        super().__init__(settings)
-        self._twilio: AsyncTwilio | None = None
-
-    async def open(self) -> None:
-        s = self.settings
-        self._twilio = AsyncTwilio(
-            account_sid=s.account_sid,
-            auth_token=s.auth_token.get_secret_value(),
-            api_base_url=s.api_base_url,
-            timeout=s.timeout_seconds,
-            max_connections=s.concurrency,
-        )
-
-    async def close(self) -> None:
-        if self._twilio is not None:
-            await self._twilio.close()
-            self._twilio = None
-
-    async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
-        if self._twilio is None:
-            await self.open()
-        gate = asyncio.Semaphore(self.settings.concurrency)
-
-        async def one(item: SendItem) -> SendResult:
-            async with gate:
-                return await self._send(item)
-
-        return list(await asyncio.gather(*(one(item) for item in items)))
 
     def _call_options(self, item: SendItem, twiml_url: str) -> dict[str, Any]:
         s = self.settings
@@ -152,45 +111,17 @@ class VoiceTwilio(Channel[VoiceTwilioSettings]):
                 error_code="no_twiml_url",
                 message="呼叫缺少 TwiML 地址 / the call has no TwiML URL",
             )
-        try:
-            call = await self._twilio.client.calls.create_async(
-                **self._call_options(item, str(twiml_url))
-            )
-        except TwilioRestException as exc:
-            code = str(exc.code or exc.status)
-            outcome = Outcome.retry if exc.status in RETRY_STATUSES else Outcome.failed
-            return SendResult(item.key, outcome, error_code=code, message=str(exc.msg)[:200])
-        except aiohttp.ClientConnectorError as exc:  # never reached the provider
-            return SendResult(
-                item.key,
-                Outcome.retry,
-                error_code="connection",
-                message=f"连接失败 / connection failed: {type(exc).__name__}",
-            )
-        except (TimeoutError, aiohttp.ClientError) as exc:  # maybe placed: fate unknown
-            return SendResult(
-                item.key,
-                Outcome.unknown,
-                error_code="timeout",
-                message=f"提供商未应答 / no answer: {type(exc).__name__}",
-            )
+        call = await attempt(
+            item, self._twilio.client.calls.create_async(**self._call_options(item, str(twiml_url)))
+        )
+        if isinstance(call, SendResult):
+            return call
         return SendResult(item.key, Outcome.accepted, provider_id=call.sid)
 
-    async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
-        """Fetch calls of unknown or stale fate by their SID. A call carries no marker, so
-        one placed without a known SID cannot be found here: its status callbacks (whose
-        URL names the delivery) resolve it, or the household escalates."""
-        if self._twilio is None:
-            await self.open()
-        gate = asyncio.Semaphore(min(10, self.settings.concurrency))
-
-        async def one(item: LookupItem) -> LookupResult:
-            async with gate:
-                return await self._lookup(item)
-
-        return list(await asyncio.gather(*(one(item) for item in items)))
-
     async def _lookup(self, item: LookupItem) -> LookupResult:
+        """Fetch a call of unknown or stale fate by its SID. A call carries no marker, so one
+        placed without a known SID cannot be found here: its status callbacks (whose URL names
+        the delivery) resolve it, or the household escalates."""
         assert self._twilio is not None
         if not item.provider_id:
             return LookupResult(item.key, None)

@@ -63,6 +63,25 @@ def plan_recipients(
     cost PostgreSQL 19 s)."""
     roomy_planning(session)
     targeted = union(*[households_in_zone(zone) for zone in zones]).subquery()
+    insert_recipients(
+        session,
+        alert=alert,
+        where=Household.id.in_(select(targeted.c[0])),
+        next_action_at=next_action_at,
+    )
+    # Counted, not taken from rowcount: PostgreSQL drivers report -1 for INSERT … SELECT here.
+    count = select(func.count()).where(Recipient.alert_id == alert.id)
+    return int(session.scalar(count) or 0)
+
+
+def insert_recipients(
+    session: Session,
+    *,
+    alert: Alert,
+    where: ColumnElement[bool],
+    next_action_at: dt.datetime | None = None,
+) -> None:
+    """One pending recipient per household that `where` selects, by INSERT … SELECT."""
     rows = select(
         literal(alert.id, Integer),
         Household.id,
@@ -71,7 +90,7 @@ def plan_recipients(
         Household.is_vulnerable,
         literal(0, Integer),
         literal(next_action_at, UTCDateTime()),
-    ).where(Household.id.in_(select(targeted.c[0])))
+    ).where(where)
     columns = [
         "alert_id",
         "household_id",
@@ -82,9 +101,6 @@ def plan_recipients(
         "next_action_at",
     ]
     session.execute(insert(Recipient).from_select(columns, rows))
-    # Counted, not taken from rowcount: PostgreSQL drivers report -1 for INSERT … SELECT here.
-    count = select(func.count()).where(Recipient.alert_id == alert.id)
-    return int(session.scalar(count) or 0)
 
 
 PERSON_COLUMNS = [

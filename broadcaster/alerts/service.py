@@ -8,7 +8,7 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -145,22 +145,28 @@ def issue_alert(
 
 
 def schedule_follow_up(
-    session: Session, *, alert: Alert, now: dt.datetime, scheduled: bool = False
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    scheduled: bool = False,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
-    """Every household's first escalation time (unless planning `scheduled` it already);
-    vulnerable households may get a visit now."""
+    """The first escalation time of every household of the alert (or just those `only`
+    selects), unless planning `scheduled` it already; vulnerable ones may get a visit now."""
     plan = escalation(alert.policy)
     first = plan.next_time(now, 0)
+    households = Recipient.alert_id == alert.id if only is None else only
     if first is not None and not scheduled:
         session.execute(
             update(Recipient)
-            .where(Recipient.alert_id == alert.id)
+            .where(households)
             .values(next_action_at=first)
             .execution_options(synchronize_session=False)
         )
     if not plan.visit_vulnerable_at_once:
         return 0
-    vulnerable = (Recipient.alert_id == alert.id) & Recipient.is_vulnerable.is_(True)
+    vulnerable = households & Recipient.is_vulnerable.is_(True)
     return create_visits(
         session,
         alert=alert,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, cast, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import approval, policy, service
@@ -21,7 +21,7 @@ from broadcaster.alerts.models import (
     RecipientState,
 )
 from broadcaster.alerts.planners import planner_for
-from broadcaster.alerts.planning import LEVEL_WEIGHT, priority_expression
+from broadcaster.alerts.planning import LEVEL_WEIGHT, insert_recipients
 from broadcaster.alerts.planning_zones import touched_zones
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
@@ -30,8 +30,6 @@ from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask
 from broadcaster.errors import InvalidState, NotFound
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.followup.models import VisitState, VisitTask
-from broadcaster.followup.steps import escalation
-from broadcaster.followup.visits import create_visits
 from broadcaster.registry.models import Group, GroupKind, Household, Loudspeaker
 from broadcaster.relay.service import plan_for_policy
 from broadcaster.settings import Settings
@@ -160,16 +158,8 @@ def top_up(
     """Recipients for households not yet targeted; deliveries for them unless still pending."""
     watermark = session.scalar(select(func.max(Recipient.id))) or 0
     existing = select(Recipient.household_id).where(Recipient.alert_id == alert.id)
-    rows = select(
-        literal(alert.id, Integer),
-        Household.id,
-        literal(RecipientState.pending.value),
-        cast(priority_expression(alert.level.rank), Integer),
-        Household.is_vulnerable,
-        literal(0, Integer),
-    ).where(Household.id.in_(households), Household.id.not_in(existing))
-    columns = ["alert_id", "household_id", "state", "priority", "is_vulnerable", "stage"]
-    session.execute(insert(Recipient).from_select(columns, rows))
+    where = Household.id.in_(households) & Household.id.not_in(existing)
+    insert_recipients(session, alert=alert, where=where)
     new = (Recipient.alert_id == alert.id) & (Recipient.id > watermark)
     added = int(session.scalar(select(func.count()).where(new)) or 0)
     alert.households_targeted += added
@@ -177,7 +167,7 @@ def top_up(
         return added, {}  # held: planned for every household when approved; ended: never
     counts = plan_new(session, alert=alert, new=new, now=now) if added else {}
     if added:
-        follow_up_new(session, alert=alert, new=new, now=now)
+        service.schedule_follow_up(session, alert=alert, now=now, only=new)
         for channel, n in plan_for_policy(session, alert=alert, now=now).items():
             counts[channel] = counts.get(channel, 0) + n  # groups of newly touched villages
     return added, counts
@@ -198,30 +188,6 @@ def plan_new(
             planner_for(channel)(session, alert=alert, now=now, only=new)
         counts[channel] = _count(session, alert.id, channel) - before
     return counts
-
-
-def follow_up_new(
-    session: Session, *, alert: Alert, new: ColumnElement[bool], now: dt.datetime
-) -> None:
-    """Escalation starts for the new households now; vulnerable ones may get a visit at once."""
-    plan = escalation(alert.policy)
-    first = plan.next_time(now, 0)
-    if first is not None:
-        session.execute(
-            update(Recipient)
-            .where(new)
-            .values(next_action_at=first)
-            .execution_options(synchronize_session=False)
-        )
-    if plan.visit_vulnerable_at_once:
-        create_visits(
-            session,
-            alert=alert,
-            condition=new & Recipient.is_vulnerable.is_(True),
-            now=now,
-            reassign_after=plan.reassign_after,
-            reason="vulnerable",
-        )
 
 
 def _count(session: Session, alert_id: int, channel: str) -> int:

@@ -18,22 +18,13 @@ from broadcaster.alerts.models import Alert, AlertSource, Recipient
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import SYSTEM
+from broadcaster.bench.plan import ALERT
 from broadcaster.bench.procs import SECRET
 from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.followup.escalation import advance
 from broadcaster.followup.models import VisitTask
 from broadcaster.settings import Settings
-
-ALERT: dict[str, Any] = {
-    "hazard": "flood",
-    "level": "red",
-    "headline": "山洪灾害红色预警",
-    "body": "预计未来3小时示范区将出现100毫米以上强降雨。",
-    "instruction": "请立即转移到安全地带。",
-    "zones": ["DEMO"],
-    "channels": ["sms"],
-}
 
 
 def _issue(db: Database, settings: Settings) -> int:

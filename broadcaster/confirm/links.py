@@ -72,7 +72,7 @@ def resolve(db: Database, settings: Settings, token: str, now: dt.datetime) -> T
     return Target(alert, recipient, person_id, last.value if last else None)
 
 
-def _problem_page(request: Request, problem: LinkProblem) -> HTMLResponse:
+def problem_page(request: Request, problem: LinkProblem) -> HTMLResponse:
     return render(
         request, "message.html", status_code=problem.status, title=problem.title, text=problem.text
     )
@@ -89,7 +89,7 @@ async def show(
     try:
         target = await run_in_threadpool(resolve, db, settings, token, utcnow())
     except LinkProblem as problem:
-        return _problem_page(request, problem)
+        return problem_page(request, problem)
     return render(
         request,
         "confirm.html",
@@ -119,7 +119,7 @@ async def answer(
     try:
         await run_in_threadpool(_confirm, db, settings, token, Answer(answer), client_ip(request))
     except LinkProblem as problem:
-        return _problem_page(request, problem)
+        return problem_page(request, problem)
     return render(request, "confirm_done.html", answer=answer)
 
 

@@ -33,28 +33,39 @@ def _read_varint(data: bytes, start: int) -> tuple[int, int]:
     raise ValueError("truncated token")
 
 
-def _mac(secret: bytes, payload: bytes) -> bytes:
-    return hmac.new(secret, b"confirm:" + payload, hashlib.sha256).digest()[:MAC_BYTES]
+def _mac(secret: bytes, domain: bytes, payload: bytes) -> bytes:
+    # Each kind of token has its own domain: one can never pass as another.
+    return hmac.new(secret, domain + payload, hashlib.sha256).digest()[:MAC_BYTES]
 
 
-def make_token(secret: bytes, alert_id: int, person_id: int) -> str:
-    """The URL-safe token of one person under one alert."""
-    payload = _varint(alert_id) + _varint(person_id)
-    raw = payload + _mac(secret, payload)
+def seal(secret: bytes, domain: bytes, first: int, second: int) -> str:
+    """Two ids as a URL-safe token sealed with an HMAC of `domain` and the ids."""
+    payload = _varint(first) + _varint(second)
+    raw = payload + _mac(secret, domain, payload)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def read_token(secret: bytes, token: str) -> tuple[int, int] | None:
-    """(alert_id, person_id) of a genuine token, else None."""
+def unseal(secret: bytes, domain: bytes, token: str) -> tuple[int, int] | None:
+    """The two ids of a genuine token of `domain`, else None."""
     if not 4 <= len(token) <= 40:
         return None
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        alert_id, index = _read_varint(raw, 0)
-        person_id, index = _read_varint(raw, index)
+        first, index = _read_varint(raw, 0)
+        second, index = _read_varint(raw, index)
     except ValueError:
         return None
     payload, mac = raw[:index], raw[index:]
-    if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, _mac(secret, payload)):
+    if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, _mac(secret, domain, payload)):
         return None
-    return alert_id, person_id
+    return first, second
+
+
+def make_token(secret: bytes, alert_id: int, person_id: int) -> str:
+    """The URL-safe token of one person under one alert."""
+    return seal(secret, b"confirm:", alert_id, person_id)
+
+
+def read_token(secret: bytes, token: str) -> tuple[int, int] | None:
+    """(alert_id, person_id) of a genuine token, else None."""
+    return unseal(secret, b"confirm:", token)

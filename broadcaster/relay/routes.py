@@ -14,7 +14,7 @@ from broadcaster.api.deps import allow, client_ip, get_db, get_settings_dep, rea
 from broadcaster.auth.audit import Actor
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
-from broadcaster.confirm.links import LinkProblem
+from broadcaster.confirm.links import LinkProblem, problem_page
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.items import ItemContext
@@ -99,9 +99,7 @@ def _page(
 
 
 def _problem(request: Request, problem: LinkProblem) -> HTMLResponse:
-    page = render(
-        request, "message.html", status_code=problem.status, title=problem.title, text=problem.text
-    )
+    page = problem_page(request, problem)
     page.headers.update(PRIVATE)
     return page
 
