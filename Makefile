@@ -43,8 +43,9 @@ browser:
 		&& (apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1 || (apt-get update -q >/dev/null \
 		&& apt-get install -y -q $(BROWSER_PKGS) >/dev/null)) || echo "no chromium: page tests will skip"; }
 
+# Two test processes (this machine has 2 cores); a file's tests stay in one process.
 test: lint typecheck browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 unit: install-dev
 	$(BIN)/pytest -q tests/unit

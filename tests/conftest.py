@@ -38,6 +38,21 @@ def pg_unavailable_reason() -> str | None:
     return _pg_state["reason"]
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, hand this worker's PostgreSQL finding to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and "reason" in _pg_state:
+        workeroutput["pg_reason"] = _pg_state["reason"] or ""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """Controller side of pytest_sessionfinish: any worker that tried PostgreSQL reports."""
+    reported = getattr(node, "workeroutput", {}).get("pg_reason")
+    if reported is not None and _pg_state.get("reason") is None:
+        _pg_state["reason"] = reported or None
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     reason = _pg_state.get("reason")
     if "reason" in _pg_state and reason:
