@@ -16,6 +16,7 @@ from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import Actor
 from broadcaster.auth.models import Role, User
 from broadcaster.bench.cli import bench_app
+from broadcaster.cli_security import audit_app, secret
 from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
 from broadcaster.errors import BroadcasterError
@@ -33,6 +34,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
+app.add_typer(audit_app, name="audit")
+app.command("secret")(secret)
 console = Console()
 CLI_ACTOR = Actor("cli")
 
