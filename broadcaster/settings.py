@@ -116,6 +116,28 @@ class FeedsSettings(BaseModel):
     )
 
 
+class SecuritySettings(BaseModel):
+    """Console sessions, login throttling, API documentation and HTTP security headers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="A console session unused this long must sign in again."
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="Longest session (one shift).")
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_lockout_seconds: float = Field(
+        default=60.0, gt=0, description="First lockout; doubles with each later failure."
+    )
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    api_docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json (default: everywhere but production).",
+    )
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
+
+
 class Settings(BaseSettings):
     """All configuration of one deployment; see config/broadcaster.example.toml."""
 
@@ -161,6 +183,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
     feeds: FeedsSettings = FeedsSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.auth import secrets as keys
+from broadcaster.auth import sessions
 from broadcaster.auth.audit import SYSTEM, Actor, record
 from broadcaster.auth.models import ApiKey, Role, User
 from broadcaster.db.base import utcnow
@@ -69,10 +70,11 @@ def create_user(
 
 
 def set_password(session: Session, *, user: User, password: str, actor: Actor) -> None:
-    """Replace a user's console password."""
+    """Replace a user's console password; their console sessions end at once."""
     if len(password) < 8:
         raise ValidationFailed("password must have at least 8 characters", field="password")
     user.password_hash = keys.hash_password(password)
+    sessions.revoke_user(session, user.id)  # every signed-in browser must sign in again
     record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
 
 
