@@ -13,6 +13,7 @@ from broadcaster import __version__
 from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.routes import router as alerts_router
 from broadcaster.api import errors
+from broadcaster.api.audit import router as audit_router
 from broadcaster.api.health import router as health_router
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(voice_hooks_router)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")

@@ -159,3 +159,23 @@ def test_forged_cookie_for_another_user_is_refused(db: Database, client: TestCli
     _s, forged = web_session.issue(secret, admin, nonce=web.nonce)
     client.cookies.set(web_session.COOKIE, forged)
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_sign_ins_are_listed_for_administrators(
+    db: Database, client: TestClient, role_keys: dict[Role, str]
+) -> None:
+    users(db)
+    assert _try(client, "officer", "not-it-at-all") == 401
+    login(client, "officer")
+    client.cookies.clear()
+    admin = {"Authorization": f"Bearer {role_keys[Role.admin]}"}
+    rows = client.get("/api/v1/audit/logins", headers=admin).json()
+    assert [(r["action"], r["actor"]) for r in rows[:2]] == [
+        ("login.ok", "user:officer"),
+        ("login.failed", "login:officer"),
+    ]
+    assert rows[0]["source_ip"] == "testclient"
+    failed = client.get("/api/v1/audit/logins?failed_only=true", headers=admin).json()
+    assert {r["action"] for r in failed} == {"login.failed"}
+    officer = {"Authorization": f"Bearer {role_keys[Role.officer]}"}
+    assert client.get("/api/v1/audit/logins", headers=officer).status_code == 403
