@@ -15,6 +15,7 @@ from broadcaster.alerts.routes import router as alerts_router
 from broadcaster.api import errors
 from broadcaster.api.audit import router as audit_router
 from broadcaster.api.health import router as health_router
+from broadcaster.api.security_headers import SecurityHeaders
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
 from broadcaster.confirm.inbound import inbound_committer
@@ -101,6 +102,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(links_router)
     app.include_router(relay_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        SecurityHeaders,
+        https=settings.public_base_url.startswith("https://"),
+        hsts_seconds=settings.security.hsts_seconds,
+    )
     return app
 
 

@@ -18,7 +18,7 @@ from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, page_problems
 from tests.factories import registry as f
 from tests.stack import Stack, running_stack, wait_until
 
@@ -95,6 +95,7 @@ def test_compose_send_watch_export_and_report(
             locale="zh-CN", viewport={"width": 1366, "height": 768}, accept_downloads=True
         )
         page = context.new_page()
+        problems = page_problems(page)  # CSP refusals, script errors
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(f"{stack.api_url}/login?next=/console/compose")
         page.fill("input[name=username]", "duty")
@@ -156,4 +157,7 @@ def test_compose_send_watch_export_and_report(
         assert "漏户 0" in page.inner_text("body")
         assert page.inner_text("[data-figure=final]") == str(HOUSEHOLDS)
         assert page.inner_text("[data-figure=p100]") != "—"
+        page.goto(f"{stack.api_url}/console/registry?tab=zones")
+        page.wait_for_selector("table.coverage")
+        assert problems == []
         context.close()
