@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from broadcaster import __version__
 from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.routes import router as alerts_router
-from broadcaster.api import errors
+from broadcaster.api import errors, log_masking
 from broadcaster.api.audit import router as audit_router
 from broadcaster.api.health import router as health_router
 from broadcaster.api.security_headers import SecurityHeaders
@@ -60,12 +60,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await _app.state.inbound_replies.close()
         db.dispose()
 
+    docs = settings.security.api_docs
+    if docs is None:
+        docs = settings.env != "production"
     app = FastAPI(
         title="broadcaster",
         version=__version__,
         summary="预警信息发布与到户确认服务 · warning broadcast and household confirmation",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
+    log_masking.install()
     app.state.settings = settings
     app.state.db = db
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None

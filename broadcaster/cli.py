@@ -273,9 +273,11 @@ def demo(
 @app.command("sim")
 def sim(host: str = "127.0.0.1", port: int = 8099) -> None:
     """Run the provider simulator alone (mounted at /sim)."""
+    from broadcaster.demo import simulator_warning
     from broadcaster.sim import SimConfig, run_sim
 
     settings = get_settings()
+    console.print(simulator_warning(f"http://{host}:{port}", host))
     config = SimConfig(
         accounts={settings.twilio.account_sid: settings.twilio.auth_token.get_secret_value()}
     )
