@@ -121,13 +121,13 @@ def _page(where: ColumnElement[bool], limit: int, offset: int) -> Select[AuditEv
 
 
 LIMIT = Query(1000, ge=1, le=MAX_EXPORT)
-ROW_ID = Path(ge=1, le=2**31 - 1)  # the databases' integer ids
+MAX_ID = 2**31 - 1  # the databases' integer ids
 OFFSET = Query(0, ge=0, le=10**9)
 
 
 @router.get("/alerts/{alert_id}", response_model=list[AuditOut])
 def alert_trail(
-    alert_id: int = ROW_ID,
+    alert_id: int = Path(ge=1, le=MAX_ID),
     format: Format = "json",
     limit: int = LIMIT,
     offset: int = OFFSET,
@@ -141,7 +141,7 @@ def alert_trail(
 
 @router.get("/users/{user_id}", response_model=list[AuditOut])
 def user_trail(
-    user_id: int = ROW_ID,
+    user_id: int = Path(ge=1, le=MAX_ID),
     format: Format = "json",
     limit: int = LIMIT,
     offset: int = OFFSET,

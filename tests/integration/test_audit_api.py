@@ -58,6 +58,7 @@ def test_user_trail_is_admin_only_and_complete(
 ) -> None:
     officer_id = _seed(db)
     answer = client.get(f"/api/v1/audit/users/{officer_id}", headers=auth(role_keys[Role.admin]))
+    assert answer.status_code == 200, answer.text
     actions = [r["action"] for r in answer.json()]
     assert actions.count("alert.issue") == 2
     assert "user.password" in actions
