@@ -108,8 +108,8 @@ def test_compose_send_watch_export_and_report(
         page.check("input[name=zone][value=V1]")
         page.check("#exercise")
         assert "一村" in page.input_value("#headline")  # the template named the village
-        page.wait_for_function(
-            f"document.querySelector('#pv-households').textContent === '{HOUSEHOLDS}'"
+        page.wait_for_function(  # a function, not a string: the CSP forbids eval
+            f"() => document.querySelector('#pv-households').textContent === '{HOUSEHOLDS}'"
         )
         figures = page.inner_text("#pv-sms-figures")
         assert "条" in figures  # characters · segments · encoding
@@ -128,13 +128,14 @@ def test_compose_send_watch_export_and_report(
         wait_until(lambda: len(stack.sim_messages()) == HOUSEHOLDS, timeout=120)
         reply_to_all(stack)
         page.wait_for_function(
-            f"document.querySelector(\"{funnel} [data-key=percent]\").textContent === '100.0'",
+            f"() => document.querySelector(\"{funnel} [data-key=percent]\").textContent"
+            " === '100.0'",
             timeout=90_000,
         )
         assert page.inner_text(f"{funnel} [data-key=confirmed]") == str(HOUSEHOLDS)
         assert page.evaluate("window.__notReloaded") is True
         page.wait_for_function(  # the coverage table follows the counts
-            "document.querySelector('table.coverage tr.kind-village td.pctcol')"
+            "() => document.querySelector('table.coverage tr.kind-village td.pctcol')"
             ".textContent.includes('100%')",
             timeout=30_000,
         )
