@@ -128,7 +128,7 @@ def test_compose_send_watch_export_and_report(
         wait_until(lambda: len(stack.sim_messages()) == HOUSEHOLDS, timeout=120)
         reply_to_all(stack)
         page.wait_for_function(
-            f"() => document.querySelector(\"{funnel} [data-key=percent]\").textContent"
+            f'() => document.querySelector("{funnel} [data-key=percent]").textContent'
             " === '100.0'",
             timeout=90_000,
         )
