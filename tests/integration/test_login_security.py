@@ -179,3 +179,18 @@ def test_sign_ins_are_listed_for_administrators(
     assert {r["action"] for r in failed} == {"login.failed"}
     officer = {"Authorization": f"Bearer {role_keys[Role.officer]}"}
     assert client.get("/api/v1/audit/logins", headers=officer).status_code == 403
+
+
+def test_console_shows_sign_ins_to_administrators(db: Database, client: TestClient) -> None:
+    users(db)
+    assert _try(client, "officer", "guessing-wrong") == 401
+    login(client, "officer")
+    assert "登录记录" not in client.get("/console/registry").text
+    assert "guessing" not in client.get("/console/registry?tab=logins").text  # not for officers
+    client.cookies.clear()
+    login(client, "admin")
+    page = client.get("/console/registry?tab=logins")
+    assert page.status_code == 200
+    assert 'class="login-login-failed"' in page.text
+    assert "密码错误" in page.text
+    assert "testclient" in page.text
