@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.auth.session_models import WebSession
 from broadcaster.db.base import utcnow
 
 TOUCH_RESOLUTION = dt.timedelta(minutes=1)  # last_seen_at is written at most once a minute
+FORGET_AFTER = dt.timedelta(days=1)
 
 
 def token_hash(token: str) -> str:
@@ -21,8 +22,19 @@ def token_hash(token: str) -> str:
 def start(
     session: Session, *, user_id: int, token: str, lifetime: dt.timedelta, source_ip: str | None
 ) -> WebSession:
-    """Record a new session for the cookie that carries `token`."""
+    """Record a new session for the cookie that carries `token` (and forget the user's
+    sessions that ended over a day ago, so the table stays small)."""
     now = utcnow()
+    session.execute(
+        delete(WebSession).where(
+            WebSession.user_id == user_id,
+            or_(
+                WebSession.expires_at < now - FORGET_AFTER,
+                WebSession.revoked_at < now - FORGET_AFTER,
+                WebSession.last_seen_at < now - FORGET_AFTER,
+            ),
+        )
+    )
     row = WebSession(
         token_hash=token_hash(token),
         user_id=user_id,

@@ -194,3 +194,15 @@ def test_console_shows_sign_ins_to_administrators(db: Database, client: TestClie
     assert 'class="login-login-failed"' in page.text
     assert "密码错误" in page.text
     assert "testclient" in page.text
+
+
+def test_sessions_ended_long_ago_are_forgotten(db: Database, client: TestClient) -> None:
+    users(db)
+    login(client, "officer")
+    with db.transaction() as session:
+        session.execute(update(WebSession).values(revoked_at=utcnow() - dt.timedelta(days=2)))
+    login(client, "officer")
+    with db.read() as session:
+        rows = list(session.scalars(select(WebSession)))
+    assert len(rows) == 1
+    assert rows[0].revoked_at is None
