@@ -66,9 +66,10 @@ def read(secret: bytes, cookie: str | None, now: float | None = None) -> WebSess
     return WebSession(int(user_id), int(expires), nonce)
 
 
-def current(request: Request) -> WebSession | None:
+def current(request: Request, *, touch: bool = True) -> WebSession | None:
     """The session of the request's cookie when genuine and still live on the server
-    (not logged out, revoked by a password change, expired or idle too long)."""
+    (not logged out, revoked by a password change, expired or idle too long); `touch`
+    counts this request as activity."""
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     secret = settings.secret_key.get_secret_value().encode()
@@ -80,7 +81,7 @@ def current(request: Request) -> WebSession | None:
         live, stale = sessions.check(session, user_id=web.user_id, token=web.nonce, idle=idle)
     if not live:
         return None
-    if stale:
+    if stale and touch:
         with db.transaction() as session:
             sessions.touch(session, web.nonce)
     return web
