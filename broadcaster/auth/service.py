@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -135,9 +136,17 @@ def touch_key(session: Session, key_id: int) -> None:
 def authenticate_password(session: Session, username: str, password: str) -> User:
     """The active user with this username and password, or Unauthenticated."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not keys.verify_password(password, user.password_hash):
+    stored = user.password_hash if user is not None else _decoy_hash()
+    matches = keys.verify_password(password, stored)  # as slow for unknown names as known
+    if user is None or not user.active or not matches:
         raise Unauthenticated("wrong username or password")
     return user
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to check unknown usernames against, so they take as long as known ones."""
+    return keys.hash_password("no user has this password: timing only")
 
 
 def ensure_bootstrap_key(session: Session, *, key: str, username: str = "admin") -> User:

@@ -3,7 +3,9 @@ password change and idling (the old cookie is refused at once)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -16,6 +18,7 @@ from broadcaster.auth.models import AuditEvent, Role, User
 from broadcaster.auth.session_models import LoginThrottle, WebSession
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.errors import Unauthenticated
 from broadcaster.settings import SecuritySettings, Settings
 from broadcaster.web import session as web_session
 from tests.integration.test_console_support import PASSWORD, login, users
@@ -206,3 +209,19 @@ def test_sessions_ended_long_ago_are_forgotten(db: Database, client: TestClient)
         rows = list(session.scalars(select(WebSession)))
     assert len(rows) == 1
     assert rows[0].revoked_at is None
+
+
+def test_unknown_names_take_as_long_as_known_ones(db: Database) -> None:
+    """No telling which usernames exist by how fast a wrong password is refused."""
+    users(db)
+
+    def timed(name: str) -> float:
+        started = time.perf_counter()
+        with db.read() as session, contextlib.suppress(Unauthenticated):
+            auth_service.authenticate_password(session, name, "wrong-password")
+        return time.perf_counter() - started
+
+    timed("nobody")  # the decoy hash is made once
+    known = min(timed("officer") for _ in range(3))
+    unknown = min(timed("nobody-at-all") for _ in range(3))
+    assert unknown > known / 2
