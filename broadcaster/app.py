@@ -12,8 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from broadcaster import __version__
 from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.routes import router as alerts_router
-from broadcaster.api import errors
+from broadcaster.api import errors, log_masking
+from broadcaster.api.audit import router as audit_router
 from broadcaster.api.health import router as health_router
+from broadcaster.api.security_headers import SecurityHeaders
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
 from broadcaster.confirm.inbound import inbound_committer
@@ -58,12 +60,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await _app.state.inbound_replies.close()
         db.dispose()
 
+    docs = settings.security.api_docs
+    if docs is None:
+        docs = settings.env != "production"
     app = FastAPI(
         title="broadcaster",
         version=__version__,
         summary="预警信息发布与到户确认服务 · warning broadcast and household confirmation",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
+    log_masking.install()
     app.state.settings = settings
     app.state.db = db
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
@@ -82,6 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(voice_hooks_router)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")
+    app.include_router(audit_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")
@@ -99,6 +109,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(links_router)
     app.include_router(relay_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        SecurityHeaders,
+        https=settings.public_base_url.startswith("https://"),
+        hsts_seconds=settings.security.hsts_seconds,
+    )
     return app
 
 

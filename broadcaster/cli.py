@@ -16,6 +16,7 @@ from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import Actor
 from broadcaster.auth.models import Role, User
 from broadcaster.bench.cli import bench_app
+from broadcaster.cli_security import audit_app, secret
 from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
 from broadcaster.errors import BroadcasterError
@@ -33,6 +34,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bench_app, name="bench")
+app.add_typer(audit_app, name="audit")
+app.command("secret")(secret)
 console = Console()
 CLI_ACTOR = Actor("cli")
 
@@ -270,9 +273,11 @@ def demo(
 @app.command("sim")
 def sim(host: str = "127.0.0.1", port: int = 8099) -> None:
     """Run the provider simulator alone (mounted at /sim)."""
+    from broadcaster.demo import simulator_warning
     from broadcaster.sim import SimConfig, run_sim
 
     settings = get_settings()
+    console.print(simulator_warning(f"http://{host}:{port}", host))
     config = SimConfig(
         accounts={settings.twilio.account_sid: settings.twilio.auth_token.get_secret_value()}
     )

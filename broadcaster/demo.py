@@ -108,6 +108,22 @@ def create_demo_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def simulator_warning(base: str, host: str) -> str:
+    """The start-up notice that the simulator's control API has no authentication."""
+    exposed = host not in ("127.0.0.1", "localhost", "::1")
+    reach = (
+        f"监听 {host}：网络上任何人都能访问！/ listening on {host}: anyone on the network can!"
+        if exposed
+        else "仅限本机访问 / reachable from this machine only"
+    )
+    return (
+        "[bold red]⚠ 仅限演示 / DEMO ONLY[/bold red]: 供应商模拟器的控制接口未经认证 / "
+        f"the provider simulator's control API is unauthenticated: {base}/sim/api/config "
+        "shows and changes the provider auth token. "
+        f"{reach}. 切勿用于生产 / never use the demo in production."
+    )
+
+
 def _start_workers(count: int) -> list[subprocess.Popen[bytes]]:
     command = [sys.executable, "-m", "broadcaster.cli", "worker"]
     return [subprocess.Popen(command, env=os.environ.copy()) for _ in range(count)]  # noqa: S603
@@ -143,6 +159,7 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
         f"{base}/sim/api/calls · {base}/sim/api/wecom/messages · SMTP {host}:{smtp_port}\n"
         f"  public page: {base}/public\n"
     )
+    console.print(simulator_warning(base, host))
     try:
         uvicorn.run(create_demo_app(settings), host=host, port=port, log_level="info")
     finally:

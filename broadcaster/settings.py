@@ -15,8 +15,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from broadcaster.secret_checks import (
+    MIN_SECRET_BYTES,
+    credential_problems,
+    looks_like_credential,
+    secret_key_problem,
+)
+
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "test", "example"})
 
 
 class TwilioSettings(BaseModel):
@@ -116,6 +122,28 @@ class FeedsSettings(BaseModel):
     )
 
 
+class SecuritySettings(BaseModel):
+    """Console sessions, login throttling, API documentation and HTTP security headers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="A console session unused this long must sign in again."
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="Longest session (one shift).")
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_lockout_seconds: float = Field(
+        default=60.0, gt=0, description="First lockout; doubles with each later failure."
+    )
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    api_docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json (default: everywhere but production).",
+    )
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
+
+
 class Settings(BaseSettings):
     """All configuration of one deployment; see config/broadcaster.example.toml."""
 
@@ -161,6 +189,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
     feeds: FeedsSettings = FeedsSettings()
+    security: SecuritySettings = SecuritySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -184,19 +213,37 @@ class Settings(BaseSettings):
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env != "production":
             return self
-        bad = [name for name, value in self.secret_values().items() if is_placeholder(value)]
-        if bad:
+        key_problem = secret_key_problem(self.secret_key.get_secret_value())
+        problems = ([key_problem] if key_problem else []) + credential_problems(
+            self.credential_values()
+        )
+        bootstrap = self.bootstrap_api_key
+        if bootstrap and len(bootstrap.get_secret_value().encode()) < MIN_SECRET_BYTES:
+            problems.append(f"bootstrap_api_key is shorter than {MIN_SECRET_BYTES} bytes")
+        if problems:
             raise ValueError(
-                "production mode refuses placeholder secrets: " + ", ".join(sorted(bad))
+                "production mode refuses to start (BROADCASTER_ENV=production): "
+                + "; ".join(problems)
             )
         return self
 
-    def secret_values(self) -> dict[str, str]:
-        """The secrets that must be real in production, by their setting name."""
-        return {
-            "secret_key": self.secret_key.get_secret_value(),
+    def credential_values(self) -> dict[str, str | None]:
+        """Provider credentials that must not be defaults in production, by setting name."""
+        found: dict[str, str | None] = {
+            "twilio.account_sid": self.twilio.account_sid,
             "twilio.auth_token": self.twilio.auth_token.get_secret_value(),
+            "bootstrap_api_key": (
+                self.bootstrap_api_key.get_secret_value() if self.bootstrap_api_key else None
+            ),
         }
+        if self.email.username:
+            password = self.email.password
+            found["email.password"] = password.get_secret_value() if password else ""
+        for channel, options in self.channel_options.items():
+            for name, value in options.items():
+                if isinstance(value, str) and looks_like_credential(name):
+                    found[f"channel_options.{channel}.{name}"] = value
+        return found
 
     @property
     def resolved_database_url(self) -> str:
@@ -213,11 +260,6 @@ class Settings(BaseSettings):
 def _default_config_dir() -> Path:
     """The repository's config/ (editable installs), else ./config (containers)."""
     return PACKAGE_CONFIG_DIR if PACKAGE_CONFIG_DIR.is_dir() else Path("config")
-
-
-def is_placeholder(value: str) -> bool:
-    """True for an empty or well-known placeholder secret."""
-    return value.strip().lower() in PLACEHOLDER_SECRETS
 
 
 @lru_cache(maxsize=1)

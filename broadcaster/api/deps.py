@@ -84,7 +84,7 @@ def role_guard(
 def session_principal(request: Request, db: Database) -> Principal:
     """The user of a console session cookie, or Unauthenticated."""
     secret = app_settings(request).secret_key.get_secret_value().encode()
-    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    web = web_session.current(request)
     if web is None:
         raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from broadcaster.api.log_masking import mask
 from broadcaster.errors import BroadcasterError, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    path = mask(request.url.path)  # no personal tokens in logs
+    log.exception("unhandled error on %s %s", request.method, path, exc_info=exc)
     return JSONResponse(
         {"error": "internal", "message": "internal error; it has been logged"}, status_code=500
     )

@@ -1,4 +1,4 @@
-"""Writing to the append-only audit log."""
+"""Writing to the append-only audit log (each row is sealed into a hash chain at commit)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from broadcaster.auth.chain import mark_unsealed
 from broadcaster.auth.models import AuditEvent
 
 
@@ -40,4 +41,5 @@ def record(
         detail=detail,
     )
     session.add(event)
+    mark_unsealed(session, event)
     return event

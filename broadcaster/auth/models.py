@@ -53,7 +53,8 @@ class ApiKey(TimestampMixin, Base):
 
 
 class AuditEvent(Base):
-    """Who did what, when and from where. Rows are only ever inserted."""
+    """Who did what, when and from where. Rows are only ever inserted, each sealed into a
+    hash chain when its transaction commits."""
 
     __tablename__ = "audit_events"
 
@@ -65,3 +66,7 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(100), default="")
     source_ip: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain (see broadcaster.auth.chain): position, the previous row's hash, own hash.
+    seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

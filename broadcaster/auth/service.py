@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.auth import secrets as keys
+from broadcaster.auth import sessions
 from broadcaster.auth.audit import SYSTEM, Actor, record
 from broadcaster.auth.models import ApiKey, Role, User
 from broadcaster.db.base import utcnow
@@ -69,10 +71,11 @@ def create_user(
 
 
 def set_password(session: Session, *, user: User, password: str, actor: Actor) -> None:
-    """Replace a user's console password."""
+    """Replace a user's console password; their console sessions end at once."""
     if len(password) < 8:
         raise ValidationFailed("password must have at least 8 characters", field="password")
     user.password_hash = keys.hash_password(password)
+    sessions.revoke_user(session, user.id)  # every signed-in browser must sign in again
     record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
 
 
@@ -133,9 +136,17 @@ def touch_key(session: Session, key_id: int) -> None:
 def authenticate_password(session: Session, username: str, password: str) -> User:
     """The active user with this username and password, or Unauthenticated."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not keys.verify_password(password, user.password_hash):
+    stored = user.password_hash if user is not None else _decoy_hash()
+    matches = keys.verify_password(password, stored)  # as slow for unknown names as known
+    if user is None or not user.active or not matches:
         raise Unauthenticated("wrong username or password")
     return user
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash to check unknown usernames against, so they take as long as known ones."""
+    return keys.hash_password("no user has this password: timing only")
 
 
 def ensure_bootstrap_key(session: Session, *, key: str, username: str = "admin") -> User:

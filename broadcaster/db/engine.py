@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,8 +34,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(Path(database))
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", 60)
     connect_args.setdefault("check_same_thread", False)
@@ -58,6 +59,18 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600; SQLite gives its -wal and
+    -shm files the same mode), and tighten an existing file of ours that others can read."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return
+    mode = path.stat().st_mode
+    if mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,6 +2,7 @@
 
 from broadcaster.alerts import models as alert_models
 from broadcaster.auth import models as auth_models
+from broadcaster.auth import session_models
 from broadcaster.confirm import models as confirm_models
 from broadcaster.db.base import Base
 from broadcaster.delivery import models as delivery_models
@@ -20,4 +21,5 @@ __all__ = [
     "followup_models",
     "registry_models",
     "relay_models",
+    "session_models",
 ]

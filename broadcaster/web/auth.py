@@ -41,7 +41,7 @@ def page_user(request: Request, *roles: Role) -> PageUser:
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     secret = settings.secret_key.get_secret_value().encode()
-    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    web = web_session.current(request)
     if web is None:
         raise LoginRequired(request.url.path)
     with db.read() as session:
@@ -63,7 +63,7 @@ def check_csrf(request: Request, token: str | None) -> None:
     """Forms posted without the session's CSRF token are refused."""
     settings: Settings = request.app.state.settings
     secret = settings.secret_key.get_secret_value().encode()
-    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    web = web_session.current(request)
     if web is None:
         raise LoginRequired(request.url.path)
     if not web_session.valid_csrf(secret, web, token):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from broadcaster.api.deps import get_db, get_settings_dep
+from broadcaster.api.deps import client_ip, get_db, get_settings_dep
+from broadcaster.auth.login import sign_in, sign_out
 from broadcaster.auth.models import Role
-from broadcaster.auth.service import authenticate_password
 from broadcaster.db.database import Database
-from broadcaster.errors import Unauthenticated
 from broadcaster.settings import Settings
 from broadcaster.web import session as web_session
 from broadcaster.web.auth import check_csrf
@@ -41,38 +42,56 @@ async def login(
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    def check() -> tuple[int, Role]:
-        with db.read() as session:
-            user = authenticate_password(session, username.strip(), password)
-            return user.id, user.role
-
-    try:
-        user_id, role = await run_in_threadpool(check)
-    except Unauthenticated:
-        return render(
+    outcome = await run_in_threadpool(
+        sign_in,
+        db,
+        username=username,
+        password=password,
+        source_ip=client_ip(request),
+        settings=settings.security,
+    )
+    if outcome.token is None or outcome.user_id is None:
+        wait = math.ceil(outcome.retry_after)
+        error = "用户名或密码错误 / wrong username or password"
+        if wait:
+            error = (
+                f"登录失败次数过多，请 {wait} 秒后再试 / "
+                f"too many failed sign-ins, try again in {wait} s"
+            )
+        response = render(
             request,
             "login.html",
-            status_code=401,
+            status_code=429 if wait else 401,
             next=_safe_next(next) or "",
-            error="用户名或密码错误 / wrong username or password",
+            error=error,
         )
+        if wait:
+            response.headers["Retry-After"] = str(wait)
+        return response
     secret = settings.secret_key.get_secret_value().encode()
-    _session, cookie = web_session.issue(secret, user_id)
-    response = RedirectResponse(_safe_next(next) or HOME.get(role, "/"), status_code=303)
-    response.set_cookie(
+    lifetime = settings.security.session_hours * 3600
+    _session, cookie = web_session.issue(
+        secret, outcome.user_id, nonce=outcome.token, lifetime=lifetime
+    )
+    home = HOME.get(outcome.role, "/") if outcome.role else "/"
+    redirect = RedirectResponse(_safe_next(next) or home, status_code=303)
+    redirect.set_cookie(
         web_session.COOKIE,
         cookie,
-        max_age=web_session.LIFETIME,
+        max_age=int(lifetime),
         httponly=True,
         samesite="lax",
         secure=settings.public_base_url.startswith("https"),
     )
-    return response
+    return redirect
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: str = Form("")) -> Response:
+def logout(request: Request, csrf: str = Form(""), db: Database = Depends(get_db)) -> Response:
     check_csrf(request, csrf)
+    web = web_session.current(request)
+    if web is not None:
+        sign_out(db, token=web.nonce, source_ip=client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(web_session.COOKIE)
     return response

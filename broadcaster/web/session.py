@@ -1,13 +1,21 @@
-"""Console sessions: an HMAC-signed cookie naming the user, and a CSRF token bound to it."""
+"""Console sessions: an HMAC-signed cookie naming the user and a server-side session, and a
+CSRF token bound to it."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from broadcaster.auth import sessions
+from broadcaster.db.database import Database
+from broadcaster.settings import Settings
 
 COOKIE = "bc_session"
 LIFETIME = 12 * 3600  # one duty shift
@@ -29,9 +37,18 @@ def _mac(secret: bytes, text: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def issue(secret: bytes, user_id: int, now: float | None = None) -> tuple[WebSession, str]:
-    """A new session and its cookie value."""
-    session = WebSession(user_id, int((now or time.time()) + LIFETIME), secrets.token_hex(8))
+def issue(
+    secret: bytes,
+    user_id: int,
+    now: float | None = None,
+    *,
+    nonce: str | None = None,
+    lifetime: float = LIFETIME,
+) -> tuple[WebSession, str]:
+    """A new session and its cookie value (`nonce`: the server-side session's token)."""
+    session = WebSession(
+        user_id, int((now or time.time()) + lifetime), nonce or secrets.token_hex(16)
+    )
     body = f"{session.user_id}.{session.expires}.{session.nonce}"
     return session, f"{body}.{_mac(secret, body)}"
 
@@ -47,6 +64,27 @@ def read(secret: bytes, cookie: str | None, now: float | None = None) -> WebSess
     if not (user_id.isdigit() and expires.isdigit()) or int(expires) < (now or time.time()):
         return None
     return WebSession(int(user_id), int(expires), nonce)
+
+
+def current(request: Request, *, touch: bool = True) -> WebSession | None:
+    """The session of the request's cookie when genuine and still live on the server
+    (not logged out, revoked by a password change, expired or idle too long); `touch`
+    counts this request as activity."""
+    settings: Settings = request.app.state.settings
+    db: Database = request.app.state.db
+    secret = settings.secret_key.get_secret_value().encode()
+    web = read(secret, request.cookies.get(COOKIE))
+    if web is None:
+        return None
+    idle = dt.timedelta(minutes=settings.security.session_idle_minutes)
+    with db.read() as session:
+        live, stale = sessions.check(session, user_id=web.user_id, token=web.nonce, idle=idle)
+    if not live:
+        return None
+    if stale and touch:
+        with db.transaction() as session:
+            sessions.touch(session, web.nonce)
+    return web
 
 
 def valid_csrf(secret: bytes, session: WebSession, token: str | None) -> bool:

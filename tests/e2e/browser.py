@@ -49,3 +49,19 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def page_problems(page: object) -> list[str]:
+    """Collects what the page reports going wrong: CSP refusals and uncaught script errors.
+
+    The list fills as the page runs; a test asserts it is empty at the end."""
+    found: list[str] = []
+
+    def on_console(message: object) -> None:
+        text = str(getattr(message, "text", ""))
+        if "Content Security Policy" in text:
+            found.append(text)
+
+    page.on("console", on_console)  # type: ignore[attr-defined]
+    page.on("pageerror", lambda error: found.append(f"page error: {error}"))  # type: ignore[attr-defined]
+    return found

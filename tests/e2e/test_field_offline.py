@@ -16,7 +16,7 @@ from broadcaster.db.database import Database
 from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import WorkerRole
 from broadcaster.settings import Settings
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, page_problems
 from tests.factories import alerts as fa
 from tests.factories import registry as f
 from tests.stack import running_stack, wait_until
@@ -55,6 +55,7 @@ def test_two_outcomes_recorded_offline_arrive_once(
     with running_stack(db, redis_settings, tmp_path / "s") as stack, chromium() as browser:
         context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
         page = context.new_page()
+        problems = page_problems(page)
         page.goto(f"{stack.api_url}/login?next=/field/")
         page.fill("input[name=username]", "wang")
         page.fill("input[name=password]", PASSWORD)
@@ -79,6 +80,7 @@ def test_two_outcomes_recorded_offline_arrive_once(
         page.reload()
         page.wait_for_selector("#visits")
         assert page.evaluate("JSON.parse(localStorage.getItem('bc-outbox')).length") == 0
+        assert problems == []  # the strict CSP refused nothing, no script error
         context.close()
 
     tasks = done_tasks(db)

@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from broadcaster.app import create_app
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
-from tests.integration.test_console_support import PASSWORD, confirm_link, seed, users
+from broadcaster.web.console import events as console_events
+from tests.integration.test_console_support import CSRF, PASSWORD, confirm_link, seed, users
 from tests.stack import ServerThread, free_port, wait_until
 
 
@@ -84,3 +85,24 @@ def test_counts_are_pushed_when_they_change_and_the_stream_ends_with_the_client(
                 next(stream)
     wait_until(lambda: app.state.console_streams.open == 0, timeout=15)
     assert app.state.console_streams.served == 1
+
+
+def test_a_stream_ends_when_its_session_does(
+    db: Database, server: tuple[str, FastAPI, Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logout revokes the session: a stream opened with it stops soon after, too."""
+    monkeypatch.setattr(console_events, "REVALIDATE", 1.0)
+    url, app, _settings = server
+    users(db)
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=8)) as browser:
+        browser.post("/login", data={"username": "officer", "password": PASSWORD})
+        csrf = CSRF.search(browser.get("/console").text)
+        assert csrf is not None
+        with browser.stream("GET", "/console/events") as response:
+            stream = events(response)
+            next(stream)
+            other = httpx.Client(base_url=url, cookies=browser.cookies)
+            assert other.post("/logout", data={"csrf": csrf.group(1)}).status_code == 303
+            other.close()
+            assert list(stream) == []  # the server ends the stream (else: a read timeout)
+    wait_until(lambda: app.state.console_streams.open == 0, timeout=15)

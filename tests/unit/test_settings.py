@@ -30,7 +30,8 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("BROADCASTER_ENV", "production")
     with pytest.raises(ValidationError, match="secret_key"):
         Settings()
-    monkeypatch.setenv("BROADCASTER_SECRET_KEY", "a-real-long-random-secret")
+    monkeypatch.setenv("BROADCASTER_SECRET_KEY", "Kp3xV9qLmT2wZr7sYb4nHc8dJf6gAe1u")
+    monkeypatch.setenv("BROADCASTER_TWILIO__ACCOUNT_SID", "AC1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c")
     monkeypatch.setenv("BROADCASTER_TWILIO__AUTH_TOKEN", "a-real-token-value")
     assert Settings().env == "production"
 

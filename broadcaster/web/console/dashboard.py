@@ -22,7 +22,6 @@ from broadcaster.web.console.common import (
     db_of,
     missing,
     page,
-    settings_of,
 )
 from broadcaster.web.console.live import active_alerts, funnels
 
@@ -34,9 +33,7 @@ FRAGMENTS = ("alerts", "help", "approvals", "speakers", "coverage")
 @router.get("/")
 def home(request: Request) -> Response:
     """Each role's start page (the login form for strangers)."""
-    settings = settings_of(request)
-    secret = settings.secret_key.get_secret_value().encode()
-    web = web_session.read(secret, request.cookies.get(web_session.COOKIE))
+    web = web_session.current(request)
     target = "/login?next=/console"
     if web is not None:
         with db_of(request).read() as session:

@@ -11,12 +11,14 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from broadcaster.db.database import Database
+from broadcaster.web import session as web_session
 from broadcaster.web.console.common import console_user, db_of
 from broadcaster.web.console.live import snapshot
 
 router = APIRouter()
 INTERVAL = 2.0  # seconds between two looks at the database
 HEARTBEAT = 15.0  # a comment line now and then keeps proxies from closing a quiet stream
+REVALIDATE = 30.0  # a stream ends this soon after its session does (logout, password change)
 
 
 class StreamCount:
@@ -41,17 +43,27 @@ def read_snapshot(db: Database, alert_id: int | None) -> str:
         return json.dumps(snapshot(session, alert_id), sort_keys=True, separators=(",", ":"))
 
 
+def signed_in(request: Request) -> bool:
+    """Whether the stream's session is still live (an open stream is not activity)."""
+    return web_session.current(request, touch=False) is not None
+
+
 async def board_events(
     request: Request, db: Database, alert_id: int | None, interval: float = INTERVAL
 ) -> AsyncIterator[str]:
-    """Read in a worker thread, send when different, stop as soon as the client has gone."""
+    """Read in a worker thread, send when different, stop as soon as the client has gone
+    or its session has ended."""
     count = stream_count(request)
     count.open += 1
     count.served += 1
     try:
         yield f"retry: {int(interval * 1500)}\n\n"
-        last, quiet = "", 0.0
+        last, quiet, unchecked = "", 0.0, 0.0
         while not await request.is_disconnected():
+            if unchecked >= REVALIDATE:
+                if not await asyncio.to_thread(signed_in, request):
+                    return
+                unchecked = 0.0
             payload = await asyncio.to_thread(read_snapshot, db, alert_id)
             if payload != last:
                 yield f"event: counts\ndata: {payload}\n\n"
@@ -61,6 +73,7 @@ async def board_events(
                 quiet = 0.0
             await asyncio.sleep(interval)
             quiet += interval
+            unchecked += interval
     finally:
         count.open -= 1
 

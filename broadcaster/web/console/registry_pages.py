@@ -1,4 +1,5 @@
-"""The registry tabs (/console/registry): households, zones, groups, speakers, workers, keys."""
+"""The registry tabs (/console/registry): households, zones, groups, speakers, workers, keys,
+sign-ins."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.auth.models import ApiKey, Role, User
+from broadcaster.auth.models import ApiKey, AuditEvent, Role, User
 from broadcaster.errors import BroadcasterError
 from broadcaster.registry.models import Group, Loudspeaker, Worker, WorkerRole, Zone
 from broadcaster.registry.service import search_households
@@ -19,8 +20,9 @@ from broadcaster.web.console.common import PAGE_SIZE, console_user, db_of, page
 from broadcaster.web.console.zonetree import zone_tree
 
 router = APIRouter()
-TABS = ("households", "import", "zones", "groups", "speakers", "workers", "keys")
-ADMIN_TABS = ("import", "keys")
+TABS = ("households", "import", "zones", "groups", "speakers", "workers", "keys", "logins")
+ADMIN_TABS = ("import", "keys", "logins")
+LOGIN_ACTIONS = ("login.ok", "login.failed", "login.throttled", "logout")
 
 
 def _households(session: Session, request: Request, page_no: int) -> dict[str, Any]:
@@ -105,6 +107,17 @@ def _keys(session: Session) -> dict[str, Any]:
     return {"keys": keys, "users": users}
 
 
+def _logins(session: Session) -> dict[str, Any]:
+    """The latest sign-ins, failures, throttled tries and logouts (from the audit log)."""
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_(LOGIN_ACTIONS))
+        .order_by(AuditEvent.id.desc())
+        .limit(PAGE_SIZE)
+    )
+    return {"logins": list(rows)}
+
+
 def tab_context(
     session: Session, request: Request, user: PageUser, tab: str, page_no: int
 ) -> dict[str, Any]:
@@ -118,6 +131,8 @@ def tab_context(
         return _workers(session, request, page_no)
     if tab == "keys" and user.role is Role.admin:
         return _keys(session)
+    if tab == "logins" and user.role is Role.admin:
+        return _logins(session)
     if tab == "import":
         return {}
     return _households(session, request, page_no)

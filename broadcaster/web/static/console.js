@@ -1,7 +1,11 @@
 // Duty console: live counts over server-sent events, section refresh, API actions, compose.
 "use strict";
 (function () {
-  const T = window.CONSOLE_TEXT || {};
+  const textBlock = document.getElementById("console-text");  // JSON, not script: strict CSP
+  const T = textBlock ? JSON.parse(textBlock.textContent) : {};
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (selector, root) => (root || document).querySelector(selector);
   const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));

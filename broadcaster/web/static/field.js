@@ -1,7 +1,7 @@
 // Field page: show the visit list, record outcomes even without signal, sync when online.
 "use strict";
 (function () {
-  const T = window.FIELD_TEXT;
+  const T = JSON.parse(document.getElementById("field-text").textContent);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const LIST = "bc-visits", OUTBOX = "bc-outbox";
   const load = (key, fallback) => JSON.parse(localStorage.getItem(key) || fallback);

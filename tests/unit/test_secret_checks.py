@@ -1,0 +1,102 @@
+"""Production refuses short or guessable secret keys and placeholder provider credentials."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from pydantic import ValidationError
+
+from broadcaster.secret_checks import secret_key_problem
+from broadcaster.settings import Settings
+
+GOOD_KEY = secrets.token_urlsafe(32)
+REAL = {
+    "BROADCASTER_ENV": "production",
+    "BROADCASTER_SECRET_KEY": GOOD_KEY,
+    "BROADCASTER_TWILIO__ACCOUNT_SID": "AC" + secrets.token_hex(16),
+    "BROADCASTER_TWILIO__AUTH_TOKEN": secrets.token_hex(16),
+}
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name, value in REAL.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("a", "1 bytes"),
+        ("short-but-random-Xq9", "bytes"),
+        ("a" * 64, "entropy"),
+        ("ab" * 32, "entropy"),
+        ("0123456789" * 4, None),  # 10 distinct digits, log2(10) ≈ 3.3 bits: allowed
+        ("change-me-change-me-change-me-change-me", "placeholder"),
+        ("your-secret-key-goes-here-please-1234", "placeholder"),
+    ],
+)
+def test_secret_key_rules(key: str, reason: str | None) -> None:
+    problem = secret_key_problem(key)
+    if reason is None:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert reason in problem
+        assert "broadcaster secret" in problem
+
+
+def test_fresh_keys_pass() -> None:
+    for _ in range(50):
+        assert secret_key_problem(secrets.token_urlsafe(32)) is None
+        assert secret_key_problem(secrets.token_hex(32)) is None
+
+
+def test_production_starts_with_real_secrets(production: pytest.MonkeyPatch) -> None:
+    assert Settings().env == "production"
+
+
+def test_production_refuses_a_one_letter_key(production: pytest.MonkeyPatch) -> None:
+    production.setenv("BROADCASTER_SECRET_KEY", "a")
+    with pytest.raises(ValidationError, match=r"secret_key has 1 bytes.*broadcaster secret"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("BROADCASTER_TWILIO__ACCOUNT_SID", "AC00000000000000000000000000000000", "account_sid"),
+        ("BROADCASTER_TWILIO__AUTH_TOKEN", "change-me", "twilio.auth_token"),
+        ("BROADCASTER_TWILIO__AUTH_TOKEN", "your_auth_token", "twilio.auth_token"),
+        ("BROADCASTER_BOOTSTRAP_API_KEY", "bk_short", "bootstrap_api_key"),
+        (
+            "BROADCASTER_CHANNEL_OPTIONS",
+            '{"aliyun_sms": {"access_key_secret": "changeme"}}',
+            "channel_options.aliyun_sms.access_key_secret",
+        ),
+    ],
+)
+def test_production_refuses_default_credentials(
+    production: pytest.MonkeyPatch, name: str, value: str, named: str
+) -> None:
+    production.setenv(name, value)
+    with pytest.raises(ValidationError, match=re.escape(named)):
+        Settings()
+
+
+def test_email_password_placeholder_only_matters_with_a_username(
+    production: pytest.MonkeyPatch,
+) -> None:
+    production.setenv("BROADCASTER_EMAIL__PASSWORD", "change-me")
+    assert Settings().env == "production"
+    production.setenv("BROADCASTER_EMAIL__USERNAME", "alerts")
+    with pytest.raises(ValidationError, match=re.escape("email.password")):
+        Settings()
+
+
+def test_development_accepts_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BROADCASTER_SECRET_KEY", "a")
+    assert Settings().env == "development"
