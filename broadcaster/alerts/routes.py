@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, service, updates
+from broadcaster.alerts import approval, authority, service, updates
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState
 from broadcaster.alerts.preview import Preview, preview
@@ -60,6 +61,7 @@ def issue(
             settings=settings,
             available_channels=set(registry()),
             idempotency_key=idempotency_key,
+            issuer=Issuer.of(who),
         )
     if issued.created:
         try_enqueue_sends(
@@ -153,9 +155,11 @@ def cancel(
     who: Principal = allow(Role.officer, Role.admin),
 ) -> Alert:
     """Cancel the alert: queued deliveries withdrawn, open loudspeaker and visit tasks closed."""
-    with db.transaction() as session:
+    with authority.audited(db, who.actor), db.transaction() as session:
         message = own_message(session, _alert(session, alert_id), settings, utcnow())
-        changed = updates.cancel_alert(session, alert_id=alert_id, message=message, actor=who.actor)
+        changed = updates.cancel_alert(
+            session, alert_id=alert_id, message=message, actor=who.actor, issuer=Issuer.of(who)
+        )
     return changed.alert
 
 

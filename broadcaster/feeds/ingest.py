@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, policy, updates
+from broadcaster.alerts import approval, authority, policy, updates
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
 from broadcaster.alerts.service import new_identifier
 from broadcaster.alerts.updates import OPEN_STATES, Revision
@@ -87,10 +88,14 @@ def ingest(
     *,
     feed: FeedAlert,
     actor: Actor,
+    issuer: Issuer,
     settings: Settings,
     available_channels: set[str],
 ) -> Ingested:
-    """Act on one mapped CAP message inside the caller's transaction."""
+    """Act on one mapped CAP message inside the caller's transaction.
+
+    An Update or Cancel acts only on alerts its issuer may act on (NotIssuer otherwise).
+    """
     existing = find_message(session, feed.sender, feed.identifier)
     if existing is not None:
         return Ingested("duplicate", existing)
@@ -108,8 +113,9 @@ def ingest(
                 "演练/测试与实际预警不能互相更新或取消 / an exercise or test cannot update or "
                 "cancel an actual alert, nor the other way round",
             )
+        authority.require(alert, issuer, "cancel" if feed.msg_type is MsgType.cancel else "update")
     if feed.msg_type is MsgType.cancel:
-        return _cancel(session, targets, message, actor)
+        return _cancel(session, targets, message, actor, issuer)
     assert feed.content is not None
     live = [a for a in targets if a.state in OPEN_STATES]
     area = coverage(session, feed.content.area)
@@ -121,6 +127,7 @@ def ingest(
             households=area.selects(),
             message=message,
             actor=actor,
+            issuer=issuer,
             settings=settings,
             available_channels=available_channels,
         )
@@ -135,10 +142,14 @@ def ingest(
     if feed.msg_type is MsgType.alert and superseding is not None:
         record_message(session, superseding, message, superseding.msg_type)
         return Ingested("superseded", superseding)
-    return _issue(session, feed, feed.content, area, message, actor, settings, available_channels)
+    return _issue(
+        session, feed, feed.content, area, message, actor, issuer, settings, available_channels
+    )
 
 
-def _cancel(session: Session, targets: list[Alert], message: Message, actor: Actor) -> Ingested:
+def _cancel(
+    session: Session, targets: list[Alert], message: Message, actor: Actor, issuer: Issuer
+) -> Ingested:
     if not targets:
         raise CapError(
             "alert/references",
@@ -150,7 +161,9 @@ def _cancel(session: Session, targets: list[Alert], message: Message, actor: Act
         return Ingested("unchanged", targets[0])
     withdrawn = closed = 0
     for alert in live:
-        changed = updates.cancel_alert(session, alert_id=alert.id, message=message, actor=actor)
+        changed = updates.cancel_alert(
+            session, alert_id=alert.id, message=message, actor=actor, issuer=issuer
+        )
         withdrawn, closed = withdrawn + changed.withdrawn, closed + changed.tasks_closed
         # one row per alert: the same message cancelling a second alert gets a suffix
         message = dataclasses.replace(message, identifier=f"{message.identifier[:100]}#{alert.id}")
@@ -197,6 +210,7 @@ def _issue(
     area: Coverage,
     message: Message,
     actor: Actor,
+    issuer: Issuer,
     settings: Settings,
     available_channels: set[str],
 ) -> Ingested:
@@ -228,6 +242,7 @@ def _issue(
         issued_at=now if state is AlertState.sending else None,
         closed_at=now if stale else None,
         created_by=actor.name,
+        issuer=issuer.ref,
         area=dataclasses.asdict(content.area),
     )
     session.add(alert)
@@ -257,15 +272,19 @@ def _issue(
     return Ingested("issued", alert, alert.households_targeted, counts)
 
 
-def ingest_document(db: Database, settings: Settings, data: bytes, actor: Actor) -> Ingested:
-    """Parse outside any transaction, then act on it in one; a racing twin is a duplicate."""
+def ingest_document(
+    db: Database, settings: Settings, data: bytes, actor: Actor, issuer: Issuer
+) -> Ingested:
+    """Parse outside any transaction, then act on it in one; a racing twin is a duplicate.
+    An Update or Cancel of an alert the issuer may not act on changes nothing and is audited."""
     feed = read_cap(data, settings)
     try:
-        with db.transaction() as session:
+        with authority.audited(db, actor), db.transaction() as session:
             return ingest(
                 session,
                 feed=feed,
                 actor=actor,
+                issuer=issuer,
                 settings=settings,
                 available_channels=set(registry()),
             )

@@ -17,6 +17,7 @@ import redis
 from sqlalchemy import select
 
 from broadcaster import __version__
+from broadcaster.alerts.authority import Issuer
 from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
@@ -159,11 +160,12 @@ def poll_one(
     seen = list(state.seen)
     counts: Counter[str] = Counter()
     actor = Actor(f"feed:{source.name or source.url}"[:100])
+    issuer = Issuer.polled(source.name or source.url)
     for entry in _oldest_first(list(parsed.entries)):
         key = entry_key(entry)
         if key in seen:
             continue
-        outcome = _take(db, settings, connection, http, entry, source.url, actor)
+        outcome = _take(db, settings, connection, http, entry, source.url, actor, issuer)
         counts[outcome] += 1
         if outcome != "fetch_failed":
             seen.append(key)
@@ -188,6 +190,7 @@ def _take(
     entry: Any,
     base: str,
     actor: Actor,
+    issuer: Issuer,
 ) -> str:
     """Fetch and ingest one entry's CAP document; returns what happened."""
     url = cap_link(entry, base)
@@ -195,11 +198,12 @@ def _take(
         return "no_cap_link"
     try:
         document = fetch(http, url, {}, settings.feeds.max_cap_bytes)
-        result = ingest_document(db, settings, document.body, actor)
+        result = ingest_document(db, settings, document.body, actor, issuer)
     except FetchError as exc:
         log.warning("feed entry %s: %s", url, exc)
         return "fetch_failed"
-    except BroadcasterError as exc:  # a bad document, or an action the alert's state refuses
+    except BroadcasterError as exc:  # a bad document, an alert of another issuer, or a state
+        # that refuses the action
         log.warning("feed entry %s rejected: %s", url, exc.message)
         return "rejected"
     enqueue(settings, connection, result)
