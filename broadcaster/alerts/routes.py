@@ -22,6 +22,7 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id, Offset
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
@@ -90,7 +91,7 @@ def preview_alert(
 @router.get("", response_model=list[AlertOut])
 def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     state: AlertState | None = Query(default=None, description="e.g. pending_approval"),
     session: Session = Depends(read_session),
     _: Principal = readers,
@@ -103,7 +104,7 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(
-    alert_id: int,
+    alert_id: Id,
     request: Request,
     session: Session = Depends(read_session),
     _: Principal = readers,
@@ -125,11 +126,11 @@ def get_alert(
 
 @router.get("/{alert_id}/recipients", response_model=RecipientPage)
 def recipients(
-    alert_id: int,
+    alert_id: Id,
     state: RecipientState | None = None,
     zone: str | None = None,
     vulnerable: bool | None = None,
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(default=50, ge=1, le=1000),
     session: Session = Depends(read_session),
     _: Principal = readers,
@@ -149,7 +150,7 @@ def recipients(
 
 @router.post("/{alert_id}/cancel", response_model=AlertOut)
 def cancel(
-    alert_id: int,
+    alert_id: Id,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     who: Principal = allow(Role.officer, Role.admin),
@@ -169,7 +170,7 @@ class RejectIn(BaseModel):
 
 @router.post("/{alert_id}/approve", response_model=AlertOut)
 def approve(
-    alert_id: int,
+    alert_id: Id,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     redis_client: redis.Redis | None = Depends(get_redis),
@@ -190,7 +191,7 @@ def approve(
 
 @router.post("/{alert_id}/reject", response_model=AlertOut)
 def reject(
-    alert_id: int,
+    alert_id: Id,
     body: RejectIn | None = None,
     db: Database = Depends(get_db),
     who: Principal = allow(Role.officer, Role.admin),
@@ -203,7 +204,7 @@ def reject(
 
 @router.get("/{alert_id}/scorecard", response_model=Scorecard)
 def alert_scorecard(
-    alert_id: int,
+    alert_id: Id,
     session: Session = Depends(read_session),
     _: Principal = allow(Role.officer, Role.admin),
 ) -> Scorecard:

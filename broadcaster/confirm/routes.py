@@ -17,6 +17,7 @@ from broadcaster.confirm.models import Answer, HelpRequest, InboundMessage
 from broadcaster.confirm.service import handle_help_request
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.registry.models import Household, Person
 
 router = APIRouter(tags=["duty board"])
@@ -92,7 +93,7 @@ def help_requests(
 
 @router.post("/help-requests/{request_id}/handle", response_model=HelpRequestOut)
 def handle(
-    request_id: int, body: HandleIn, db: Database = Depends(get_db), who: Principal = duty
+    request_id: Id, body: HandleIn, db: Database = Depends(get_db), who: Principal = duty
 ) -> HelpRequestOut:
     """Mark a help request as dealt with."""
     with db.transaction() as session:

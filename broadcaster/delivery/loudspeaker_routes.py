@@ -17,6 +17,7 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.errors import Forbidden, InvalidState, NotFound
 from broadcaster.registry.models import Loudspeaker, Worker
@@ -94,7 +95,7 @@ def tasks(
 
 @router.post("/tasks/{task_id}/played", response_model=TaskOut)
 def played(
-    task_id: int,
+    task_id: Id,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     who: Principal = players,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, AlertState, AlertStatus
 from broadcaster.api.deps import get_settings_dep, read_session
 from broadcaster.db.base import utcnow
+from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
 from broadcaster.feeds.cap import AtomEntry, CapError, event_name, to_atom, to_cap_xml
 from broadcaster.feeds.outbound import last_change, published
@@ -37,7 +38,7 @@ def cap_document(session: Session, alert: Alert, settings: Settings) -> bytes:
 
 @router.get("/alerts/{alert_id}.xml", response_class=Response)
 def alert_xml(
-    alert_id: int,
+    alert_id: Id,
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:

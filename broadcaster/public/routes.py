@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from broadcaster.alerts.audio import audio_file
 from broadcaster.alerts.models import Alert
 from broadcaster.api.deps import get_settings_dep, read_session
+from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
 from broadcaster.public.view import HIDDEN, listed, public_alerts
 from broadcaster.settings import Settings
@@ -63,7 +64,7 @@ def active_alerts(
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def one_alert(
     request: Request,
-    alert_id: int,
+    alert_id: Id,
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
@@ -103,7 +104,7 @@ def embed_script(settings: Settings = Depends(get_settings_dep)) -> Response:
 
 @router.get("/alerts/{alert_id}/audio.{fmt}")
 async def alert_audio(
-    alert_id: int,
+    alert_id: Id,
     fmt: str,
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),

@@ -16,6 +16,7 @@ from broadcaster.api.deps import allow, get_db, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Offset
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry import service
 from broadcaster.registry.group_import import import_groups
@@ -48,7 +49,7 @@ def list_households(
     zone: str | None = None,
     vulnerable: bool | None = None,
     q: str | None = Query(default=None, max_length=100),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(default=50, ge=1, le=500),
     session: Session = Depends(read_session),
     _: Principal = readers,
