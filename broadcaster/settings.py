@@ -116,6 +116,24 @@ class FeedsSettings(BaseModel):
     )
 
 
+class ImportSettings(BaseModel):
+    """Bounds on an uploaded registry file (.xlsx or .csv), checked before it is parsed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_uncompressed_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="All parts of an .xlsx, unpacked."
+    )
+    max_compression_ratio: float = Field(
+        default=200.0, gt=1, description="Of any .xlsx part over 1 MiB unpacked (zip bombs)."
+    )
+    max_rows: int = Field(default=200_000, ge=1)
+    max_problems: int = Field(
+        default=1000, ge=1, description="Problems listed in a report; the total is always given."
+    )
+
+
 class Settings(BaseSettings):
     """All configuration of one deployment; see config/broadcaster.example.toml."""
 
@@ -161,6 +179,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     delivery: DeliverySettings = DeliverySettings()
     feeds: FeedsSettings = FeedsSettings()
+    imports: ImportSettings = ImportSettings()
 
     @classmethod
     def settings_customise_sources(
