@@ -114,6 +114,11 @@ class FeedsSettings(BaseModel):
         gt=0,
         description="A CAP alert without an expiry sent longer ago is taken in but not sent.",
     )
+    # What one CAP document may carry: mapping it to households costs per vertex and shape.
+    max_cap_areas: int = Field(default=100, ge=1)
+    max_cap_shapes: int = Field(default=100, ge=1, description="Polygons and circles together.")
+    max_cap_vertices: int = Field(default=2000, ge=4, description="All polygons together.")
+    max_cap_geocodes: int = Field(default=1000, ge=1)
 
 
 class ImportSettings(BaseModel):

@@ -23,6 +23,7 @@ from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.feeds.areas import Coverage, coverage
 from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent, parse_alert, to_feed_alert
+from broadcaster.feeds.cap.bounds import GeometryLimits
 from broadcaster.feeds.cap.values import format_reference
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.feeds.models import AlertMessage
@@ -51,7 +52,14 @@ class Ingested:
 
 def read_cap(data: bytes, settings: Settings) -> FeedAlert:
     """Parse, validate and map; CapError/CapInvalid (422, naming the element) otherwise."""
-    document = parse_alert(data, max_bytes=settings.feeds.max_cap_bytes)
+    bounds = settings.feeds
+    limits = GeometryLimits(
+        bounds.max_cap_areas,
+        bounds.max_cap_shapes,
+        bounds.max_cap_vertices,
+        bounds.max_cap_geocodes,
+    )
+    document = parse_alert(data, max_bytes=bounds.max_cap_bytes, limits=limits)
     feed = to_feed_alert(document, load_rules(settings.config_dir).cap)
     for name, value in (("sender", feed.sender), ("identifier", feed.identifier)):
         if len(value) > MAX_ID:
