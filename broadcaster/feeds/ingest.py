@@ -22,16 +22,13 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.feeds.areas import Coverage, coverage
-from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent, parse_alert, to_feed_alert
-from broadcaster.feeds.cap.bounds import GeometryLimits
+from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent
 from broadcaster.feeds.cap.values import format_reference
+from broadcaster.feeds.cap_in import read_cap
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.feeds.models import AlertMessage
-from broadcaster.feeds.rules import load_rules
 from broadcaster.feeds.schemas import CapAction
 from broadcaster.settings import Settings
-
-MAX_ID = 120  # alerts.sender / alerts.identifier
 
 
 @dataclass(frozen=True)
@@ -48,23 +45,6 @@ class Ingested:
     @property
     def created(self) -> bool:
         return self.action == "issued"
-
-
-def read_cap(data: bytes, settings: Settings) -> FeedAlert:
-    """Parse, validate and map; CapError/CapInvalid (422, naming the element) otherwise."""
-    bounds = settings.feeds
-    limits = GeometryLimits(
-        bounds.max_cap_areas,
-        bounds.max_cap_shapes,
-        bounds.max_cap_vertices,
-        bounds.max_cap_geocodes,
-    )
-    document = parse_alert(data, max_bytes=bounds.max_cap_bytes, limits=limits)
-    feed = to_feed_alert(document, load_rules(settings.config_dir).cap)
-    for name, value in (("sender", feed.sender), ("identifier", feed.identifier)):
-        if len(value) > MAX_ID:
-            raise CapError(f"alert/{name}", f"超过 {MAX_ID} 个字符 / longer than {MAX_ID}")
-    return feed
 
 
 def find_message(session: Session, sender: str, identifier: str) -> Alert | None:

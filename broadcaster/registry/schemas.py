@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.db.ids import Id
+from broadcaster.plain_text import PlainLine
 from broadcaster.registry.models import GroupKind, HazardType, PhoneKind, WorkerRole, ZoneKind
 
 
@@ -83,8 +84,8 @@ class GroupIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: PlainLine = Field(min_length=1, max_length=64)
+    name: PlainLine = Field(min_length=1, max_length=200)
     kind: GroupKind
     zone: str = Field(min_length=1, max_length=64, description="zone code (village or grid)")
     owner_worker_id: Id | None = None
