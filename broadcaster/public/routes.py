@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 
 from broadcaster.alerts.audio import audio_file
 from broadcaster.alerts.models import Alert
+from broadcaster.alerts.visibility import is_public
 from broadcaster.api.deps import get_settings_dep, read_session
 from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
-from broadcaster.public.view import HIDDEN, listed, public_alerts
+from broadcaster.public.view import listed, public_alerts
 from broadcaster.settings import Settings
 from broadcaster.web.templating import render
 
@@ -40,7 +41,7 @@ EMBED_JS = """(function () {
 
 def _alert(session: Session, alert_id: int) -> Alert:
     alert = session.get(Alert, alert_id)
-    if alert is None or alert.state in HIDDEN or alert.issued_at is None:
+    if alert is None or not is_public(alert):
         raise NotFound(f"预警不存在 / no alert {alert_id}")
     return alert
 
