@@ -5,6 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, func, or_
 
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, AlertStatus
+from broadcaster.confirm.tokens import seal, unseal
+from broadcaster.settings import Settings
+
+VIEW = b"view:"  # the seal's domain: a view key opens one alert's page and audio, nothing else
 
 NOT_PUBLIC_STATES = (AlertState.draft, AlertState.pending_approval)
 
@@ -37,3 +41,26 @@ def is_public(alert: Alert) -> bool:
             or bool(alert.zone_codes)
         )
     )
+
+
+def view_key(settings: Settings, alert_id: int) -> str:
+    """The key that opens an alert not shown publicly (a private drill's page and audio) to
+    those its messages reach: the residents, operators and groups of the drill."""
+    return seal(settings.secret_key.get_secret_value().encode(), VIEW, alert_id, 0)
+
+
+def may_view(settings: Settings, alert: Alert, key: str | None) -> bool:
+    """Public, or issued and opened by its own view key (never guessed from an id)."""
+    if is_public(alert):
+        return True
+    if key is None or alert.state in NOT_PUBLIC_STATES or alert.issued_at is None:
+        return False
+    secret = settings.secret_key.get_secret_value().encode()
+    return unseal(secret, VIEW, key) == (alert.id, 0)
+
+
+def public_url(settings: Settings, alert: Alert, suffix: str = "") -> str:
+    """The alert's public page (or `suffix`, e.g. "/audio.mp3"), with its view key when the
+    alert is not shown publicly, so a drill's own messages still open it."""
+    url = settings.public_url(f"/public/alerts/{alert.id}{suffix}")
+    return url if is_public(alert) else f"{url}?k={view_key(settings, alert.id)}"

@@ -7,9 +7,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from broadcaster.alerts.models import Alert
+from broadcaster.alerts.visibility import public_url
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.registry.models import ZoneKind
+from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
 from tests.integration.test_feeds_support import (
@@ -67,13 +70,26 @@ def test_a_foreign_cap_alert_that_matched_nothing_is_not_shown_as_in_force(
 
 
 def test_a_drill_not_made_public_is_not_readable_by_sequential_id(
-    client: TestClient, role_keys: dict[Role, str], db: Database
+    client: TestClient, role_keys: dict[Role, str], db: Database, settings: Settings
 ) -> None:
     region_registry(db)
     officer = role_keys[Role.officer]
     hidden = issue(client, officer, status="exercise", headline="内部演练甲")
     shown = issue(client, officer, status="exercise", headline="公开演练乙", public=True)
     assert by_id(client, hidden["id"]) == HIDDEN
+    # The drill's own messages carry a view key: they open its page and audio, nothing else.
+    with db.read() as session:
+        drill = session.get(Alert, hidden["id"])
+        assert drill is not None
+        page = public_url(settings, drill)
+    assert "?k=" in page
+    assert client.get(page).status_code == 200
+    assert "【演练】" in client.get(page).text
+    key = page.split("?k=")[1]
+    assert client.get(f"/cap/alerts/{hidden['id']}.xml?k={key}").status_code == 404
+    assert client.get(f"/public/alerts/{shown['id']}?k={key}").status_code == 200  # public
+    forged = key[:5] + ("B" if key[5] != "B" else "C") + key[6:]
+    assert client.get(f"/public/alerts/{hidden['id']}?k={forged}").status_code == 404
     assert client.get(f"/public/alerts/{shown['id']}").status_code == 200
     assert client.get(f"/cap/alerts/{shown['id']}.xml").status_code == 200
     listing = client.get("/public").text
