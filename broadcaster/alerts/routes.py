@@ -32,6 +32,8 @@ from broadcaster.settings import Settings
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 issuers = allow(Role.officer, Role.admin, Role.feed)
 readers = allow(Role.officer, Role.admin, Role.feed)
+# Households (names, phone tails) are for the duty desk only: an automated feed needs none.
+duty = allow(Role.officer, Role.admin)
 
 
 def _alert(session: Session, alert_id: int) -> Alert:
@@ -133,7 +135,7 @@ def recipients(
     offset: Offset = 0,
     limit: int = Query(default=50, ge=1, le=1000),
     session: Session = Depends(read_session),
-    _: Principal = readers,
+    _: Principal = duty,
 ) -> RecipientPage:
     """The alert's households, most urgent first, with filters."""
     alert = _alert(session, alert_id)
