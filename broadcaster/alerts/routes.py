@@ -27,6 +27,7 @@ from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
 from broadcaster.feeds.outbound import own_message
+from broadcaster.plain_text import PlainText
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -167,7 +168,7 @@ def cancel(
 
 
 class RejectIn(BaseModel):
-    reason: str = Field(default="", max_length=500)
+    reason: PlainText = Field(default="", max_length=500)
 
 
 @router.post("/{alert_id}/approve", response_model=AlertOut)

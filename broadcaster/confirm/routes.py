@@ -18,6 +18,7 @@ from broadcaster.confirm.service import handle_help_request
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
+from broadcaster.plain_text import PlainText
 from broadcaster.registry.models import Household, Person
 
 router = APIRouter(tags=["duty board"])
@@ -38,7 +39,7 @@ class HelpRequestOut(BaseModel):
 
 
 class HandleIn(BaseModel):
-    note: str = Field(default="", max_length=1000)
+    note: PlainText = Field(default="", max_length=1000)
 
 
 class InboundOut(BaseModel):

@@ -97,3 +97,17 @@ def test_the_rule_itself() -> None:
     assert text_problem("\ud800", multiline=True) is not None  # a lone surrogate
     assert text_problem("", multiline=False) is None  # emptiness is the field's own rule
     assert text_problem("家\u200d人", multiline=False) is None  # joiners inside real text
+
+
+def test_an_officers_reason_or_note_with_a_nul_is_a_422_not_a_500(
+    client: TestClient, role_keys: dict[Role, str], db: Database
+) -> None:
+    region_registry(db)
+    officer = auth(role_keys[Role.officer])
+    for route, body in (
+        ("/api/v1/alerts/1/reject", {"reason": "不发\x00"}),
+        ("/api/v1/help-requests/1/handle", {"note": "已处理\x00"}),
+    ):
+        answer = client.post(route, json=body, headers=officer)
+        assert answer.status_code == 422, answer.text
+        assert "U+0000" in answer.json()["message"]
