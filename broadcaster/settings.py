@@ -97,6 +97,11 @@ class FeedSource(BaseModel):
     url: str = Field(pattern=r"^https?://")
     every_seconds: float = Field(default=60.0, ge=1)
     name: str = ""
+    senders: list[str] = Field(
+        default_factory=list,
+        description="The CAP <sender> values this upstream publishes; a document from any "
+        "other sender is refused. Empty: any sender.",
+    )
 
 
 class FeedsSettings(BaseModel):

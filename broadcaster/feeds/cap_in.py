@@ -1,8 +1,10 @@
-"""A CAP document read in: size and geometry bounded, validated, mapped, its texts checked."""
+"""A CAP document read in: size and geometry bounded, validated, mapped, texts checked, age."""
 
 from __future__ import annotations
 
-from broadcaster.feeds.cap import CapError, FeedAlert, parse_alert, to_feed_alert
+import datetime as dt
+
+from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent, parse_alert, to_feed_alert
 from broadcaster.feeds.cap.bounds import GeometryLimits
 from broadcaster.feeds.rules import load_rules
 from broadcaster.plain_text import text_problem
@@ -45,3 +47,23 @@ def check_texts(feed: FeedAlert) -> None:
     for name, value, multiline in texts:
         if (problem := text_problem(value, multiline=multiline)) is not None:
             raise CapError(f"{where}/{name}", problem)
+
+
+def stale_reason(
+    feed: FeedAlert, content: FeedContent, settings: Settings, now: dt.datetime
+) -> str | None:
+    """Why a new alert is already over on arrival (an old entry of a polled feed, a replay):
+    it expired, or it has no expiry and was sent longer ago than the configured age."""
+    if content.expires is not None and content.expires <= now:
+        return (
+            f"到达时已过期（{content.expires.isoformat()}），未发送 / expired before it "
+            f"arrived ({content.expires.isoformat()}): nothing was sent"
+        )
+    age = now - feed.sent
+    if content.expires is None and age > dt.timedelta(hours=settings.feeds.stale_after_hours):
+        hours = int(age.total_seconds() // 3600)
+        return (
+            f"发送于 {hours} 小时前且无失效时间，未发送 / sent {hours} hours ago without an "
+            "expiry time: nothing was sent"
+        )
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import redis
@@ -24,7 +24,7 @@ from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.feeds.areas import Coverage, coverage
 from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent
 from broadcaster.feeds.cap.values import format_reference
-from broadcaster.feeds.cap_in import read_cap
+from broadcaster.feeds.cap_in import read_cap, stale_reason
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.feeds.models import AlertMessage
 from broadcaster.feeds.schemas import CapAction
@@ -171,26 +171,6 @@ def _revision(content: FeedContent, area: Coverage) -> Revision:
     )
 
 
-def stale_reason(
-    feed: FeedAlert, content: FeedContent, settings: Settings, now: dt.datetime
-) -> str | None:
-    """Why a new alert is already over on arrival (an old entry of a polled feed, a replay):
-    it expired, or it has no expiry and was sent longer ago than the configured age."""
-    if content.expires is not None and content.expires <= now:
-        return (
-            f"到达时已过期（{content.expires.isoformat()}），未发送 / expired before it "
-            f"arrived ({content.expires.isoformat()}): nothing was sent"
-        )
-    age = now - feed.sent
-    if content.expires is None and age > dt.timedelta(hours=settings.feeds.stale_after_hours):
-        hours = int(age.total_seconds() // 3600)
-        return (
-            f"发送于 {hours} 小时前且无失效时间，未发送 / sent {hours} hours ago without an "
-            "expiry time: nothing was sent"
-        )
-    return None
-
-
 def _issue(
     session: Session,
     feed: FeedAlert,
@@ -261,11 +241,23 @@ def _issue(
 
 
 def ingest_document(
-    db: Database, settings: Settings, data: bytes, actor: Actor, issuer: Issuer
+    db: Database,
+    settings: Settings,
+    data: bytes,
+    actor: Actor,
+    issuer: Issuer,
+    senders: Collection[str] = (),
 ) -> Ingested:
     """Parse outside any transaction, then act on it in one; a racing twin is a duplicate.
-    An Update or Cancel of an alert the issuer may not act on changes nothing and is audited."""
+    An Update or Cancel of an alert the issuer may not act on changes nothing and is audited;
+    with `senders` (a polled feed's configured upstream), a document of any other is refused."""
     feed = read_cap(data, settings)
+    if senders and feed.sender not in senders:
+        raise CapError(
+            "alert/sender",
+            f"发送者 {feed.sender} 不是该订阅源配置的发送者 / sender {feed.sender} is not one "
+            "this feed is configured for",
+        )
     try:
         with authority.audited(db, actor), db.transaction() as session:
             return ingest(

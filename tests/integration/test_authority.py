@@ -213,3 +213,21 @@ def test_an_idempotency_key_belongs_to_its_caller(
     assert str(first.json()["id"]) not in clash.text
     with db.read() as session:
         assert len(list(session.scalars(select(Alert.id)))) == 3
+
+
+def test_a_polled_feed_takes_only_its_configured_upstream_senders(
+    db: Database, server: FeedServer, tmp_path: Path
+) -> None:
+    region_registry(db)
+    settings = settings_for(server, tmp_path)
+    source = settings.feeds.poll[0].model_copy(update={"senders": ["cma@example.cn"]})
+    settings = settings.model_copy(
+        update={"feeds": settings.feeds.model_copy(update={"poll": [source]})}
+    )
+    server.documents["good"] = cap_document("S-1")
+    server.documents["bad"] = cap_document("S-2", sender="someone-else@example.cn")
+    server.entries += [("good", "2024-07-01T08:00:00+08:00"), ("bad", "2024-07-01T08:10:00+08:00")]
+    report = poll_due(db, settings, None, now=dt.datetime.now(dt.UTC))
+    assert report == {source.url: {"issued": 1, "rejected": 1}}
+    with db.read() as session:
+        assert list(session.scalars(select(Alert.sender))) == ["cma@example.cn"]
