@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from broadcaster import __version__
 from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.routes import router as alerts_router
+from broadcaster.alerts.visibility import public_url
 from broadcaster.api import errors, log_masking
 from broadcaster.api.audit import router as audit_router
 from broadcaster.api.health import router as health_router
@@ -80,9 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.counts_cache = CountsCache()
     app.state.inbound_replies = inbound_committer(db)
     app.state.shutdown_hooks = []
-    app.state.voice_audio = lambda alert, _language: settings.public_url(
-        f"/public/alerts/{alert.id}/audio.mp3"
-    )
+    app.state.voice_audio = lambda alert, _language: public_url(settings, alert, "/audio.mp3")
     errors.install(app)
     # Provider webhooks first: routes are matched in order, and these are the hot paths
     # (thousands of status callbacks a second during a fan-out).

@@ -103,6 +103,11 @@ class FeedSource(BaseModel):
     url: str = Field(pattern=r"^https?://")
     every_seconds: float = Field(default=60.0, ge=1)
     name: str = ""
+    senders: list[str] = Field(
+        default_factory=list,
+        description="The CAP <sender> values this upstream publishes; a document from any "
+        "other sender is refused. Empty: any sender.",
+    )
 
 
 class FeedsSettings(BaseModel):
@@ -119,6 +124,29 @@ class FeedsSettings(BaseModel):
         default=24.0,
         gt=0,
         description="A CAP alert without an expiry sent longer ago is taken in but not sent.",
+    )
+    # What one CAP document may carry: mapping it to households costs per vertex and shape.
+    max_cap_areas: int = Field(default=100, ge=1)
+    max_cap_shapes: int = Field(default=100, ge=1, description="Polygons and circles together.")
+    max_cap_vertices: int = Field(default=2000, ge=4, description="All polygons together.")
+    max_cap_geocodes: int = Field(default=1000, ge=1)
+
+
+class ImportSettings(BaseModel):
+    """Bounds on an uploaded registry file (.xlsx or .csv), checked before it is parsed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_uncompressed_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="All parts of an .xlsx, unpacked."
+    )
+    max_compression_ratio: float = Field(
+        default=200.0, gt=1, description="Of any .xlsx part over 1 MiB unpacked (zip bombs)."
+    )
+    max_rows: int = Field(default=200_000, ge=1)
+    max_problems: int = Field(
+        default=1000, ge=1, description="Problems listed in a report; the total is always given."
     )
 
 
@@ -190,6 +218,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     feeds: FeedsSettings = FeedsSettings()
     security: SecuritySettings = SecuritySettings()
+    imports: ImportSettings = ImportSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -83,6 +83,8 @@ class Alert(TimestampMixin, Base):
     """One warning, as issued, with its policy snapshot."""
 
     __tablename__ = "alerts"
+    # An Idempotency-Key is scoped to its caller (the issuer): another caller's same key is new.
+    __table_args__ = (UniqueConstraint("issuer", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(String(120), unique=True)
@@ -105,7 +107,10 @@ class Alert(TimestampMixin, Base):
     closed_at: Mapped[dt.datetime | None]
     created_by: Mapped[str] = mapped_column(String(100))
     approved_by: Mapped[str | None] = mapped_column(String(100))
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Who issued it ("key:12", "user:3", "poll:<feed>", "rules"): a feed may update or cancel
+    # only what it issued (alerts/authority.py); None: only officers and admins may.
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     households_targeted: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[dt.datetime | None]

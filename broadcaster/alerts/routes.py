@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, service, updates
+from broadcaster.alerts import approval, authority, service, updates
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState
 from broadcaster.alerts.preview import Preview, preview
@@ -21,15 +22,19 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id, Offset
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
 from broadcaster.feeds.outbound import own_message
+from broadcaster.plain_text import PlainText
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 issuers = allow(Role.officer, Role.admin, Role.feed)
 readers = allow(Role.officer, Role.admin, Role.feed)
+# Households (names, phone tails) are for the duty desk only: an automated feed needs none.
+duty = allow(Role.officer, Role.admin)
 
 
 def _alert(session: Session, alert_id: int) -> Alert:
@@ -60,6 +65,7 @@ def issue(
             settings=settings,
             available_channels=set(registry()),
             idempotency_key=idempotency_key,
+            issuer=Issuer.of(who),
         )
     if issued.created:
         try_enqueue_sends(
@@ -88,7 +94,7 @@ def preview_alert(
 @router.get("", response_model=list[AlertOut])
 def list_alerts(
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     state: AlertState | None = Query(default=None, description="e.g. pending_approval"),
     session: Session = Depends(read_session),
     _: Principal = readers,
@@ -101,7 +107,7 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(
-    alert_id: int,
+    alert_id: Id,
     request: Request,
     session: Session = Depends(read_session),
     _: Principal = readers,
@@ -123,14 +129,14 @@ def get_alert(
 
 @router.get("/{alert_id}/recipients", response_model=RecipientPage)
 def recipients(
-    alert_id: int,
+    alert_id: Id,
     state: RecipientState | None = None,
     zone: str | None = None,
     vulnerable: bool | None = None,
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(default=50, ge=1, le=1000),
     session: Session = Depends(read_session),
-    _: Principal = readers,
+    _: Principal = duty,
 ) -> RecipientPage:
     """The alert's households, most urgent first, with filters."""
     alert = _alert(session, alert_id)
@@ -147,25 +153,27 @@ def recipients(
 
 @router.post("/{alert_id}/cancel", response_model=AlertOut)
 def cancel(
-    alert_id: int,
+    alert_id: Id,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     who: Principal = allow(Role.officer, Role.admin),
 ) -> Alert:
     """Cancel the alert: queued deliveries withdrawn, open loudspeaker and visit tasks closed."""
-    with db.transaction() as session:
+    with authority.audited(db, who.actor), db.transaction() as session:
         message = own_message(session, _alert(session, alert_id), settings, utcnow())
-        changed = updates.cancel_alert(session, alert_id=alert_id, message=message, actor=who.actor)
+        changed = updates.cancel_alert(
+            session, alert_id=alert_id, message=message, actor=who.actor, issuer=Issuer.of(who)
+        )
     return changed.alert
 
 
 class RejectIn(BaseModel):
-    reason: str = Field(default="", max_length=500)
+    reason: PlainText = Field(default="", max_length=500)
 
 
 @router.post("/{alert_id}/approve", response_model=AlertOut)
 def approve(
-    alert_id: int,
+    alert_id: Id,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     redis_client: redis.Redis | None = Depends(get_redis),
@@ -186,7 +194,7 @@ def approve(
 
 @router.post("/{alert_id}/reject", response_model=AlertOut)
 def reject(
-    alert_id: int,
+    alert_id: Id,
     body: RejectIn | None = None,
     db: Database = Depends(get_db),
     who: Principal = allow(Role.officer, Role.admin),
@@ -199,7 +207,7 @@ def reject(
 
 @router.get("/{alert_id}/scorecard", response_model=Scorecard)
 def alert_scorecard(
-    alert_id: int,
+    alert_id: Id,
     session: Session = Depends(read_session),
     _: Principal = allow(Role.officer, Role.admin),
 ) -> Scorecard:

@@ -16,6 +16,8 @@ from broadcaster.alerts.models import (
     RecipientState,
 )
 from broadcaster.alerts.progress import Progress
+from broadcaster.db.base import utcnow
+from broadcaster.plain_text import PlainLine, PlainText
 
 
 class AlertIn(BaseModel):
@@ -25,10 +27,10 @@ class AlertIn(BaseModel):
 
     hazard: Hazard
     level: Level
-    headline: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=2000)
-    instruction: str = Field(default="", max_length=1000)
-    zones: list[str] = Field(min_length=1, max_length=1000)
+    headline: PlainLine = Field(min_length=1, max_length=200)
+    body: PlainText = Field(min_length=1, max_length=2000)
+    instruction: PlainText = Field(default="", max_length=1000)
+    zones: list[PlainLine] = Field(min_length=1, max_length=1000)
     status: AlertStatus = AlertStatus.actual
     channels: list[str] | None = Field(default=None, min_length=1)
     expires_at: dt.datetime | None = None
@@ -51,6 +53,8 @@ class AlertIn(BaseModel):
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("expires_at needs a time zone (e.g. +08:00)")
+        if value is not None and value <= utcnow():
+            raise ValueError(f"失效时间已过 / expires_at is in the past: {value.isoformat()}")
         return value
 
 

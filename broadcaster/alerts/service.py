@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import policy
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType, Recipient
 from broadcaster.alerts.planners import planner_for
 from broadcaster.alerts.planning import plan_recipients
@@ -44,13 +45,14 @@ def request_hash(body: AlertIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(session: Session, key: str, digest: str) -> Alert | None:
-    existing = session.scalar(select(Alert).where(Alert.idempotency_key == key))
+def _replay(session: Session, key: str, digest: str, issuer: str | None) -> Alert | None:
+    """The caller's own earlier alert with this key (keys are scoped per issuer)."""
+    scope = Alert.issuer.is_(None) if issuer is None else Alert.issuer == issuer
+    existing = session.scalar(select(Alert).where(Alert.idempotency_key == key, scope))
     if existing is not None and existing.request_hash != digest:
         raise Conflict(
             "Idempotency-Key 已用于另一个请求 / Idempotency-Key was used for a different request",
             field="Idempotency-Key",
-            alert_id=existing.id,
         )
     return existing
 
@@ -79,10 +81,16 @@ def issue_alert(
     settings: Settings,
     available_channels: set[str],
     idempotency_key: str | None = None,
+    issuer: Issuer | None = None,
 ) -> Issued:
-    """Create the alert, its recipients and deliveries in the caller's transaction."""
+    """Create the alert, its recipients and deliveries in the caller's transaction.
+
+    `issuer` is kept on the alert (who may later update or cancel it) and scopes the
+    Idempotency-Key; without one, only officers and admins may act on the alert.
+    """
     digest = request_hash(body)
-    if idempotency_key and (existing := _replay(session, idempotency_key, digest)):
+    ref = issuer.ref if issuer else None
+    if idempotency_key and (existing := _replay(session, idempotency_key, digest, ref)):
         return Issued(existing, False, {})
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
@@ -107,6 +115,7 @@ def issue_alert(
         expires_at=body.expires_at,
         issued_at=None if hold else now,
         created_by=actor.name,
+        issuer=ref,
         idempotency_key=idempotency_key,
         request_hash=digest,
         public=body.public and body.status.is_drill,
@@ -116,7 +125,7 @@ def issue_alert(
             session.add(alert)
             session.flush()
     except IntegrityError:
-        if idempotency_key and (existing := _replay(session, idempotency_key, digest)):
+        if idempotency_key and (existing := _replay(session, idempotency_key, digest, ref)):
             return Issued(existing, False, {})
         raise
     first = None if hold else escalation(alert.policy).next_time(now, 0)

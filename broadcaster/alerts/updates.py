@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, policy, service
+from broadcaster.alerts import approval, authority, policy, service
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.models import (
     Alert,
     AlertState,
@@ -80,15 +81,18 @@ def update_alert(
     households: Sequence[Select[Any]],
     message: Message,
     actor: Actor,
+    issuer: Issuer,
     settings: Settings,
     available_channels: set[str],
 ) -> Changed:
     """Replace the text (and level) and top up the households (selects of ids) not yet targeted.
 
+    Only the alert's issuer, an officer or an admin may (NotIssuer otherwise, nothing changed).
     Households already targeted keep their deliveries and state; a household no longer in
     the area is never dropped. A higher level brings its policy's extra channels.
     """
     alert = locked_open(session, alert_id)
+    authority.require(alert, issuer, "update")
     now = utcnow()
     raised = revision.level.rank > alert.level.rank
     if raised:
@@ -249,8 +253,14 @@ def _plan_new_speakers(session: Session, alert: Alert, now: dt.datetime) -> None
     session.flush()
 
 
-def cancel_alert(session: Session, *, alert_id: int, message: Message, actor: Actor) -> Changed:
-    """Cancel: queued sends withdrawn, open loudspeaker and visit tasks closed."""
+def cancel_alert(
+    session: Session, *, alert_id: int, message: Message, actor: Actor, issuer: Issuer
+) -> Changed:
+    """Cancel: queued sends withdrawn, open loudspeaker and visit tasks closed (only by the
+    alert's issuer, an officer or an admin: NotIssuer otherwise, nothing changed)."""
+    target = session.get(Alert, alert_id, with_for_update=True)
+    if target is not None:
+        authority.require(target, issuer, "cancel")
     alert, withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=actor)
     now = utcnow()
     speakers = session.execute(

@@ -12,6 +12,7 @@ from broadcaster.auth.models import ApiKey, Role, User
 from broadcaster.auth.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, UserIn, UserOut
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
 
 router = APIRouter(tags=["auth"])
@@ -64,6 +65,6 @@ def create_key(
 
 
 @router.post("/keys/{key_id}/revoke", response_model=ApiKeyOut)
-def revoke_key(key_id: int, db: Database = Depends(get_db), who: Principal = admin_only) -> ApiKey:
+def revoke_key(key_id: Id, db: Database = Depends(get_db), who: Principal = admin_only) -> ApiKey:
     with db.transaction() as session:
         return service.revoke_api_key(session, key_id=key_id, actor=who.actor)

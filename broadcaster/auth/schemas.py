@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.auth.models import Role
+from broadcaster.db.ids import Id
 
 
 class UserIn(BaseModel):
@@ -27,7 +28,7 @@ class UserOut(BaseModel):
 
 
 class ApiKeyIn(BaseModel):
-    user_id: int
+    user_id: Id
     name: str = Field(default="", max_length=100)
 
 

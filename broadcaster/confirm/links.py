@@ -129,6 +129,18 @@ def _confirm(db: Database, settings: Settings, token: str, answer: Answer, ip: s
     with db.transaction() as session:
         recipient = session.get(Recipient, target.recipient.id, with_for_update=True)
         assert recipient is not None
+        last = session.scalar(
+            select(Confirmation)
+            .where(Confirmation.recipient_id == recipient.id)
+            .order_by(Confirmation.id.desc())
+            .limit(1)
+        )
+        if last is not None and (last.via, last.person_id, last.answer) == (
+            ConfirmVia.link,
+            target.person_id,
+            answer,
+        ):
+            return  # the same answer posted again (a double tap, a retry): kept once
         record_confirmation(
             session,
             recipient=recipient,

@@ -17,6 +17,8 @@ from broadcaster.confirm.models import Answer, HelpRequest, InboundMessage
 from broadcaster.confirm.service import handle_help_request
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
+from broadcaster.plain_text import PlainText
 from broadcaster.registry.models import Household, Person
 
 router = APIRouter(tags=["duty board"])
@@ -37,7 +39,7 @@ class HelpRequestOut(BaseModel):
 
 
 class HandleIn(BaseModel):
-    note: str = Field(default="", max_length=1000)
+    note: PlainText = Field(default="", max_length=1000)
 
 
 class InboundOut(BaseModel):
@@ -92,7 +94,7 @@ def help_requests(
 
 @router.post("/help-requests/{request_id}/handle", response_model=HelpRequestOut)
 def handle(
-    request_id: int, body: HandleIn, db: Database = Depends(get_db), who: Principal = duty
+    request_id: Id, body: HandleIn, db: Database = Depends(get_db), who: Principal = duty
 ) -> HelpRequestOut:
     """Mark a help request as dealt with."""
     with db.transaction() as session:

@@ -53,8 +53,10 @@ def unseal(secret: bytes, domain: bytes, token: str) -> tuple[int, int] | None:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         first, index = _read_varint(raw, 0)
         second, index = _read_varint(raw, index)
-    except ValueError:
+    except (ValueError, UnicodeError):
         return None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
+        return None  # one spelling per token: no padding, no stray or non-zero low bits
     payload, mac = raw[:index], raw[index:]
     if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, _mac(secret, domain, payload)):
         return None

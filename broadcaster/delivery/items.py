@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.texts import MessageText, render
+from broadcaster.alerts.visibility import public_url
 from broadcaster.confirm.tokens import make_token
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
@@ -45,7 +46,7 @@ class ItemContext:
         return self.settings.public_url(f"/c/{self.token(claimed)}")
 
     def public_link(self) -> str:
-        return self.settings.public_url(f"/public/alerts/{self.alert.id}")
+        return public_url(self.settings, self.alert)
 
     def hook(self, provider: str, kind: str, claimed: Claimed) -> str:
         return self.settings.public_url(f"/hooks/{provider}/{kind}?d={claimed.id}")
@@ -151,7 +152,7 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
             )
         )
     }
-    audio = ctx.settings.public_url(f"/public/alerts/{ctx.alert.id}/audio.mp3")
+    audio = public_url(ctx.settings, ctx.alert, "/audio.mp3")
     script = ctx.text("loudspeaker").template
     return [
         SendItem(

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert
+from broadcaster.alerts.visibility import public_url
 from broadcaster.api.deps import allow, get_db, get_settings_dep, read_session
 from broadcaster.auth.audit import record
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.errors import Forbidden, InvalidState, NotFound
 from broadcaster.registry.models import Loudspeaker, Worker
@@ -62,7 +64,6 @@ def _query() -> Select[LoudspeakerTask, Alert, Loudspeaker]:
 
 
 def _out(task: LoudspeakerTask, alert: Alert, speaker: Loudspeaker, settings: Settings) -> TaskOut:
-    audio = settings.public_url(f"/public/alerts/{alert.id}/audio")
     return TaskOut(
         id=task.id,
         alert_id=alert.id,
@@ -72,8 +73,8 @@ def _out(task: LoudspeakerTask, alert: Alert, speaker: Loudspeaker, settings: Se
         loudspeaker_code=speaker.code,
         loudspeaker_name=speaker.name,
         script=script(alert, settings),
-        audio_mp3=audio + ".mp3",
-        audio_wav=audio + ".wav",
+        audio_mp3=public_url(settings, alert, "/audio.mp3"),
+        audio_wav=public_url(settings, alert, "/audio.wav"),
         state=task.state,
         created_at=task.created_at,
         played_at=task.played_at,
@@ -94,7 +95,7 @@ def tasks(
 
 @router.post("/tasks/{task_id}/played", response_model=TaskOut)
 def played(
-    task_id: int,
+    task_id: Id,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
     who: Principal = players,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import redis
@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, policy, updates
+from broadcaster.alerts import approval, authority, policy, updates
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
 from broadcaster.alerts.service import new_identifier
 from broadcaster.alerts.updates import OPEN_STATES, Revision
@@ -21,15 +22,13 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.feeds.areas import Coverage, coverage
-from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent, parse_alert, to_feed_alert
+from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent
 from broadcaster.feeds.cap.values import format_reference
+from broadcaster.feeds.cap_in import read_cap, stale_reason
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.feeds.models import AlertMessage
-from broadcaster.feeds.rules import load_rules
 from broadcaster.feeds.schemas import CapAction
 from broadcaster.settings import Settings
-
-MAX_ID = 120  # alerts.sender / alerts.identifier
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,6 @@ class Ingested:
     @property
     def created(self) -> bool:
         return self.action == "issued"
-
-
-def read_cap(data: bytes, settings: Settings) -> FeedAlert:
-    """Parse, validate and map; CapError/CapInvalid (422, naming the element) otherwise."""
-    document = parse_alert(data, max_bytes=settings.feeds.max_cap_bytes)
-    feed = to_feed_alert(document, load_rules(settings.config_dir).cap)
-    for name, value in (("sender", feed.sender), ("identifier", feed.identifier)):
-        if len(value) > MAX_ID:
-            raise CapError(f"alert/{name}", f"超过 {MAX_ID} 个字符 / longer than {MAX_ID}")
-    return feed
 
 
 def find_message(session: Session, sender: str, identifier: str) -> Alert | None:
@@ -87,10 +76,14 @@ def ingest(
     *,
     feed: FeedAlert,
     actor: Actor,
+    issuer: Issuer,
     settings: Settings,
     available_channels: set[str],
 ) -> Ingested:
-    """Act on one mapped CAP message inside the caller's transaction."""
+    """Act on one mapped CAP message inside the caller's transaction.
+
+    An Update or Cancel acts only on alerts its issuer may act on (NotIssuer otherwise).
+    """
     existing = find_message(session, feed.sender, feed.identifier)
     if existing is not None:
         return Ingested("duplicate", existing)
@@ -108,8 +101,9 @@ def ingest(
                 "演练/测试与实际预警不能互相更新或取消 / an exercise or test cannot update or "
                 "cancel an actual alert, nor the other way round",
             )
+        authority.require(alert, issuer, "cancel" if feed.msg_type is MsgType.cancel else "update")
     if feed.msg_type is MsgType.cancel:
-        return _cancel(session, targets, message, actor)
+        return _cancel(session, targets, message, actor, issuer)
     assert feed.content is not None
     live = [a for a in targets if a.state in OPEN_STATES]
     area = coverage(session, feed.content.area)
@@ -121,6 +115,7 @@ def ingest(
             households=area.selects(),
             message=message,
             actor=actor,
+            issuer=issuer,
             settings=settings,
             available_channels=available_channels,
         )
@@ -135,10 +130,14 @@ def ingest(
     if feed.msg_type is MsgType.alert and superseding is not None:
         record_message(session, superseding, message, superseding.msg_type)
         return Ingested("superseded", superseding)
-    return _issue(session, feed, feed.content, area, message, actor, settings, available_channels)
+    return _issue(
+        session, feed, feed.content, area, message, actor, issuer, settings, available_channels
+    )
 
 
-def _cancel(session: Session, targets: list[Alert], message: Message, actor: Actor) -> Ingested:
+def _cancel(
+    session: Session, targets: list[Alert], message: Message, actor: Actor, issuer: Issuer
+) -> Ingested:
     if not targets:
         raise CapError(
             "alert/references",
@@ -150,7 +149,9 @@ def _cancel(session: Session, targets: list[Alert], message: Message, actor: Act
         return Ingested("unchanged", targets[0])
     withdrawn = closed = 0
     for alert in live:
-        changed = updates.cancel_alert(session, alert_id=alert.id, message=message, actor=actor)
+        changed = updates.cancel_alert(
+            session, alert_id=alert.id, message=message, actor=actor, issuer=issuer
+        )
         withdrawn, closed = withdrawn + changed.withdrawn, closed + changed.tasks_closed
         # one row per alert: the same message cancelling a second alert gets a suffix
         message = dataclasses.replace(message, identifier=f"{message.identifier[:100]}#{alert.id}")
@@ -170,26 +171,6 @@ def _revision(content: FeedContent, area: Coverage) -> Revision:
     )
 
 
-def stale_reason(
-    feed: FeedAlert, content: FeedContent, settings: Settings, now: dt.datetime
-) -> str | None:
-    """Why a new alert is already over on arrival (an old entry of a polled feed, a replay):
-    it expired, or it has no expiry and was sent longer ago than the configured age."""
-    if content.expires is not None and content.expires <= now:
-        return (
-            f"到达时已过期（{content.expires.isoformat()}），未发送 / expired before it "
-            f"arrived ({content.expires.isoformat()}): nothing was sent"
-        )
-    age = now - feed.sent
-    if content.expires is None and age > dt.timedelta(hours=settings.feeds.stale_after_hours):
-        hours = int(age.total_seconds() // 3600)
-        return (
-            f"发送于 {hours} 小时前且无失效时间，未发送 / sent {hours} hours ago without an "
-            "expiry time: nothing was sent"
-        )
-    return None
-
-
 def _issue(
     session: Session,
     feed: FeedAlert,
@@ -197,6 +178,7 @@ def _issue(
     area: Coverage,
     message: Message,
     actor: Actor,
+    issuer: Issuer,
     settings: Settings,
     available_channels: set[str],
 ) -> Ingested:
@@ -228,6 +210,7 @@ def _issue(
         issued_at=now if state is AlertState.sending else None,
         closed_at=now if stale else None,
         created_by=actor.name,
+        issuer=issuer.ref,
         area=dataclasses.asdict(content.area),
     )
     session.add(alert)
@@ -257,15 +240,31 @@ def _issue(
     return Ingested("issued", alert, alert.households_targeted, counts)
 
 
-def ingest_document(db: Database, settings: Settings, data: bytes, actor: Actor) -> Ingested:
-    """Parse outside any transaction, then act on it in one; a racing twin is a duplicate."""
+def ingest_document(
+    db: Database,
+    settings: Settings,
+    data: bytes,
+    actor: Actor,
+    issuer: Issuer,
+    senders: Collection[str] = (),
+) -> Ingested:
+    """Parse outside any transaction, then act on it in one; a racing twin is a duplicate.
+    An Update or Cancel of an alert the issuer may not act on changes nothing and is audited;
+    with `senders` (a polled feed's configured upstream), a document of any other is refused."""
     feed = read_cap(data, settings)
+    if senders and feed.sender not in senders:
+        raise CapError(
+            "alert/sender",
+            f"发送者 {feed.sender} 不是该订阅源配置的发送者 / sender {feed.sender} is not one "
+            "this feed is configured for",
+        )
     try:
-        with db.transaction() as session:
+        with authority.audited(db, actor), db.transaction() as session:
             return ingest(
                 session,
                 feed=feed,
                 actor=actor,
+                issuer=issuer,
                 settings=settings,
                 available_channels=set(registry()),
             )

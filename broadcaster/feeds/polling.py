@@ -6,8 +6,9 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
@@ -17,11 +18,12 @@ import redis
 from sqlalchemy import select
 
 from broadcaster import __version__
+from broadcaster.alerts.authority import Issuer
 from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import BroadcasterError
-from broadcaster.feeds.ingest import enqueue, ingest_document
+from broadcaster.feeds.ingest import Ingested, enqueue, ingest_document
 from broadcaster.feeds.models import FeedPoll
 from broadcaster.settings import FeedSource, Settings
 
@@ -159,11 +161,13 @@ def poll_one(
     seen = list(state.seen)
     counts: Counter[str] = Counter()
     actor = Actor(f"feed:{source.name or source.url}"[:100])
+    issuer = Issuer.polled(source.name or source.url)
+    ingest = partial(ingest_document, actor=actor, issuer=issuer, senders=source.senders)
     for entry in _oldest_first(list(parsed.entries)):
         key = entry_key(entry)
         if key in seen:
             continue
-        outcome = _take(db, settings, connection, http, entry, source.url, actor)
+        outcome = _take(db, settings, connection, http, entry, source.url, ingest)
         counts[outcome] += 1
         if outcome != "fetch_failed":
             seen.append(key)
@@ -187,7 +191,7 @@ def _take(
     http: httpx.Client,
     entry: Any,
     base: str,
-    actor: Actor,
+    ingest: Callable[[Database, Settings, bytes], Ingested],
 ) -> str:
     """Fetch and ingest one entry's CAP document; returns what happened."""
     url = cap_link(entry, base)
@@ -195,11 +199,12 @@ def _take(
         return "no_cap_link"
     try:
         document = fetch(http, url, {}, settings.feeds.max_cap_bytes)
-        result = ingest_document(db, settings, document.body, actor)
+        result = ingest(db, settings, document.body)
     except FetchError as exc:
         log.warning("feed entry %s: %s", url, exc)
         return "fetch_failed"
-    except BroadcasterError as exc:  # a bad document, or an action the alert's state refuses
+    except BroadcasterError as exc:  # a bad document, an alert of another issuer, or a state
+        # that refuses the action
         log.warning("feed entry %s rejected: %s", url, exc.message)
         return "rejected"
     enqueue(settings, connection, result)

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, AlertStatus
+from broadcaster.alerts.models import Alert, AlertStatus
+from broadcaster.alerts.visibility import is_public, public_condition
 from broadcaster.api.deps import get_settings_dep, read_session
 from broadcaster.db.base import utcnow
+from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
 from broadcaster.feeds.cap import AtomEntry, CapError, event_name, to_atom, to_cap_xml
 from broadcaster.feeds.outbound import last_change, published
@@ -18,14 +20,13 @@ from broadcaster.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cap", tags=["cap"])
-NOT_PUBLIC = (AlertState.draft, AlertState.pending_approval)
 CACHE = {"Cache-Control": "public, max-age=15"}
 FEED_SIZE = 100
 
 
 def _public(session: Session, alert_id: int) -> Alert:
     alert = session.get(Alert, alert_id)
-    if alert is None or alert.state in NOT_PUBLIC or alert.issued_at is None:
+    if alert is None or not is_public(alert):
         raise NotFound(f"预警不存在 / no alert {alert_id}")
     return alert
 
@@ -37,7 +38,7 @@ def cap_document(session: Session, alert: Alert, settings: Settings) -> bytes:
 
 @router.get("/alerts/{alert_id}.xml", response_class=Response)
 def alert_xml(
-    alert_id: int,
+    alert_id: Id,
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
@@ -48,12 +49,14 @@ def alert_xml(
 
 @router.get("/alerts.atom", response_class=Response)
 def alerts_atom(
-    drills: bool = Query(default=False, description="Include exercises and tests (marked)."),
+    drills: bool = Query(
+        default=False, description="Include exercises and tests made public (marked)."
+    ),
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    """The latest actual alerts as Atom, each entry linking its CAP document."""
-    query = select(Alert).where(Alert.state.not_in(NOT_PUBLIC), Alert.issued_at.is_not(None))
+    """The latest actual alerts in force here as Atom, each entry linking its CAP document."""
+    query = select(Alert).where(public_condition())
     if not drills:
         query = query.where(Alert.status == AlertStatus.actual)
     entries: list[AtomEntry] = []

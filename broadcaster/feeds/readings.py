@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import approval, service, updates
+from broadcaster.alerts.authority import RULES
 from broadcaster.alerts.models import Alert, AlertSource, Level
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.alerts.updates import OPEN_STATES, Revision
@@ -214,6 +215,7 @@ def _issue(
         source=AlertSource.feed,
         settings=ctx.settings,
         available_channels=ctx.available_channels,
+        issuer=RULES,
     )
     approval.flag_if_empty(issued.alert)
     return issued
@@ -231,6 +233,7 @@ def _raise(
         households=[households_of(zones)] if zones else [],
         message=own_message(ctx.session, alert, ctx.settings, ctx.now),
         actor=ctx.actor,
+        issuer=RULES,
         settings=ctx.settings,
         available_channels=ctx.available_channels,
     )

@@ -6,6 +6,7 @@ import redis
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.schemas import AlertOut
 from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep
 from broadcaster.auth.models import Role
@@ -83,7 +84,8 @@ async def post_cap(
             field="Content-Type",
         )
     data = await read_capped(request, settings.feeds.max_cap_bytes)
-    result = await run_in_threadpool(ingest_document, db, settings, data, who.actor)
+    issuer = Issuer.of(who)
+    result = await run_in_threadpool(ingest_document, db, settings, data, who.actor, issuer)
     await run_in_threadpool(enqueue, settings, redis_client, result)
     if not result.created:
         response.status_code = 200

@@ -15,6 +15,7 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.followup.models import VisitOutcome, VisitState, VisitTask
 from broadcaster.followup.visits import OutcomeIn, record_outcome, start_visit, worker_of
 from broadcaster.registry.models import Household, Person
@@ -94,7 +95,7 @@ def _out(session: Session, tasks: list[tuple[VisitTask, Alert, Household]]) -> l
 @router.get("", response_model=list[VisitOut])
 def visits(
     state: VisitState | None = Query(default=None),
-    alert_id: int | None = None,
+    alert_id: Id | None = None,
     session: Session = Depends(read_session),
     who: Principal = visitors,
 ) -> list[VisitOut]:
@@ -131,7 +132,7 @@ def _one(db: Database, task_id: int) -> VisitOut:
 
 
 @router.post("/{task_id}/start", response_model=VisitOut)
-def start(task_id: int, db: Database = Depends(get_db), who: Principal = visitors) -> VisitOut:
+def start(task_id: Id, db: Database = Depends(get_db), who: Principal = visitors) -> VisitOut:
     """On the way to the door."""
     with db.transaction() as session:
         start_visit(
@@ -147,7 +148,7 @@ def start(task_id: int, db: Database = Depends(get_db), who: Principal = visitor
 
 @router.post("/{task_id}/outcome", response_model=VisitOut)
 def outcome(
-    task_id: int, body: OutcomeBody, db: Database = Depends(get_db), who: Principal = visitors
+    task_id: Id, body: OutcomeBody, db: Database = Depends(get_db), who: Principal = visitors
 ) -> VisitOut:
     """What was found at the door. Sent again with the same client_id, it changes nothing."""
     with db.transaction() as session:

@@ -3,21 +3,24 @@ for community websites, and the alert audio file."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from broadcaster.alerts.audio import audio_file
 from broadcaster.alerts.models import Alert
+from broadcaster.alerts.visibility import may_view
 from broadcaster.api.deps import get_settings_dep, read_session
+from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
-from broadcaster.public.view import HIDDEN, listed, public_alerts
+from broadcaster.public.view import listed, public_alerts
 from broadcaster.settings import Settings
 from broadcaster.web.templating import render
 
 router = APIRouter(prefix="/public", tags=["public"], include_in_schema=False)
 CACHE = {"Cache-Control": "public, max-age=10"}
+VIEW_KEY = Query(default=None, max_length=40, description="view key of an alert not public")
 EMBED_JS = """(function () {
   "use strict";
   var me = document.currentScript;
@@ -37,9 +40,9 @@ EMBED_JS = """(function () {
 """
 
 
-def _alert(session: Session, alert_id: int) -> Alert:
+def _alert(session: Session, alert_id: int, settings: Settings, key: str | None) -> Alert:
     alert = session.get(Alert, alert_id)
-    if alert is None or alert.state in HIDDEN or alert.issued_at is None:
+    if alert is None or not may_view(settings, alert, key):
         raise NotFound(f"预警不存在 / no alert {alert_id}")
     return alert
 
@@ -63,13 +66,15 @@ def active_alerts(
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def one_alert(
     request: Request,
-    alert_id: int,
+    alert_id: Id,
+    k: str | None = VIEW_KEY,
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),
 ) -> Response:
-    """One warning, readable on a phone, to link from groups and articles; drills are marked."""
+    """One warning, readable on a phone, to link from groups and articles; drills are marked
+    (a drill not made public only with the view key its own messages carry)."""
     try:
-        (alert,) = public_alerts(session, settings, [_alert(session, alert_id)])
+        (alert,) = public_alerts(session, settings, [_alert(session, alert_id, settings, k)])
     except NotFound:
         title, text = (
             "预警不存在 / no such alert",
@@ -103,15 +108,16 @@ def embed_script(settings: Settings = Depends(get_settings_dep)) -> Response:
 
 @router.get("/alerts/{alert_id}/audio.{fmt}")
 async def alert_audio(
-    alert_id: int,
+    alert_id: Id,
     fmt: str,
+    k: str | None = VIEW_KEY,
     session: Session = Depends(read_session),
     settings: Settings = Depends(get_settings_dep),
 ) -> FileResponse:
     """The loudspeaker audio (mp3 or wav), rendered on first request."""
     if fmt not in ("mp3", "wav"):
         raise NotFound("只有 mp3 和 wav / mp3 or wav only")
-    alert = _alert(session, alert_id)
+    alert = _alert(session, alert_id, settings, k)
     path = await run_in_threadpool(audio_file, alert, settings, fmt)
     media = "audio/mpeg" if fmt == "mp3" else "audio/wav"
     return FileResponse(

@@ -6,17 +6,17 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, AlertStatus
+from broadcaster.alerts.models import Alert, AlertState
 from broadcaster.alerts.texts import _names
+from broadcaster.alerts.visibility import public_condition
 from broadcaster.feeds.outbound import last_change
 from broadcaster.registry.models import Zone
 from broadcaster.settings import Settings
 
 LIVE = (AlertState.sending, AlertState.active)
-HIDDEN = (AlertState.draft, AlertState.pending_approval)
 STATE_NAMES = {
     AlertState.sending: "生效中 / in force",
     AlertState.active: "生效中 / in force",
@@ -48,15 +48,11 @@ class PublicAlert:
 
 
 def listed(session: Session, *, limit: int = 50) -> list[Alert]:
-    """Alerts in force, newest first: actual ones, and drills whose creator made them public."""
+    """Alerts in force here, newest first: actual ones, and drills made public."""
     return list(
         session.scalars(
             select(Alert)
-            .where(
-                Alert.state.in_(LIVE),
-                Alert.issued_at.is_not(None),
-                or_(Alert.status == AlertStatus.actual, Alert.public.is_(True)),
-            )
+            .where(Alert.state.in_(LIVE), public_condition())
             .order_by(Alert.issued_at.desc(), Alert.id.desc())
             .limit(limit)
         )

@@ -17,6 +17,7 @@ from broadcaster.registry.importer.schemas import ImportProblem, ImportReport
 from broadcaster.registry.importer.values import PhoneError, normalise_phone
 from broadcaster.registry.models import Group, GroupKind, Worker
 from broadcaster.registry.schemas import GroupIn
+from broadcaster.settings import ImportSettings
 
 # key → the header names it may have (Chinese, English); the first is the template's.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -120,10 +121,18 @@ def _problem(
     return ImportProblem(row=row, column=label, value=value, reason=reason)
 
 
-def import_groups(session: Session, *, data: bytes, filename: str, actor: Actor) -> ImportReport:
+def import_groups(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    actor: Actor,
+    limits: ImportSettings | None = None,
+) -> ImportReport:
     """Import groups; good rows are created or updated (idempotent on 群编号), every bad row
     is reported with its row number, column and reason and changes nothing. Do not commit."""
-    sheet = read_sheet(data, filename)
+    limits = limits or ImportSettings()
+    sheet = read_sheet(data, filename, limits)
     header_row, index = _header(sheet.rows)
     rows = [(n, c) for n, c in sheet.rows if n > header_row and any(_fold(x) for x in c)]
     if not rows:
@@ -144,10 +153,12 @@ def import_groups(session: Session, *, data: bytes, filename: str, actor: Actor)
         except ValidationFailed as exc:
             report.rejected += 1
             field = str(exc.detail.get("field", "file")) if exc.detail else "file"
-            report.problems.append(_problem(number, cells, index, field, exc.message))
+            problem = _problem(number, cells, index, field, exc.message)
+            report.add_problems([problem], limits.max_problems)
         except ValidationError as exc:
             report.rejected += 1
             for error in exc.errors():
                 field = str(error["loc"][0]) if error["loc"] else "file"
-                report.problems.append(_problem(number, cells, index, field, error["msg"]))
+                problem = _problem(number, cells, index, field, error["msg"])
+                report.add_problems([problem], limits.max_problems)
     return report

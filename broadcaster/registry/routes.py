@@ -12,15 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from broadcaster.api.deps import allow, get_db, read_session
+from broadcaster.api.deps import allow, get_db, get_settings_dep, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
-from broadcaster.errors import ValidationFailed
+from broadcaster.db.ids import Offset
 from broadcaster.registry import service
 from broadcaster.registry.group_import import import_groups
 from broadcaster.registry.groups import create_group
 from broadcaster.registry.importer import ImportReport, import_households, write_template
+from broadcaster.registry.importer.reading import read_upload
 from broadcaster.registry.models import Group, Loudspeaker, Worker, Zone
 from broadcaster.registry.schemas import (
     GroupIn,
@@ -31,11 +32,11 @@ from broadcaster.registry.schemas import (
     WorkerOut,
     ZoneOut,
 )
+from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 readers = allow(Role.admin, Role.officer)
 zone_readers = allow(Role.admin, Role.officer, Role.feed, Role.operator, Role.field)
-MAX_IMPORT_BYTES = 200 * 1024 * 1024
 
 
 @router.get("/zones", response_model=list[ZoneOut])
@@ -48,7 +49,7 @@ def list_households(
     zone: str | None = None,
     vulnerable: bool | None = None,
     q: str | None = Query(default=None, max_length=100),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(default=50, ge=1, le=500),
     session: Session = Depends(read_session),
     _: Principal = readers,
@@ -100,15 +101,19 @@ def list_loudspeakers(
 def import_file(
     file: UploadFile = File(description="户籍表 .xlsx 或 .csv / household file"),
     db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
     who: Principal = allow(Role.admin),
 ) -> ImportReport:
-    """Import households; good rows are applied, every bad row is reported."""
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
+    """Import households; good rows are applied, bad rows reported (the first
+    `imports.max_problems` problems listed, all counted in `problems_total`)."""
+    data = read_upload(file.file, settings.imports)
     with db.transaction() as session:
         return import_households(
-            session, data=data, filename=file.filename or "upload", actor=who.actor
+            session,
+            data=data,
+            filename=file.filename or "upload",
+            actor=who.actor,
+            limits=settings.imports,
         )
 
 
@@ -116,16 +121,19 @@ def import_file(
 def import_groups_file(
     file: UploadFile = File(description="群登记表 .xlsx 或 .csv / group file"),
     db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
     who: Principal = allow(Role.admin),
 ) -> ImportReport:
     """Import WeChat, QQ and WeCom groups (群编号, 群名称, 类型, 所属区域编号, 群主手机, 群成员数,
     机器人密钥); good rows are applied, every bad row is reported."""
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
+    data = read_upload(file.file, settings.imports)
     with db.transaction() as session:
         return import_groups(
-            session, data=data, filename=file.filename or "upload", actor=who.actor
+            session,
+            data=data,
+            filename=file.filename or "upload",
+            actor=who.actor,
+            limits=settings.imports,
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from broadcaster.db.ids import Id
+from broadcaster.plain_text import PlainLine
 from broadcaster.registry.models import GroupKind, HazardType, PhoneKind, WorkerRole, ZoneKind
 
 
@@ -82,11 +84,11 @@ class GroupIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    code: PlainLine = Field(min_length=1, max_length=64)
+    name: PlainLine = Field(min_length=1, max_length=200)
     kind: GroupKind
     zone: str = Field(min_length=1, max_length=64, description="zone code (village or grid)")
-    owner_worker_id: int | None = None
+    owner_worker_id: Id | None = None
     owner_phone: str | None = Field(default=None, max_length=40)
     member_count: int = Field(default=0, ge=0, le=100_000)
     webhook_key: str | None = Field(default=None, max_length=200)

@@ -17,6 +17,7 @@ from broadcaster.auth.service import Principal
 from broadcaster.confirm.links import LinkProblem, problem_page
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.delivery.items import ItemContext
 from broadcaster.errors import BroadcasterError
 from broadcaster.registry.models import Group
@@ -156,7 +157,7 @@ def _forward(db: Database, view: RelayView, ip: str | None) -> RelayView:
 
 @api.get("", response_model=list[RelayTaskOut])
 def list_tasks(
-    alert_id: int | None = None,
+    alert_id: Id | None = None,
     state: RelayState | None = None,
     flagged: bool | None = None,
     limit: int = Query(default=500, ge=1, le=5000),
@@ -169,7 +170,7 @@ def list_tasks(
 
 @api.post("/{task_id}/forwarded", response_model=RelayTaskOut)
 def forwarded_by_officer(
-    task_id: int, db: Database = Depends(get_db), who: Principal = duty
+    task_id: Id, db: Database = Depends(get_db), who: Principal = duty
 ) -> RelayTaskOut:
     """An owner who called the duty desk: the officer records the forwarding for them."""
     with db.transaction() as session:

@@ -9,6 +9,7 @@ from broadcaster.api.deps import client_ip, get_db, get_settings_dep
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.delivery.loudspeaker_routes import mark_played, open_tasks
 from broadcaster.errors import BroadcasterError
 from broadcaster.settings import Settings
@@ -37,7 +38,7 @@ def operator_page(
 
 @router.post("/operator/tasks/{task_id}/played")
 def operator_played(
-    task_id: int,
+    task_id: Id,
     request: Request,
     csrf: str = Form(""),
     db: Database = Depends(get_db),

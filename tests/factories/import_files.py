@@ -151,3 +151,47 @@ def big_registry_csv(
             ]
         )
     return csv_bytes(out)
+
+
+def xlsx_bomb(unpacked_mib: int = 1100) -> bytes:
+    """A genuine zip bomb: a small valid .xlsx whose sheet XML unpacks to `unpacked_mib` MiB
+    of rows (written as one deflate stream repeating a fully flushed block, so it takes a
+    second to build, not minutes; the CRC is the real one)."""
+    import struct
+    import zipfile
+    import zlib
+
+    with zipfile.ZipFile(io.BytesIO(xlsx_bytes([household_row("HH1")]))) as template:
+        parts = {i.filename: template.read(i) for i in template.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    head = parts[sheet].split(b"<sheetData>")[0] + b"<sheetData>"
+    tail = b"</sheetData></worksheet>"
+    row = b'<row r="9"><c r="A9" t="inlineStr"><is><t>HH0000009</t></is></c></row>'
+    chunk = row * (1024 * 1024 // len(row))
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = [packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)]
+    block = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(head)
+    for _ in range(unpacked_mib):
+        crc = zlib.crc32(chunk, crc)
+    packed += [block] * unpacked_mib + [packer.compress(tail) + packer.flush()]
+    members = []
+    for name, data in parts.items():
+        if name == sheet:
+            size = len(head) + len(chunk) * unpacked_mib + len(tail)
+            members.append((name, b"".join(packed), zlib.crc32(tail, crc), size))
+        else:
+            raw = zlib.compressobj(6, zlib.DEFLATED, -15)
+            members.append((name, raw.compress(data) + raw.flush(), zlib.crc32(data), len(data)))
+    out, directory = io.BytesIO(), io.BytesIO()
+    for name, data, crc32, size in members:
+        offset, encoded = out.tell(), name.encode()
+        fields = (20, 0, 8, 0, 33, crc32, len(data), size, len(encoded), 0)
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields) + encoded + data)
+        entry = (20, *fields, 0, 0, 0, 0, offset)
+        directory.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *entry[1:]) + encoded)
+    start, listing = out.tell(), directory.getvalue()
+    out.write(listing)
+    end = (0, 0, len(members), len(members), len(listing), start, 0)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, *end))
+    return out.getvalue()

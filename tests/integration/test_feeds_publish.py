@@ -32,8 +32,8 @@ OUTLINE = {
 
 
 def publish_some(client: TestClient, role_keys: dict[Role, str], db: Database) -> dict[str, int]:
-    """An officer's alert, a CAP alert with a polygon, an updated one, a cancelled one, a drill,
-    and one still pending approval."""
+    """An officer's alert, a CAP alert with a polygon, an updated one, a cancelled one, a drill
+    (not public), a drill made public, and one still pending approval."""
     with db.transaction() as session:
         session.scalars(select(Zone).where(Zone.code == "JB")).one().geometry = OUTLINE
     officer, feed = auth(role_keys[Role.officer]), role_keys[Role.feed]
@@ -51,6 +51,17 @@ def publish_some(client: TestClient, role_keys: dict[Role, str], db: Database) -
         "drill": post_cap(client, feed, cap_document("P-3", status="Exercise")).json()["alert"][
             "id"
         ],
+        "public_drill": client.post(
+            "/api/v1/alerts",
+            json={
+                **RED_RAIN,
+                "level": "yellow",
+                "zones": ["JB"],
+                "status": "exercise",
+                "public": True,
+            },
+            headers=officer,
+        ).json()["id"],
         "pending": post_cap(
             client, feed, cap_document("P-4", event="暴雨红色预警", severity="Extreme")
         ).json()["alert"]["id"],
@@ -102,7 +113,7 @@ def test_every_published_alert_round_trips(
         feed_alert = to_feed_alert(alert)
         documents[int(url.rsplit("/", 1)[1].removesuffix(".xml"))] = (alert, feed_alert)
         assert not any(secret in answer.text for secret in private)
-    assert set(documents) == {made[k] for k in (*expected, "drill")}
+    assert set(documents) == {made[k] for k in (*expected, "public_drill")}
 
     officer, _ = documents[made["officer"]]
     (area,) = officer.infos[0].areas
@@ -121,7 +132,7 @@ def test_every_published_alert_round_trips(
     cancelled, _ = documents[made["cancelled"]]
     assert cancelled.msg_type is CapMsgType.cancel
     assert [r.identifier for r in cancelled.references] == ["P-2"]
-    drill, drill_feed = documents[made["drill"]]
+    drill, drill_feed = documents[made["public_drill"]]
     assert drill.status is CapStatus.exercise
     assert drill.infos[0].headline is not None
     assert drill.infos[0].headline.startswith("【演练】")
@@ -134,6 +145,7 @@ def test_unpublished_alerts_are_not_found(
     region_registry(db)
     made = publish_some(client, role_keys, db)
     assert client.get(f"/cap/alerts/{made['pending']}.xml").status_code == 404
+    assert client.get(f"/cap/alerts/{made['drill']}.xml").status_code == 404  # not made public
     assert client.get("/cap/alerts/999999.xml").status_code == 404
 
 

@@ -115,7 +115,8 @@ def test_drills_are_listed_only_when_public_and_always_marked(
     embed = client.get("/public/embed").text
     assert "内部演练" not in embed
     assert "【演练】公开演练" in embed
-    direct = client.get(f"/public/alerts/{quiet['id']}")  # the drill's own link: marked
+    assert client.get(f"/public/alerts/{quiet['id']}").status_code == 404  # not made public
+    direct = client.get(f"/public/alerts/{shown['id']}")  # a public drill's own link: marked
     assert direct.status_code == 200
     assert "【演练】这是一次演练" in direct.text
     assert client.get("/public/alerts/999999").status_code == 404

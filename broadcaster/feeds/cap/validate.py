@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
+from broadcaster.feeds.cap.bounds import GeometryLimits, check_geometry
 from broadcaster.feeds.cap.model import (
     DEFAULT_LANGUAGE,
     Alert,
@@ -74,9 +75,14 @@ INFO = {
 TEXTS = ("audience", "senderName", "headline", "description", "instruction", "contact")
 
 
-def parse_alert(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Alert:
-    """Read and validate a CAP 1.2 document; CapError (or CapInvalid with all problems)."""
-    return validate_alert(read_xml(data, max_bytes=max_bytes))
+def parse_alert(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, limits: GeometryLimits | None = None
+) -> Alert:
+    """Read and validate a CAP 1.2 document; CapError (or CapInvalid with all problems).
+    Its geometry is bounded first (`limits`), before any coordinate is read."""
+    root = read_xml(data, max_bytes=max_bytes)
+    check_geometry(root, limits or GeometryLimits())
+    return validate_alert(root)
 
 
 def validate_alert(root: Element) -> Alert:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, Field
 
 
@@ -22,8 +24,18 @@ class ImportReport(BaseModel):
     unchanged: int = 0
     rejected: int = 0
     total_rows: int = 0
-    problems: list[ImportProblem] = Field(default_factory=list)
+    problems: list[ImportProblem] = Field(
+        default_factory=list, description="The first problems found (up to the configured limit)."
+    )
+    problems_total: int = Field(default=0, description="Every problem found, listed or not.")
     warnings: list[str] = Field(
         default_factory=list,
         description="Things that rejected nothing: ignored columns, worker name mismatches.",
     )
+
+    def add_problems(self, problems: Iterable[ImportProblem], limit: int) -> None:
+        """Count every problem; keep only the first `limit` (a report never grows unbounded)."""
+        for problem in problems:
+            self.problems_total += 1
+            if len(self.problems) < limit:
+                self.problems.append(problem)

@@ -14,6 +14,7 @@ from broadcaster.registry.importer.columns import find_header
 from broadcaster.registry.importer.reading import Row, read_sheet
 from broadcaster.registry.importer.schemas import ImportProblem, ImportReport
 from broadcaster.registry.importer.validate import HouseholdRow, Lookups, RowChecker
+from broadcaster.settings import ImportSettings
 
 BATCH_ROWS = 1000
 MAX_WARNINGS = 100
@@ -29,17 +30,20 @@ def import_households(
     actor: Actor,
     region: str = "CN",
     progress: Progress | None = None,
+    limits: ImportSettings | None = None,
 ) -> ImportReport:
     """Import a household registry file (.xlsx or .csv) into the session; do not commit.
 
     Good rows are created or updated (idempotent on household_code); every bad row is
     reported with its row number, column, value and reason, and changes nothing.
-    Raise ValidationFailed(field="file") when the file as a whole cannot be read.
+    Raise ValidationFailed(field="file") when the file as a whole cannot be read or is over
+    the `limits`; the report lists the first `limits.max_problems` problems and counts all.
     """
+    limits = limits or ImportSettings()
     region = region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationFailed(f"未知地区代码 {region} / unknown region code", field="region")
-    sheet = read_sheet(data, filename)
+    sheet = read_sheet(data, filename, limits)
     header = find_header(sheet.rows)
     # A row with nothing in any known column (only a pre-filled 序号, say) counts as blank.
     rows = [
@@ -64,7 +68,7 @@ def import_households(
         progress(0, len(rows))
     for start in range(0, len(rows), BATCH_ROWS):
         batch = rows[start : start + BATCH_ROWS]
-        good = _check_batch(batch, checker, first_row, report)
+        good = _check_batch(batch, checker, first_row, report, limits.max_problems)
         created, updated, unchanged = writer.apply(good)
         report.created += created
         report.updated += updated
@@ -86,7 +90,7 @@ def import_households(
         updated=report.updated,
         unchanged=report.unchanged,
         rejected=report.rejected,
-        problems=len(report.problems),
+        problems=report.problems_total,
     )
     session.flush()
     # The bulk statements bypassed the identity map; make loaded objects re-read.
@@ -99,6 +103,7 @@ def _check_batch(
     checker: RowChecker,
     first_row: dict[str, int],
     report: ImportReport,
+    max_problems: int,
 ) -> list[HouseholdRow]:
     good: list[HouseholdRow] = []
     for number, cells in batch:
@@ -117,7 +122,7 @@ def _check_batch(
                 )
         if problems:
             report.rejected += 1
-            report.problems.extend(problems)
+            report.add_problems(problems, max_problems)
         else:
             good.append(household)
     return good

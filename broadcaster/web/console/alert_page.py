@@ -15,6 +15,7 @@ from broadcaster.alerts import coverage
 from broadcaster.alerts.export import STATUS_FILTERS, RecipientFilter, base_query, count, details
 from broadcaster.alerts.models import Alert, AlertState, Recipient
 from broadcaster.auth.audit import record
+from broadcaster.db.ids import Id
 from broadcaster.errors import BroadcasterError
 from broadcaster.registry.models import Zone, ZoneKind
 from broadcaster.registry.service import zone_by_code
@@ -139,7 +140,7 @@ def zone_choices(session: Session) -> list[tuple[str, str]]:
 
 
 @router.get("/console/alerts/{alert_id}/coverage", response_class=HTMLResponse)
-def alert_coverage(request: Request, alert_id: int) -> HTMLResponse:
+def alert_coverage(request: Request, alert_id: Id) -> HTMLResponse:
     """The alert's coverage table, fetched when the officer opens that section."""
     user = console_user(request)
     with db_of(request).read() as session:
@@ -170,7 +171,7 @@ def hazard_codes(session: Session, alert: Alert) -> list[str]:
 
 @router.get("/console/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(
-    request: Request, alert_id: int, page_no: int = Query(default=1, alias="page", ge=1)
+    request: Request, alert_id: Id, page_no: int = Query(default=1, alias="page", ge=1)
 ) -> HTMLResponse:
     user = console_user(request)
     filters = Filters.of(request)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert, AlertSource, AlertStatus, Hazard, Level, MsgType
 from broadcaster.alerts.policy import load_policies, needs_approval
+from broadcaster.db.ids import Id
 from broadcaster.delivery.channel_config import registry
 from broadcaster.web.console.common import (
     CHANNELS,
@@ -81,7 +82,7 @@ def compose_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/console/compose/zones/{zone_id}", response_class=HTMLResponse)
-def compose_grids(request: Request, zone_id: int) -> HTMLResponse:
+def compose_grids(request: Request, zone_id: Id) -> HTMLResponse:
     """The grid checkboxes of one village, fetched when the officer opens it."""
     user = console_user(request)
     with db_of(request).read() as session:

@@ -12,6 +12,7 @@ from broadcaster.alerts import coverage
 from broadcaster.alerts.models import Alert
 from broadcaster.auth.models import Role, User
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.registry.models import Zone
 from broadcaster.web import session as web_session
 from broadcaster.web.console import board
@@ -81,7 +82,7 @@ def board_context(
 
 
 @router.get("/console", response_class=HTMLResponse)
-def dashboard(request: Request, alert: int | None = None) -> HTMLResponse:
+def dashboard(request: Request, alert: Id | None = None) -> HTMLResponse:
     user = console_user(request)
     with db_of(request).read() as session:
         context = board_context(db_of(request), session, alert, FRAGMENTS)
@@ -96,7 +97,7 @@ def dashboard(request: Request, alert: int | None = None) -> HTMLResponse:
 
 
 @router.get("/console/fragments/{name}", response_class=HTMLResponse)
-def fragment(request: Request, name: str, alert: int | None = None) -> HTMLResponse:
+def fragment(request: Request, name: str, alert: Id | None = None) -> HTMLResponse:
     """One section of the board, re-read when the event stream says it changed."""
     user = console_user(request)
     if name not in FRAGMENTS:
@@ -109,7 +110,7 @@ def fragment(request: Request, name: str, alert: int | None = None) -> HTMLRespo
 
 
 @router.get("/console/alerts/{alert_id}/coverage/{zone_id}", response_class=HTMLResponse)
-def grid_coverage(request: Request, alert_id: int, zone_id: int) -> HTMLResponse:
+def grid_coverage(request: Request, alert_id: Id, zone_id: Id) -> HTMLResponse:
     """The grids of one village (or township) for one alert, least covered first."""
     user = console_user(request)
     with db_of(request).read() as session:

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.web import session as web_session
 from broadcaster.web.console.common import console_user, db_of
 from broadcaster.web.console.live import snapshot
@@ -79,7 +80,7 @@ async def board_events(
 
 
 @router.get("/console/events")
-async def events(request: Request, alert: int | None = None) -> StreamingResponse:
+async def events(request: Request, alert: Id | None = None) -> StreamingResponse:
     """`text/event-stream` of `counts` events: {"alerts": {id: funnel}, "versions": {...}}."""
     await run_in_threadpool(console_user, request)
     return StreamingResponse(

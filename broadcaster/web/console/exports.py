@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 from broadcaster.alerts.export import csv_chunks, export_rows, write_xlsx
 from broadcaster.alerts.models import Alert
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.errors import ValidationFailed
 from broadcaster.web.console.alert_page import Filters, audit_phones
 from broadcaster.web.console.common import console_user, db_of, message, missing
@@ -50,7 +51,7 @@ def _checked(request: Request, alert_id: int, fmt: str) -> tuple[Filters, Respon
 
 
 @router.get("/console/alerts/{alert_id}/recipients.csv")
-def export_csv(request: Request, alert_id: int) -> Response:
+def export_csv(request: Request, alert_id: Id) -> Response:
     filters, refused = _checked(request, alert_id, "csv")
     if refused is not None:
         return refused
@@ -63,7 +64,7 @@ def export_csv(request: Request, alert_id: int) -> Response:
 
 
 @router.get("/console/alerts/{alert_id}/recipients.xlsx")
-def export_xlsx(request: Request, alert_id: int) -> Response:
+def export_xlsx(request: Request, alert_id: Id) -> Response:
     filters, refused = _checked(request, alert_id, "xlsx")
     if refused is not None:
         return refused

@@ -13,9 +13,9 @@ from broadcaster.auth.audit import record
 from broadcaster.auth.models import Role
 from broadcaster.errors import BroadcasterError, Conflict, ValidationFailed
 from broadcaster.registry.importer import import_households
+from broadcaster.registry.importer.reading import read_upload
 from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
 from broadcaster.registry.models import Household
-from broadcaster.registry.routes import MAX_IMPORT_BYTES
 from broadcaster.web.console.common import (
     console_user,
     console_write,
@@ -24,6 +24,7 @@ from broadcaster.web.console.common import (
     missing,
     page,
     principal,
+    settings_of,
 )
 
 router = APIRouter()
@@ -124,16 +125,16 @@ def import_file(request: Request, csrf: str = Form(""), file: UploadFile = File(
     """The household file import (administrators): every bad row reported in the page."""
     user = console_write(request, csrf, Role.admin)
     report, error = None, None
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    limits = settings_of(request).imports
     try:
-        if len(data) > MAX_IMPORT_BYTES:
-            raise ValidationFailed("文件过大 / file too large (max 200 MB)", field="file")
+        data = read_upload(file.file, limits)
         with db_of(request).transaction() as session:
             report = import_households(
                 session,
                 data=data,
                 filename=file.filename or "upload",
                 actor=principal(user, request).actor,
+                limits=limits,
             )
     except BroadcasterError as exc:
         error = exc.message

@@ -23,6 +23,7 @@ from broadcaster.alerts.export import (
 from broadcaster.alerts.models import Alert
 from broadcaster.alerts.scorecard import Scorecard, scorecard
 from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
 from broadcaster.web.console.common import alongside, console_user, db_of, missing, page
 from broadcaster.web.console.exports import XLSX
 from broadcaster.web.console.figures import channel_rows
@@ -48,7 +49,7 @@ def report_context(db: Database, session: Session, alert: Alert) -> dict[str, An
 
 
 @router.get("/console/alerts/{alert_id}/report", response_class=HTMLResponse)
-def report_page(request: Request, alert_id: int) -> HTMLResponse:
+def report_page(request: Request, alert_id: Id) -> HTMLResponse:
     user = console_user(request)
     db = db_of(request)
     with db.read() as session:
@@ -115,7 +116,7 @@ def write_report(path: Path, session: Session, alert: Alert) -> None:
 
 
 @router.get("/console/alerts/{alert_id}/report.xlsx")
-def report_xlsx(request: Request, alert_id: int) -> Response:
+def report_xlsx(request: Request, alert_id: Id) -> Response:
     console_user(request)
     folder = Path(tempfile.mkdtemp(prefix="report-"))
     path = folder / f"alert-{alert_id}-report.xlsx"
