@@ -54,6 +54,7 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_without_channel=int(without or 0),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
+        lease_lost=alert.lease_lost,
     )
 
 

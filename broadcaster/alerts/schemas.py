@@ -82,6 +82,9 @@ class AlertCounts(BaseModel):
     households_without_channel: int
     deliveries: dict[str, DeliveryCounts]
     groups: GroupCounts = Field(default_factory=GroupCounts)
+    lease_lost: int = Field(
+        default=0, description="Provider answers that came after the worker's lease expired."
+    )
 
 
 class AlertOut(BaseModel):
