@@ -63,19 +63,14 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
     _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token)
-    stats.add(
-        rt.recorder.wait(
-            lease.token,
-            stragglers_after=rt.settings.delivery.slow_after_seconds,
-            all_of_it=rt.short_lived,
-        )
-    )
+    stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
 
 
 def _wait_for_room(rt: Runtime) -> None:
-    """Stragglers of earlier batches hold connections; take no new batch while too many do."""
-    room = rt.settings.delivery.concurrency * 2
+    """Answers still on their way (timeouts to come) hold connections: take no new batch
+    while this process waits for more of them than its connections allow."""
+    room = rt.settings.delivery.concurrency * 4
     deadline = time.monotonic() + rt.settings.delivery.lease_seconds
     while rt.recorder.backlog() > room and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -26,6 +26,7 @@ from channels.base import LookupItem, LookupResult
 log = logging.getLogger(__name__)
 S = DeliveryState
 LOOKUP_PAGE = 1000
+EXPIRED = "lease_expired"
 OPEN = (S.queued, S.sending, S.unknown)
 
 
@@ -62,7 +63,7 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
         .where(Delivery.state == S.sending, Delivery.lease_expires_at < now)
         .values(
             state=S.unknown,
-            error_code="lease_expired",
+            error_code=EXPIRED,
             lease_token=None,
             lease_expires_at=None,
             sent_at=func.coalesce(Delivery.sent_at, now),
@@ -103,7 +104,9 @@ def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[tuple[Delive
                 or_(
                     and_(
                         Delivery.state == S.unknown,
-                        Delivery.sent_at < unknown_before,
+                        # a dead worker's lease ran out after its last heartbeat: callbacks
+                        # had as long as the lease to come, so it is looked up at once
+                        or_(Delivery.sent_at < unknown_before, Delivery.error_code == EXPIRED),
                         or_(Delivery.checked_at.is_(None), Delivery.checked_at < unknown_before),
                     ),
                     and_(

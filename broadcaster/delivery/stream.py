@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from broadcaster.db.base import utcnow
-from broadcaster.delivery.breaker import Breaker
+from broadcaster.delivery.breaker import Breaker, is_failure
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
 from channels.base import Channel, SendItem, SendResult
 
@@ -23,6 +23,8 @@ RETRY_AFTER = dt.timedelta(seconds=5)
 FLUSH_SIZE = 200  # answers per transaction at most
 FLUSH_WAIT = 0.05  # seconds an answer may wait for others to share its transaction
 WRITE_TRIES = 5
+QUICK_RETRIES = 5  # immediate tries of a request the provider refused without sending
+QUICK_BACKOFF = 0.2  # seconds before the first of them, doubling
 
 
 @dataclass
@@ -34,7 +36,9 @@ class _Done:
 
 @dataclass
 class _Lease:
+    count: int
     outstanding: int
+    dispatched: int = 0  # requests that went out (the gate is asked as each one goes)
     stats: RecordStats = field(default_factory=RecordStats)
     active_at: float = field(default_factory=time.monotonic)
     finished: threading.Event = field(default_factory=threading.Event)
@@ -58,7 +62,7 @@ class Recorder:
 
     def open(self, token: str, count: int) -> None:
         with self._lock:
-            self._leases[token] = _Lease(count)
+            self._leases[token] = _Lease(count, count)
             if count <= 0:
                 self._leases[token].finished.set()
 
@@ -72,32 +76,53 @@ class Recorder:
     ) -> None:
         """Send the items on the channel loop; their answers come to this recorder."""
         with self._lock:
-            self._leases[token].active_at = time.monotonic()
-        asyncio.run_coroutine_threadsafe(self._pump(token, sender, items, breaker), self.loop)
+            lease = self._leases[token]
+        gate = _Counting(breaker, lease)
+        asyncio.run_coroutine_threadsafe(self._pump(token, sender, items, gate), self.loop)
 
     async def _pump(
-        self, token: str, sender: Channel[Any], items: Sequence[SendItem], breaker: Breaker
+        self, token: str, sender: Channel[Any], items: Sequence[SendItem], gate: _Counting
     ) -> None:
+        """Send and pass each answer on. A refusal that says nothing was sent (HTTP 5xx, no
+        connection) is tried again at once, a few times with a short back-off, without
+        holding up the rest; held items (breaker open) come back as retry/circuit_open and
+        wait, queued. Failover to a medium's next provider (issue 18) belongs here."""
+        by_key = {item.key: item for item in items}
         answered = 0
-        try:
-            # Held items (breaker open) come back as retry/circuit_open and wait, queued.
-            # Failover to a medium's next provider (issue 18) belongs here: send them there.
-            async for result in sender.send_stream(items, breaker):
-                breaker.record(result)
+        later: set[asyncio.Task[None]] = set()
+
+        async def send(batch: Sequence[SendItem], tries: int) -> None:
+            nonlocal answered
+            async for result in sender.send_stream(batch, gate):
+                gate.breaker.record(result)
+                if tries < QUICK_RETRIES and is_failure(result) and result.retryable:
+                    later.add(asyncio.ensure_future(again(by_key[result.key], tries + 1)))
+                    continue
                 answered += 1
                 self._queue.put((token, result))
+
+        async def again(item: SendItem, tries: int) -> None:
+            await asyncio.sleep(QUICK_BACKOFF * 2 ** (tries - 1))
+            await send([item], tries)
+
+        try:
+            await send(items, 0)
+            while pending := [task for task in later if not task.done()]:
+                await asyncio.wait(pending)
+            for task in later:
+                task.result()  # raise what a retry raised
         except Exception:
             log.exception("channel %s stopped mid-batch; the rest is reconciled", sender.name)
         finally:
             self._queue.put((token, _Done(len(items) - answered)))
 
-    def wait(self, token: str, *, stragglers_after: float, all_of_it: bool) -> RecordStats:
-        """Until every answer is in, or (unless `all_of_it`) none came for a while: the rest
-        are stragglers, recorded here when they come."""
+    def wait(self, token: str, *, all_of_it: bool) -> RecordStats:
+        """Until every answer is in, or (unless `all_of_it`) every request has gone out: the
+        answers still on their way are recorded here when they come."""
         with self._lock:
             lease = self._leases[token]
-        while not lease.finished.wait(0.05):
-            if not all_of_it and time.monotonic() - lease.active_at > stragglers_after:
+        while not lease.finished.wait(0.02):
+            if not all_of_it and lease.dispatched >= lease.count:
                 break
         with self._lock:
             if lease.finished.is_set():
@@ -188,6 +213,18 @@ class Recorder:
                 extend_leases(session, tokens, now=utcnow(), lease_seconds=self.lease_seconds)
         except Exception:
             log.exception("lease heartbeat failed; will try again")
+
+
+class _Counting:
+    """The breaker as the channel's gate, counting the requests of one lease as they go."""
+
+    def __init__(self, breaker: Breaker, lease: _Lease) -> None:
+        self.breaker = breaker
+        self.lease = lease
+
+    def allow(self) -> float:
+        self.lease.dispatched += 1
+        return self.breaker.allow()
 
 
 def note(stats: RecordStats) -> None:

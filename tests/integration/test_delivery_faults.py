@@ -139,3 +139,38 @@ def test_thirty_percent_faults_deliver_every_number_once(
     assert states.get("delivered") == households
     assert "failed" not in states
     assert final["lease_lost"] == 0
+
+
+def error_codes(db: Database) -> Counter[str | None]:
+    with db.read() as session:
+        return Counter(session.scalars(select(Delivery.error_code)))
+
+
+def test_breaker_holds_a_down_provider_and_drops_nothing(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    households = 40
+    village(db, households)
+    breaker = {"min_requests": 5, "error_rate": 0.6, "open_seconds": 2, "probes": 1}
+    with running_stack(
+        db,
+        redis_settings,
+        tmp_path / "stack",
+        {"error_500_rate": 1.0},
+        batch_size=households,
+        breaker=breaker,
+    ) as stack:
+        alert_id = issue(stack)
+        stack.start_worker()
+        wait_until(lambda: error_codes(db)["circuit_open"] > 0, timeout=60, every=0.1)
+        time.sleep(3)  # down for a while: probes only
+        down = counts(stack, alert_id)["deliveries"]["sms"]["by_state"]
+        refused = stack.sim.store.counters["injected_500"]
+        stack.sim.config = stack.sim.config.patched({"error_500_rate": 0.0})
+        wait_until(lambda: settled(stack, alert_id, households), timeout=120, every=0.2)
+        final = counts(stack, alert_id)
+    print(f"\nprovider down: {down}, {refused} requests refused; then {final['deliveries']}")
+    assert set(down) <= {"queued", "sending"}  # held, never failed or dropped
+    assert refused < households * 2  # without the breaker: 4 tries each, again every 5 s
+    assert max(per_number(stack).values()) == 1
+    assert final["deliveries"]["sms"]["by_state"] == {"delivered": households}
