@@ -55,7 +55,8 @@ class AlertIn(BaseModel):
 
 
 class DeliveryCounts(BaseModel):
-    """Deliveries of one channel by state."""
+    """Deliveries of one channel by state; `total` leaves out superseded attempts (history:
+    the provider never got them, and their resends are counted)."""
 
     total: int = 0
     by_state: dict[str, int] = Field(default_factory=dict)

@@ -69,7 +69,7 @@ class Recorder:
     def backlog(self) -> int:
         """Requests of this process still waiting for an answer."""
         with self._lock:
-            return sum(lease.outstanding for lease in self._leases.values())
+            return sum(max(0, lease.outstanding) for lease in self._leases.values())
 
     def submit(
         self, token: str, sender: Channel[Any], items: Sequence[SendItem], breaker: Breaker

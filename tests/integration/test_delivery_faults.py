@@ -104,6 +104,7 @@ def test_killed_worker_mid_batch_is_taken_over_within_seconds(
     assert states.get("delivered") == households
     assert states.get("superseded", 0) > 0  # the leased-but-unsent: looked up, then resent
     assert "failed" not in states
+    assert final["deliveries"]["sms"]["total"] == households  # superseded ones are history
     assert final["lease_lost"] == 0
 
 
