@@ -39,6 +39,30 @@ class TwilioSettings(BaseModel):
         description="Rewrite Twilio API calls to this base URL (the provider simulator).",
     )
     rate_per_second: float = 100.0
+    timeout_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Per-request timeout of this provider's API (a few times its p99 "
+        "latency); unset: delivery.provider_timeout_seconds.",
+    )
+    lookup_concurrency: int = Field(
+        default=20, ge=1, description="Status lookups in flight: the provider's query limit."
+    )
+
+
+class BreakerSettings(BaseModel):
+    """The circuit breaker of each provider credential: a provider that fails most requests
+    gets none but a few probes until it recovers; its items wait, queued, never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window_seconds: float = Field(default=10.0, gt=0)
+    min_requests: int = Field(default=20, ge=1)
+    error_rate: float = Field(
+        default=0.6, gt=0, le=1, description="Share of errors and timeouts that opens it."
+    )
+    open_seconds: float = Field(default=5.0, gt=0, description="Before half-open probes.")
+    probes: int = Field(default=3, ge=1)
 
 
 class VoiceSettings(BaseModel):
@@ -82,17 +106,34 @@ class DeliverySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     batch_size: int = Field(default=500, ge=1, le=10_000)
-    lease_seconds: int = Field(default=60, ge=5)
-    provider_timeout_seconds: float = Field(default=10.0, gt=0)
+    lease_seconds: int = Field(
+        default=10,
+        ge=3,
+        description="A batch's lease, renewed by the worker's heartbeat every third of it: "
+        "a dead worker's unsent deliveries are looked after this long after it died.",
+    )
+    provider_timeout_seconds: float = Field(default=5.0, gt=0)
     concurrency: int = Field(default=100, ge=1)
-    unknown_grace_seconds: float = Field(default=30.0, ge=0)
+    slow_after_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="A request slower than this stops counting against `concurrency` "
+        "(it still runs to its timeout), so a provider's timeouts do not starve the rest.",
+    )
+    unknown_grace_seconds: float = Field(
+        default=5.0, ge=0, description="Callbacks' chance to resolve an unknown before a lookup."
+    )
     status_lookup_after_seconds: float = Field(
-        default=900.0,
+        default=60.0,
         ge=0,
         description="Ask the provider about a sent message with no final "
         "status callback after this long (callbacks get lost).",
     )
+    lookup_budget_seconds: float = Field(
+        default=30.0, gt=0, description="Longest a reconciler tick spends on lookups."
+    )
     reconcile_every_seconds: float = Field(default=10.0, gt=0)
+    breaker: BreakerSettings = BreakerSettings()
 
 
 class FeedSource(BaseModel):

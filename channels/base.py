@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -102,6 +102,25 @@ class LookupResult:
     error_code: str | None = None
 
 
+class SendGate(Protocol):
+    """The core's say on each request, asked right before it goes (a circuit breaker)."""
+
+    def allow(self) -> float:
+        """0 when the request may go now, else how many seconds to hold it back."""
+        ...
+
+
+def held(item: SendItem, wait: float) -> SendResult:
+    """The result of an item the gate held back: nothing was sent; it waits, queued."""
+    return SendResult(
+        item.key,
+        Outcome.retry,
+        error_code="circuit_open",
+        message="提供商暂时停用 / provider paused after repeated errors",
+        detail={"retry_after": wait},
+    )
+
+
 class ChannelError(Exception):
     """A channel-level failure; `message` is safe to show to an officer."""
 
@@ -134,6 +153,20 @@ class Channel(ABC, Generic[SettingsT]):
     @abstractmethod
     async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
         """Send every item; return exactly one result per item, in any order."""
+
+    async def send_stream(
+        self, items: Sequence[SendItem], gate: SendGate | None = None
+    ) -> AsyncIterator[SendResult]:
+        """Send every item and yield each result as it arrives (one per item). This default
+        asks the gate once for the whole batch and yields when the batch is done; channels
+        whose requests go one by one override it to yield each answer at once."""
+        wait = gate.allow() if gate is not None else 0.0
+        if wait:
+            for item in items:
+                yield held(item, wait)
+            return
+        for result in await self.send_batch(items):
+            yield result
 
     async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
         """Ask the provider about messages of unknown fate; channels that cannot, say so."""

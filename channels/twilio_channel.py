@@ -1,22 +1,34 @@
 """What the Twilio channels share: the account settings, the pooled client, concurrent
-sends and lookups, and the reading of a failed API call."""
+sends streamed back as they complete, lookups, and the reading of a failed API call."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, Field, SecretStr
 from twilio.base.exceptions import TwilioRestException
 
-from channels.base import Channel, LookupItem, LookupResult, Outcome, SendItem, SendResult
+from channels.base import (
+    Channel,
+    LookupItem,
+    LookupResult,
+    Outcome,
+    SendGate,
+    SendItem,
+    SendResult,
+    held,
+)
 from channels.twilio_http import AsyncTwilio
 
 # Twilio answers that mean "nothing was sent, try again later".
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 R = TypeVar("R")
+# Connections per allowed request in flight: room for requests that went slow (they stop
+# counting against `concurrency` after `slow_after_seconds` but hold a connection).
+SLOW_ROOM = 4
 
 
 class TwilioAccount(BaseModel):
@@ -26,6 +38,8 @@ class TwilioAccount(BaseModel):
     api_base_url: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
     concurrency: int = Field(default=20, ge=1)
+    slow_after_seconds: float = Field(default=1.0, gt=0)
+    lookup_concurrency: int = Field(default=10, ge=1)
 
 
 AccountT = TypeVar("AccountT", bound=TwilioAccount)
@@ -37,6 +51,8 @@ class TwilioChannel(Channel[AccountT]):
     def __init__(self, settings: AccountT) -> None:
         super().__init__(settings)
         self._twilio: AsyncTwilio | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._connections: asyncio.Semaphore | None = None
 
     async def open(self) -> None:
         s = self.settings
@@ -45,8 +61,11 @@ class TwilioChannel(Channel[AccountT]):
             auth_token=s.auth_token.get_secret_value(),
             api_base_url=s.api_base_url,
             timeout=s.timeout_seconds,
-            max_connections=s.concurrency,
+            max_connections=s.concurrency * SLOW_ROOM + s.lookup_concurrency,
         )
+        # One budget per channel, shared by every batch in flight on it.
+        self._slots = asyncio.Semaphore(s.concurrency)
+        self._connections = asyncio.Semaphore(s.concurrency * SLOW_ROOM)
 
     async def close(self) -> None:
         if self._twilio is not None:
@@ -54,20 +73,61 @@ class TwilioChannel(Channel[AccountT]):
             self._twilio = None
 
     async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
+        return [result async for result in self.send_stream(items)]
+
+    async def send_stream(
+        self, items: Sequence[SendItem], gate: SendGate | None = None
+    ) -> AsyncIterator[SendResult]:
+        """Every item's request on its own; each answer yielded the moment it arrives."""
         if self._twilio is None:
             await self.open()
-        gate = asyncio.Semaphore(self.settings.concurrency)
+        done: asyncio.Queue[SendResult] = asyncio.Queue()
 
-        async def one(item: SendItem) -> SendResult:
-            async with gate:
-                return await self._send(item)
+        async def one(item: SendItem) -> None:
+            try:
+                result = await self._gated(item, gate)
+            except Exception as exc:  # a bug, not the provider: the fate is unknown all the same
+                result = SendResult(
+                    item.key, Outcome.unknown, error_code="error", message=type(exc).__name__
+                )
+            done.put_nowait(result)
 
-        return list(await asyncio.gather(*(one(item) for item in items)))
+        tasks = [asyncio.ensure_future(one(item)) for item in items]
+        try:
+            for _ in tasks:
+                yield await done.get()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _gated(self, item: SendItem, gate: SendGate | None) -> SendResult:
+        """One request within the budgets: a slot while it is quick, a connection until it
+        ends; the gate is asked when the slot is free, right before the request goes."""
+        assert self._slots is not None
+        assert self._connections is not None
+        slots = self._slots
+        async with self._connections:
+            await slots.acquire()
+            released = False
+
+            def release() -> None:
+                nonlocal released
+                if not released:
+                    released = True
+                    slots.release()
+
+            timer = asyncio.get_running_loop().call_later(self.settings.slow_after_seconds, release)
+            try:
+                wait = gate.allow() if gate is not None else 0.0
+                return held(item, wait) if wait else await self._send(item)
+            finally:
+                timer.cancel()
+                release()
 
     async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
         if self._twilio is None:
             await self.open()
-        gate = asyncio.Semaphore(min(10, self.settings.concurrency))
+        gate = asyncio.Semaphore(self.settings.lookup_concurrency)
 
         async def one(item: LookupItem) -> LookupResult:
             async with gate:

@@ -185,7 +185,11 @@ def environment(settings: Settings) -> dict[str, str]:
         }
     )
     for key, value in settings.delivery.model_dump().items():
-        env[f"BROADCASTER_DELIVERY__{key.upper()}"] = str(value)
+        if isinstance(value, dict):  # a nested section: one variable per field
+            for inner, setting in value.items():
+                env[f"BROADCASTER_DELIVERY__{key.upper()}__{inner.upper()}"] = str(setting)
+        else:
+            env[f"BROADCASTER_DELIVERY__{key.upper()}"] = str(value)
     return env
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts, GroupCounts
-from broadcaster.delivery.models import Delivery
+from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.relay.service import group_counts
 
 
@@ -31,7 +31,8 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
     ):
         entry = deliveries.setdefault(channel, DeliveryCounts())
         entry.by_state[state.value] = count
-        entry.total += count
+        if state is not DeliveryState.superseded:  # history: its resend is what counts
+            entry.total += count
     without = session.scalar(
         select(func.count())
         .select_from(Recipient)
@@ -54,6 +55,7 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_without_channel=int(without or 0),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
+        lease_lost=alert.lease_lost,
     )
 
 

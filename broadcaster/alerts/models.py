@@ -113,6 +113,9 @@ class Alert(TimestampMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
     households_targeted: Mapped[int] = mapped_column(default=0)
+    # Provider answers that came back after the worker's lease had expired (a worker that
+    # stalled past its heartbeat): counted so that real lease losses are visible.
+    lease_lost: Mapped[int] = mapped_column(default=0, server_default="0")
     completed_at: Mapped[dt.datetime | None]
     # For the officer's attention (e.g. a feed's area matched no household), with why.
     flagged: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -59,7 +59,8 @@ class AlertIn(BaseModel):
 
 
 class DeliveryCounts(BaseModel):
-    """Deliveries of one channel by state."""
+    """Deliveries of one channel by state; `total` leaves out superseded attempts (history:
+    the provider never got them, and their resends are counted)."""
 
     total: int = 0
     by_state: dict[str, int] = Field(default_factory=dict)
@@ -86,6 +87,9 @@ class AlertCounts(BaseModel):
     households_without_channel: int
     deliveries: dict[str, DeliveryCounts]
     groups: GroupCounts = Field(default_factory=GroupCounts)
+    lease_lost: int = Field(
+        default=0, description="Provider answers that came after the worker's lease expired."
+    )
 
 
 class AlertOut(BaseModel):

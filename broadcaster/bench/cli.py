@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,9 +95,19 @@ def fanout(
     rate_per_second: Annotated[float, typer.Option(help="our SMS rate limit (0: none)")] = 1e5,
     stall_seconds: Annotated[float, typer.Option(help="give up after no progress")] = 120.0,
     profile: ProfileOpt = None,
+    faults: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=0.9,
+            help="share of provider requests failing (2/3 HTTP 500, 1/3 timeouts); each run "
+            "is then preceded by a fault-free run of the same fan-out to compare with",
+        ),
+    ] = 0.0,
 ) -> None:
     """Issue one alert to every household and time the fan-out against the baselines."""
     from broadcaster.bench.fanout import FanoutOptions, run_fanout
+    from broadcaster.bench.provider_faults import compare_with_fault_free
 
     delivery = {"batch_size": batch_size, "concurrency": concurrency}
     options = FanoutOptions(
@@ -113,6 +124,7 @@ def fanout(
         delivery={k: str(v) for k, v in delivery.items() if v is not None},
         stall_seconds=stall_seconds,
         profile_dir=profile,
+        faults=faults,
     )
     say = _say(json_only)
     results: list[dict[str, Any]] = []
@@ -122,8 +134,17 @@ def fanout(
             if profile is not None:
                 run_options.profile_dir = profile / f"fanout-{db.dialect}-{n + 1}"
             say(f"run {n + 1}/{runs} on {db.dialect}, load {m.load_average()}")
+            clean: dict[str, Any] | None = None
+            if faults:
+                say("fault-free run first, to compare with")
+                clean = run_fanout(replace(run_options, faults=0.0, baselines=False), db, url, say)
+                forget_keys(url, clean["prefix"])
+                say(f"now with {faults:.0%} of provider requests failing")
+                run_options = replace(run_options, baselines=False)
             figures = run_fanout(run_options, db, url, say)
             forget_keys(url, figures["prefix"])
+            if clean is not None:
+                figures.update(compare_with_fault_free(figures, clean))
             figures["dialect"] = db.dialect
             figures["district_s"] = db.district_seconds
             results.append(figures)

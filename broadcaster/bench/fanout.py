@@ -19,11 +19,13 @@ from broadcaster.bench import machine as m
 from broadcaster.bench import procs as p
 from broadcaster.bench.naive import run_naive
 from broadcaster.bench.profiles import Profiler
+from broadcaster.bench.provider_faults import fault_config, lease_lost
 from broadcaster.bench.raw import run_raw
 from broadcaster.bench.scratch import Scratch, database_size_mib, heads_only
 from broadcaster.bench.watch import (
     Sim,
     count_lease_lost,
+    delivery_errors,
     delivery_states,
     vulnerable_done_at,
     wait_callbacks,
@@ -60,6 +62,8 @@ class FanoutOptions:
     delivery: dict[str, str] = field(default_factory=dict)
     stall_seconds: float = 120.0
     profile_dir: Path | None = None
+    faults: float = 0.0  # share of provider requests failing: 2/3 HTTP 500, 1/3 timeouts
+    fault_timeout_seconds: float = 30.0  # how long the simulator holds a timed-out request
 
 
 def _wait_workers(redis_url: str, prefix: str, count: int, workers: list[p.Proc]) -> None:
@@ -137,6 +141,7 @@ def _ours(
     figures["cpu_s"] = meter.stop()
     figures["peak_rss_mib"] = {name: m.peak_rss_mib(proc.pid) for name, proc in procs.items()}
     figures["delivery_states"] = delivery_states(db, alert_id)
+    figures["delivery_errors"] = delivery_errors(db, alert_id)
     vulnerable_last, others_first = vulnerable_done_at(db, alert_id)
     figures["vulnerable_done_s"] = _since(vulnerable_last, accepted)
     figures["others_first_s"] = _since(others_first, accepted)
@@ -174,6 +179,8 @@ def run_fanout(o: FanoutOptions, scratch: Scratch, redis_url: str, say: Say) -> 
             callback_concurrency=o.callback_concurrency,
         )
         sim = Sim(sim_url)
+        if o.faults:
+            sim.configure(**fault_config(o.faults, o.fault_timeout_seconds))
         api_port = p.free_port()
         api_url = f"http://127.0.0.1:{api_port}"
         env = p.stack_env(
@@ -199,7 +206,15 @@ def run_fanout(o: FanoutOptions, scratch: Scratch, redis_url: str, say: Say) -> 
             figures_profiles = profiler.stop()
         figures["load_average_before"] = load_before
         figures["db_size_mib"] = database_size_mib(db, scratch)
-        figures["lease_lost"] = count_lease_lost([w.tail(100_000) for w in workers])
+        figures["lease_lost"] = lease_lost(db, int(figures["alert_id"]))
+        figures["lease_lost_logged"] = count_lease_lost([w.tail(100_000) for w in workers])
+        figures["duplicates"] = sim.duplicates()
+        if o.faults:
+            figures["faults"] = o.faults
+            figures["injected"] = {
+                k: v for k, v in sim.counters().items() if k.startswith("injected")
+            }
+            sim.configure(**fault_config(0.0, o.fault_timeout_seconds))
         figures["profiles"] = figures_profiles
         for worker in workers:
             worker.stop()

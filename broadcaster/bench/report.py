@@ -42,6 +42,7 @@ TARGETS: dict[str, list[Target]] = {
         Target("handoff_rate", "hand-off rate (msg/s)", 5000, False),
         Target("ours_over_raw", "ours / raw limit", 0.6, False),
         Target("first_handoff_s", "first hand-off after the 201 (s)", 1, True),
+        Target("steady_over_fault_free", "with provider faults / fault-free rate", 0.5, False),
     ],
     "plan": [
         Target("plan_s", "planning 1M households (s)", 60, True, 1_000_000),
@@ -85,6 +86,11 @@ FANOUT_ROWS = [
     ("cpu_s", "CPU during our fan-out (s)"),
     ("db_size_mib", "database size (MiB)"),
     ("lease_lost", "results after a lost lease"),
+    ("duplicates", "messages beyond one per number"),
+    ("faults", "provider requests failing (share)"),
+    ("fault_free_steady_rate", "fault-free steady rate, same run (msg/s)"),
+    ("fault_free_handoff_rate", "fault-free hand-off rate, same run (msg/s)"),
+    ("steady_over_fault_free", "steady rate with faults / fault-free"),
     ("load_average_before", "load average before"),
 ]
 

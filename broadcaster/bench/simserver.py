@@ -47,8 +47,19 @@ def create_bench_sim(config: SimConfig) -> Starlette:
     async def bench_marks(_request: Request) -> JSONResponse:
         return JSONResponse(marks(state))
 
+    async def bench_duplicates(_request: Request) -> JSONResponse:
+        """Messages beyond the first of one text to one number (texts are personal: a proxy
+        gets one per person it answers for). One pass over the store: call it once."""
+        messages = list(state.store.messages.values())
+        texts = {(m.to, m.body) for m in messages}
+        return JSONResponse({"duplicates": len(messages) - len(texts)})
+
     app = Starlette(
-        routes=[Route("/bench/marks", bench_marks), Mount("/", app=sim)],
+        routes=[
+            Route("/bench/marks", bench_marks),
+            Route("/bench/duplicates", bench_duplicates),
+            Mount("/", app=sim),
+        ],
         lifespan=sim.router.lifespan_context,
     )
     app.state.sim = state

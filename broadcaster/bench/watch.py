@@ -47,6 +47,17 @@ class Sim:
     def reset(self) -> None:
         self.http.post(f"{self.url}/sim/api/reset").raise_for_status()
 
+    def configure(self, **config: Any) -> None:
+        """Change the simulator's knobs (fault injection) while it runs."""
+        self.http.post(f"{self.url}/sim/api/config", json=config).raise_for_status()
+
+    def counters(self) -> dict[str, int]:
+        stats: dict[str, Any] = self.http.get(f"{self.url}/sim/api/stats").json()
+        return {k: int(v) for k, v in stats.get("counters", {}).items()}
+
+    def duplicates(self) -> int:
+        return int(self.http.get(f"{self.url}/bench/duplicates").json()["duplicates"])
+
     def close(self) -> None:
         self.http.close()
 
@@ -97,6 +108,17 @@ def delivery_states(db: Database, alert_id: int) -> dict[str, int]:
             .group_by(Delivery.state)
         ).all()
     return {state.value: int(count) for state, count in rows}
+
+
+def delivery_errors(db: Database, alert_id: int) -> dict[str, int]:
+    """Deliveries of the alert that are not delivered, by state and error code."""
+    with db.read() as session:
+        rows = session.execute(
+            select(Delivery.state, Delivery.error_code, func.count())
+            .where(Delivery.alert_id == alert_id, Delivery.state != "delivered")
+            .group_by(Delivery.state, Delivery.error_code)
+        ).all()
+    return {f"{state.value}:{code}": int(count) for state, code, count in rows}
 
 
 def _epoch(value: dt.datetime | None) -> float | None:

@@ -37,6 +37,16 @@ def provider_base_url(configured: str | None, settings: Settings, *, drill: bool
     return settings.simulator_url
 
 
+def _twilio_timing(settings: Settings) -> dict[str, Any]:
+    """Timeouts sized to the provider (its own setting, else the delivery default)."""
+    return {
+        "timeout_seconds": settings.twilio.timeout_seconds
+        or settings.delivery.provider_timeout_seconds,
+        "slow_after_seconds": settings.delivery.slow_after_seconds,
+        "lookup_concurrency": settings.twilio.lookup_concurrency,
+    }
+
+
 def _sms(settings: Settings, drill: bool) -> BaseModel:
     twilio = settings.twilio
     return SmsTwilioSettings(
@@ -45,8 +55,8 @@ def _sms(settings: Settings, drill: bool) -> BaseModel:
         from_number=twilio.from_number,
         messaging_service_sid=twilio.messaging_service_sid,
         api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
-        timeout_seconds=settings.delivery.provider_timeout_seconds,
         concurrency=settings.delivery.concurrency,
+        **_twilio_timing(settings),
     )
 
 
@@ -57,8 +67,8 @@ def _voice(settings: Settings, drill: bool) -> BaseModel:
         auth_token=twilio.auth_token,
         from_number=twilio.from_number,
         api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
-        timeout_seconds=settings.delivery.provider_timeout_seconds,
         concurrency=voice.concurrency,
+        **_twilio_timing(settings),
         speak_mode=voice.speak_mode,
         say_voice=voice.say_voice,
         machine_detection="Enable" if voice.machine_detection else None,

@@ -15,14 +15,17 @@ from broadcaster.settings import Settings
 log = logging.getLogger(__name__)
 SEND_JOB = "broadcaster.delivery.jobs.send_batch"
 ENQUEUE_CHUNK = 1000
+BATCH_SECONDS = 5  # a batch is what the rate limit lets go in this long (leases are renewed)
+JOB_TIMEOUT = 600  # a job's heartbeat keeps its lease; this only stops a job that hangs
 
 
 def batch_limit(settings: Settings, channel: str) -> int:
-    """Deliveries per job: the configured batch, small enough to send within one lease."""
+    """Deliveries per job: the configured batch, at most a few seconds at the rate limit, so
+    that a lease covers what is about to go and other workers share the rest."""
     rate = settings.twilio.rate_per_second if channel == "sms" else None
     limit = settings.delivery.batch_size
     if rate:
-        limit = min(limit, max(1, int(rate * settings.delivery.lease_seconds / 2)))
+        limit = min(limit, max(1, int(rate * BATCH_SECONDS)))
     return limit
 
 
@@ -47,7 +50,7 @@ def enqueue_sends(
             args=(alert_id, channel),
             result_ttl=300,
             failure_ttl=86400,
-            timeout=settings.delivery.lease_seconds * 4,
+            timeout=JOB_TIMEOUT,
         )
         for channel, count in channel_counts.items()
         for _ in range(math.ceil(count / batch_limit(settings, channel)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from dataclasses import asdict
@@ -16,16 +15,19 @@ from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_resu
 from broadcaster.delivery.limits import admit
 from broadcaster.delivery.ratelimit import TokenBucket
 from broadcaster.delivery.runtime import Runtime, runtime
+from broadcaster.delivery.stream import RETRY_AFTER, note
 from channels.base import Channel, ChannelError, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 SENDABLE = (AlertState.sending, AlertState.active)
-RETRY_AFTER = dt.timedelta(seconds=5)
 
 
 def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
-    """Lease one batch of an alert's queued deliveries on a channel and send it."""
+    """Lease one batch of an alert's queued deliveries on a channel and send it. Answers are
+    recorded as they arrive; requests still out when the rest is done (timeouts on their
+    way) are left to the process's recorder, and the worker takes its next batch."""
     rt = runtime()
+    _wait_for_room(rt)
     with rt.db.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is None or alert.state not in SENDABLE:
@@ -60,8 +62,18 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     admission = admit(rt, channel, alert.is_drill, items)
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
-    _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token, stats)
+    _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token)
+    stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
+
+
+def _wait_for_room(rt: Runtime) -> None:
+    """Answers still on their way (timeouts to come) hold connections: take no new batch
+    while this process waits for more of them than its connections allow."""
+    room = rt.settings.delivery.concurrency * 4
+    deadline = time.monotonic() + rt.settings.delivery.lease_seconds
+    while rt.recorder.backlog() > room and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
@@ -70,16 +82,12 @@ def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
 
 
 def _send_rate_limited(
-    rt: Runtime,
-    sender: Channel[Any],
-    channel: str,
-    drill: bool,
-    items: list[SendItem],
-    token: str,
-    stats: RecordStats,
+    rt: Runtime, sender: Channel[Any], channel: str, drill: bool, items: list[SendItem], token: str
 ) -> None:
-    """Send in chunks the shared rate limit grants; record each chunk as it comes back."""
+    """Hand items to the channel loop in the chunks the shared rate limit grants."""
+    rt.recorder.open(token, len(items))
     bucket = _bucket(rt, channel, drill)
+    breaker = rt.breaker(channel, drill=drill)
     pending = items
     while pending:
         granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
@@ -87,7 +95,7 @@ def _send_rate_limited(
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
-        _record(rt, token, rt.run(sender.send_batch(chunk)), stats)
+        rt.recorder.submit(token, sender, chunk, breaker)
 
 
 def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
@@ -104,7 +112,5 @@ def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordSta
         got = record_results(
             session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
         )
-    for name in ("accepted", "failed", "retried", "unknown", "lease_lost"):
-        setattr(stats, name, getattr(stats, name) + getattr(got, name))
-    if got.lease_lost:
-        log.warning("%d results arrived after their lease was lost", got.lease_lost)
+    stats.add(got)
+    note(got)

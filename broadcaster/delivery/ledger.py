@@ -6,15 +6,17 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from broadcaster.alerts.models import Alert
 from broadcaster.delivery.models import Delivery, DeliveryState
 from channels.base import Outcome, SendResult
 
 deliveries = cast(Table, Delivery.__table__)
+alerts = cast(Table, Alert.__table__)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class RecordStats:
     retried: int = 0
     unknown: int = 0
     lease_lost: int = 0
+    reported_first: int = 0
+
+    def add(self, other: RecordStats) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 _LEASED = and_(
@@ -113,6 +120,7 @@ _ACCEPT = (
         provider_id=bindparam("d_provider"),
         segments=bindparam("d_segments"),
         sent_at=bindparam("d_now"),
+        error_code=None,  # an earlier attempt's refusal is history, not this message's
         lease_token=None,
         lease_expires_at=None,
     )
@@ -161,10 +169,17 @@ def record_results(
     retry_after: dt.timedelta,
 ) -> RecordStats:
     """Store each answer on its delivery, only while this worker still holds the lease."""
-    lock_in_order(session, [r.key for r in results])
+    rows = _current(session, [r.key for r in results])
     stats = RecordStats()
     groups: dict[Outcome, list[dict[str, object]]] = {o: [] for o in Outcome}
+    strangers: list[tuple[SendResult, Any]] = []
     for result in results:
+        row = rows.get(result.key)
+        if row is None:
+            continue
+        if row.state != DeliveryState.sending.value or row.lease_token != token:
+            strangers.append((result, row))
+            continue
         groups[result.outcome].append(
             {
                 "d_id": result.key,
@@ -183,12 +198,88 @@ def record_results(
         Outcome.unknown: _UNKNOWN,
     }
     for outcome, params in groups.items():
-        if not params:
-            continue
-        matched = session.connection().execute(statements[outcome], params).rowcount
-        setattr(stats, _STAT[outcome], matched)
-        stats.lease_lost += len(params) - matched
+        if params:
+            matched = session.connection().execute(statements[outcome], params).rowcount
+            setattr(stats, _STAT[outcome], matched)
+    if strangers:
+        _unmatched(session, strangers, stats)
     return stats
+
+
+def _current(session: Session, delivery_ids: Sequence[int]) -> dict[int, Any]:
+    """The rows as they are now, locked in id order on PostgreSQL (see lock_in_order)."""
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.alert_id,
+            deliveries.c.state,
+            deliveries.c.provider_id,
+            deliveries.c.lease_token,
+        )
+        .where(deliveries.c.id.in_(sorted(set(delivery_ids))))
+        .order_by(deliveries.c.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.id: row for row in session.execute(query)}
+
+
+def _unmatched(
+    session: Session, strangers: list[tuple[SendResult, Any]], stats: RecordStats
+) -> None:
+    """Answers whose row had moved on. A status callback that beat the worker to its own
+    answer (the row has the provider's id) is a race, not a loss. A real loss (the lease
+    expired while the request was out) is counted on the alert; an acceptance whose row is
+    still `unknown` is kept (unknown → sent is forward), which spares a lookup."""
+    lost: dict[int, int] = {}
+    for result, row in strangers:
+        if row.provider_id and result.provider_id in (None, row.provider_id):
+            stats.reported_first += 1
+            segments = result.detail.get("segments")
+            if segments:
+                session.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == result.key, deliveries.c.segments.is_(None))
+                    .values(segments=segments)
+                )
+            continue
+        stats.lease_lost += 1
+        lost[row.alert_id] = lost.get(row.alert_id, 0) + 1
+        if result.outcome is Outcome.accepted and row.state == DeliveryState.unknown.value:
+            session.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id == result.key,
+                    deliveries.c.state == DeliveryState.unknown.value,
+                    deliveries.c.provider_id.is_(None),
+                )
+                .values(
+                    state=DeliveryState.sent.value, provider_id=result.provider_id, error_code=None
+                )
+            )
+    for alert_id, count in lost.items():
+        session.execute(
+            update(alerts)
+            .where(alerts.c.id == alert_id)
+            .values(lease_lost=alerts.c.lease_lost + count)
+        )
+
+
+def extend_leases(
+    session: Session, tokens: Sequence[str], *, now: dt.datetime, lease_seconds: float
+) -> int:
+    """The heartbeat: rows still being sent under these leases stay leased a while longer."""
+    if not tokens:
+        return 0
+    result = session.connection().execute(
+        update(deliveries)
+        .where(
+            deliveries.c.lease_token.in_(list(tokens)),
+            deliveries.c.state == DeliveryState.sending.value,
+        )
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount
 
 
 _STAT = {

@@ -13,7 +13,9 @@ from broadcaster.registry.models import str_enum
 
 
 class DeliveryState(enum.StrEnum):
-    """queued → sending → sent → delivered | failed; unknown when the fate is unknown."""
+    """queued → sending → sent → delivered | failed; unknown when the fate is unknown;
+    superseded: an attempt the provider never got, replaced by a new one (history, not a
+    failure)."""
 
     queued = "queued"
     sending = "sending"
@@ -22,10 +24,16 @@ class DeliveryState(enum.StrEnum):
     failed = "failed"
     unknown = "unknown"
     cancelled = "cancelled"
+    superseded = "superseded"
 
 
 FINAL_DELIVERY_STATES = frozenset(
-    {DeliveryState.delivered, DeliveryState.failed, DeliveryState.cancelled}
+    {
+        DeliveryState.delivered,
+        DeliveryState.failed,
+        DeliveryState.cancelled,
+        DeliveryState.superseded,
+    }
 )
 
 

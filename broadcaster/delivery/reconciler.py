@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState
+from broadcaster.alerts.models import Alert, AlertState, AlertStatus
 from broadcaster.confirm.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
@@ -24,7 +25,8 @@ from channels.base import LookupItem, LookupResult
 
 log = logging.getLogger(__name__)
 S = DeliveryState
-LOOKUP_BATCH = 200
+LOOKUP_PAGE = 1000
+EXPIRED = "lease_expired"
 OPEN = (S.queued, S.sending, S.unknown)
 
 
@@ -61,7 +63,7 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
         .where(Delivery.state == S.sending, Delivery.lease_expires_at < now)
         .values(
             state=S.unknown,
-            error_code="lease_expired",
+            error_code=EXPIRED,
             lease_token=None,
             lease_expires_at=None,
             sent_at=func.coalesce(Delivery.sent_at, now),
@@ -73,7 +75,23 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
 
 def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
     """Ask the provider about unknowns past the grace period (callbacks had their chance)
-    and about sent messages whose final status callback never came."""
+    and about sent messages whose final status callback never came: every such delivery,
+    page by page, as fast as the provider's query limit (the channel's lookup concurrency)
+    allows, within the tick's time budget."""
+    settings = rt.settings.delivery
+    deadline = time.monotonic() + settings.lookup_budget_seconds
+    after = 0
+    while time.monotonic() < deadline:
+        rows = _due_lookups(rt, now, after)
+        if not rows:
+            return
+        after = rows[-1][0].id
+        _look_up(rt, rows, now, report)
+        if len(rows) < LOOKUP_PAGE:
+            return
+
+
+def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[tuple[Delivery, AlertStatus]]:
     settings = rt.settings.delivery
     unknown_before = now - dt.timedelta(seconds=settings.unknown_grace_seconds)
     stale_before = now - dt.timedelta(seconds=settings.status_lookup_after_seconds)
@@ -82,10 +100,13 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
             select(Delivery, Alert.status)
             .join(Alert, Alert.id == Delivery.alert_id)
             .where(
+                Delivery.id > after,
                 or_(
                     and_(
                         Delivery.state == S.unknown,
-                        Delivery.sent_at < unknown_before,
+                        # a dead worker's lease ran out after its last heartbeat: callbacks
+                        # had as long as the lease to come, so it is looked up at once
+                        or_(Delivery.sent_at < unknown_before, Delivery.error_code == EXPIRED),
                         or_(Delivery.checked_at.is_(None), Delivery.checked_at < unknown_before),
                     ),
                     and_(
@@ -93,14 +114,20 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
                         Delivery.provider_id.is_not(None),
                         func.coalesce(Delivery.checked_at, Delivery.sent_at) < stale_before,
                     ),
-                )
+                ),
             )
-            .order_by(Delivery.priority, Delivery.id)
-            .limit(LOOKUP_BATCH)
+            .order_by(Delivery.id)
+            .limit(LOOKUP_PAGE)
         ).all()
         session.expunge_all()
+    return [(delivery, status) for delivery, status in rows]
+
+
+def _look_up(
+    rt: Runtime, rows: list[tuple[Delivery, AlertStatus]], now: dt.datetime, report: TickReport
+) -> None:
     by_channel: dict[tuple[str, bool], list[Delivery]] = {}
-    for delivery, status in rows:
+    for delivery, status in sorted(rows, key=lambda row: (row[0].priority, row[0].id)):
         by_channel.setdefault((delivery.channel, status.is_drill), []).append(delivery)
     secret = rt.settings.secret_key.get_secret_value().encode()
     for (channel, drill), deliveries in by_channel.items():
@@ -148,11 +175,12 @@ def _apply_lookups(
 
 
 def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
-    """The provider never got it: close this attempt and queue a new one."""
+    """The provider never got it: this attempt is superseded (history, not a failure) by a
+    new one, queued."""
     closed = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery.id, Delivery.state == S.unknown)
-        .values(state=S.failed, error_code="not_sent", final_at=now)
+        .values(state=S.superseded, error_code="not_sent", final_at=now)
         .execution_options(synchronize_session=False)
     )
     if not rowcount(closed):

@@ -15,12 +15,24 @@ from typing import Any, TypeVar
 import redis
 
 from broadcaster.db.database import Database
+from broadcaster.delivery.breaker import Breaker
 from broadcaster.delivery.channel_config import build_channel
+from broadcaster.delivery.stream import Recorder
 from broadcaster.queues import connect
 from broadcaster.settings import Settings, get_settings
 from channels.base import Channel
 
 T = TypeVar("T")
+# A forked work-horse (RQ's forking worker) exits after its job: nothing may outlive the job.
+_forked = False
+
+
+def _after_fork() -> None:
+    global _forked
+    _forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -44,7 +56,18 @@ class Runtime:
         self._thread = threading.Thread(target=self._loop.run_forever, name="channels", daemon=True)
         self._thread.start()
         self._channels: dict[tuple[str, bool], Channel[Any]] = {}
+        self._breakers: dict[tuple[str, bool], Breaker] = {}
         self._lock = threading.Lock()
+        self.recorder = Recorder(self.db, self._loop, settings.delivery.lease_seconds)
+        self.short_lived = _forked
+
+    def breaker(self, name: str, *, drill: bool) -> Breaker:
+        """The circuit breaker of the provider credential behind a channel (drills apart)."""
+        with self._lock:
+            key = (name, drill)
+            if key not in self._breakers:
+                self._breakers[key] = Breaker(self.settings.delivery.breaker)
+            return self._breakers[key]
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the channel loop and wait for its result."""
@@ -61,6 +84,7 @@ class Runtime:
             return self._channels[key]
 
     def close(self) -> None:
+        self.recorder.close()
         for channel in self._channels.values():
             self.run(channel.close())
         self._channels.clear()

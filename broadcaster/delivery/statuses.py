@@ -47,6 +47,8 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
         values["final_at"] = bindparam("r_now")
     if state is S.failed:
         values["error_code"] = bindparam("r_error")
+    if state is S.delivered:
+        values["error_code"] = None  # a refused earlier attempt is not this message's fate
     return (
         update(deliveries)
         .where(

@@ -105,7 +105,8 @@ def channel_rows(session: Session, alert: Alert) -> list[ChannelRow]:
         done = states.get(DeliveryState.delivered, 0)
         failed = states.get(DeliveryState.failed, 0)
         withdrawn = states.get(DeliveryState.cancelled, 0)
-        total = sum(states.values())
+        # a superseded attempt is history: its resend is the delivery that counts
+        total = sum(n for state, n in states.items() if state is not DeliveryState.superseded)
         rows.append(
             ChannelRow(channel, total, done, failed, withdrawn, total - done - failed - withdrawn)
         )

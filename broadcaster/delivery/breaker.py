@@ -1,0 +1,106 @@
+"""Circuit breakers per provider credential: a provider that fails most requests gets a few
+probes instead of traffic until it recovers; what it was not sent waits, queued."""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from broadcaster.settings import BreakerSettings
+from channels.base import Outcome, SendResult
+
+# Refusals that say "slow down", not "unwell": rate limits and our own holds.
+NOT_FAILURES = frozenset({"429", "20429", "rate_limited", "circuit_open"})
+
+
+class BreakerState(enum.StrEnum):
+    closed = "closed"
+    open = "open"
+    half_open = "half_open"
+
+
+def is_failure(result: SendResult) -> bool:
+    """A timeout, a 5xx or a connection failure; a definite refusal of one message is not."""
+    if result.outcome is Outcome.unknown:
+        return True
+    return result.outcome is Outcome.retry and result.error_code not in NOT_FAILURES
+
+
+class Breaker:
+    """Closed: everything goes, outcomes are counted over a rolling window. Open: nothing
+    goes for `open_seconds`. Half-open: `probes` requests go; all fine closes it, one
+    failure opens it again. Thread-safe; shared by every send of one process."""
+
+    def __init__(
+        self, settings: BreakerSettings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.state = BreakerState.closed
+        self.opened = 0  # how many times it opened
+        self._events: deque[tuple[float, bool]] = deque()
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probes_out = 0
+        self._probes_ok = 0
+        self._lock = threading.Lock()
+
+    def allow(self) -> float:
+        """0 when a request may go now, else the seconds to hold it back."""
+        with self._lock:
+            now = self.clock()
+            if self.state is BreakerState.open:
+                remaining = self._opened_at + self.settings.open_seconds - now
+                if remaining > 0:
+                    return remaining
+                self.state = BreakerState.half_open
+                self._probes_out = self._probes_ok = 0
+            if self.state is BreakerState.half_open:
+                if self._probes_out < self.settings.probes:
+                    self._probes_out += 1
+                    return 0.0
+                return self.settings.open_seconds / 2
+            return 0.0
+
+    def record(self, result: SendResult) -> None:
+        """Count one provider answer (held items never reached it and are not counted)."""
+        if result.error_code == "circuit_open":
+            return
+        failed = is_failure(result)
+        with self._lock:
+            now = self.clock()
+            if self.state is BreakerState.half_open:
+                if failed:
+                    self._open(now)
+                else:
+                    self._probes_ok += 1
+                    if self._probes_ok >= self.settings.probes:
+                        self._close()
+                return
+            if self.state is BreakerState.open:
+                return  # answers to requests sent before it opened
+            self._events.append((now, failed))
+            self._failures += failed
+            horizon = now - self.settings.window_seconds
+            while self._events and self._events[0][0] < horizon:
+                self._failures -= self._events.popleft()[1]
+            total = len(self._events)
+            if total >= self.settings.min_requests and (
+                self._failures >= self.settings.error_rate * total
+            ):
+                self._open(now)
+
+    def _open(self, now: float) -> None:
+        self.state = BreakerState.open
+        self.opened += 1
+        self._opened_at = now
+        self._events.clear()
+        self._failures = 0
+
+    def _close(self) -> None:
+        self.state = BreakerState.closed
+        self._events.clear()
+        self._failures = 0

@@ -1,0 +1,121 @@
+"""The send loop records each answer as it arrives: one request that hangs holds up only
+itself, its batch's other answers are in the database meanwhile, and its lease is renewed
+by the heartbeat until its answer comes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.breaker import Breaker
+from broadcaster.delivery.ledger import claim
+from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.reconciler import expire_leases
+from broadcaster.delivery.stream import Recorder
+from broadcaster.settings import BreakerSettings, Settings
+from channels.base import (
+    Audience,
+    Capabilities,
+    Channel,
+    Outcome,
+    SendGate,
+    SendItem,
+    SendResult,
+)
+from tests.factories import alerts as fa
+from tests.factories import registry as f
+
+S = DeliveryState
+
+
+class Nothing(BaseModel):
+    pass
+
+
+class OneSlow(Channel[Nothing]):
+    """A provider that answers every request at once but the first, which waits for `go`."""
+
+    name = "one_slow"
+    settings_model = Nothing
+    capabilities = Capabilities(audience=Audience.person)
+
+    def __init__(self) -> None:
+        super().__init__(Nothing())
+        self.go = asyncio.Event()
+
+    async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
+        return [result async for result in self.send_stream(items)]
+
+    async def send_stream(
+        self, items: Sequence[SendItem], gate: SendGate | None = None
+    ) -> AsyncIterator[SendResult]:
+        for item in items[1:]:
+            assert gate is None or gate.allow() == 0
+            yield SendResult(item.key, Outcome.accepted, provider_id=f"SM{item.key}")
+        assert gate is None or gate.allow() == 0
+        await self.go.wait()
+        yield SendResult(items[0].key, Outcome.accepted, provider_id=f"SM{items[0].key}")
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+    loop.close()
+
+
+def states(db: Database) -> dict[int, DeliveryState]:
+    with db.read() as session:
+        return dict(session.execute(select(Delivery.id, Delivery.state)).all())
+
+
+def wait_for(check: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_one_hanging_request_holds_up_only_itself(
+    db: Database, settings: Settings, loop: asyncio.AbstractEventLoop
+) -> None:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        for _ in range(6):
+            f.household(session, grid=zones["G1"])
+    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
+    with db.transaction() as session:
+        lease = claim(
+            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=3, now=utcnow()
+        )
+    slow, quick = lease.items[0].id, [c.id for c in lease.items[1:]]
+    items = [SendItem(c.id, c.address, "水位超警戒") for c in lease.items]
+    channel = OneSlow()
+    recorder = Recorder(db, loop, lease_seconds=3)
+    try:
+        recorder.open(lease.token, len(items))
+        recorder.submit(lease.token, channel, items, Breaker(BreakerSettings()))
+        stats = recorder.wait(lease.token, all_of_it=False)  # every request went out
+        wait_for(lambda: all(states(db)[d] is S.sent for d in quick))
+        assert states(db)[slow] is S.sending  # still out, still leased
+        time.sleep(4)  # longer than the lease: the heartbeat keeps it
+        with db.transaction() as session:
+            assert expire_leases(session, utcnow()) == 0
+        loop.call_soon_threadsafe(channel.go.set)
+        wait_for(lambda: states(db)[slow] is S.sent)
+        assert recorder.backlog() == 0
+    finally:
+        recorder.close()
+    assert stats.lease_lost == 0
