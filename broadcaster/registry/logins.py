@@ -1,0 +1,128 @@
+"""Logins for workers: a field worker, zone lead or loudspeaker operator signs in as themself."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcaster.auth import service as auth_service
+from broadcaster.auth.audit import Actor, record
+from broadcaster.auth.models import Role, User
+from broadcaster.errors import Conflict, NotFound, ValidationFailed
+from broadcaster.registry.importer.values import PhoneError, normalise_phone
+from broadcaster.registry.models import Worker, WorkerRole
+
+# The console role a worker's login gets: leads work the same field page as their workers.
+LOGIN_ROLE: dict[WorkerRole, Role] = {
+    WorkerRole.field: Role.field,
+    WorkerRole.lead: Role.field,
+    WorkerRole.operator: Role.operator,
+    WorkerRole.officer: Role.officer,
+}
+# What `--role` may say: the user roles, and "lead" (a field login for a zone lead).
+ROLE_CHOICES = ("admin", "officer", "feed", "operator", "field", "lead")
+
+
+def user_role(choice: str) -> tuple[Role, WorkerRole | None]:
+    """The user role for a `--role` choice, and the worker role it implies (lead only)."""
+    if choice == "lead":
+        return Role.field, WorkerRole.lead
+    try:
+        return Role(choice), None
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"未知角色 / unknown role {choice!r} ({', '.join(ROLE_CHOICES)})", field="role"
+        ) from exc
+
+
+def worker_by_phone(session: Session, phone: str) -> Worker:
+    """The worker with this phone (any common spelling of it), or a clear error."""
+    try:
+        e164 = normalise_phone(phone.strip()).e164
+    except PhoneError as exc:
+        raise ValidationFailed(f"{exc} ({phone})", field="worker") from exc
+    worker = session.scalar(select(Worker).where(Worker.phone == e164))
+    if worker is None:
+        raise NotFound(
+            f"没有电话为 {e164} 的工作人员 / no worker with phone {e164}", field="worker"
+        )
+    return worker
+
+
+def link_worker(
+    session: Session, *, user: User, worker: Worker, actor: Actor, implied: WorkerRole | None = None
+) -> Worker:
+    """Tie a login to a worker, checking that the login's role fits the worker's job."""
+    if implied is not None and worker.role is not implied:
+        raise ValidationFailed(
+            f"{worker.name} 的角色是 {worker.role.value}，不是 {implied.value} / "
+            f"worker {worker.name} is a {worker.role.value}, not a {implied.value}",
+            field="role",
+        )
+    wanted = LOGIN_ROLE[worker.role]
+    if user.role is not wanted and user.role is not Role.admin:
+        raise ValidationFailed(
+            f"{worker.role.value} 工作人员需要 {wanted.value} 角色的账号 / a {worker.role.value} "
+            f"worker needs a {wanted.value} login, not {user.role.value}",
+            field="role",
+        )
+    if worker.user_id is not None and worker.user_id != user.id:
+        raise Conflict(
+            f"{worker.name} 已有账号 / worker {worker.name} already has a login", field="worker"
+        )
+    other = session.scalar(select(Worker).where(Worker.user_id == user.id, Worker.id != worker.id))
+    if other is not None:
+        raise Conflict(
+            f"账号 {user.username} 已属于 {other.name} / login {user.username} belongs to "
+            f"worker {other.name}",
+            field="username",
+        )
+    worker.user_id = user.id
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="worker.link_login",
+        object_type="worker",
+        object_id=worker.id,
+        username=user.username,
+        role=user.role.value,
+    )
+    return worker
+
+
+def create_worker_login(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    worker_phone: str | None,
+    actor: Actor,
+    display_name: str = "",
+    password: str | None = None,
+) -> tuple[User, Worker | None]:
+    """A new login, tied to the worker with `worker_phone` when one is given."""
+    user_role_, implied = user_role(role)
+    worker = worker_by_phone(session, worker_phone) if worker_phone else None
+    if implied is not None and worker is None:
+        raise ValidationFailed(
+            "“lead” 账号须指明工作人员 / a lead login needs --worker PHONE", field="worker"
+        )
+    user = auth_service.create_user(
+        session,
+        username=username,
+        role=user_role_,
+        display_name=display_name or (worker.name if worker else ""),
+        password=password,
+        actor=actor,
+    )
+    if worker is not None:
+        link_worker(session, user=user, worker=worker, actor=actor, implied=implied)
+    return user, worker
+
+
+def new_password() -> str:
+    """A password to hand over once (shown, never stored in clear)."""
+    return secrets.token_urlsafe(9)
