@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, AlertStatus
-from broadcaster.alerts.texts import _names
+from broadcaster.alerts.texts import _names, without_reply_ask
 from broadcaster.feeds.outbound import last_change
 from broadcaster.registry.models import Zone
 from broadcaster.settings import Settings
@@ -86,7 +86,7 @@ def public_alerts(
                 hazard_name=words["hazard"][alert.hazard.value],
                 headline=alert.headline,
                 body=alert.body,
-                instruction=alert.instruction,
+                instruction=without_reply_ask(alert.instruction),
                 areas=list(dict.fromkeys(areas)),
                 issued=_stamp(alert.issued_at),
                 updated=_stamp(last_change(session, alert)),
