@@ -6,18 +6,19 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from broadcaster.alerts.models import Alert
 from broadcaster.api.deps import allow, get_db, read_session
-from broadcaster.auth.models import Role, User
+from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.followup.findings import OutcomeIn, record_outcome
 from broadcaster.followup.models import VisitOutcome, VisitState, VisitTask
 from broadcaster.followup.visits import start_visit, worker_of
+from broadcaster.registry.logins import actor_names
 from broadcaster.registry.models import Household, Person, Worker
 
 router = APIRouter(prefix="/visits", tags=["visits"])
@@ -92,18 +93,6 @@ def _select() -> Select[VisitTask, Alert, Household, Worker]:
     )
 
 
-def _names(session: Session, actors: set[str]) -> dict[str, str]:
-    """Actor names ("user:wang/key:3") to the person's name: their worker's, else the user's."""
-    users = {a: a.removeprefix("user:").split("/")[0] for a in actors if a.startswith("user:")}
-    rows = session.execute(
-        select(User.username, func.coalesce(Worker.name, User.display_name))
-        .outerjoin(Worker, Worker.user_id == User.id)
-        .where(User.username.in_(set(users.values())))
-    )
-    found: dict[str, str] = {str(row[0]): str(row[1] or "") for row in rows}
-    return {actor: found[name] or name for actor, name in users.items() if name in found}
-
-
 def _out(session: Session, tasks: list[Row]) -> list[VisitOut]:
     ids = [h.id for _t, _a, h, _w in tasks]
     phones: dict[int, list[str]] = {}
@@ -113,7 +102,7 @@ def _out(session: Session, tasks: list[Row]) -> list[VisitOut]:
         .order_by(Person.position)
     ):
         phones.setdefault(household_id, []).append(phone)
-    names = _names(session, {t.done_by for t, _a, _h, _w in tasks if t.done_by})
+    names = actor_names(session, {t.done_by for t, _a, _h, _w in tasks if t.done_by})
     return [
         VisitOut(
             id=t.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.auth import service as auth_service
@@ -126,3 +126,15 @@ def create_worker_login(
 def new_password() -> str:
     """A password to hand over once (shown, never stored in clear)."""
     return secrets.token_urlsafe(9)
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
+    """Actor names ("user:wang/key:3") to the person's name: their worker's, else the user's."""
+    users = {a: a.removeprefix("user:").split("/")[0] for a in actors if a.startswith("user:")}
+    rows = session.execute(
+        select(User.username, func.coalesce(Worker.name, User.display_name))
+        .outerjoin(Worker, Worker.user_id == User.id)
+        .where(User.username.in_(set(users.values())))
+    )
+    found: dict[str, str] = {str(row[0]): str(row[1] or "") for row in rows}
+    return {actor: found[name] or name for actor, name in users.items() if name in found}
