@@ -51,10 +51,8 @@ def worker_by_phone(session: Session, phone: str) -> Worker:
     return worker
 
 
-def link_worker(
-    session: Session, *, user: User, worker: Worker, actor: Actor, implied: WorkerRole | None = None
-) -> Worker:
-    """Tie a login to a worker, checking that the login's role fits the worker's job."""
+def check_fit(worker: Worker, role: Role, implied: WorkerRole | None = None) -> None:
+    """A login of `role` may work as this worker (a lead login only for a lead)."""
     if implied is not None and worker.role is not implied:
         raise ValidationFailed(
             f"{worker.name} 的角色是 {worker.role.value}，不是 {implied.value} / "
@@ -62,12 +60,19 @@ def link_worker(
             field="role",
         )
     wanted = LOGIN_ROLE[worker.role]
-    if user.role is not wanted and user.role is not Role.admin:
+    if role is not wanted and role is not Role.admin:
         raise ValidationFailed(
             f"{worker.role.value} 工作人员需要 {wanted.value} 角色的账号 / a {worker.role.value} "
-            f"worker needs a {wanted.value} login, not {user.role.value}",
+            f"worker needs a {wanted.value} login, not {role.value}",
             field="role",
         )
+
+
+def link_worker(
+    session: Session, *, user: User, worker: Worker, actor: Actor, implied: WorkerRole | None = None
+) -> Worker:
+    """Tie a login to a worker, checking that the login's role fits the worker's job."""
+    check_fit(worker, user.role, implied)
     if worker.user_id is not None and worker.user_id != user.id:
         raise Conflict(
             f"{worker.name} 已有账号 / worker {worker.name} already has a login", field="worker"
@@ -110,6 +115,12 @@ def create_worker_login(
         raise ValidationFailed(
             "“lead” 账号须指明工作人员 / a lead login needs --worker PHONE", field="worker"
         )
+    if worker is not None:
+        check_fit(worker, user_role_, implied)
+        if worker.user_id is not None:
+            raise Conflict(
+                f"{worker.name} 已有账号 / worker {worker.name} already has a login", field="worker"
+            )
     user = auth_service.create_user(
         session,
         username=username,

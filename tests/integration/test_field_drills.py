@@ -1,0 +1,95 @@
+"""Drills are marked wherever a person sees them: the visits API, the help queue (API and
+duty board) and the recipients export; logins are tied to workers by phone, checked."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from broadcaster.auth import service as auth_service
+from broadcaster.auth.audit import SYSTEM
+from broadcaster.auth.models import Role
+from broadcaster.db.database import Database
+from broadcaster.errors import Conflict, NotFound, ValidationFailed
+from broadcaster.registry.logins import create_worker_login
+from broadcaster.registry.models import Worker, WorkerRole
+from broadcaster.settings import Settings
+from tests.api_fixtures import auth
+from tests.factories import alerts as fa
+from tests.factories import registry as f
+from tests.integration.test_console_support import login, users
+
+
+def test_a_drill_is_marked_on_visits_help_and_exports(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    users(db)
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        worker = f.worker(session, name="王网格", role=WorkerRole.field)
+        home = f.household(session, grid=zones["G1"], vulnerability=("bedridden",))
+        home.worker_id = worker.id
+        user, _w = create_worker_login(
+            session, username="wang", role="field", worker_phone=worker.phone, actor=SYSTEM
+        )
+        _row, key = auth_service.create_api_key(session, user=user, actor=SYSTEM)
+    alert = fa.issue(db, settings, zones=["V1"], status="exercise").alert
+    visits = client.get("/api/v1/visits", headers=auth(key)).json()
+    assert [(v["exercise"], v["worker_name"], v["worker_phone"]) for v in visits] == [
+        (True, "王网格", worker.phone)
+    ]
+    found = client.post(
+        f"/api/v1/visits/{visits[0]['id']}/outcome",
+        json={"outcome": "needs_help", "notes": "需要送医", "client_id": "drill-door-01"},
+        headers=auth(key),
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["help_request_id"] is not None
+
+    login(client, "officer")
+    queue = client.get("/api/v1/help-requests").json()
+    assert [(h["exercise"], h["via"], h["text"], h["by_name"]) for h in queue] == [
+        (True, "visit", "需要送医", "王网格")
+    ]
+    board = client.get("/console").text
+    assert "需要送医" in board
+    assert 'class="badge drill"' in board.split('id="h-help"')[1].split("</ul>")[0]
+    export = client.get(f"/console/alerts/{alert.id}/recipients.csv")
+    assert f"drill-alert-{alert.id}" in export.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert rows[0][-1] == "演练 exercise"
+    assert rows[1][-1] == "演练 drill"
+
+
+def test_worker_logins_are_checked(db: Database) -> None:
+    with db.transaction() as session:
+        field = f.worker(session, name="王网格", role=WorkerRole.field)
+        speaker = f.worker(session, name="张华成", role=WorkerRole.operator)
+        national = field.phone.removeprefix("+86")
+        user, linked = create_worker_login(
+            session, username="wang", role="field", worker_phone=national, actor=SYSTEM
+        )
+        assert linked is not None
+        assert (linked.id, user.display_name) == (field.id, "王网格")
+        with pytest.raises(Conflict):  # one login per worker
+            create_worker_login(
+                session, username="wang2", role="field", worker_phone=national, actor=SYSTEM
+            )
+        with pytest.raises(ValidationFailed):  # an operator is not a lead
+            create_worker_login(
+                session, username="zhang", role="lead", worker_phone=speaker.phone, actor=SYSTEM
+            )
+        with pytest.raises(ValidationFailed):  # nor a field worker
+            create_worker_login(
+                session, username="zhang", role="field", worker_phone=speaker.phone, actor=SYSTEM
+            )
+        with pytest.raises(NotFound):
+            create_worker_login(
+                session, username="nobody", role="field", worker_phone="13912345678", actor=SYSTEM
+            )
+        assert session.scalar(select(Worker.user_id).where(Worker.id == speaker.id)) is None
+        assert user.role is Role.field
