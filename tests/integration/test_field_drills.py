@@ -93,3 +93,25 @@ def test_worker_logins_are_checked(db: Database) -> None:
             )
         assert session.scalar(select(Worker.user_id).where(Worker.id == speaker.id)) is None
         assert user.role is Role.field
+
+
+def test_the_workers_tab_makes_a_login_for_a_worker(client: TestClient, db: Database) -> None:
+    users(db)
+    with db.transaction() as session:
+        f.zone_tree(session)
+        lead = f.worker(session, name="赵组长", role=WorkerRole.lead)
+        phone = lead.phone
+    token = login(client, "admin")
+    tab = client.get("/console/registry?tab=workers").text
+    assert 'data-api="/api/v1/users"' in tab
+    assert f'name="worker" value="{phone}"' in tab
+    body = {"username": "zhao", "role": "lead", "worker": phone, "password": "lead-password-1"}
+    made = client.post("/api/v1/users", json=body, headers={"X-CSRF-Token": token})
+    assert made.status_code == 201, made.text
+    assert (made.json()["role"], made.json()["worker_name"]) == ("field", "赵组长")
+    tab = client.get("/console/registry?tab=workers").text
+    assert '<span class="code">zhao</span>' in tab
+    again = client.post(
+        "/api/v1/users", json={**body, "username": "zhao2"}, headers={"X-CSRF-Token": token}
+    )
+    assert again.status_code == 409
