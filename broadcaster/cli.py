@@ -239,6 +239,34 @@ def users_create(
         console.print(f"password: [bold]{password}[/bold]  (不会再次显示 / not shown again)")
 
 
+@users_app.command("password")
+def users_password(
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="the new password (generated and shown if empty)")
+    ] = None,
+) -> None:
+    """Set a user's console password (e.g. for a login made by a household import)."""
+    from sqlalchemy import select
+
+    from broadcaster.registry.logins import new_password
+
+    shown = password is None
+    password = password or new_password()
+    db = _database(get_settings())
+    try:
+        with db.transaction() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise _fail(f"no such user: {username}")
+            auth_service.set_password(session, user=user, password=password, actor=CLI_ACTOR)
+    except BroadcasterError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"password of {username} set")
+    if shown:
+        console.print(f"password: [bold]{password}[/bold]  (不会再次显示 / not shown again)")
+
+
 @keys_app.command("create")
 def keys_create(
     username: Annotated[str, typer.Option("--user", help="the key's user")],

@@ -11,7 +11,6 @@ from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import Actor, record
 from broadcaster.auth.models import Role, User
 from broadcaster.errors import Conflict, NotFound, ValidationFailed
-from broadcaster.registry.importer.values import PhoneError, normalise_phone
 from broadcaster.registry.models import Worker, WorkerRole
 
 # The console role a worker's login gets: leads work the same field page as their workers.
@@ -39,6 +38,8 @@ def user_role(choice: str) -> tuple[Role, WorkerRole | None]:
 
 def worker_by_phone(session: Session, phone: str) -> Worker:
     """The worker with this phone (any common spelling of it), or a clear error."""
+    from broadcaster.registry.importer.values import PhoneError, normalise_phone  # no cycle
+
     try:
         e164 = normalise_phone(phone.strip()).e164
     except PhoneError as exc:
@@ -149,3 +150,40 @@ def actor_names(session: Session, actors: set[str]) -> dict[str, str]:
     )
     found: dict[str, str] = {str(row[0]): str(row[1] or "") for row in rows}
     return {actor: found[name] or name for actor, name in users.items() if name in found}
+
+
+def import_logins(
+    session: Session, wanted: dict[str, tuple[str, int]], *, actor: Actor
+) -> list[str]:
+    """Logins named in a household import's 包保责任人账号 column, for workers without one;
+    what was made or kept, as the import report's notes (passwords are set separately)."""
+    notes: list[str] = []
+    for phone, (login, row) in wanted.items():
+        worker = session.scalar(select(Worker).where(Worker.phone == phone))
+        if worker is None:
+            continue
+        if worker.user_id is not None:
+            have = session.scalar(select(User.username).where(User.id == worker.user_id))
+            if have != login:
+                notes.append(
+                    f"第 {row} 行：{worker.name} 已有账号 {have}，未创建 {login} / row {row}: "
+                    f"worker {worker.name} already has login {have}; {login} not made"
+                )
+            continue
+        if session.scalar(select(User.id).where(User.username == login)) is not None:
+            notes.append(f"第 {row} 行：账号 {login} 已被占用 / row {row}: login {login} is taken")
+            continue
+        user = auth_service.create_user(
+            session,
+            username=login,
+            role=LOGIN_ROLE[worker.role],
+            display_name=worker.name,
+            actor=actor,
+        )
+        link_worker(session, user=user, worker=worker, actor=actor)
+        notes.append(
+            f"为 {worker.name} 创建了账号 {login}，请设置密码：broadcaster users password "
+            f"{login} / login {login} made for {worker.name}; set its password with "
+            f"`broadcaster users password {login}`"
+        )
+    return notes

@@ -1,10 +1,12 @@
 """Drills are marked wherever a person sees them: the visits API, the help queue (API and
-duty board) and the recipients export; logins are tied to workers by phone, checked."""
+duty board) and the recipients export; logins are tied to workers by phone, checked, from the
+API, the console's workers tab and the household import."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,15 +14,18 @@ from sqlalchemy import select
 
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import SYSTEM
-from broadcaster.auth.models import Role
+from broadcaster.auth.models import Role, User
 from broadcaster.db.database import Database
 from broadcaster.errors import Conflict, NotFound, ValidationFailed
+from broadcaster.registry.importer import import_households
 from broadcaster.registry.logins import create_worker_login
 from broadcaster.registry.models import Worker, WorkerRole
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
+from tests.cli import run_cli
 from tests.factories import alerts as fa
 from tests.factories import registry as f
+from tests.factories.import_files import HEADER, csv_bytes, household_row
 from tests.integration.test_console_support import login, users
 
 
@@ -115,3 +120,27 @@ def test_the_workers_tab_makes_a_login_for_a_worker(client: TestClient, db: Data
         "/api/v1/users", json={**body, "username": "zhao2"}, headers={"X-CSRF-Token": token}
     )
     assert again.status_code == 409
+
+
+def test_a_household_import_makes_the_named_worker_logins(db: Database, tmp_path: Path) -> None:
+    with db.transaction() as session:
+        f.zone_tree(session)
+    header = [*HEADER, "包保责任人账号 worker_login"]
+    rows = [
+        [*household_row("L1", worker_name="李网格", worker_phone="13900139001"), "li.wangge"],
+        [*household_row("L2", worker_name="李网格", worker_phone="13900139001"), "li.wangge"],
+        [*household_row("L3", worker_name="周网格", worker_phone="13900139002"), "bad login!"],
+    ]
+    with db.transaction() as session:
+        report = import_households(
+            session, data=csv_bytes(rows, header=header), filename="h.csv", actor=SYSTEM
+        )
+    assert report.created == 2
+    assert [p.column for p in report.problems] == ["worker_login"]
+    assert any("li.wangge" in note for note in report.warnings)
+    with db.read() as session:
+        worker = session.scalars(select(Worker).where(Worker.phone == "+8613900139001")).one()
+        user = session.get_one(User, worker.user_id)
+    assert (user.username, user.role, user.display_name) == ("li.wangge", Role.field, "李网格")
+    set_password = run_cli(db.url, tmp_path, "users", "password", "li.wangge")
+    assert "password:" in set_password
