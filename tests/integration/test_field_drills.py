@@ -21,11 +21,14 @@ from broadcaster.registry.importer import import_households
 from broadcaster.registry.logins import create_worker_login
 from broadcaster.registry.models import Worker, WorkerRole
 from broadcaster.settings import Settings
+from broadcaster.web.i18n import translations
+from broadcaster.web.templating import TEMPLATES
 from tests.api_fixtures import auth
 from tests.cli import run_cli
 from tests.factories import alerts as fa
 from tests.factories import registry as f
 from tests.factories.import_files import HEADER, csv_bytes, household_row
+from tests.integration.test_console_i18n import CALL
 from tests.integration.test_console_support import login, users
 
 
@@ -144,3 +147,10 @@ def test_a_household_import_makes_the_named_worker_logins(db: Database, tmp_path
     assert (user.username, user.role, user.display_name) == ("li.wangge", Role.field, "李网格")
     set_password = run_cli(db.url, tmp_path, "users", "password", "li.wangge")
     assert "password:" in set_password
+
+
+def test_field_and_operator_pages_have_their_english() -> None:
+    tr = translations("en")
+    for name in ("field.html", "operator.html", "console_part_reg_lists.html"):
+        strings = CALL.findall((TEMPLATES / name).read_text(encoding="utf-8"))
+        assert [s for s in strings if tr.gettext(s) == s] == [], name
