@@ -106,11 +106,14 @@ def test_findings_recorded_offline_are_never_lost(
         assert "暴雨红色预警" in group.locator(".grouphead").inner_text()
         hurt_card = card(page, hurt[1])
         assert "卧床" in hurt_card.inner_text()
-        assert "请于此前上门" in hurt_card.inner_text()
+        assert "前上门" in hurt_card.inner_text()
         assert hurt_card.locator("a[href^='geo:29.7182,106.6311']").count() == 1
         assert hurt_card.locator("a[href^='https://uri.amap.com/marker']").count() == 1
         assert card(page, moved[1]).locator("a[href^='geo:']").count() == 0
         page.screenshot(path=str(DOCS / "field-page.png"), full_page=True)
+        card(page, odd[1]).locator("button.start").click()  # on the way: not reassigned
+        wait_until(lambda: task_of(db, odd[0]).state == VisitState.in_progress, timeout=30)
+        assert card(page, odd[1]).locator("button.start").is_hidden()
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
 
         context.set_offline(True)
@@ -143,6 +146,7 @@ def test_findings_recorded_offline_are_never_lost(
         with db.transaction() as session:
             assert reassign_overdue(session, now=utcnow() + dt.timedelta(hours=1)) >= 1
         assert task_of(db, moved[0]).worker_id != task_of(db, moved[0]).reassigned_from
+        assert task_of(db, odd[0]).reassigned_from is None  # started: stays with its worker
 
         context.set_offline(False)
         page.evaluate("window.dispatchEvent(new Event('online'))")

@@ -76,7 +76,7 @@
     const pills = node.querySelector(".pills");
     for (const flag of visit.vulnerability) pills.append(el("span", "pill vulnerable", LABELS[flag] || flag), " ");
     if (visit.exercise) pills.append(el("span", "pill drill-pill", T.drill));
-    if (visit.due_at && visit.state === "open") node.querySelector(".due").textContent = time(visit.due_at) + " " + T.due;
+    if (visit.due_at && visit.state === "open") node.querySelector(".due").textContent = T.due.replace("{t}", time(visit.due_at));
     else if (visit.started_at && visit.state === "in_progress") node.querySelector(".due").textContent = T.started + " " + time(visit.started_at);
     node.querySelector(".address").textContent = visit.address;
     for (const phone of visit.phones) node.querySelector(".phones").append(link("tel:" + phone, phone), " ");
@@ -96,7 +96,7 @@
       node.classList.add("done");
       node.querySelectorAll(".outcomes button, .notes").forEach((b) => { b.disabled = true; });
       result.hidden = false;
-      result.textContent = queued.length ? T.waiting + "：" + (T.outcomes[queued[0].outcome] || "")
+      result.textContent = queued.length ? T.waiting + "：" + (T.outcomes[queued[0].outcome] || queued[0].outcome)
         : closedByOther ? T.found_by + visit.done_by_name + " · " + (T.outcomes[visit.outcome] || "")
           : T.recorded;
     }
@@ -134,7 +134,7 @@
     node.querySelector(".headline").textContent = visit.alert_headline;
     const issued = visit.alert_issued_at ? " · " + T.issued + " " + time(visit.alert_issued_at) : "";
     node.querySelector(".groupmeta").textContent = (T.levels[visit.level] || visit.level) + issued +
-      " · " + entryGroup.entries.length;
+      " · " + entryGroup.entries.length + " " + T.households;
     for (const entry of entryGroup.entries) node.append(card(entry, state, handlers));
     return node;
   }
