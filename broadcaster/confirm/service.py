@@ -124,7 +124,10 @@ def open_help_request(
     existing = session.scalar(select(HelpRequest).where(HelpRequest.recipient_id == recipient.id))
     if existing is not None:
         if existing.handled_at is not None:
-            existing.note = f"{existing.note} [{existing.handled_by}]".strip()
+            earlier = (
+                f"此前已由 {existing.handled_by} 处理 / handled before by {existing.handled_by}"
+            )
+            existing.note = f"{earlier}: {existing.note}" if existing.note else earlier
             existing.handled_at, existing.handled_by = None, None
             existing.confirmation_id, existing.opened_at = confirmation.id, now
         return existing

@@ -154,3 +154,39 @@ def test_field_and_operator_pages_have_their_english() -> None:
     for name in ("field.html", "operator.html", "console_part_reg_lists.html"):
         strings = CALL.findall((TEMPLATES / name).read_text(encoding="utf-8"))
         assert [s for s in strings if tr.gettext(s) == s] == [], name
+
+
+def test_needs_help_after_the_request_was_handled_opens_it_again(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        worker = f.worker(session, name="王网格", role=WorkerRole.field)
+        f.household(session, grid=zones["G1"], vulnerability=("disabled",)).worker_id = worker.id
+        user, _w = create_worker_login(
+            session, username="wang", role="field", worker_phone=worker.phone, actor=SYSTEM
+        )
+        _row, key = auth_service.create_api_key(session, user=user, actor=SYSTEM)
+        officer = auth_service.create_user(
+            session, username="duty", role=Role.officer, actor=SYSTEM
+        )
+        _row, duty = auth_service.create_api_key(session, user=officer, actor=SYSTEM)
+    fa.issue(db, settings, zones=["V1"])
+    task = client.get("/api/v1/visits", headers=auth(key)).json()[0]["id"]
+    url = f"/api/v1/visits/{task}/outcome"
+    first = client.post(url, json={"outcome": "needs_help", "client_id": "help-0001"},
+                        headers=auth(key))  # fmt: skip
+    request_id = first.json()["help_request_id"]
+    handled = client.post(
+        f"/api/v1/help-requests/{request_id}/handle", json={"note": "已送医"}, headers=auth(duty)
+    )
+    assert handled.status_code == 200, handled.text
+    assert client.get("/api/v1/help-requests", headers=auth(duty)).json() == []
+    again = client.post(
+        url, json={"outcome": "needs_help", "notes": "又摔倒了", "client_id": "help-0002"},
+        headers=auth(key),
+    )  # fmt: skip
+    assert (again.json()["moved_on"], again.json()["help_request_id"]) == ("done", request_id)
+    [reopened] = client.get("/api/v1/help-requests", headers=auth(duty)).json()
+    assert (reopened["text"], reopened["handled_at"]) == ("又摔倒了", None)
+    assert "已送医" in reopened["note"]
