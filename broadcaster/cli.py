@@ -14,7 +14,7 @@ from rich.table import Table
 
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import Actor
-from broadcaster.auth.models import Role, User
+from broadcaster.auth.models import User
 from broadcaster.bench.cli import bench_app
 from broadcaster.cli_security import audit_app, secret
 from broadcaster.db.database import Database
@@ -204,27 +204,70 @@ def template(path: Annotated[Path, typer.Argument(help="where to write (.xlsx or
 @users_app.command("create")
 def users_create(
     username: str,
-    role: Annotated[Role, typer.Option(help="admin, officer, feed, operator or field")],
+    role: Annotated[str, typer.Option(help="admin, officer, feed, operator, field or lead")],
+    worker: Annotated[
+        str | None,
+        typer.Option(help="the worker's phone: the login works that worker's tasks"),
+    ] = None,
     display_name: str = "",
     password: Annotated[
-        str | None, typer.Option(help="console password (prompted if empty)")
+        str | None,
+        typer.Option(help="console password (for a worker's login, generated and shown if empty)"),
     ] = None,
 ) -> None:
-    """Create a user."""
+    """Create a user; with --worker, the login of that field worker, lead or operator."""
+    from broadcaster.registry.logins import create_worker_login, new_password
+
+    shown = password is None and worker is not None
+    password = new_password() if shown else password
     db = _database(get_settings())
     try:
         with db.transaction() as session:
-            user = auth_service.create_user(
+            user, linked = create_worker_login(
                 session,
                 username=username,
                 role=role,
+                worker_phone=worker,
                 display_name=display_name,
                 password=password,
                 actor=CLI_ACTOR,
             )
+            text = f"user {user.username} ({user.role.value}) created, id {user.id}"
+            if linked is not None:
+                text += f", worker {linked.name} {linked.phone} ({linked.role.value})"
     except BroadcasterError as exc:
         raise _fail(exc.message) from exc
-    console.print(f"user {user.username} ({user.role.value}) created, id {user.id}")
+    console.print(text)
+    if shown:
+        console.print(f"password: [bold]{password}[/bold]  (不会再次显示 / not shown again)")
+
+
+@users_app.command("password")
+def users_password(
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="the new password (generated and shown if empty)")
+    ] = None,
+) -> None:
+    """Set a user's console password (e.g. for a login made by a household import)."""
+    from sqlalchemy import select
+
+    from broadcaster.registry.logins import new_password
+
+    shown = password is None
+    password = password or new_password()
+    db = _database(get_settings())
+    try:
+        with db.transaction() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise _fail(f"no such user: {username}")
+            auth_service.set_password(session, user=user, password=password, actor=CLI_ACTOR)
+    except BroadcasterError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"password of {username} set")
+    if shown:
+        console.print(f"password: [bold]{password}[/bold]  (不会再次显示 / not shown again)")
 
 
 @keys_app.command("create")

@@ -20,6 +20,7 @@ from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
 from broadcaster.redis_embedded import resolve_redis_url
 from broadcaster.registry.demo_district import generate_district
+from broadcaster.registry.demo_logins import ensure_worker_logins
 from broadcaster.registry.models import Group, GroupKind
 from broadcaster.settings import Settings, get_settings
 from broadcaster.sim import NumberConfig, SimConfig, create_sim_app, sim_state
@@ -146,6 +147,8 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
     with console.status(f"生成示范区 / generating a district of {households} households"):
         summary = generate_district(db, households=households)
     password = _admin_password(db)
+    with db.transaction() as session:
+        logins = ensure_worker_logins(session)
     db.dispose()
     procs = _start_workers(workers)
     base = settings.public_base_url
@@ -154,6 +157,9 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
         f"  district: {summary.households} households, {summary.people} people, "
         f"{summary.grids} grids ({'generated' if summary.created else 'reused'})\n"
         f"  console login: admin / {password}\n"
+        f"  field worker login: {logins.field} / {logins.password}   ({base}/field/)\n"
+        f"  loudspeaker operator login: {logins.operator} / {logins.password}   ({base}/operator)\n"
+        f"  every demo worker: <role>-<worker id> (lead-1, operator-2, field-3…), same password\n"
         f"  API key (admin): {os.environ['BROADCASTER_BOOTSTRAP_API_KEY']}\n"
         f"  API docs: {base}/docs   simulator: {base}/sim/api/messages · "
         f"{base}/sim/api/calls · {base}/sim/api/wecom/messages · SMTP {host}:{smtp_port}\n"

@@ -65,6 +65,9 @@ class SendResult:
     error_code: str | None = None
     message: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    # Accepted and as delivered as it will ever be known (a robot without receipts, a
+    # broadcast server that says it played): the delivery ends `delivered`, not `sent`.
+    final: bool = False
 
     @property
     def retryable(self) -> bool:

@@ -198,8 +198,10 @@ class WecomGroup(Channel[WecomGroupSettings]):
             return self._result(
                 item, Outcome.unknown, "bad_answer", "应答无法解析 / unreadable answer", exc, detail
             )
-        if errcode == 0:
-            return SendResult(item.key, Outcome.accepted, provider_id=None, detail=detail)
+        if errcode == 0:  # a robot has no receipts: an accepted post is as delivered as it gets
+            return SendResult(
+                item.key, Outcome.accepted, provider_id=None, detail=detail, final=True
+            )
         outcome = Outcome.retry if errcode == RATE_LIMITED else Outcome.failed
         return self._result(item, outcome, str(errcode), errmsg, None, detail)
 

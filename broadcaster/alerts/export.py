@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.confirm.models import Confirmation
 from broadcaster.delivery.models import Delivery
 from broadcaster.followup.models import VisitTask
@@ -41,7 +41,9 @@ HEADER = (
     ("reached_at", "送达时间"),
     ("final_at", "完成时间"),
     ("visit", "上门核实"),
+    ("exercise", "演练"),
 )
+DRILL = "演练 drill"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def export_rows(
 ) -> Iterator[list[str]]:
     """Every matching household, most urgent first, read in chunks by keyset."""
     zones = ZoneNames(session)
+    alert = session.get(Alert, alert_id)
+    drill = DRILL if alert is not None and alert.is_drill else ""
     last: tuple[int, int] | None = None
     while True:
         stmt = base_query(flt, alert_id).order_by(Recipient.priority, Recipient.id)
@@ -175,7 +179,7 @@ def export_rows(
         recipients = [r for r, _h in rows]
         more = details(session, recipients)
         for recipient, home in rows:
-            yield row_values(recipient, home, more, zones.of(home.grid_id), full_phones)
+            yield [*row_values(recipient, home, more, zones.of(home.grid_id), full_phones), drill]
         last = (recipients[-1].priority, recipients[-1].id)
 
 

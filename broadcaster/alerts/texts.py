@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,6 +13,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from broadcaster.alerts.models import Alert
 
 LINK_MARK = "\x00LINK\x00"
+# A clause asking to reply by SMS ("需要帮助请回复2", "reply 2 for help"): each channel's
+# template says how to answer on that channel, so an instruction's own ask is dropped.
+REPLY_ASK = re.compile(r"回复\s*[0-9０-９]|[Rr]eply\s+[0-9]|[Pp]ress\s+[0-9]|按\s*[0-9]")
+CLAUSE_END = re.compile(r"(?<=[。；;！!])|(?<=\.\s)")
 LANGUAGES = ("zh-CN", "en")
 
 
@@ -55,8 +60,17 @@ def render(
         hazard_name=names["hazard"][alert.hazard.value],
         headline=alert.headline,
         body=alert.body,
-        instruction=alert.instruction,
+        instruction=without_reply_ask(alert.instruction),
         link=LINK_MARK,
     )
     lines = (" ".join(line.split()) for line in text.splitlines())
     return MessageText("\n".join(line for line in lines if line))
+
+
+def without_reply_ask(text: str) -> str:
+    """The text without clauses asking for an SMS reply or a key press (they are the
+    templates' business: the SMS asks for a reply, the call for a key, the loudspeaker and
+    the public page for neither)."""
+    clauses = [c for c in CLAUSE_END.split(text) if c and not REPLY_ASK.search(c)]
+    kept = "".join(clauses).strip()
+    return kept[:-1] + "。" if kept.endswith(("；", ";")) else kept

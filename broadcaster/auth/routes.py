@@ -14,6 +14,7 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.errors import NotFound
+from broadcaster.registry.logins import create_worker_login
 
 router = APIRouter(tags=["auth"])
 admin_only = allow(Role.admin)
@@ -35,16 +36,24 @@ def list_users(session: Session = Depends(read_session), _: Principal = admin_on
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserIn, db: Database = Depends(get_db), who: Principal = admin_only) -> User:
+def create_user(
+    body: UserIn, db: Database = Depends(get_db), who: Principal = admin_only
+) -> UserOut:
+    """A user; with `worker` (a worker's phone), that worker's login."""
     with db.transaction() as session:
-        return service.create_user(
+        user, worker = create_worker_login(
             session,
             username=body.username,
-            role=body.role,
+            role=str(body.role),
+            worker_phone=body.worker,
             display_name=body.display_name,
             password=body.password,
             actor=who.actor,
         )
+        out = UserOut.model_validate(user)
+        if worker is not None:
+            out.worker_id, out.worker_name = worker.id, worker.name
+        return out
 
 
 @router.get("/keys", response_model=list[ApiKeyOut])

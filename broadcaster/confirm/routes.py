@@ -9,16 +9,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Recipient
+from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.api.deps import allow, get_db, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
-from broadcaster.confirm.models import Answer, HelpRequest, InboundMessage
+from broadcaster.confirm.models import Answer, Confirmation, HelpRequest, InboundMessage
 from broadcaster.confirm.service import handle_help_request
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.plain_text import PlainText
+from broadcaster.registry.logins import actor_names
 from broadcaster.registry.models import Household, Person
 
 router = APIRouter(tags=["duty board"])
@@ -28,6 +29,11 @@ duty = allow(Role.officer, Role.admin)
 class HelpRequestOut(BaseModel):
     id: int
     alert_id: int
+    exercise: bool = Field(description="A drill's help request (演练).")
+    via: str = Field(description="How the household asked: sms_reply, keypress, link, visit…")
+    by: str
+    by_name: str | None = Field(description="The field worker who found it, by name.")
+    text: str = Field(description="What was said or noted (a field worker's notes).")
     household_code: str
     head_name: str
     address: str
@@ -59,16 +65,19 @@ def help_requests(
 ) -> list[HelpRequestOut]:
     """Households asking for help, oldest first."""
     stmt = (
-        select(HelpRequest, Household)
+        select(HelpRequest, Household, Alert, Confirmation)
         .join(Recipient, Recipient.id == HelpRequest.recipient_id)
         .join(Household, Household.id == Recipient.household_id)
+        .join(Alert, Alert.id == HelpRequest.alert_id)
+        .join(Confirmation, Confirmation.id == HelpRequest.confirmation_id)
         .order_by(HelpRequest.opened_at)
     )
     if open_only:
         stmt = stmt.where(HelpRequest.handled_at.is_(None))
     rows = session.execute(stmt).all()
     phones: dict[int, list[str]] = {}
-    household_ids = [h.id for _r, h in rows]
+    household_ids = [h.id for _r, h, _a, _c in rows]
+    names = actor_names(session, {c.by for _r, _h, _a, c in rows})
     for household_id, phone in session.execute(
         select(Person.household_id, Person.phone).where(
             Person.household_id.in_(household_ids), Person.active.is_(True)
@@ -79,6 +88,11 @@ def help_requests(
         HelpRequestOut(
             id=r.id,
             alert_id=r.alert_id,
+            exercise=a.is_drill,
+            via=c.via.value,
+            by=c.by,
+            by_name=names.get(c.by),
+            text=c.text,
             household_code=h.code,
             head_name=h.head_name,
             address=h.address,
@@ -88,7 +102,7 @@ def help_requests(
             handled_by=r.handled_by,
             note=r.note,
         )
-        for r, h in rows
+        for r, h, a, c in rows
     ]
 
 

@@ -119,9 +119,17 @@ def cancel_open_visits(session: Session, *, recipient_id: int, now: dt.datetime)
 def open_help_request(
     session: Session, *, recipient: Recipient, confirmation: Confirmation, now: dt.datetime
 ) -> HelpRequest:
-    """One open help request per household and alert; a repeated ask keeps the first."""
+    """One help request per household and alert: a repeated ask keeps the open one; an ask
+    after it was handled opens it again (needs help always reaches the duty board)."""
     existing = session.scalar(select(HelpRequest).where(HelpRequest.recipient_id == recipient.id))
     if existing is not None:
+        if existing.handled_at is not None:
+            earlier = (
+                f"此前已由 {existing.handled_by} 处理 / handled before by {existing.handled_by}"
+            )
+            existing.note = f"{earlier}: {existing.note}" if existing.note else earlier
+            existing.handled_at, existing.handled_by = None, None
+            existing.confirmation_id, existing.opened_at = confirmation.id, now
         return existing
     request = HelpRequest(
         alert_id=recipient.alert_id,

@@ -116,11 +116,12 @@ _ACCEPT = (
     update(deliveries)
     .where(_LEASED)
     .values(
-        state=DeliveryState.sent.value,
+        state=bindparam("d_state"),  # sent, or delivered when the answer is final
         provider_id=bindparam("d_provider"),
         segments=bindparam("d_segments"),
         sent_at=bindparam("d_now"),
         error_code=None,  # an earlier attempt's refusal is history, not this message's
+        final_at=bindparam("d_final"),
         lease_token=None,
         lease_expires_at=None,
     )
@@ -189,6 +190,8 @@ def record_results(
                 "d_error": result.error_code,
                 "d_segments": result.detail.get("segments"),
                 "d_not_before": now + _retry_after(result, retry_after),
+                "d_state": (DeliveryState.delivered if result.final else DeliveryState.sent).value,
+                "d_final": now if result.final else None,
             }
         )
     statements = {

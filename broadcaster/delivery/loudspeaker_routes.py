@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
-from sqlalchemy import Select, select
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, case, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.audio import script
-from broadcaster.alerts.models import Alert
+from broadcaster.alerts.models import Alert, Level
 from broadcaster.alerts.visibility import public_url
 from broadcaster.api.deps import allow, get_db, get_settings_dep, read_session
 from broadcaster.auth.audit import record
@@ -19,7 +19,8 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
-from broadcaster.delivery.models import LoudspeakerTask, TaskState
+from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
+from broadcaster.delivery.statuses import PREDECESSORS
 from broadcaster.errors import Forbidden, InvalidState, NotFound
 from broadcaster.registry.models import Loudspeaker, Worker
 from broadcaster.settings import Settings
@@ -34,6 +35,8 @@ class TaskOut(BaseModel):
     level: str
     headline: str
     drill: bool
+    issued_at: dt.datetime | None
+    plays: int = Field(description="How many times to play the file (the level's policy).")
     loudspeaker_code: str
     loudspeaker_name: str
     script: str
@@ -63,6 +66,13 @@ def _query() -> Select[LoudspeakerTask, Alert, Loudspeaker]:
     )
 
 
+def _plays(alert: Alert) -> int:
+    try:
+        return max(1, int(alert.policy.get("loudspeaker_plays", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
 def _out(task: LoudspeakerTask, alert: Alert, speaker: Loudspeaker, settings: Settings) -> TaskOut:
     return TaskOut(
         id=task.id,
@@ -70,6 +80,8 @@ def _out(task: LoudspeakerTask, alert: Alert, speaker: Loudspeaker, settings: Se
         level=alert.level.value,
         headline=alert.headline,
         drill=alert.is_drill,
+        issued_at=alert.issued_at,
+        plays=_plays(alert),
         loudspeaker_code=speaker.code,
         loudspeaker_name=speaker.name,
         script=script(alert, settings),
@@ -113,7 +125,8 @@ def open_tasks(
     state: TaskState | None = TaskState.open,
 ) -> list[TaskOut]:
     """The tasks this user may see, most urgent alert first."""
-    stmt = _visible(_query(), who).order_by(Alert.level.desc(), LoudspeakerTask.id)
+    urgency = case({level: -level.rank for level in Level}, value=Alert.level)
+    stmt = _visible(_query(), who).order_by(urgency, LoudspeakerTask.id)
     if state is not None:
         stmt = stmt.where(LoudspeakerTask.state == state)
     return [_out(t, a, s, settings) for t, a, s in session.execute(stmt.limit(500))]
@@ -132,7 +145,18 @@ def mark_played(session: Session, *, task_id: int, who: Principal, settings: Set
     task, alert, speaker = row
     if task.state is not TaskState.open:
         raise InvalidState(f"任务已是 {task.state.value} / task is already {task.state.value}")
-    task.state, task.played_at, task.played_by = TaskState.played, utcnow(), who.actor.name
+    now = utcnow()
+    task.state, task.played_at, task.played_by = TaskState.played, now, who.actor.name
+    if task.delivery_id is not None:  # played is as delivered as a loudspeaker gets
+        session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == task.delivery_id,
+                Delivery.state.in_(PREDECESSORS[DeliveryState.delivered]),
+            )
+            .values(state=DeliveryState.delivered, final_at=now, lease_token=None)
+            .execution_options(synchronize_session=False)
+        )
     record(
         session,
         actor=who.actor,

@@ -75,5 +75,9 @@ class VisitReport(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     lat: Mapped[float | None]
     lon: Mapped[float | None]
-    at: Mapped[dt.datetime]
+    at: Mapped[dt.datetime]  # when it was found at the door (the phone's clock, bounded)
     by: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[dt.datetime | None]  # when the server got it (later when synced)
+    # What the task had become when the finding arrived (reassigned, cancelled, done…):
+    # the finding is kept all the same (DESIGN §3.13).
+    moved_on: Mapped[str | None] = mapped_column(String(32))

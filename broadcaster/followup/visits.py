@@ -1,29 +1,21 @@
 """Visit tasks: created set-based for due households, reassigned when nobody starts them,
-closed by outcomes recorded in the field (idempotent on the client's id, for offline sync)."""
+started by their worker (outcomes are in `findings`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, Recipient, RecipientState
+from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.auth.audit import Actor, record
-from broadcaster.confirm.models import Answer, ConfirmVia
-from broadcaster.confirm.service import MOVES_FROM, record_confirmation
 from broadcaster.db.base import UTCDateTime
-from broadcaster.errors import Conflict, Forbidden, InvalidState, NotFound
-from broadcaster.followup.models import VisitOutcome, VisitReport, VisitState, VisitTask
+from broadcaster.errors import Forbidden, InvalidState, NotFound
+from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import Household, Worker, WorkerRole, Zone, worker_zones
 
 OPEN = (VisitState.open, VisitState.in_progress)
-ANSWERS = {
-    VisitOutcome.safe: Answer.safe,
-    VisitOutcome.evacuated: Answer.evacuated,
-    VisitOutcome.needs_help: Answer.needs_help,
-}
 
 
 def create_visits(
@@ -132,15 +124,6 @@ def reassign_overdue(session: Session, *, now: dt.datetime) -> int:
     return moved
 
 
-@dataclass(frozen=True)
-class OutcomeIn:
-    outcome: VisitOutcome
-    notes: str
-    client_id: str | None
-    lat: float | None = None
-    lon: float | None = None
-
-
 def _task_for(
     session: Session, task_id: int, actor_worker: Worker | None, is_field: bool
 ) -> VisitTask:
@@ -168,76 +151,4 @@ def start_visit(
         record(session, actor=actor, action="visit.start", object_type="visit", object_id=task.id)
     elif task.state != VisitState.in_progress:
         raise InvalidState(f"任务已结束 / the task is {task.state.value}")
-    return task
-
-
-def record_outcome(
-    session: Session,
-    *,
-    task_id: int,
-    body: OutcomeIn,
-    worker: Worker | None,
-    is_field: bool,
-    actor: Actor,
-    now: dt.datetime,
-) -> VisitTask:
-    """What the worker found. A resend with the same client id changes nothing; `not_home`
-    keeps the task open for a second visit or a neighbour's word."""
-    if body.client_id:
-        seen = session.scalar(select(VisitReport).where(VisitReport.client_id == body.client_id))
-        if seen is not None:
-            if seen.task_id != task_id:
-                raise Conflict(
-                    "client_id 已用于另一任务 / client_id used for another task", field="client_id"
-                )
-            return session.get_one(VisitTask, task_id)
-    task = _task_for(session, task_id, worker, is_field)
-    if task.state not in OPEN:
-        raise InvalidState(f"任务已结束 / the task is {task.state.value}")
-    session.add(
-        VisitReport(
-            task_id=task.id,
-            client_id=body.client_id,
-            outcome=body.outcome,
-            notes=body.notes[:2000],
-            lat=body.lat,
-            lon=body.lon,
-            at=now,
-            by=actor.name,
-        )
-    )
-    task.outcome, task.notes, task.client_id = body.outcome, body.notes[:2000], body.client_id
-    task.started_at, task.reassign_at = task.started_at or now, None
-    if body.outcome is VisitOutcome.not_home:
-        task.state = VisitState.open
-    else:
-        task.state = VisitState.done if body.outcome in ANSWERS else VisitState.unable
-        task.done_at, task.done_by = now, actor.name
-    session.flush()  # the task is settled before the confirmation closes what is still open
-    recipient = session.get_one(Recipient, task.recipient_id, with_for_update=True)
-    if body.outcome in ANSWERS:
-        record_confirmation(
-            session,
-            recipient=recipient,
-            via=ConfirmVia.visit,
-            answer=ANSWERS[body.outcome],
-            actor=actor,
-            now=now,
-            text=body.notes,
-        )
-    elif recipient.state in MOVES_FROM[RecipientState.visited]:
-        recipient.state, recipient.final_at, recipient.next_action_at = (
-            RecipientState.visited,
-            now,
-            None,
-        )
-    record(
-        session,
-        actor=actor,
-        action="visit.outcome",
-        object_type="visit",
-        object_id=task.id,
-        outcome=body.outcome.value,
-        client_id=body.client_id,
-    )
     return task

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState
-from broadcaster.alerts.texts import _names
+from broadcaster.alerts.texts import _names, without_reply_ask
 from broadcaster.alerts.visibility import public_condition
 from broadcaster.feeds.outbound import last_change
 from broadcaster.registry.models import Zone
@@ -82,7 +82,7 @@ def public_alerts(
                 hazard_name=words["hazard"][alert.hazard.value],
                 headline=alert.headline,
                 body=alert.body,
-                instruction=alert.instruction,
+                instruction=without_reply_ask(alert.instruction),
                 areas=list(dict.fromkeys(areas)),
                 issued=_stamp(alert.issued_at),
                 updated=_stamp(last_change(session, alert)),

@@ -112,7 +112,8 @@ class Worker(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     role: Mapped[WorkerRole] = mapped_column(str_enum(WorkerRole, "worker_role"))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The login of this worker (field, lead or operator pages); one login, one worker.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, unique=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     zones: Mapped[list[Zone]] = relationship(secondary=worker_zones)

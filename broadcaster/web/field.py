@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from broadcaster.api.deps import get_db
 from broadcaster.auth.models import Role
+from broadcaster.db.database import Database
+from broadcaster.followup.visits import worker_of
+from broadcaster.registry.importer.values import VULNERABILITY_LABELS
 from broadcaster.web.auth import page_user
 from broadcaster.web.templating import render
 
@@ -16,10 +20,13 @@ WORKER_JS = Path(__file__).parent / "static" / "field-sw.js"
 
 
 @router.get("/field/", response_class=HTMLResponse)
-def field_page(request: Request) -> HTMLResponse:
+def field_page(request: Request, db: Database = Depends(get_db)) -> HTMLResponse:
     """The shell; the list itself comes from /api/v1/visits and is kept on the phone."""
     user = page_user(request, Role.field, Role.officer, Role.admin)
-    page = render(request, "field.html", user=user)
+    with db.read() as session:
+        worker = worker_of(session, user.user_id)
+        who = (worker.name, worker.phone, worker.role.value) if worker else None
+    page = render(request, "field.html", user=user, worker=who, vulnerability=VULNERABILITY_LABELS)
     page.headers["Cache-Control"] = "no-cache"
     return page
 

@@ -12,8 +12,10 @@ from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.delivery.loudspeaker_routes import mark_played, open_tasks
 from broadcaster.errors import BroadcasterError
+from broadcaster.followup.visits import worker_of
 from broadcaster.settings import Settings
 from broadcaster.web.auth import PageUser, check_csrf, page_user
+from broadcaster.web.console.common import LEVELS, Format
 from broadcaster.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -31,8 +33,17 @@ def operator_page(
     user = page_user(request, *ROLES)
     with db.read() as session:
         tasks = open_tasks(session, who=_principal(user, request), settings=settings)
+        worker = worker_of(session, user.user_id)
+        name = f"{worker.name} · {worker.phone}" if worker else None
     return render(
-        request, "operator.html", user=user, tasks=tasks, message=request.query_params.get("msg")
+        request,
+        "operator.html",
+        user=user,
+        worker=name,
+        tasks=tasks,
+        levels=LEVELS,
+        fmt=Format,
+        message=request.query_params.get("msg"),
     )
 
 

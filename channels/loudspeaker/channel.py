@@ -62,10 +62,21 @@ class Loudspeaker(Channel[LoudspeakerSettings]):
         try:
             async with self._session.post(url, json=payload) as response:
                 if response.status < 300:
-                    return SendResult(item.key, Outcome.accepted, message="已推送 / pushed")
+                    played = await _says_played(response)
+                    text = "已播放 / played" if played else "已推送 / pushed"
+                    return SendResult(item.key, Outcome.accepted, message=text, final=played)
                 outcome = Outcome.retry if response.status >= 500 else Outcome.failed
                 return SendResult(item.key, outcome, error_code=str(response.status))
         except aiohttp.ClientConnectorError:
             return SendResult(item.key, Outcome.retry, error_code="connection")
         except (TimeoutError, aiohttp.ClientError):
             return SendResult(item.key, Outcome.unknown, error_code="timeout")
+
+
+async def _says_played(response: aiohttp.ClientResponse) -> bool:
+    """Whether the IP-broadcast server's answer confirms that it played ({"played": true})."""
+    try:
+        answer = await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return False
+    return isinstance(answer, dict) and answer.get("played") is True

@@ -70,7 +70,7 @@ def test_two_outcomes_recorded_offline_arrive_once(
         assert "离线" in page.inner_text("#status")
         for _ in range(2):  # each click re-renders the list: find the next open card anew
             page.click("article.task:not(.done) button[data-outcome=safe]")
-        outbox = page.evaluate("JSON.parse(localStorage.getItem('bc-outbox')).length")
+        outbox = page.evaluate("JSON.parse(localStorage.getItem('bc-outbox:wang')).length")
         assert outbox == 2
         assert done_tasks(db) == []
 
@@ -79,7 +79,7 @@ def test_two_outcomes_recorded_offline_arrive_once(
         wait_until(lambda: len(done_tasks(db)) == 2, timeout=60)
         page.reload()
         page.wait_for_selector("#visits")
-        assert page.evaluate("JSON.parse(localStorage.getItem('bc-outbox')).length") == 0
+        assert page.evaluate("JSON.parse(localStorage.getItem('bc-outbox:wang')).length") == 0
         assert problems == []  # the strict CSP refused nothing, no script error
         context.close()
 

@@ -1,5 +1,5 @@
 """Visit API: someone else's task is 403, an unknown outcome 422, replays are harmless,
-and nothing changes on a refusal."""
+nothing changes on a refusal, and a finding on a task that moved on is kept."""
 
 from __future__ import annotations
 
@@ -82,11 +82,15 @@ def test_outcome_replays_are_harmless(client: TestClient, db: Database, settings
         json={**body, "client_id": "offline-0002"},
         headers=auth(keys["a"]),
     )
-    assert other.status_code == 409
+    # a second finding on a finished task is a fact too: kept, saying the task was done
+    assert other.status_code == 200
+    assert other.json()["moved_on"] == "done"
     with db.read() as session:
         task = session.get_one(VisitTask, tasks[0])
         state = session.scalar(select(Recipient.state).where(Recipient.id == task.recipient_id))
+        reports = list(session.scalars(select(VisitReport.moved_on).order_by(VisitReport.id)))
     assert task.state == VisitState.done
+    assert reports == [None, "done"]
     assert state == RecipientState.visited
 
 

@@ -60,6 +60,7 @@ class Writer:
         self.present = present
         self.warnings: list[str] = []
         self.warned: set[str] = set()
+        self.logins: dict[str, tuple[str, int]] = {}  # worker phone: (login, first row)
         self.now: dt.datetime = utcnow()
 
     def apply(self, rows: Sequence[HouseholdRow]) -> tuple[int, int, int]:
@@ -84,6 +85,8 @@ class Writer:
             ref = row.worker
             if ref is None:
                 continue
+            if ref.login:
+                self.logins.setdefault(ref.phone, (ref.login, row.row))
             known = self.lookups.workers.get(ref.phone)
             first = wanted.setdefault(ref.phone, (ref.name, row.row))
             stored_name = known[1] if known else first[0]

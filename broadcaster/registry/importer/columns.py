@@ -93,6 +93,14 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "与姓名同时填写 / together with the name",
         ("包保人电话", "包保干部电话", "网格员电话"),
     ),
+    ColumnSpec(
+        "worker_login",
+        "包保责任人账号",
+        False,
+        "li.wangge",
+        "可选：为该责任人创建登录账号（字母、数字、._@-）/ optional: a login for the worker",
+        ("责任人账号", "登录账号", "worker_username"),
+    ),
     ColumnSpec("lon", "经度", False, "106.55", "-180 至 180，与纬度同时填写", ("longitude", "lng")),
     ColumnSpec("lat", "纬度", False, "29.56", "-90 至 90，与经度同时填写", ("latitude",)),
     ColumnSpec(

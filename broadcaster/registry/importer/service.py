@@ -14,6 +14,7 @@ from broadcaster.registry.importer.columns import find_header
 from broadcaster.registry.importer.reading import Row, read_sheet
 from broadcaster.registry.importer.schemas import ImportProblem, ImportReport
 from broadcaster.registry.importer.validate import HouseholdRow, Lookups, RowChecker
+from broadcaster.registry.logins import import_logins
 from broadcaster.settings import ImportSettings
 
 BATCH_ROWS = 1000
@@ -76,6 +77,7 @@ def import_households(
         if progress:
             progress(start + len(batch), len(rows))
     report.warnings.extend(writer.warnings)
+    report.warnings.extend(import_logins(session, writer.logins, actor=actor))
     _cap_warnings(report)
     record(
         session,

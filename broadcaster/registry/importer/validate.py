@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ def _length(attribute: InstrumentedAttribute[str]) -> int:
 
 
 # Column widths of the tables, so that no row fails at INSERT time.
+LOGIN_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 MAX_LENGTH = {
     "household_code": _length(Household.code),
     "head_name": _length(Household.head_name),
@@ -70,6 +72,7 @@ class WorkerRef:
 
     phone: str
     name: str
+    login: str | None = None  # a login to make for the worker, if it has none
 
 
 @dataclass
@@ -226,7 +229,19 @@ class RowChecker:
             )
             return None
         phone = self.worker_phone(phone_raw)
-        return WorkerRef(phone=phone.e164, name=name) if phone and name else None
+        login = self.worker_login(self.text(cells, "worker_login"))
+        return WorkerRef(phone=phone.e164, name=name, login=login) if phone and name else None
+
+    def worker_login(self, raw: str) -> str | None:
+        login = raw.strip()
+        if login and not LOGIN_NAME.fullmatch(login):
+            self.problem(
+                "worker_login",
+                raw,
+                "账号只能用 1–64 个字母、数字或 ._@- / a login is 1-64 letters, digits or ._@-",
+            )
+            return None
+        return login or None
 
     def worker_phone(self, raw: str) -> Phone | None:
         try:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.approval import person
 from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
-from broadcaster.confirm.models import HelpRequest
+from broadcaster.confirm.models import Confirmation, HelpRequest
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.registry.models import Household, Loudspeaker, Person, Worker
 
@@ -28,6 +28,9 @@ class HelpItem:
     phones: list[str]
     vulnerable: bool
     opened_at: dt.datetime
+    drill: bool = False
+    via: str = ""
+    text: str = ""  # what the household said or the field worker noted
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,9 @@ def help_queue(session: Session) -> tuple[int, list[HelpItem]]:
         .scalar_subquery()
     )
     rows = session.execute(
-        select(HelpRequest, Household, Alert.level, Recipient.is_vulnerable)
+        select(HelpRequest, Household, Alert, Recipient.is_vulnerable, Confirmation)
         .join(Recipient, Recipient.id == HelpRequest.recipient_id)
+        .join(Confirmation, Confirmation.id == HelpRequest.confirmation_id)
         .join(Household, Household.id == Recipient.household_id)
         .join(Alert, Alert.id == HelpRequest.alert_id)
         .where(HelpRequest.id.in_(first))
@@ -64,7 +68,7 @@ def help_queue(session: Session) -> tuple[int, list[HelpItem]]:
     phones: dict[int, list[str]] = {}
     for household_id, phone in session.execute(
         select(Person.household_id, Person.phone)
-        .where(Person.household_id.in_([h.id for _r, h, _l, _v in rows]), Person.active.is_(True))
+        .where(Person.household_id.in_([h.id for _r, h, *_ in rows]), Person.active.is_(True))
         .order_by(Person.position)
     ):
         phones.setdefault(household_id, []).append(phone)
@@ -72,15 +76,18 @@ def help_queue(session: Session) -> tuple[int, list[HelpItem]]:
         HelpItem(
             r.id,
             r.alert_id,
-            level.value,
+            alert.level.value,
             h.code,
             h.head_name,
             h.address,
             phones.get(h.id, []),
             bool(vulnerable),
             r.opened_at,
+            alert.is_drill,
+            said.via.value,
+            said.text,
         )
-        for r, h, level, vulnerable in rows
+        for r, h, alert, vulnerable, said in rows
     ]
 
 

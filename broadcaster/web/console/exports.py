@@ -30,15 +30,18 @@ def _rows(db: Database, alert_id: int, filters: Filters) -> Iterator[list[str]]:
         yield from export_rows(session, flt, alert_id, full_phones=bool(filters.phones))
 
 
-def _checked(request: Request, alert_id: int, fmt: str) -> tuple[Filters, Response | None]:
+def _checked(request: Request, alert_id: int, fmt: str) -> tuple[Filters, str, Response | None]:
+    """The filters, the file name's start ("drill-alert-7" for a drill), or a refusal."""
     user = console_user(request)
     filters = Filters.of(request)
     with db_of(request).read() as session:
-        if session.get(Alert, alert_id) is None:
-            return filters, missing(request, f"alert {alert_id}")
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            return filters, "", missing(request, f"alert {alert_id}")
+        stem = f"{'drill-' if alert.is_drill else ''}alert-{alert_id}"
         _flt, error = filters.resolve(session)
     if error:
-        return filters, message(request, ValidationFailed(error, field="zone"))
+        return filters, stem, message(request, ValidationFailed(error, field="zone"))
     audit_phones(
         request,
         user,
@@ -47,15 +50,15 @@ def _checked(request: Request, alert_id: int, fmt: str) -> tuple[Filters, Respon
         phones="full" if filters.phones else "masked",
         filter=filters.query(phones=""),
     )
-    return filters, None
+    return filters, stem, None
 
 
 @router.get("/console/alerts/{alert_id}/recipients.csv")
 def export_csv(request: Request, alert_id: Id) -> Response:
-    filters, refused = _checked(request, alert_id, "csv")
+    filters, stem, refused = _checked(request, alert_id, "csv")
     if refused is not None:
         return refused
-    name = f"alert-{alert_id}-recipients{'-full' if filters.phones else ''}.csv"
+    name = f"{stem}-recipients{'-full' if filters.phones else ''}.csv"
     return StreamingResponse(
         csv_chunks(_rows(db_of(request), alert_id, filters)),
         media_type="text/csv; charset=utf-8",
@@ -65,13 +68,15 @@ def export_csv(request: Request, alert_id: Id) -> Response:
 
 @router.get("/console/alerts/{alert_id}/recipients.xlsx")
 def export_xlsx(request: Request, alert_id: Id) -> Response:
-    filters, refused = _checked(request, alert_id, "xlsx")
+    filters, stem, refused = _checked(request, alert_id, "xlsx")
     if refused is not None:
         return refused
     folder = Path(tempfile.mkdtemp(prefix="export-"))
-    name = f"alert-{alert_id}-recipients{'-full' if filters.phones else ''}.xlsx"
+    name = f"{stem}-recipients{'-full' if filters.phones else ''}.xlsx"
     path = folder / name
-    write_xlsx(path, _rows(db_of(request), alert_id, filters), title=f"alert {alert_id}")
+    write_xlsx(
+        path, _rows(db_of(request), alert_id, filters), title=stem.replace("drill-", "演练 ")
+    )
     return FileResponse(
         path,
         media_type=XLSX,

@@ -87,8 +87,11 @@ def _workers(session: Session, request: Request, page_no: int) -> dict[str, Any]
         )
     )
     counts = dict(session.execute(select(Worker.role, func.count()).group_by(Worker.role)).all())
+    linked = [w.user_id for w in workers if w.user_id is not None]
+    logins = dict(session.execute(select(User.id, User.username).where(User.id.in_(linked))).all())
     return {
         "workers": workers,
+        "logins": {w.id: logins.get(w.user_id) for w in workers if w.user_id is not None},
         "total": total,
         "pages": max(1, -(-total // PAGE_SIZE)),
         "role": role,

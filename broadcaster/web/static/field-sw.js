@@ -1,13 +1,17 @@
 // Keeps the field page and its assets on the phone, so it opens without signal.
-const CACHE = "bc-field-v1";
-const SHELL = ["/field/", "/static/field.js", "/static/base.css"];
+const CACHE = "bc-field-v2";
+const SHELL = [
+  "/field/", "/static/field.js", "/static/field-view.js", "/static/base.css", "/static/work.css",
+];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
 });
 
-self.addEventListener("activate", (event) => {
-  event.waitUntil(self.clients.claim());
+self.addEventListener("activate", (event) => {  // drop the shells of older versions
+  event.waitUntil(caches.keys()
+    .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+    .then(() => self.clients.claim()));
 });
 
 self.addEventListener("fetch", (event) => {

@@ -1,0 +1,171 @@
+// Field page, drawing: visits grouped by alert, one card per household, every pending or
+// refused outcome visible on its card. State and sync are in field.js.
+"use strict";
+(function () {
+  const root = document.getElementById("field");
+  const T = JSON.parse(root.dataset.text);
+  const LABELS = JSON.parse(root.dataset.vulnerability);
+  const lang = document.documentElement.lang || "zh-CN";
+
+  function time(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    const today = new Date().toDateString() === d.toDateString();
+    const opts = today ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    return d.toLocaleString(lang, opts);
+  }
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function link(href, text) {
+    const a = el("a", "", text);
+    a.href = href;
+    return a;
+  }
+
+  // One entry per household, in the list's order (most urgent first); its other tasks
+  // (the same household under another alert) ride along.
+  function households(visits) {
+    const byCode = new Map();
+    for (const visit of visits) {
+      const seen = byCode.get(visit.household_code);
+      if (seen) seen.others.push(visit); else byCode.set(visit.household_code, { visit, others: [] });
+    }
+    return [...byCode.values()];
+  }
+
+  function groups(entries) {
+    const byAlert = new Map();
+    for (const entry of entries) {
+      const id = entry.visit.alert_id;
+      if (!byAlert.has(id)) byAlert.set(id, { visit: entry.visit, entries: [] });
+      byAlert.get(id).entries.push(entry);
+    }
+    return [...byAlert.values()];
+  }
+
+  function maps(visit) {
+    const box = el("span");
+    if (visit.lat == null || visit.lon == null) return box;
+    const name = encodeURIComponent(visit.head_name + " " + visit.address);
+    box.append(
+      link("geo:" + visit.lat + "," + visit.lon + "?q=" + visit.lat + "," + visit.lon + "(" + name + ")", T.map), " · ",
+      link("https://uri.amap.com/marker?position=" + visit.lon + "," + visit.lat + "&name=" + name +
+        "&coordinate=wgs84&callnative=1", T.amap), " · ",
+      link("https://api.map.baidu.com/marker?location=" + visit.lat + "," + visit.lon + "&title=" + name +
+        "&content=" + name + "&output=html&coord_type=wgs84&src=broadcaster", T.baidu));
+    return box;
+  }
+
+  function card(entry, state, handlers) {
+    const visit = entry.visit;
+    const tasks = [visit, ...entry.others];
+    const ids = new Set(tasks.map((t) => t.id));
+    const queued = state.outbox.filter((item) => item.kind === "outcome" && ids.has(item.task_id));
+    const problem = queued.find((item) => item.problem);
+    const node = document.getElementById("visit-template").content.firstElementChild.cloneNode(true);
+    node.dataset.id = visit.id;
+    node.dataset.household = visit.household_code;
+    node.querySelector(".name").textContent = visit.head_name + "（" + visit.household_code + "）";
+    const pills = node.querySelector(".pills");
+    for (const flag of visit.vulnerability) pills.append(el("span", "pill vulnerable", LABELS[flag] || flag), " ");
+    if (visit.exercise) pills.append(el("span", "pill drill-pill", T.drill));
+    if (visit.due_at && visit.state === "open") node.querySelector(".due").textContent = T.due.replace("{t}", time(visit.due_at));
+    else if (visit.started_at && visit.state === "in_progress") node.querySelector(".due").textContent = T.started + " " + time(visit.started_at);
+    node.querySelector(".address").textContent = visit.address;
+    for (const phone of visit.phones) node.querySelector(".phones").append(link("tel:" + phone, phone), " ");
+    node.querySelector(".maps").append(maps(visit));
+    node.querySelector(".reason").textContent = visit.outcome === "not_home" ? T.not_home
+      : (visit.reason === "vulnerable" ? T.vulnerable : T.escalation);
+    if (entry.others.length) {
+      const also = node.querySelector(".also");
+      also.hidden = false;
+      also.textContent = T.also + entry.others.map((o) => (o.exercise ? T.drill : "") + o.alert_headline).join("；");
+    }
+    if (visit.flagged) node.classList.add("flagged");
+    const result = node.querySelector(".result");
+    const closedByOther = visit.done_by_name && (visit.state === "done" || visit.state === "unable");
+    const finished = queued.length || state.done.has(visit.id) || closedByOther;
+    if (finished) {
+      node.classList.add("done");
+      node.querySelectorAll(".outcomes button, .notes").forEach((b) => { b.disabled = true; });
+      result.hidden = false;
+      result.textContent = queued.length ? T.waiting + "：" + (T.outcomes[queued[0].outcome] || queued[0].outcome)
+        : closedByOther ? T.found_by + visit.done_by_name + " · " + (T.outcomes[visit.outcome] || "")
+          : T.recorded;
+    }
+    if (problem) {
+      node.classList.add("refused");
+      const box = node.querySelector(".problem");
+      box.hidden = false;
+      box.querySelector(".problem-text").textContent = T.refused + problem.problem.text;
+      box.querySelector(".retry").addEventListener("click", () => handlers.retry(problem.client_id));
+      box.querySelector(".discard").addEventListener("click", () => handlers.discard(problem.client_id));
+    }
+    const start = node.querySelector(".start");
+    const starting = state.outbox.some((item) => item.kind === "start" && item.task_id === visit.id);
+    if (visit.state === "open" && !finished && !starting) {
+      start.hidden = false;
+      start.addEventListener("click", () => handlers.start(visit));
+    }
+    node.querySelectorAll("button[data-outcome]").forEach((button) => {
+      button.addEventListener("click", () => handlers.record(tasks, button.dataset.outcome,
+        node.querySelector(".notes").value));
+    });
+    return node;
+  }
+
+  function group(entryGroup, state, handlers) {
+    const visit = entryGroup.visit;
+    const node = document.getElementById("group-template").content.firstElementChild.cloneNode(true);
+    node.classList.add("level-" + visit.level);
+    if (visit.exercise) {
+      node.classList.add("exercise");
+      const mark = node.querySelector(".drill-mark");
+      mark.hidden = false;
+      mark.textContent = T.drill;
+    }
+    node.querySelector(".headline").textContent = visit.alert_headline;
+    const issued = visit.alert_issued_at ? " · " + T.issued + " " + time(visit.alert_issued_at) : "";
+    node.querySelector(".groupmeta").textContent = (T.levels[visit.level] || visit.level) + issued +
+      " · " + entryGroup.entries.length + " " + T.households;
+    for (const entry of entryGroup.entries) node.append(card(entry, state, handlers));
+    return node;
+  }
+
+  function notices(state) {
+    const box = document.getElementById("notices");
+    box.textContent = "";
+    if (state.loginExpired) {
+      const p = el("p", "error");
+      p.append(T.login + " ", link("/login?next=/field/", "→"));
+      box.append(p);
+    }
+    if (!state.sent.length) return;
+    box.append(el("h2", "sent-title", T.sent_title));
+    const list = el("ul", "sent");
+    for (const note of state.sent.slice(0, 8)) {
+      list.append(el("li", note.bad ? "bad" : "", time(note.at) + " " + note.text));
+    }
+    box.append(list);
+  }
+
+  window.FieldView = {
+    T,
+    draw(state, handlers) {
+      notices(state);
+      const rootList = document.getElementById("visits");
+      rootList.textContent = "";
+      if (!state.visits.length) { rootList.append(el("p", "meta", T.none)); return; }
+      for (const entryGroup of groups(households(state.visits))) {
+        rootList.append(group(entryGroup, state, handlers));
+      }
+    },
+  };
+})();
