@@ -8,8 +8,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+import redis
+
 from broadcaster.alerts.models import Alert, AlertState
 from broadcaster.db.base import utcnow
+from broadcaster.db.retry import retrying
 from broadcaster.delivery.dispatch import batch_limit
 from broadcaster.delivery.items import ItemContext, build_items
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
@@ -57,7 +60,11 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         for c in lease.items
         if c.id not in built
     ]
-    admission = admit(rt, channel, alert.is_drill, items)
+    try:
+        admission = admit(rt, channel, alert.is_drill, items)
+    except redis.RedisError as exc:  # nothing sent: give the lease back (the reconciler kicks)
+        _record(rt, lease.token, unaddressable + _unsent(items, exc), stats)
+        return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
     _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token, stats)
@@ -82,12 +89,26 @@ def _send_rate_limited(
     bucket = _bucket(rt, channel, drill)
     pending = items
     while pending:
-        granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
+        try:
+            granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
+        except redis.RedisError as exc:  # Redis went away mid-batch: the rest waits for it
+            _record(rt, token, _unsent(pending, exc), stats)
+            return
         if granted == 0:
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
         _record(rt, token, rt.run(sender.send_batch(chunk)), stats)
+
+
+def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:
+    """Items not handed to the provider because Redis (the rate limit) is unavailable."""
+    log.warning("Redis unavailable (%s): %d deliveries go back to the queue", exc, len(items))
+    message = "限流服务不可用，稍后重发 / rate limiter unavailable, will retry"
+    return [
+        SendResult(i.key, Outcome.retry, error_code="redis_unavailable", message=message)
+        for i in items
+    ]
 
 
 def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
@@ -100,10 +121,13 @@ def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
 
 
 def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordStats) -> None:
-    with rt.db.transaction() as session:
-        got = record_results(
-            session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
-        )
+    def write() -> RecordStats:  # re-checks the lease: safe to run again after a lost COMMIT
+        with rt.db.transaction() as session:
+            return record_results(
+                session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
+            )
+
+    got = retrying(write, what="recording send results")
     for name in ("accepted", "failed", "retried", "unknown", "lease_lost"):
         setattr(stats, name, getattr(stats, name) + getattr(got, name))
     if got.lease_lost:
