@@ -48,16 +48,10 @@ class PrivateRedis:
         return self.server.url
 
     def kill(self) -> None:
-        process = self.server._process
-        assert process is not None
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        self.server._process = None
+        self.server.kill()
 
     def restart_empty(self) -> None:
-        for leftover in self.server.redis_dir.glob("appendonly*"):
-            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
-        self.server = EmbeddedRedis(self.directory)
+        self.server.forget_data()
         self.server.start()
 
     def stop(self) -> None:
