@@ -16,6 +16,7 @@ from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.routes import router as alerts_router
 from broadcaster.api import errors
 from broadcaster.api.health import router as health_router
+from broadcaster.api.retry_reads import RetryReads
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
 from broadcaster.confirm.inbound import inbound_committer
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         f"/public/alerts/{alert.id}/audio.mp3"
     )
     errors.install(app)
+    app.add_middleware(RetryReads)
     # Provider webhooks first: routes are matched in order, and these are the hot paths
     # (thousands of status callbacks a second during a fan-out).
     app.include_router(hooks_router)
