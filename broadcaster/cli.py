@@ -129,6 +129,9 @@ def worker(
     burst: Annotated[bool, typer.Option(help="exit when the queues are empty")] = False,
     fork: Annotated[bool, typer.Option(help="fork a work horse per job (slower)")] = False,
     scheduler: Annotated[bool, typer.Option(help="also run the periodic ticks")] = True,
+    rq_log_level: Annotated[
+        str, typer.Option(help="RQ's own log (a line per job at INFO)")
+    ] = "WARNING",
 ) -> None:
     """Run an RQ worker on the project's queues."""
     from broadcaster.jobs import periodic_ticks
@@ -144,6 +147,7 @@ def worker(
             with_scheduler=scheduler,
             worker_class="fork" if fork else "simple",
             periodic=periodic_ticks(settings) if scheduler else [],
+            rq_log_level=rq_log_level.upper(),
         )
     finally:
         if embedded is not None:
