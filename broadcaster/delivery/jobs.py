@@ -50,8 +50,12 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
         return {"claimed": len(lease.items), **asdict(stats)}
-    with rt.db.read() as session:
-        items = build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+
+    def build() -> list[SendItem]:  # a read: safe to run again after a lost connection
+        with rt.db.read() as session:
+            return build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+
+    items = retrying(build, what="building send items")
     built = {item.key for item in items}
     unaddressable = [
         SendResult(
