@@ -177,6 +177,7 @@ def _measure(
         "service_died": died,
         "restarted": stack.restarts,
         "delivery_states": delivery_states(db, alert_id),
+        **stack.notes,
     }
 
 

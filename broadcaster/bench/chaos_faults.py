@@ -38,6 +38,7 @@ class ChaosStack:
     down_seconds: float = 10.0
     provider_fault_seconds: float = 20.0
     restarts: list[str] = field(default_factory=list)
+    notes: dict[str, float] = field(default_factory=dict)  # what the fault did, in figures
 
     @property
     def service(self) -> list[p.Proc]:
@@ -104,11 +105,13 @@ def db_kill(stack: ChaosStack) -> None:
         for _ in range(3):
             killed += terminate_connections(stack.database_url, stack.app_name)
             time.sleep(stack.down_seconds / 3)
+        stack.notes["connections_killed"] = killed
         stack.say(f"database: {killed} connections of the service terminated")
         return
     path = make_url(stack.database_url).database
     assert path, stack.database_url
     held = lock_storm(Path(path), seconds=stack.down_seconds)
+    stack.notes["locked_s"] = round(held, 1)
     stack.say(f"database: locked {held:.1f} s of {stack.down_seconds:g} s")
 
 

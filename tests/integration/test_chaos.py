@@ -56,3 +56,5 @@ def test_nothing_is_lost_or_doubled_and_everything_recovers(
     assert figures["client_5xx"] == 0, summary
     assert figures["service_died"] == [], summary
     assert figures["restarted"] == [], summary
+    if scenario == "db-kill":  # the fault did strike
+        assert figures.get("connections_killed" if dialect == "postgresql" else "locked_s"), summary
