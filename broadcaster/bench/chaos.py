@@ -166,6 +166,8 @@ def _measure(
         **result,
         "deliveries": sum(delivery_states(db, alert_id).values()),
         "recovery_s": round(final_at - fault_end, 1) if final_at else None,
+        # what sending the rest takes at the fault-free rate: recovery_s can't be below it
+        "rest_at_rate_s": round((planned - during) / rate_before, 1) if rate_before else None,
         "open_at_end": 0 if final_at else _open(db, alert_id),
         "fault_s": round(fault_end - fault_start, 1),
         "rate_before": round(rate_before, 1) if rate_before else None,
@@ -187,6 +189,7 @@ COLUMNS = [
     ("missed", "missed"),
     ("duplicates", "duplicates"),
     ("recovery_s", "recovery (s)"),
+    ("rest_at_rate_s", "rest at fault-free rate (s)"),
     ("open_at_end", "open at end"),
     ("rate_before", "msg/s before"),
     ("rate_during", "msg/s during"),
