@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from broadcaster.alerts.visibility import public_url
 from broadcaster.api import errors, log_masking
 from broadcaster.api.audit import router as audit_router
 from broadcaster.api.health import router as health_router
+from broadcaster.api.retry_reads import RetryReads
 from broadcaster.api.security_headers import SecurityHeaders
 from broadcaster.auth.routes import router as auth_router
 from broadcaster.auth.service import ensure_bootstrap_key
@@ -31,12 +34,14 @@ from broadcaster.delivery.voice_hooks import router as voice_hooks_router
 from broadcaster.feeds.publish_routes import router as cap_out_router
 from broadcaster.feeds.routes import router as feeds_router
 from broadcaster.followup.routes import router as visits_router
+from broadcaster.jobs import periodic_ticks
 from broadcaster.public.routes import router as public_router
 from broadcaster.queues import connect
 from broadcaster.registry.routes import router as registry_router
 from broadcaster.relay.routes import api as relay_router
 from broadcaster.relay.routes import pages as relay_pages
 from broadcaster.settings import Settings, get_settings
+from broadcaster.ticks import Ticker
 from broadcaster.web import STATIC_DIR
 from broadcaster.web import auth as page_auth
 from broadcaster.web.console import router as console_router
@@ -54,7 +59,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.bootstrap_api_key is not None:
             ensure_bootstrap(db, settings.bootstrap_api_key.get_secret_value())
+        ticker = start_api_ticker(settings)
         yield
+        if ticker is not None:
+            ticker.stop()
         for hook in _app.state.shutdown_hooks:
             await hook()
         await _app.state.status_reports.close()
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.shutdown_hooks = []
     app.state.voice_audio = lambda alert, _language: public_url(settings, alert, "/audio.mp3")
     errors.install(app)
+    app.add_middleware(RetryReads)
     # Provider webhooks first: routes are matched in order, and these are the hot paths
     # (thousands of status callbacks a second during a fan-out).
     app.include_router(hooks_router)
@@ -114,6 +123,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         hsts_seconds=settings.security.hsts_seconds,
     )
     return app
+
+
+def start_api_ticker(settings: Settings) -> Ticker | None:
+    """This API process takes its share of the cluster-wide ticks (see broadcaster.ticks)."""
+    if not settings.redis_url or not settings.api_ticks:
+        return None
+    ticker = Ticker(
+        settings.redis_url,
+        settings,
+        periodic_ticks(settings),
+        owner=f"api-{socket.gethostname()}-{os.getpid()}",
+    )
+    ticker.start()
+    return ticker
 
 
 def ensure_bootstrap(db: Database, key: str) -> None:

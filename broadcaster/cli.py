@@ -96,11 +96,45 @@ def serve(
             embedded.stop()
 
 
+@app.command("run")
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="RQ worker processes")] = 2,
+    api_processes: Annotated[int, typer.Option(min=1, max=64, help="uvicorn processes")] = 1,
+) -> None:
+    """Run the service on one machine: migrations, then the API and workers (and a private
+    Redis unless one is configured), each started again if it exits, until SIGTERM/SIGINT."""
+    from broadcaster.demo import service_commands
+    from broadcaster.supervise import Supervisor
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings, embedded = _redis(get_settings())
+    db = _database(settings)
+    upgrade(db.engine)
+    db.dispose()
+    supervisor = Supervisor(redis=embedded)
+    commands = service_commands(
+        app_factory="broadcaster.app:create_app",
+        host=host,
+        port=port,
+        workers=workers,
+        api_processes=api_processes,
+    )
+    for name, argv in commands:
+        supervisor.add(name, argv, os.environ.copy())
+    console.print(f"broadcaster on http://{host}:{port} with {workers} workers; Ctrl+C stops")
+    supervisor.run()
+
+
 @app.command("worker")
 def worker(
     burst: Annotated[bool, typer.Option(help="exit when the queues are empty")] = False,
     fork: Annotated[bool, typer.Option(help="fork a work horse per job (slower)")] = False,
     scheduler: Annotated[bool, typer.Option(help="also run the periodic ticks")] = True,
+    rq_log_level: Annotated[
+        str, typer.Option(help="RQ's own log (a line per job at INFO)")
+    ] = "WARNING",
 ) -> None:
     """Run an RQ worker on the project's queues."""
     from broadcaster.jobs import periodic_ticks
@@ -116,6 +150,7 @@ def worker(
             with_scheduler=scheduler,
             worker_class="fork" if fork else "simple",
             periodic=periodic_ticks(settings) if scheduler else [],
+            rq_log_level=rq_log_level.upper(),
         )
     finally:
         if embedded is not None:
@@ -310,6 +345,7 @@ def demo(
     """Run everything on one machine: SQLite, Redis, simulator, API and worker, with a district."""
     from broadcaster.demo import run_demo
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_demo(households=households, host=host, port=port, workers=workers)
 
 

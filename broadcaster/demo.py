@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from broadcaster.sim import NumberConfig, SimConfig, create_sim_app, sim_state
 from broadcaster.sim.smtp import SmtpSink
 from broadcaster.sim.twilio_calls import CallsSimConfig
 from broadcaster.sim.wecom import WecomSimConfig
+from broadcaster.supervise import Supervisor
 
 console = Console()
 
@@ -125,15 +125,21 @@ def simulator_warning(base: str, host: str) -> str:
     )
 
 
-def _start_workers(count: int) -> list[subprocess.Popen[bytes]]:
-    command = [sys.executable, "-m", "broadcaster.cli", "worker"]
-    return [subprocess.Popen(command, env=os.environ.copy()) for _ in range(count)]  # noqa: S603
+def service_commands(
+    *, app_factory: str, host: str, port: int, workers: int, api_processes: int = 1
+) -> list[tuple[str, list[str]]]:
+    """The processes of a single-machine install: the API (uvicorn) and the RQ workers."""
+    api = [sys.executable, "-m", "uvicorn", app_factory, "--factory", "--host", host]
+    api += ["--port", str(port), "--log-level", "info", "--no-access-log"]
+    if api_processes > 1:
+        api += ["--workers", str(api_processes)]
+    worker = [sys.executable, "-m", "broadcaster.cli", "worker"]
+    return [("api", api)] + [(f"worker-{n}", worker) for n in range(workers)]
 
 
 def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
-    """Prepare the district, then serve API + simulator with workers until interrupted."""
-    import uvicorn
-
+    """Prepare the district, then supervise API + simulator, workers and the private Redis
+    until SIGTERM/SIGINT; a child that exits is started again."""
     settings = get_settings()
     smtp = SmtpSink()
     smtp_port = smtp.start(host, 0)
@@ -150,7 +156,12 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
     with db.transaction() as session:
         logins = ensure_worker_logins(session)
     db.dispose()
-    procs = _start_workers(workers)
+    supervisor = Supervisor(redis=embedded)
+    commands = service_commands(
+        app_factory="broadcaster.demo:create_demo_app", host=host, port=port, workers=workers
+    )
+    for name, argv in commands:
+        supervisor.add(name, argv, os.environ.copy())
     base = settings.public_base_url
     console.print(
         f"\n[bold]broadcaster demo[/bold]  {base}\n"
@@ -167,12 +178,8 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
     )
     console.print(simulator_warning(base, host))
     try:
-        uvicorn.run(create_demo_app(settings), host=host, port=port, log_level="info")
+        supervisor.run()
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=15)
         smtp.stop()
         if embedded is not None:
             embedded.stop()

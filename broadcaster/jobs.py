@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from broadcaster.settings import Settings
-from broadcaster.worker import Periodic
+from broadcaster.ticks import Periodic
 
 
 def periodic_ticks(settings: Settings) -> list[Periodic]:

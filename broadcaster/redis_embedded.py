@@ -127,6 +127,33 @@ class EmbeddedRedis:
         self._process = None
         self.owned = False
 
+    def alive(self) -> bool:
+        """The server this object started is still running."""
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the server this object started (fault injection); `start()` brings one
+        back, with the data of its AOF unless `forget_data()` is called first."""
+        process = self._process
+        if process is None or not self.owned:
+            return
+        atexit.unregister(self.stop)
+        process.kill()
+        process.wait()
+        self._process = None
+        self.owned = False
+
+    def forget_data(self) -> None:
+        """Delete the persisted data (AOF), so the next start is empty."""
+        if self.alive():
+            raise EmbeddedRedisError("forget_data() needs the server stopped")
+        for path in self.redis_dir.glob("appendonly*"):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        (self.redis_dir / "dump.rdb").unlink(missing_ok=True)
+
     @contextlib.contextmanager
     def _start_lock(self) -> Iterator[None]:
         """Serialise check-and-start across processes sharing this data dir."""

@@ -239,6 +239,11 @@ class Settings(BaseSettings):
         gt=0,
         description="How often escalation, visit reassignment and alert completion are checked.",
     )
+    api_ticks: bool = Field(
+        default=True,
+        description="API processes also fire the cluster-wide periodic ticks (any live process "
+        "does, so no tick depends on one worker staying alive).",
+    )
     confirm_grace_hours: float = Field(
         default=24.0, ge=0, description="How long confirmation links work after an alert ends."
     )

@@ -1,176 +1,81 @@
-"""RQ worker on the project's queues, with RQ's scheduler and cluster-wide periodic ticks."""
+"""RQ worker on the project's queues, with RQ's scheduler and the cluster-wide periodic ticks;
+it outlives Redis outages: the work loop restarts with back-off until asked to stop."""
 
-# Periodic ticks (reconciler, escalation engine) must run once per interval across ALL
-# workers. rq 3's cron (rq/cron.py) does not fit: a CronScheduler keeps its "last run" in
-# process memory and takes no lock, so one per worker would fire N times per interval; it is
-# meant as one dedicated `rq cron` process, a single point that must be kept alive. rq's
-# RQScheduler only moves already-scheduled jobs (per-queue lock). So each long-running
-# worker runs a small ticker thread that, for every registered tick, tries
-#     SET <prefix>:tick:<name> <worker> NX PX <interval ms>
-# and only the worker that wins enqueues the tick's job (on the tick's queue, run like any
-# other job). The key expires after one interval, so ticks fire at most once per interval,
-# cluster-wide, as long as at least one worker lives. A tick whose previous job is still
-# queued or running is skipped, so slow ticks never pile up. If Redis loses its data a tick
-# may fire early; tick jobs are idempotent like every job (DESIGN §9), so that is harmless.
+# RQ's own loop retries a lost connection only while waiting for a job; anywhere else (its
+# heartbeat, maintenance, recording a job's end) a Redis error makes `work()` log "unhandled
+# exception, quitting" and return, and `register_birth` raises straight out of it. Here a
+# quit that nobody asked for is a reason to wait for Redis and work again, with a new worker
+# registration; only SIGTERM/SIGINT (or burst mode) ends the loop. The ticker thread runs
+# across those restarts. Jobs are safe to rerun (DESIGN §9), and the reconciler rebuilds
+# from the database whatever Redis lost (invariant 1).
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
+import itertools
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, Literal
 
 import redis
 from rq import SimpleWorker, Worker
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.exceptions import StopRequested
 
-from broadcaster.queues import DEFAULT, QUEUE_ORDER, all_queues, connect, get_queue
+from broadcaster.queues import all_queues, connect
 from broadcaster.redis_embedded import resolve_redis_url
 from broadcaster.settings import Settings
+from broadcaster.ticks import (
+    Periodic,
+    Ticker,
+    fire_due_ticks,
+    register_periodic,
+    registered_periodic,
+    tick_key,
+    unregister_periodic,
+)
+
+__all__ = [
+    "Periodic",
+    "fire_due_ticks",
+    "register_periodic",
+    "registered_periodic",
+    "run_worker",
+    "tick_key",
+    "unregister_periodic",
+]
 
 log = logging.getLogger(__name__)
 
 WorkerClass = Literal["simple", "fork"]
+RECONNECT_MAX_SECONDS = 5.0
+
+
+class _StopAware:
+    """Mixin: a stop signal is remembered here, and never fails for want of Redis."""
+
+    stop_event: threading.Event
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_event.set()
+        # Busy: RQ sets _stop_requested before it touches Redis, so a failure there is moot.
+        with contextlib.suppress(redis.RedisError):
+            super().request_stop(signum, frame)  # type: ignore[misc]
+
+
+class _Simple(_StopAware, SimpleWorker):
+    pass
+
+
+class _Fork(_StopAware, Worker):
+    pass
+
+
 # SimpleWorker runs jobs in-process: a fork costs ~28 ms per job (DESIGN §10) and our jobs
 # are batches that reuse pooled clients. "fork" isolates each job in a child process.
-WORKER_CLASSES: dict[str, type[Worker] | type[SimpleWorker]] = {
-    "simple": SimpleWorker,
-    "fork": Worker,
-}
-_ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
-TICK_RESULT_TTL = 300
-STALE_TICK_FLOOR_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class Periodic:
-    """A named job (dotted function path, no arguments) enqueued once per interval."""
-
-    name: str
-    func: str
-    every_seconds: float
-    queue: str = DEFAULT
-
-    def __post_init__(self) -> None:
-        if not self.name or "." not in self.func:
-            raise ValueError(f"periodic tick needs a name and a dotted function path: {self}")
-        if self.every_seconds < 0.05:
-            raise ValueError(f"periodic tick {self.name!r}: every_seconds must be >= 0.05")
-        if self.queue not in QUEUE_ORDER:
-            raise ValueError(f"periodic tick {self.name!r}: unknown queue {self.queue!r}")
-
-
-_PERIODIC: dict[str, Periodic] = {}
-
-
-def register_periodic(
-    name: str, func: str, every_seconds: float, *, queue: str = DEFAULT
-) -> Periodic:
-    """Register (or replace) the tick `name`: enqueue `func` once per `every_seconds`."""
-    tick = Periodic(name, func, every_seconds, queue)
-    _PERIODIC[name] = tick
-    return tick
-
-
-def unregister_periodic(name: str) -> None:
-    """Forget the tick `name` (no error if unknown)."""
-    _PERIODIC.pop(name, None)
-
-
-def registered_periodic() -> list[Periodic]:
-    """The registered ticks, in registration order."""
-    return list(_PERIODIC.values())
-
-
-def tick_key(settings: Settings, name: str) -> str:
-    """The Redis key whose presence means "tick `name` fired this interval"."""
-    return f"{settings.queue_prefix}:tick:{name}"
-
-
-def fire_due_ticks(
-    connection: redis.Redis, settings: Settings, ticks: Iterable[Periodic], owner: str
-) -> list[Job]:
-    """Enqueue the jobs of the ticks whose interval has elapsed; another worker may win."""
-    fired: list[Job] = []
-    for tick in ticks:
-        key = tick_key(settings, tick.name)
-        if not connection.set(key, owner, nx=True, px=max(1, round(tick.every_seconds * 1000))):
-            continue
-        last_key = key + ":last"
-        last = connection.get(last_key)
-        last_id = last.decode() if isinstance(last, bytes) else last
-        if last_id and _still_active(last_id, connection, stale_after(tick)):
-            log.warning("tick %s: previous job %s still pending, skipping", tick.name, last_id)
-            continue
-        queue = get_queue(tick.queue, connection, settings)
-        job = queue.enqueue(
-            tick.func,
-            description=f"tick {tick.name}",
-            meta={"tick": tick.name},
-            result_ttl=TICK_RESULT_TTL,
-        )
-        connection.set(last_key, job.id, ex=max(3600, round(tick.every_seconds * 10)))
-        fired.append(job)
-    return fired
-
-
-def stale_after(tick: Periodic) -> float:
-    """How long a started tick job may run before its worker is presumed dead."""
-    return max(STALE_TICK_FLOOR_SECONDS, 5 * tick.every_seconds)
-
-
-def _still_active(job_id: str, connection: redis.Redis, stale_seconds: float) -> bool:
-    """Is the previous tick job still waiting or running? A job started long ago whose
-    worker was SIGKILLed stays "started" in Redis; past `stale_seconds` it is ignored
-    (tick jobs are idempotent, so an overlap is harmless; a stuck tick is not)."""
-    try:
-        job = Job.fetch(job_id, connection=connection)
-    except NoSuchJobError:
-        return False
-    status = job.get_status(refresh=False)
-    if status == JobStatus.STARTED and job.started_at is not None:
-        started = (
-            job.started_at.replace(tzinfo=dt.UTC)
-            if job.started_at.tzinfo is None
-            else job.started_at
-        )
-        return (dt.datetime.now(dt.UTC) - started).total_seconds() < stale_seconds
-    return status in _ACTIVE
-
-
-class _Ticker(threading.Thread):
-    """Background thread of one worker that fires due ticks until stopped."""
-
-    def __init__(self, url: str, settings: Settings, ticks: Sequence[Periodic], owner: str):
-        super().__init__(name=f"ticker-{owner}", daemon=True)
-        self._url = url
-        self._settings = settings
-        self._ticks = list(ticks)
-        self._owner = owner
-        self._stopping = threading.Event()
-        self._poll = max(0.05, min(1.0, min(t.every_seconds for t in ticks) / 4))
-
-    def run(self) -> None:
-        connection = connect(self._url)  # its own client: the worker tunes its timeouts
-        try:
-            while not self._stopping.is_set():
-                try:
-                    for job in fire_due_ticks(connection, self._settings, self._ticks, self._owner):
-                        log.info("tick %s: enqueued job %s", job.meta.get("tick"), job.id)
-                except Exception:
-                    log.exception("ticker %s: firing ticks failed; retrying", self._owner)
-                self._stopping.wait(self._poll)
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self.join(timeout=10)
+WORKER_CLASSES: dict[str, type[_Simple] | type[_Fork]] = {"simple": _Simple, "fork": _Fork}
 
 
 def run_worker(
@@ -181,26 +86,44 @@ def run_worker(
     worker_class: WorkerClass = "simple",
     name: str | None = None,
     periodic: Sequence[Periodic] | None = None,
+    rq_log_level: str = "WARNING",
 ) -> None:
     """Work the project's queues in priority order until SIGTERM/SIGINT (or empty, if burst).
 
     SIGTERM or SIGINT asks for a warm shutdown: the current job finishes, then the worker
     stops; a second signal stops it cold. Periodic ticks (`periodic`, default: the
-    registered ones) run only in long-running workers, never in burst mode.
+    registered ones) run only in long-running workers, never in burst mode. A lost Redis
+    never ends a long-running worker: it waits for Redis and works again. RQ's own log
+    (a line per job) shows from `rq_log_level` up.
     """
     url, embedded = resolve_redis_url(settings)
     saved = _save_signal_handlers()
     connection = connect(url)
-    ticker: _Ticker | None = None
+    ticker: Ticker | None = None
+    stop = threading.Event()
     try:
-        worker = WORKER_CLASSES[worker_class](
-            all_queues(connection, settings), connection=connection, name=name
-        )
         ticks = [] if burst else (registered_periodic() if periodic is None else list(periodic))
-        if ticks:
-            ticker = _Ticker(url, settings, ticks, owner=worker.name)
-            ticker.start()
-        worker.work(burst=burst, with_scheduler=with_scheduler)
+        for round_ in itertools.count():
+            try:
+                worker = WORKER_CLASSES[worker_class](
+                    all_queues(connection, settings),
+                    connection=connection,
+                    name=name if round_ == 0 or name is None else f"{name}.{round_}",
+                )
+                worker.stop_event = stop
+                if ticks and ticker is None:
+                    ticker = Ticker(url, settings, ticks, owner=worker.name)
+                    ticker.start()
+                worker.work(burst=burst, with_scheduler=with_scheduler, logging_level=rq_log_level)
+            except StopRequested:  # a signal between RQ's loop and ours
+                return
+            except redis.RedisError as exc:
+                log.warning("worker: Redis failed (%s)", exc)
+            if burst or stop.is_set():
+                return
+            log.warning("worker: the work loop ended without a stop request; working again")
+            if not _wait_for_redis(connection, stop):
+                return
     finally:
         if ticker is not None:
             ticker.stop()
@@ -208,6 +131,31 @@ def run_worker(
         connection.close()
         if embedded is not None:
             embedded.stop()
+
+
+def _wait_for_redis(connection: redis.Redis, stop: threading.Event) -> bool:
+    """Ping with back-off until Redis answers (True) or a stop signal comes (False)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main:  # RQ's handlers belong to the worker that quit; stopping now is ours
+        for sig in previous:
+            signal.signal(sig, lambda _signum, _frame: stop.set())
+    wait = 0.1
+    try:
+        while not stop.is_set():
+            try:
+                if connection.ping():
+                    return True
+            except redis.RedisError:
+                pass
+            stop.wait(wait)
+            wait = min(RECONNECT_MAX_SECONDS, wait * 2)
+        return False
+    finally:
+        if on_main:
+            for sig, handler in previous.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
 
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None  # what signal.getsignal returns

@@ -142,6 +142,7 @@ def stack_settings(
     return Settings(
         **extra,
         env="test",
+        api_ticks=False,  # the workers tick; tests start and stop them
         followup_every_seconds=1,
         database_url=db.url,
         redis_url=redis_settings.redis_url,

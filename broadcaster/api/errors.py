@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broadcaster.api.log_masking import mask
+from broadcaster.db.retry import RETRY_AFTER_SECONDS, is_transient
 from broadcaster.errors import BroadcasterError, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,28 @@ async def integrity_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database or Redis is down, dropped the connection or is busy: a 503 the client may
+    retry, never a 500 (nothing was half done: the transaction rolled back)."""
+    if isinstance(exc, SQLAlchemyError) and not is_transient(exc):
+        return await unexpected_error(request, exc)
+    log.warning(
+        "%s %s: %s unavailable: %s",
+        request.method,
+        request.url.path,
+        "Redis" if isinstance(exc, redis.RedisError) else "database",
+        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+    )
+    return JSONResponse(
+        {
+            "error": "unavailable",
+            "message": "服务暂时不可用，请稍后重试 / temporarily unavailable, please retry",
+        },
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     path = mask(request.url.path)  # no personal tokens in logs
     log.exception("unhandled error on %s %s", request.method, path, exc_info=exc)
@@ -82,4 +106,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(SQLAlchemyError, unavailable)  # non-transient ones: a 500
+    app.add_exception_handler(redis.RedisError, unavailable)
     app.add_exception_handler(Exception, unexpected_error)

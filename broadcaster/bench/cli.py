@@ -255,6 +255,59 @@ def sweep(
     _finish("sweep", results, json_only, {"households": households, "runs": runs})
 
 
+@bench_app.command("chaos")
+def chaos(
+    households: Annotated[int, typer.Option(min=10, max=1_500_000)] = 5000,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="api-kill, redis-kill, worker-kill, provider-faults, db-kill (all)"),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32)] = 2,
+    database_url: DatabaseOpt = None,
+    rate_per_second: Annotated[float, typer.Option(help="our SMS rate limit")] = 250.0,
+    fault_at: Annotated[
+        float, typer.Option(min=0, max=1, help="strike once this share is handed off")
+    ] = 0.2,
+    down_seconds: Annotated[float, typer.Option(help="how long a killed part stays down")] = 10.0,
+    provider_fault_seconds: Annotated[float, typer.Option()] = 20.0,
+    settle_timeout: Annotated[float, typer.Option(help="give up waiting after (s)")] = 300.0,
+    delivery: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE delivery settings, e.g. lease_seconds=20")
+    ] = None,
+    json_only: JsonOpt = False,
+) -> None:
+    """Faults mid-fan-out (API, Redis, workers, provider, database): missed, doubled, recovery."""
+    from broadcaster.bench.chaos import ChaosOptions, emit, run_scenario
+    from broadcaster.bench.chaos_faults import FAULTS
+
+    chosen = scenario or list(FAULTS)
+    unknown = [s for s in chosen if s not in FAULTS]
+    if unknown:
+        raise typer.BadParameter(f"unknown scenario(s) {unknown}; choose from {list(FAULTS)}")
+    overrides = dict(item.split("=", 1) for item in delivery or [])
+    options = ChaosOptions(
+        households=households,
+        scenarios=chosen,
+        workers=workers,
+        rate_per_second=rate_per_second,
+        fault_at=fault_at,
+        down_seconds=down_seconds,
+        provider_fault_seconds=provider_fault_seconds,
+        settle_timeout=settle_timeout,
+        delivery=overrides,
+    )
+    say = _say(json_only)
+    results: list[dict[str, Any]] = []
+    with scratch_database(database_url, households, say) as db:
+        for name in chosen:
+            say(f"scenario {name} on {db.dialect}, load {m.load_average()}")
+            results.append(run_scenario(name, options, db, say))
+        dialect = db.dialect
+    emit(options, dialect, results, json_only)
+    if any(r["missed"] or r["duplicates"] or r["recovery_s"] is None for r in results):
+        raise typer.Exit(code=1)
+
+
 @bench_app.command("show")
 def show(files: Annotated[list[Path], typer.Argument(help="files holding JSON lines")]) -> None:
     """Print the tables of JSON lines that earlier runs printed."""

@@ -66,7 +66,7 @@ class FanoutOptions:
     fault_timeout_seconds: float = 30.0  # how long the simulator holds a timed-out request
 
 
-def _wait_workers(redis_url: str, prefix: str, count: int, workers: list[p.Proc]) -> None:
+def wait_workers(redis_url: str, prefix: str, count: int, workers: list[p.Proc]) -> None:
     connection = redis.Redis.from_url(redis_url)
     queue = Queue(f"{prefix}:urgent", connection=connection)
     try:
@@ -78,7 +78,7 @@ def _wait_workers(redis_url: str, prefix: str, count: int, workers: list[p.Proc]
         connection.close()
 
 
-def _issue(api_url: str, channels: list[str]) -> tuple[dict[str, Any], float, float]:
+def issue_alert(api_url: str, channels: list[str]) -> tuple[dict[str, Any], float, float]:
     body = {**ALERT, "channels": channels}
     headers = {"Authorization": f"Bearer {p.ADMIN_KEY}", "Idempotency-Key": secrets.token_hex(8)}
     with httpx.Client(timeout=3600) as client:
@@ -102,7 +102,7 @@ def _ours(
     """The measured fan-out; returns its figures."""
     meter = m.CpuMeter({name: proc.pid for name, proc in procs.items()})
     meter.start()
-    created, started, accepted = _issue(api_url, o.channels)
+    created, started, accepted = issue_alert(api_url, o.channels)
     alert_id = int(created["id"])
     deliveries = _deliveries(db, alert_id)
     say(
@@ -195,7 +195,7 @@ def run_fanout(o: FanoutOptions, scratch: Scratch, redis_url: str, say: Say) -> 
         )
         api = p.start_api(processes, env, api_port)
         workers = p.start_workers(processes, env, o.workers)
-        _wait_workers(redis_url, prefix, o.workers, workers)
+        wait_workers(redis_url, prefix, o.workers, workers)
         named = {"api": api, **{w.name: w for w in workers}, "simulator": processes.procs[0]}
         for name, proc in named.items():
             profiler.start(name, proc.pid)

@@ -168,7 +168,7 @@ def stack_env(
     return env
 
 
-def start_api(procs: Processes, env: dict[str, str], port: int) -> Proc:
+def start_api(procs: Processes, env: dict[str, str], port: int, name: str = "api") -> Proc:
     """uvicorn with the app factory, as `broadcaster serve` runs it, minus the access log."""
     args = [
         "-m",
@@ -183,7 +183,7 @@ def start_api(procs: Processes, env: dict[str, str], port: int) -> Proc:
         "warning",
         "--no-access-log",
     ]
-    proc = procs.start("api", args, env)
+    proc = procs.start(name, args, env)
     url = f"http://127.0.0.1:{port}"
     if not wait_until(lambda: httpx.get(f"{url}/healthz").is_success, timeout=60):
         raise RuntimeError(f"the API did not start:\n{proc.tail()}")

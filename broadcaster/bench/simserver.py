@@ -1,10 +1,11 @@
-"""The provider simulator in a process of its own, plus /bench/marks: when the first and last
-messages were created and how many callbacks went out (for the benchmark to poll)."""
+"""The provider simulator in a process of its own, plus /bench/marks (when the first and last
+messages were created, how many callbacks went out) and /bench/numbers, for benchmarks to poll."""
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections import Counter
 
 import uvicorn
 from starlette.applications import Starlette
@@ -34,9 +35,16 @@ def marks(state: SimState) -> dict[str, object]:
         "callbacks_sent": counters["callbacks_sent"],
         "callbacks_failed": counters["callbacks_failed"],
         "callback_retries": counters["callback_retries"],
+        "callback_5xx": counters["callback_5xx"],
         "pending": state.dispatcher.pending(),
         "by_status": {k: v for k, v in store.status_counts.items() if v},
     }
+
+
+def numbers(state: SimState) -> dict[str, int]:
+    """Messages the simulator accepted, per To number (duplicates show as counts above 1)."""
+    counts: Counter[str] = Counter(message.to for message in state.store.messages.values())
+    return dict(counts)
 
 
 def create_bench_sim(config: SimConfig) -> Starlette:
@@ -54,10 +62,14 @@ def create_bench_sim(config: SimConfig) -> Starlette:
         texts = {(m.to, m.body) for m in messages}
         return JSONResponse({"duplicates": len(messages) - len(texts)})
 
+    async def bench_numbers(_request: Request) -> JSONResponse:
+        return JSONResponse({"numbers": numbers(state)})
+
     app = Starlette(
         routes=[
             Route("/bench/marks", bench_marks),
             Route("/bench/duplicates", bench_duplicates),
+            Route("/bench/numbers", bench_numbers),
             Mount("/", app=sim),
         ],
         lifespan=sim.router.lifespan_context,

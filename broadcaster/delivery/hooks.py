@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from broadcaster.api.deps import get_settings_dep
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.retry import retrying
 from broadcaster.delivery.batcher import GroupCommit
 from broadcaster.delivery.models import DeliveryState
 from broadcaster.delivery.statuses import StatusReport, apply_reports
@@ -63,9 +64,13 @@ def status_report(params: dict[str, str], delivery_ref: str | None) -> StatusRep
 def report_committer(db: Database) -> GroupCommit[StatusReport]:
     """The group commit that applies status reports for one app."""
 
-    def apply(reports: Sequence[StatusReport]) -> None:
+    def once(reports: Sequence[StatusReport]) -> None:
         with db.transaction() as session:
             apply_reports(session, reports, utcnow())
+
+    def apply(reports: Sequence[StatusReport]) -> None:
+        # States only move forward (invariant 4): applying a batch twice changes nothing.
+        retrying(lambda: once(reports), what="applying status callbacks")
 
     return GroupCommit(apply)
 

@@ -7,8 +7,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+import redis
+
 from broadcaster.alerts.models import Alert, AlertState
 from broadcaster.db.base import utcnow
+from broadcaster.db.retry import retrying
 from broadcaster.delivery.dispatch import batch_limit
 from broadcaster.delivery.items import ItemContext, build_items
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
@@ -49,8 +52,12 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
         return {"claimed": len(lease.items), **asdict(stats)}
-    with rt.db.read() as session:
-        items = build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+
+    def build() -> list[SendItem]:  # a read: safe to run again after a lost connection
+        with rt.db.read() as session:
+            return build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+
+    items = retrying(build, what="building send items")
     built = {item.key for item in items}
     unaddressable = [
         SendResult(
@@ -59,7 +66,11 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         for c in lease.items
         if c.id not in built
     ]
-    admission = admit(rt, channel, alert.is_drill, items)
+    try:
+        admission = admit(rt, channel, alert.is_drill, items)
+    except redis.RedisError as exc:  # nothing sent: give the lease back (the reconciler kicks)
+        _record(rt, lease.token, unaddressable + _unsent(items, exc), stats)
+        return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
     _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token)
@@ -90,12 +101,26 @@ def _send_rate_limited(
     breaker = rt.breaker(channel, drill=drill)
     pending = items
     while pending:
-        granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
+        try:
+            granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
+        except redis.RedisError as exc:  # Redis went away mid-batch: the rest waits for it
+            rt.recorder.settle(token, _unsent(pending, exc))
+            return
         if granted == 0:
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
         rt.recorder.submit(token, sender, chunk, breaker)
+
+
+def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:
+    """Items not handed to the provider because Redis (the rate limit) is unavailable."""
+    log.warning("Redis unavailable (%s): %d deliveries go back to the queue", exc, len(items))
+    message = "限流服务不可用，稍后重发 / rate limiter unavailable, will retry"
+    return [
+        SendResult(i.key, Outcome.retry, error_code="redis_unavailable", message=message)
+        for i in items
+    ]
 
 
 def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
@@ -108,9 +133,12 @@ def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
 
 
 def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordStats) -> None:
-    with rt.db.transaction() as session:
-        got = record_results(
-            session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
-        )
+    def write() -> RecordStats:  # re-checks the lease: safe to run again after a lost COMMIT
+        with rt.db.transaction() as session:
+            return record_results(
+                session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
+            )
+
+    got = retrying(write, what="recording send results")
     stats.add(got)
     note(got)

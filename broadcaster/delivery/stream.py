@@ -80,6 +80,11 @@ class Recorder:
         gate = _Counting(breaker, lease)
         asyncio.run_coroutine_threadsafe(self._pump(token, sender, items, gate), self.loop)
 
+    def settle(self, token: str, results: Sequence[SendResult]) -> None:
+        """Answers known without a request (nothing was sent): recorded like the others."""
+        for result in results:
+            self._queue.put((token, result))
+
     async def _pump(
         self, token: str, sender: Channel[Any], items: Sequence[SendItem], gate: _Counting
     ) -> None:

@@ -193,6 +193,8 @@ class Dispatcher:
                     http_status = response.status
                     text = (await response.text(errors="replace"))[:MAX_RESPONSE_KEPT]
                 error = None if http_status < 500 else f"HTTP {http_status}"
+                if error is not None:
+                    self.state.store.counters["callback_5xx"] += 1
             except (aiohttp.ClientError, TimeoutError) as exc:
                 http_status, error = None, f"{type(exc).__name__}: {exc}"[:300]
             if error is None or attempt == retries:

@@ -1,0 +1,188 @@
+"""Cluster-wide periodic ticks: any live process (worker or API) fires them, once per interval."""
+
+# Periodic ticks (reconciler, escalation engine) must run once per interval across ALL
+# processes. rq 3's cron (rq/cron.py) does not fit: a CronScheduler keeps its "last run" in
+# process memory and takes no lock, so one per worker would fire N times per interval; it is
+# meant as one dedicated `rq cron` process, a single point that must be kept alive. rq's
+# RQScheduler only moves already-scheduled jobs (per-queue lock). So every long-running
+# worker, and every API process, runs a small ticker thread that, for every registered tick,
+# tries
+#     SET <prefix>:tick:<name> <owner> NX PX <interval ms>
+# and only the process that wins enqueues the tick's job (on the tick's queue, run like any
+# other job). The key expires after one interval, so ticks fire at most once per interval,
+# cluster-wide, as long as at least one process lives: no tick is owned by a worker that may
+# be gone. A tick whose previous job is still queued, or running on a live worker, is
+# skipped, so slow ticks never pile up; one left "started" by a worker that died is not
+# waited for. If Redis loses its data a tick fires at once; tick jobs are idempotent like
+# every job (DESIGN §9), so that is harmless. While Redis is down the ticker keeps trying.
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import redis
+from rq import Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from broadcaster.queues import DEFAULT, QUEUE_ORDER, connect, get_queue
+from broadcaster.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
+TICK_RESULT_TTL = 300
+STALE_TICK_FLOOR_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A named job (dotted function path, no arguments) enqueued once per interval."""
+
+    name: str
+    func: str
+    every_seconds: float
+    queue: str = DEFAULT
+
+    def __post_init__(self) -> None:
+        if not self.name or "." not in self.func:
+            raise ValueError(f"periodic tick needs a name and a dotted function path: {self}")
+        if self.every_seconds < 0.05:
+            raise ValueError(f"periodic tick {self.name!r}: every_seconds must be >= 0.05")
+        if self.queue not in QUEUE_ORDER:
+            raise ValueError(f"periodic tick {self.name!r}: unknown queue {self.queue!r}")
+
+
+_PERIODIC: dict[str, Periodic] = {}
+
+
+def register_periodic(
+    name: str, func: str, every_seconds: float, *, queue: str = DEFAULT
+) -> Periodic:
+    """Register (or replace) the tick `name`: enqueue `func` once per `every_seconds`."""
+    tick = Periodic(name, func, every_seconds, queue)
+    _PERIODIC[name] = tick
+    return tick
+
+
+def unregister_periodic(name: str) -> None:
+    """Forget the tick `name` (no error if unknown)."""
+    _PERIODIC.pop(name, None)
+
+
+def registered_periodic() -> list[Periodic]:
+    """The registered ticks, in registration order."""
+    return list(_PERIODIC.values())
+
+
+def tick_key(settings: Settings, name: str) -> str:
+    """The Redis key whose presence means "tick `name` fired this interval"."""
+    return f"{settings.queue_prefix}:tick:{name}"
+
+
+def fire_due_ticks(
+    connection: redis.Redis, settings: Settings, ticks: Iterable[Periodic], owner: str
+) -> list[Job]:
+    """Enqueue the jobs of the ticks whose interval has elapsed; another process may win."""
+    fired: list[Job] = []
+    for tick in ticks:
+        key = tick_key(settings, tick.name)
+        if not connection.set(key, owner, nx=True, px=max(1, round(tick.every_seconds * 1000))):
+            continue
+        last_key = key + ":last"
+        last = connection.get(last_key)
+        last_id = last.decode() if isinstance(last, bytes) else last
+        if last_id and _still_active(last_id, connection, stale_after(tick)):
+            log.info("tick %s: previous job %s still pending, skipping", tick.name, last_id)
+            continue
+        queue = get_queue(tick.queue, connection, settings)
+        job = queue.enqueue(
+            tick.func,
+            description=f"tick {tick.name}",
+            meta={"tick": tick.name},
+            result_ttl=TICK_RESULT_TTL,
+        )
+        connection.set(last_key, job.id, ex=max(3600, round(tick.every_seconds * 10)))
+        fired.append(job)
+    return fired
+
+
+def stale_after(tick: Periodic) -> float:
+    """How long a started tick job may run before its worker is presumed dead."""
+    return max(STALE_TICK_FLOOR_SECONDS, 5 * tick.every_seconds)
+
+
+def _still_active(job_id: str, connection: redis.Redis, stale_seconds: float) -> bool:
+    """Is the previous tick job still waiting, or running on a worker that lives? A job
+    whose worker was SIGKILLed stays "started" in Redis: it is ignored once that worker's
+    registration is gone or dead, and in any case past `stale_seconds` (tick jobs are
+    idempotent, so an overlap is harmless; a stuck tick is not)."""
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return False
+    status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED:
+        if job.worker_name and not _worker_alive(connection, job.worker_name):
+            return False
+        if job.started_at is not None:
+            started = (
+                job.started_at.replace(tzinfo=dt.UTC)
+                if job.started_at.tzinfo is None
+                else job.started_at
+            )
+            return (dt.datetime.now(dt.UTC) - started).total_seconds() < stale_seconds
+    return status in _ACTIVE
+
+
+def _worker_alive(connection: redis.Redis, name: str) -> bool:
+    """The worker's registration exists and records no death (it expires ~60 s after a
+    SIGKILL, as the worker stops sending heartbeats)."""
+    key = Worker.redis_worker_namespace_prefix + name
+    return bool(connection.exists(key)) and not connection.hexists(key, "death")
+
+
+class Ticker(threading.Thread):
+    """Background thread of one process that fires due ticks until stopped; it outlives
+    Redis outages (retrying with back-off) and never takes its process down."""
+
+    def __init__(self, url: str, settings: Settings, ticks: Sequence[Periodic], owner: str):
+        super().__init__(name=f"ticker-{owner}", daemon=True)
+        self._url = url
+        self._settings = settings
+        self._ticks = list(ticks)
+        self._owner = owner
+        self._stopping = threading.Event()
+        self._poll = max(0.05, min(1.0, min(t.every_seconds for t in ticks) / 4))
+
+    def run(self) -> None:
+        connection = connect(self._url)  # its own client: the worker tunes its timeouts
+        failures = 0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    for job in fire_due_ticks(connection, self._settings, self._ticks, self._owner):
+                        log.debug("tick %s: enqueued job %s", job.meta.get("tick"), job.id)
+                    if failures:
+                        log.warning("ticker %s: Redis is back", self._owner)
+                    failures = 0
+                except redis.RedisError as exc:
+                    failures += 1
+                    if failures == 1:
+                        log.warning("ticker %s: Redis unavailable (%s); retrying", self._owner, exc)
+                except Exception:
+                    failures += 1
+                    log.exception("ticker %s: firing ticks failed; retrying", self._owner)
+                wait = min(MAX_BACKOFF_SECONDS, self._poll * 2 ** min(failures, 6))
+                self._stopping.wait(wait if failures else self._poll)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=10)

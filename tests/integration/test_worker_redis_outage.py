@@ -1,0 +1,111 @@
+"""A worker outlives its Redis: SIGKILLed and restarted empty, the worker works and ticks again."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from broadcaster.queues import DEFAULT, connect, get_queue
+from broadcaster.redis_embedded import EmbeddedRedis
+from broadcaster.settings import Settings
+from tests.integration.test_worker import JOBS, ROOT, WORKER_SCRIPT
+
+pytestmark = pytest.mark.integration
+PREFIX = "bt-outage"
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except Exception:  # Redis still coming back
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class PrivateRedis:
+    """A redis-server of this test only, which the test may SIGKILL and restart empty."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.server = EmbeddedRedis(directory)
+        self.server.start()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def kill(self) -> None:
+        self.server.kill()
+
+    def restart_empty(self) -> None:
+        self.server.forget_data()
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    directory = Path(tempfile.mkdtemp(prefix="bt-out-", dir="/tmp"))
+    redis = PrivateRedis(directory)
+    try:
+        yield redis
+    finally:
+        redis.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_worker_survives_redis_killed_and_restarted_empty(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    settings = Settings(env="test", redis_url=private_redis.url, queue_prefix=PREFIX)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as handle:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER_SCRIPT, private_redis.url, PREFIX, str(tmp_path), "0.2"],
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        connection = connect(private_redis.url)
+        get_queue(DEFAULT, connection, settings).enqueue(f"{JOBS}.record_queue")
+        _wait_for(lambda: connection.llen(f"{PREFIX}:ran") == 1, "the first job")
+        _wait_for(lambda: connection.llen(f"{PREFIX}:ticks") >= 1, "a tick")
+
+        get_queue(DEFAULT, connection, settings).enqueue(f"{JOBS}.slow", 1.0)
+        _wait_for(lambda: connection.llen(f"{PREFIX}:slow") == 1, "the slow job to start")
+        private_redis.kill()  # mid-job: RQ cannot record the job's end
+        time.sleep(3)  # RQ's loop, the ticker and the scheduler all meet the dead server
+        assert worker.poll() is None, log.read_text()
+        private_redis.restart_empty()
+
+        connection = connect(private_redis.url)
+        assert connection.llen(f"{PREFIX}:ran") == 0  # nothing survived
+        get_queue(DEFAULT, connection, settings).enqueue(f"{JOBS}.record_queue")
+        _wait_for(lambda: connection.llen(f"{PREFIX}:ran") == 1, "a job after the restart")
+        _wait_for(lambda: connection.llen(f"{PREFIX}:ticks") >= 1, "a tick after the restart")
+        assert worker.poll() is None, log.read_text()
+
+        private_redis.kill()  # a stop asked for while Redis is away still stops the worker
+        time.sleep(1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
