@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
@@ -205,7 +205,7 @@ def record_results(
             matched = session.connection().execute(statements[outcome], params).rowcount
             setattr(stats, _STAT[outcome], matched)
     if strangers:
-        _unmatched(session, strangers, stats)
+        _unmatched(session, strangers, stats, now)
     return stats
 
 
@@ -228,7 +228,7 @@ def _current(session: Session, delivery_ids: Sequence[int]) -> dict[int, Any]:
 
 
 def _unmatched(
-    session: Session, strangers: list[tuple[SendResult, Any]], stats: RecordStats
+    session: Session, strangers: list[tuple[SendResult, Any]], stats: RecordStats, now: dt.datetime
 ) -> None:
     """Answers whose row had moved on. A status callback that beat the worker to its own
     answer (the row has the provider's id) is a race, not a loss. A real loss (the lease
@@ -238,13 +238,14 @@ def _unmatched(
     for result, row in strangers:
         if row.provider_id and result.provider_id in (None, row.provider_id):
             stats.reported_first += 1
-            segments = result.detail.get("segments")
-            if segments:
-                session.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == result.key, deliveries.c.segments.is_(None))
-                    .values(segments=segments)
+            session.execute(  # what only the worker knows: when it sent, and the segments
+                update(deliveries)
+                .where(deliveries.c.id == result.key)
+                .values(
+                    sent_at=func.coalesce(deliveries.c.sent_at, now),
+                    segments=func.coalesce(deliveries.c.segments, result.detail.get("segments")),
                 )
+            )
             continue
         stats.lease_lost += 1
         lost[row.alert_id] = lost.get(row.alert_id, 0) + 1
