@@ -124,10 +124,16 @@ class DeliverySettings(BaseModel):
         default=5.0, ge=0, description="Callbacks' chance to resolve an unknown before a lookup."
     )
     status_lookup_after_seconds: float = Field(
-        default=60.0,
+        default=20.0,
         ge=0,
         description="Ask the provider about a sent message with no final "
         "status callback after this long (callbacks get lost).",
+    )
+    status_recheck_after_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Ask again this long after the last lookup while the provider still "
+        "has no final status (some carriers never report one).",
     )
     lookup_budget_seconds: float = Field(
         default=30.0, gt=0, description="Longest a reconciler tick spends on lookups."

@@ -134,6 +134,7 @@ def stack_settings(
         "lease_seconds": 5,
         "unknown_grace_seconds": 2,
         "status_lookup_after_seconds": 5,
+        "status_recheck_after_seconds": 5,
         "reconcile_every_seconds": 1,
         "provider_timeout_seconds": 3,
         **delivery,

@@ -95,6 +95,7 @@ def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[tuple[Delive
     settings = rt.settings.delivery
     unknown_before = now - dt.timedelta(seconds=settings.unknown_grace_seconds)
     stale_before = now - dt.timedelta(seconds=settings.status_lookup_after_seconds)
+    recheck_before = now - dt.timedelta(seconds=settings.status_recheck_after_seconds)
     with rt.db.read() as session:
         rows = session.execute(
             select(Delivery, Alert.status)
@@ -112,7 +113,10 @@ def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[tuple[Delive
                     and_(
                         Delivery.state == S.sent,
                         Delivery.provider_id.is_not(None),
-                        func.coalesce(Delivery.checked_at, Delivery.sent_at) < stale_before,
+                        or_(  # once soon after sending, then seldom: some never get final
+                            and_(Delivery.checked_at.is_(None), Delivery.sent_at < stale_before),
+                            Delivery.checked_at < recheck_before,
+                        ),
                     ),
                 ),
             )
