@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from broadcaster.db.base import Base, TimestampMixin
-from broadcaster.registry.models import str_enum
+from broadcaster.db.base import Base, TimestampMixin, str_enum
 
 
 class Hazard(enum.StrEnum):
@@ -77,6 +76,10 @@ class RecipientState(enum.StrEnum):
     needs_help = "needs_help"
     unreachable = "unreachable"
     visited = "visited"
+
+
+# A household is final once it confirmed, asked for help or was visited.
+FINAL = (RecipientState.confirmed, RecipientState.needs_help, RecipientState.visited)
 
 
 class Alert(TimestampMixin, Base):

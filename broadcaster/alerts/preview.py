@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts import policy
 from broadcaster.alerts.models import Alert, MsgType
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import zones_by_code
 from broadcaster.alerts.texts import render
-from broadcaster.confirm.tokens import make_token
-from broadcaster.registry.service import households_in_zone
+from broadcaster.alerts.tokens import make_token
+from broadcaster.registry.service import households_in_zone, zones_by_code
 from broadcaster.settings import Settings
 from channels.loudspeaker import normalize
 from channels.sms_text import segments, sms_length

@@ -15,7 +15,6 @@ from broadcaster.alerts.models import (
     MsgType,
     RecipientState,
 )
-from broadcaster.alerts.progress import Progress
 from broadcaster.db.base import utcnow
 from broadcaster.plain_text import PlainLine, PlainText
 
@@ -145,3 +144,10 @@ class RecipientPage(BaseModel):
     offset: int
     limit: int
     items: list[RecipientOut]
+
+
+class Progress(BaseModel):
+    households_final: int
+    complete: bool
+    seconds_to_final: dict[str, float | None]
+    visits: dict[str, int]

@@ -10,12 +10,12 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session
 
+from broadcaster.auth import cookies as web_session
 from broadcaster.auth.models import Role, User
 from broadcaster.auth.service import Principal, authenticate_key, touch_key
 from broadcaster.db.database import Database
 from broadcaster.errors import Forbidden, Unauthenticated
 from broadcaster.settings import Settings
-from broadcaster.web import session as web_session
 
 # The app-state dependencies are `async def` so FastAPI calls them inline: a plain `def`
 # dependency costs a thread-pool hop per request, which showed in the callback profile.

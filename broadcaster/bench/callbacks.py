@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 
 from broadcaster.alerts.models import AlertSource, Recipient, RecipientState
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.bench import firehose as fh
 from broadcaster.bench import machine as m
@@ -29,6 +28,7 @@ from broadcaster.confirm.models import InboundMessage
 from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.models import Delivery
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
 
 Say = Callable[[str], None]

@@ -20,7 +20,6 @@ from sqlalchemy import text
 
 from broadcaster.alerts.models import AlertSource
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.app import create_app
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import SYSTEM, Actor
@@ -29,6 +28,7 @@ from broadcaster.bench import machine as m
 from broadcaster.bench.scratch import scratch_database
 from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
 from broadcaster.web.console.events import read_snapshot
 

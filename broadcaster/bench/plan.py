@@ -17,7 +17,6 @@ from sqlalchemy import event
 
 from broadcaster.alerts.models import AlertSource
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.bench import machine as m
 from broadcaster.bench.procs import SECRET
@@ -25,6 +24,7 @@ from broadcaster.bench.profiles import py_spy
 from broadcaster.bench.scratch import Scratch, database_size_mib
 from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
 
 ALERT: dict[str, Any] = {

@@ -13,7 +13,7 @@ from broadcaster.queues import SEND, URGENT, get_queue
 from broadcaster.settings import Settings
 
 log = logging.getLogger(__name__)
-SEND_JOB = "broadcaster.delivery.jobs.send_batch"
+SEND_JOB = "broadcaster.flows.sending.send_batch"
 ENQUEUE_CHUNK = 1000
 BATCH_SECONDS = 5  # a batch is what the rate limit lets go in this long (leases are renewed)
 JOB_TIMEOUT = 600  # a job's heartbeat keeps its lease; this only stops a job that hangs

@@ -9,10 +9,10 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.alerts.planning import LEVEL_WEIGHT
-from broadcaster.alerts.planning_zones import touched_zones
 from broadcaster.auth.audit import Actor, record
 from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.planning import LEVEL_WEIGHT
+from broadcaster.delivery.planning_zones import touched_zones
 from broadcaster.errors import InvalidState, NotFound
 from broadcaster.followup.steps import seconds
 from broadcaster.registry.models import Group, GroupKind, Worker

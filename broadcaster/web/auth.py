@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from broadcaster.auth import cookies as web_session
 from broadcaster.auth.models import Role, User
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
-from broadcaster.web import session as web_session
 from broadcaster.web.templating import render
 
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from broadcaster.alerts.tokens import make_token
+from broadcaster.auth import cookies as web_session
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role
-from broadcaster.confirm.tokens import make_token
 from broadcaster.db.database import Database
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
-from broadcaster.web import session as web_session
 from tests.factories import alerts as fa
 from tests.factories import registry as f
 

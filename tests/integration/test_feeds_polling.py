@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from broadcaster.db.database import Database
-from broadcaster.feeds.polling import poll_due
+from broadcaster.flows.polling import poll_due
 from broadcaster.settings import FeedSource, FeedsSettings, Settings
 from tests.integration.test_feeds_support import cap_document, counts, region_registry
 from tests.stack import ServerThread, free_port

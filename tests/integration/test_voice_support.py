@@ -10,12 +10,12 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from broadcaster.alerts.models import Recipient
+from broadcaster.api.twilio_voice import router as voice_router
 from broadcaster.app import create_app
 from broadcaster.confirm.models import Confirmation, HelpRequest
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
-from broadcaster.delivery.voice_hooks import router as voice_router
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from tests.factories import alerts as fa

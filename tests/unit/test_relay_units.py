@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from broadcaster.alerts.models import Alert, AlertStatus, Hazard, Level
-from broadcaster.confirm.tokens import make_token, read_token
+from broadcaster.alerts.tokens import make_token, read_token
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry.models import Group, GroupKind
 from broadcaster.relay.items import sms_text

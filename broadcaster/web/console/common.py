@@ -11,13 +11,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.export import mask_phone
 from broadcaster.api.deps import client_ip
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import BroadcasterError, NotFound
+from broadcaster.reports.export import mask_phone
 from broadcaster.settings import Settings
 from broadcaster.web.auth import PageUser, check_csrf, page_user
 from broadcaster.web.templating import render

@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, authority, policy, updates
+from broadcaster.alerts import authority, policy
 from broadcaster.alerts.authority import Issuer
+from broadcaster.alerts.identifiers import new_identifier
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
-from broadcaster.alerts.service import new_identifier
-from broadcaster.alerts.updates import OPEN_STATES, Revision
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
@@ -28,6 +27,8 @@ from broadcaster.feeds.cap_in import read_cap, stale_reason
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.feeds.models import AlertMessage
 from broadcaster.feeds.schemas import CapAction
+from broadcaster.flows import approval, updates
+from broadcaster.flows.updates import OPEN_STATES, Revision
 from broadcaster.settings import Settings
 
 

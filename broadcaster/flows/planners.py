@@ -9,13 +9,13 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.alerts.planning import (
+from broadcaster.delivery.planning import (
     plan_email,
     plan_people_by_mobile,
     plan_sms,
     plan_voice,
 )
-from broadcaster.alerts.planning_zones import plan_loudspeakers, plan_wecom
+from broadcaster.delivery.planning_zones import plan_loudspeakers, plan_wecom
 from broadcaster.relay.service import plan_relay
 
 

@@ -8,21 +8,45 @@ from dataclasses import asdict
 from typing import Any
 
 import redis
+from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState
 from broadcaster.db.base import utcnow
 from broadcaster.db.retry import retrying
 from broadcaster.delivery.dispatch import batch_limit
-from broadcaster.delivery.items import ItemContext, build_items
+from broadcaster.delivery.items import (
+    Builder,
+    ItemContext,
+    email_items,
+    loudspeaker_items,
+    sms_items,
+    voice_items,
+    wecom_items,
+)
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
 from broadcaster.delivery.limits import admit
 from broadcaster.delivery.ratelimit import TokenBucket
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
+from broadcaster.relay.items import relay_items
 from channels.base import Channel, ChannelError, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 SENDABLE = (AlertState.sending, AlertState.active)
+
+BUILDERS: dict[str, Builder] = {
+    "sms": sms_items,
+    "email": email_items,
+    "voice": voice_items,
+    "wecom_group": wecom_items,
+    "loudspeaker": loudspeaker_items,
+    "relay": relay_items,
+}
+
+
+def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """Items for the channel; channels without a builder are treated like SMS."""
+    return BUILDERS.get(ctx.channel, sms_items)(session, ctx, claimed)
 
 
 def send_batch(alert_id: int, channel: str) -> dict[str, Any]:

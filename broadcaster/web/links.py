@@ -11,13 +11,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.alerts.tokens import read_token
 from broadcaster.api.deps import client_ip, get_db, get_settings_dep
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia
-from broadcaster.confirm.service import recipient_for, record_confirmation
-from broadcaster.confirm.tokens import read_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.flows.confirming import recipient_for, record_confirmation
 from broadcaster.settings import Settings
 from broadcaster.web.templating import render
 

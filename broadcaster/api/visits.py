@@ -16,7 +16,7 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
-from broadcaster.followup.findings import OutcomeIn, record_outcome
+from broadcaster.flows.findings import OutcomeIn, record_outcome
 from broadcaster.followup.models import VisitOutcome, VisitState, VisitTask
 from broadcaster.followup.visits import start_visit, worker_of
 from broadcaster.registry.logins import actor_names

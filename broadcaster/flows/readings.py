@@ -12,11 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, service, updates
 from broadcaster.alerts.authority import RULES
 from broadcaster.alerts.models import Alert, AlertSource, Level
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.updates import OPEN_STATES, Revision
 from broadcaster.auth.audit import Actor
 from broadcaster.errors import BroadcasterError
 from broadcaster.feeds import thresholds
@@ -26,6 +24,9 @@ from broadcaster.feeds.outbound import own_message
 from broadcaster.feeds.rules import Rules, SensorRule, Threshold
 from broadcaster.feeds.schemas import Reading, ReadingResult
 from broadcaster.feeds.wording import reading_wording
+from broadcaster.flows import approval, updates
+from broadcaster.flows import issuing as service
+from broadcaster.flows.updates import OPEN_STATES, Revision
 from broadcaster.registry.models import Zone
 from broadcaster.settings import Settings
 

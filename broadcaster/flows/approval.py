@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import service
 from broadcaster.alerts.models import Alert, AlertState, Recipient
-from broadcaster.alerts.planners import planner_for
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, InvalidState, NotFound
+from broadcaster.flows import issuing as service
+from broadcaster.flows.planners import planner_for
 from broadcaster.relay.service import plan_for_policy
 
 # Held alerts have recipients (so the officer sees exactly who would be reached) but no

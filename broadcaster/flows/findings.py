@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.auth.audit import Actor, record
 from broadcaster.confirm.models import Answer, ConfirmVia, HelpRequest
-from broadcaster.confirm.service import MOVES_FROM, record_confirmation
 from broadcaster.errors import Conflict, Forbidden, NotFound
+from broadcaster.flows.confirming import MOVES_FROM, record_confirmation
 from broadcaster.followup.models import VisitOutcome, VisitReport, VisitState, VisitTask
 from broadcaster.registry.models import Worker
 

@@ -12,7 +12,7 @@ from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.runtime import runtime
-from broadcaster.followup import escalation
+from broadcaster.flows import escalation
 from broadcaster.followup.visits import reassign_overdue
 from broadcaster.relay import escalation as relay
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, authority, policy, service
+from broadcaster.alerts import authority, policy
 from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.models import (
     Alert,
@@ -21,15 +21,17 @@ from broadcaster.alerts.models import (
     Recipient,
     RecipientState,
 )
-from broadcaster.alerts.planners import planner_for
-from broadcaster.alerts.planning import LEVEL_WEIGHT, insert_recipients
-from broadcaster.alerts.planning_zones import touched_zones
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
+from broadcaster.delivery.planning import LEVEL_WEIGHT, insert_recipients
+from broadcaster.delivery.planning_zones import touched_zones
 from broadcaster.errors import InvalidState, NotFound
 from broadcaster.feeds.messages import Message, record_message
+from broadcaster.flows import approval
+from broadcaster.flows import issuing as service
+from broadcaster.flows.planners import planner_for
 from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import Group, GroupKind, Household, Loudspeaker
 from broadcaster.relay.service import plan_for_policy

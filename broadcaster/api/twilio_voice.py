@@ -14,16 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.texts import LANGUAGES, render
 from broadcaster.api.deps import get_db, get_settings_dep
+from broadcaster.api.twilio_status import twilio_form
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia
-from broadcaster.confirm.service import record_confirmation
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.batcher import GroupCommit
-from broadcaster.delivery.hooks import twilio_form
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.statuses import StatusReport
 from broadcaster.errors import ValidationFailed
+from broadcaster.flows.confirming import record_confirmation
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from channels.voice_twilio import VoiceSpeech, call_state, is_machine

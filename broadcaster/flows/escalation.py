@@ -11,11 +11,11 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
-from broadcaster.alerts.planners import planner_for
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.delivery.runtime import runtime
+from broadcaster.flows.planners import planner_for
 from broadcaster.followup.steps import Escalation, escalation
 from broadcaster.followup.visits import create_visits
 

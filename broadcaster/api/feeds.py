@@ -16,10 +16,10 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.channel_config import registry
 from broadcaster.errors import BroadcasterError
 from broadcaster.feeds.cap import CapError
-from broadcaster.feeds.ingest import Ingested, enqueue, ingest_document
-from broadcaster.feeds.readings import apply_readings
 from broadcaster.feeds.rules import load_rules
 from broadcaster.feeds.schemas import CapResult, ReadingsIn, ReadingsResult
+from broadcaster.flows.cap_ingest import Ingested, enqueue, ingest_document
+from broadcaster.flows.readings import apply_readings
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])

@@ -14,10 +14,10 @@ from broadcaster.api.deps import allow, get_db, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.confirm.models import Answer, Confirmation, HelpRequest, InboundMessage
-from broadcaster.confirm.service import handle_help_request
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
+from broadcaster.flows.confirming import handle_help_request
 from broadcaster.plain_text import PlainText
 from broadcaster.registry.logins import actor_names
 from broadcaster.registry.models import Household, Person

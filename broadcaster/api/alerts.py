@@ -8,15 +8,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import approval, authority, service, updates
+from broadcaster.alerts import authority
 from broadcaster.alerts.authority import Issuer
-from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState
 from broadcaster.alerts.preview import Preview, preview
-from broadcaster.alerts.progress import progress
-from broadcaster.alerts.recipients import recipient_page
 from broadcaster.alerts.schemas import AlertDetail, AlertIn, AlertOut, RecipientPage
-from broadcaster.alerts.scorecard import Scorecard, scorecard
 from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
@@ -27,7 +23,13 @@ from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
 from broadcaster.feeds.outbound import own_message
+from broadcaster.flows import approval, updates
+from broadcaster.flows import issuing as service
 from broadcaster.plain_text import PlainText
+from broadcaster.reports.counts import CountsCache
+from broadcaster.reports.progress import progress
+from broadcaster.reports.recipients import recipient_page
+from broadcaster.reports.scorecard import Scorecard, scorecard
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])

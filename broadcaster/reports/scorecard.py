@@ -9,11 +9,11 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertStatus, Recipient, RecipientState
-from broadcaster.alerts.progress import progress
 from broadcaster.confirm.models import Confirmation
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.followup.models import VisitTask
 from broadcaster.registry.models import Household
+from broadcaster.reports.progress import progress
 
 R = RecipientState
 ANSWERED = (R.confirmed, R.needs_help)

@@ -23,8 +23,8 @@ from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import BroadcasterError
-from broadcaster.feeds.ingest import Ingested, enqueue, ingest_document
 from broadcaster.feeds.models import FeedPoll
+from broadcaster.flows.cap_ingest import Ingested, enqueue, ingest_document
 from broadcaster.settings import FeedSource, Settings
 
 log = logging.getLogger(__name__)

@@ -13,16 +13,16 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient
 from broadcaster.api.deps import get_settings_dep
+from broadcaster.api.twilio_status import twilio_form
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import ConfirmVia, InboundMessage
 from broadcaster.confirm.replies import parse_reply
-from broadcaster.confirm.service import record_confirmation
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.batcher import GroupCommit
-from broadcaster.delivery.hooks import twilio_form
 from broadcaster.delivery.models import Delivery
 from broadcaster.errors import ValidationFailed
+from broadcaster.flows.confirming import record_confirmation
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/hooks", tags=["hooks"])

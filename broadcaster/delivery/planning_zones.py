@@ -8,8 +8,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
-from broadcaster.alerts.planning import LEVEL_WEIGHT
 from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask
+from broadcaster.delivery.planning import LEVEL_WEIGHT
 from broadcaster.registry.models import Group, GroupKind, Household, Loudspeaker, Zone, ZoneKind
 
 LOCAL_KINDS = (ZoneKind.village, ZoneKind.grid)

@@ -14,7 +14,6 @@ from broadcaster.api.deps import allow, client_ip, get_db, get_settings_dep, rea
 from broadcaster.auth.audit import Actor
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
-from broadcaster.confirm.links import LinkProblem, problem_page
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
@@ -27,6 +26,7 @@ from broadcaster.relay.listing import RelayTaskOut, relay_tasks
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.relay.tokens import read_relay_token
 from broadcaster.settings import Settings
+from broadcaster.web.links import LinkProblem, problem_page
 from broadcaster.web.templating import render
 
 pages = APIRouter(tags=["relay pages"], include_in_schema=False)

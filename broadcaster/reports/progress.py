@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, Recipient, RecipientState
+from broadcaster.alerts.models import FINAL, Alert, Recipient
+from broadcaster.alerts.schemas import Progress
 from broadcaster.followup.models import VisitState, VisitTask
 
-FINAL = (RecipientState.confirmed, RecipientState.needs_help, RecipientState.visited)
 SHARES = (50, 90, 100)
-
-
-class Progress(BaseModel):
-    households_final: int
-    complete: bool
-    seconds_to_final: dict[str, float | None]
-    visits: dict[str, int]
 
 
 def progress(session: Session, alert: Alert, targeted: int) -> Progress:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select, update
@@ -14,18 +13,19 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts import policy
 from broadcaster.alerts.authority import Issuer
+from broadcaster.alerts.identifiers import new_identifier
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType, Recipient
-from broadcaster.alerts.planners import planner_for
-from broadcaster.alerts.planning import plan_recipients
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState
-from broadcaster.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from broadcaster.delivery.planning import plan_recipients
+from broadcaster.errors import Conflict, InvalidState, NotFound
+from broadcaster.flows.planners import planner_for
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import create_visits
-from broadcaster.registry.models import Zone
+from broadcaster.registry.service import zones_by_code
 from broadcaster.relay.service import plan_for_policy
 from broadcaster.settings import Settings
 
@@ -55,21 +55,6 @@ def _replay(session: Session, key: str, digest: str, issuer: str | None) -> Aler
             field="Idempotency-Key",
         )
     return existing
-
-
-def zones_by_code(session: Session, codes: list[str]) -> list[Zone]:
-    zones = list(session.scalars(select(Zone).where(Zone.code.in_(codes))))
-    missing = sorted(set(codes) - {z.code for z in zones})
-    if missing:
-        raise ValidationFailed(
-            f"未知区域编号 / unknown zone code: {', '.join(missing)}", field="zones"
-        )
-    return zones
-
-
-def new_identifier(settings: Settings) -> str:
-    """A CAP-compatible identifier, unique per alert."""
-    return f"{settings.queue_prefix}-{utcnow():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
 
 
 def issue_alert(
