@@ -19,7 +19,6 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id, Offset
-from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
 from broadcaster.feeds.outbound import own_message
@@ -31,6 +30,7 @@ from broadcaster.reports.progress import progress
 from broadcaster.reports.recipients import recipient_page
 from broadcaster.reports.scorecard import Scorecard, scorecard
 from broadcaster.settings import Settings
+from channels.registry import registered
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 issuers = allow(Role.officer, Role.admin, Role.feed)
@@ -65,7 +65,7 @@ def issue(
             actor=who.actor,
             source=source,
             settings=settings,
-            available_channels=set(registry()),
+            available_channels=set(registered()),
             idempotency_key=idempotency_key,
             issuer=Issuer.of(who),
         )
@@ -90,7 +90,7 @@ def preview_alert(
     _: Principal = issuers,
 ) -> Preview:
     """Every channel's text and the household count, before anything is sent or saved."""
-    return preview(session, body=body, settings=settings, available=set(registry()))
+    return preview(session, body=body, settings=settings, available=set(registered()))
 
 
 @router.get("", response_model=list[AlertOut])

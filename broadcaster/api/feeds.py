@@ -13,7 +13,6 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.delivery.channel_config import registry
 from broadcaster.errors import BroadcasterError
 from broadcaster.feeds.cap import CapError
 from broadcaster.feeds.rules import load_rules
@@ -21,6 +20,7 @@ from broadcaster.feeds.schemas import CapResult, ReadingsIn, ReadingsResult
 from broadcaster.flows.cap_ingest import Ingested, enqueue, ingest_document
 from broadcaster.flows.readings import apply_readings
 from broadcaster.settings import Settings
+from channels.registry import registered
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 feeders = allow(Role.feed, Role.admin)
@@ -117,7 +117,7 @@ def post_readings(
             rules=rules,
             actor=who.actor,
             settings=settings,
-            available_channels=set(registry()),
+            available_channels=set(registered()),
             now=utcnow(),
         )
     for alert, counts in applied.sends:

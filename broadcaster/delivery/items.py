@@ -104,7 +104,7 @@ def wecom_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
             select(Group).where(Group.id.in_([c.group_id for c in claimed if c.group_id]))
         )
     }
-    text = ctx.text("wecom_group").personal(ctx.public_link())
+    text = ctx.text().personal(ctx.public_link())
     items = []
     for c in claimed:
         group = groups.get(c.group_id or 0)
@@ -152,7 +152,7 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
         )
     }
     audio = public_url(ctx.settings, ctx.alert, "/audio.mp3")
-    script = ctx.text("loudspeaker").template
+    script = ctx.text().template
     return [
         SendItem(
             key=c.id,

@@ -150,15 +150,15 @@ def _plan_people(
     return int(session.scalar(count) or 0)
 
 
-def plan_people_by_mobile(
+def plan_mobiles(
     session: Session,
     *,
     alert: Alert,
     now: dt.datetime,
+    channel: str,
     only: ColumnElement[bool] | None = None,
-    channel: str = "sms",
 ) -> int:
-    """One delivery per active mobile number of every recipient household."""
+    """One delivery on `channel` per active mobile number of every recipient household."""
     return _plan_people(
         session,
         alert=alert,
@@ -170,22 +170,20 @@ def plan_people_by_mobile(
     )
 
 
-def plan_sms(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+def plan_phones(
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
-    """One SMS per active mobile number of every recipient household."""
-    return plan_people_by_mobile(session, alert=alert, now=now, only=only)
-
-
-def plan_voice(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
-) -> int:
-    """One call per active number, landlines included (voice is their only channel)."""
+    """One call per active number, landlines included (calls are their only channel)."""
     return _plan_people(
         session,
         alert=alert,
         now=now,
-        channel="voice",
+        channel=channel,
         address=Person.phone,
         condition=Person.phone.is_not(None),
         only=only,
@@ -193,14 +191,19 @@ def plan_voice(
 
 
 def plan_email(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
     """One email per person with an address."""
     return _plan_people(
         session,
         alert=alert,
         now=now,
-        channel="email",
+        channel=channel,
         address=Person.email,
         condition=Person.email.is_not(None),
         only=only,

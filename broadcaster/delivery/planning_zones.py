@@ -34,50 +34,54 @@ def _priority(alert: Alert) -> int:
     return (4 - alert.level.rank) * LEVEL_WEIGHT  # zone-wide posts go out with the first wave
 
 
-def plan_wecom(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+def plan_group_robots(
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
-    """One robot post per WeCom group of the touched villages and grids."""
-    zones = touched_zones(session, alert)
+    """One robot post per group with a robot key in the touched villages and grids that has
+    none yet under the alert (so an update posts only to newly touched villages)."""
+    posted = select(Delivery.group_id).where(
+        Delivery.alert_id == alert.id, Delivery.channel == channel, Delivery.group_id.is_not(None)
+    )
     groups = session.scalars(
         select(Group).where(
-            Group.kind == GroupKind.wecom, Group.zone_id.in_(zones), Group.webhook_key.is_not(None)
+            Group.kind == GroupKind.wecom,
+            Group.zone_id.in_(touched_zones(session, alert)),
+            Group.webhook_key.is_not(None),
+            Group.id.not_in(posted),
         )
     )
-    rows = [
-        Delivery(
-            alert_id=alert.id,
-            group_id=g.id,
-            channel="wecom_group",
-            address=g.code,
-            state=DeliveryState.queued,
-            priority=_priority(alert),
-            attempts=0,
-            queued_at=now,
-        )
-        for g in groups
-    ]
+    rows = [_zone_delivery(alert, now, channel, g.code, group_id=g.id) for g in groups]
     session.add_all(rows)
+    session.flush()
     return len(rows)
 
 
 def plan_loudspeakers(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
-    """One delivery (render, optional push) and one operator task per loudspeaker."""
-    zones = touched_zones(session, alert)
-    speakers = list(session.scalars(select(Loudspeaker).where(Loudspeaker.zone_id.in_(zones))))
-    for speaker in speakers:
-        delivery = Delivery(
-            alert_id=alert.id,
-            loudspeaker_id=speaker.id,
-            channel="loudspeaker",
-            address=speaker.code,
-            state=DeliveryState.queued,
-            priority=_priority(alert),
-            attempts=0,
-            queued_at=now,
+    """One delivery (render, optional push) and one operator task per loudspeaker of the
+    touched villages that has no task yet under the alert."""
+    tasked = select(LoudspeakerTask.loudspeaker_id).where(LoudspeakerTask.alert_id == alert.id)
+    speakers = list(
+        session.scalars(
+            select(Loudspeaker).where(
+                Loudspeaker.zone_id.in_(touched_zones(session, alert)),
+                Loudspeaker.id.not_in(tasked),
+            )
         )
+    )
+    for speaker in speakers:
+        delivery = _zone_delivery(alert, now, channel, speaker.code, loudspeaker_id=speaker.id)
         session.add(delivery)
         session.flush()
         session.add(
@@ -89,3 +93,19 @@ def plan_loudspeakers(
             )
         )
     return len(speakers)
+
+
+def _zone_delivery(
+    alert: Alert, now: dt.datetime, channel: str, address: str, **target: int
+) -> Delivery:
+    """A queued zone-wide delivery; it goes out with the first wave of the alert."""
+    return Delivery(
+        alert_id=alert.id,
+        channel=channel,
+        address=address,
+        state=DeliveryState.queued,
+        priority=(4 - alert.level.rank) * LEVEL_WEIGHT,
+        attempts=0,
+        queued_at=now,
+        **target,
+    )

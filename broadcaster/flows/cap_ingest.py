@@ -18,7 +18,6 @@ from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.feeds.areas import Coverage, coverage
 from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent
@@ -30,6 +29,7 @@ from broadcaster.feeds.schemas import CapAction
 from broadcaster.flows import approval, updates
 from broadcaster.flows.updates import OPEN_STATES, Revision
 from broadcaster.settings import Settings
+from channels.registry import registered
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,9 @@ def _issue(
         body=content.body,
         instruction=content.instruction,
         zone_codes=area.zone_codes,
-        channels=[c for c in snapshot.get("channels", ["sms"]) if c in available_channels],
+        channels=[
+            c for c in snapshot.get("channels", policy.DEFAULT_CHANNELS) if c in available_channels
+        ],
         policy=snapshot,
         state=state,
         expires_at=content.expires,
@@ -267,7 +269,7 @@ def ingest_document(
                 actor=actor,
                 issuer=issuer,
                 settings=settings,
-                available_channels=set(registry()),
+                available_channels=set(registered()),
             )
     except IntegrityError:
         with db.read() as session:

@@ -30,7 +30,7 @@ def tick() -> dict[str, Any]:
         "escalated": escalated,
         "reassigned": reassigned,
         "completed": completed,
-        "relay": relayed,
+        "relay_tasks": relayed,
     }
 
 

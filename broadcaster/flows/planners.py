@@ -1,22 +1,22 @@
-"""Which planner writes each channel's deliveries."""
+"""Which planner writes a channel's deliveries: chosen by the addresses the channel reaches."""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Protocol
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.delivery.planning import (
-    plan_email,
-    plan_people_by_mobile,
-    plan_sms,
-    plan_voice,
-)
-from broadcaster.delivery.planning_zones import plan_loudspeakers, plan_wecom
+from broadcaster.delivery.planning import plan_email, plan_mobiles, plan_phones
+from broadcaster.delivery.planning_zones import plan_group_robots, plan_loudspeakers
 from broadcaster.relay.service import plan_relay
+from channels.base import Reach
+from channels.registry import reach_of
+
+__all__ = ["Planner", "planner_for", "reach_of"]
 
 
 class Planner(Protocol):
@@ -30,28 +30,28 @@ class Planner(Protocol):
     ) -> int: ...
 
 
-PLANNERS: dict[str, Planner] = {
-    "sms": plan_sms,
-    "voice": plan_voice,
-    "email": plan_email,
-    "wecom_group": plan_wecom,
-    "loudspeaker": plan_loudspeakers,
-    "relay": plan_relay,
-}
-
-
-def planner_for(channel: str) -> Planner:
-    """The channel's planner; a third-party channel reaches people by their mobile number."""
-    if channel in PLANNERS:
-        return PLANNERS[channel]
-
-    def plan_third_party(
+class ReachPlanner(Protocol):
+    def __call__(
+        self,
         session: Session,
         *,
         alert: Alert,
         now: dt.datetime,
+        channel: str,
         only: ColumnElement[bool] | None = None,
-    ) -> int:
-        return plan_people_by_mobile(session, alert=alert, now=now, only=only, channel=channel)
+    ) -> int: ...
 
-    return plan_third_party
+
+PLANNERS: dict[Reach, ReachPlanner] = {
+    Reach.mobile: plan_mobiles,
+    Reach.phone: plan_phones,
+    Reach.email: plan_email,
+    Reach.group_robot: plan_group_robots,
+    Reach.loudspeaker: plan_loudspeakers,
+    Reach.group_owner: plan_relay,
+}
+
+
+def planner_for(channel: str) -> Planner:
+    """The planner of the addresses the channel reaches, writing deliveries on `channel`."""
+    return partial(PLANNERS[reach_of(channel)], channel=channel)

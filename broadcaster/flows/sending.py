@@ -24,29 +24,29 @@ from broadcaster.delivery.items import (
     wecom_items,
 )
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
-from broadcaster.delivery.limits import admit
-from broadcaster.delivery.ratelimit import TokenBucket
+from broadcaster.delivery.limits import admit, bucket_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
-from channels.base import Channel, ChannelError, Outcome, SendItem, SendResult
+from channels.base import Channel, ChannelError, Outcome, Reach, SendItem, SendResult
+from channels.registry import reach_of
 
 log = logging.getLogger(__name__)
 SENDABLE = (AlertState.sending, AlertState.active)
 
-BUILDERS: dict[str, Builder] = {
-    "sms": sms_items,
-    "email": email_items,
-    "voice": voice_items,
-    "wecom_group": wecom_items,
-    "loudspeaker": loudspeaker_items,
-    "relay": relay_items,
+BUILDERS: dict[Reach, Builder] = {
+    Reach.mobile: sms_items,
+    Reach.email: email_items,
+    Reach.phone: voice_items,
+    Reach.group_robot: wecom_items,
+    Reach.loudspeaker: loudspeaker_items,
+    Reach.group_owner: relay_items,
 }
 
 
 def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    """Items for the channel; channels without a builder are treated like SMS."""
-    return BUILDERS.get(ctx.channel, sms_items)(session, ctx, claimed)
+    """Items for the channel, built for the addresses it reaches."""
+    return BUILDERS[reach_of(ctx.channel)](session, ctx, claimed)
 
 
 def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         if c.id not in built
     ]
     try:
-        admission = admit(rt, channel, alert.is_drill, items)
+        admission = admit(rt, channel, alert.is_drill, items, sender.limits())
     except redis.RedisError as exc:  # nothing sent: give the lease back (the reconciler kicks)
         _record(rt, lease.token, unaddressable + _unsent(items, exc), stats)
         return {"claimed": len(lease.items), **asdict(stats)}
@@ -121,7 +121,7 @@ def _send_rate_limited(
 ) -> None:
     """Hand items to the channel loop in the chunks the shared rate limit grants."""
     rt.recorder.open(token, len(items))
-    bucket = _bucket(rt, channel, drill)
+    bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(channel, drill=drill)
     pending = items
     while pending:
@@ -145,15 +145,6 @@ def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:
         SendResult(i.key, Outcome.retry, error_code="redis_unavailable", message=message)
         for i in items
     ]
-
-
-def _bucket(rt: Runtime, channel: str, drill: bool) -> TokenBucket | None:
-    rate = rt.settings.twilio.rate_per_second if channel == "sms" else None
-    if not rate or rt.redis is None:
-        return None
-    scope = "drill" if drill else rt.settings.twilio.account_sid
-    key = f"{rt.settings.queue_prefix}:rate:{channel}:{scope}"
-    return TokenBucket(rt.redis, key, rate)
 
 
 def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordStats) -> None:

@@ -24,16 +24,15 @@ from broadcaster.alerts.models import (
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
-from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
-from broadcaster.delivery.planning import LEVEL_WEIGHT, insert_recipients
-from broadcaster.delivery.planning_zones import touched_zones
+from broadcaster.delivery.models import Delivery, LoudspeakerTask, TaskState
+from broadcaster.delivery.planning import insert_recipients
 from broadcaster.errors import InvalidState, NotFound
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.flows import approval
 from broadcaster.flows import issuing as service
-from broadcaster.flows.planners import planner_for
+from broadcaster.flows.planners import planner_for, reach_of
 from broadcaster.followup.models import VisitState, VisitTask
-from broadcaster.registry.models import Group, GroupKind, Household, Loudspeaker
+from broadcaster.registry.models import Household
 from broadcaster.relay.service import plan_for_policy
 from broadcaster.settings import Settings
 
@@ -137,7 +136,7 @@ def renotify(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, i
     )
     counts: dict[str, int] = {}
     for channel in alert.channels:
-        if channel in ("wecom_group", "loudspeaker"):
+        if reach_of(channel).zone_wide:
             continue  # zone-wide posts are not per household; queued ones carry the new text
         before = _count(session, alert.id, channel)
         planner_for(channel)(session, alert=alert, now=now, only=open_households)
@@ -182,16 +181,12 @@ def top_up(
 def plan_new(
     session: Session, *, alert: Alert, new: ColumnElement[bool], now: dt.datetime
 ) -> dict[str, int]:
-    """Deliveries of the alert's channels to the new households only (and new villages)."""
+    """Deliveries of the alert's channels to the new households only (zone-wide channels:
+    to the groups and loudspeakers of newly touched villages, their planners skip the rest)."""
     counts: dict[str, int] = {}
     for channel in alert.channels:
         before = _count(session, alert.id, channel)
-        if channel == "wecom_group":
-            _plan_new_groups(session, alert, now)
-        elif channel == "loudspeaker":
-            _plan_new_speakers(session, alert, now)
-        else:
-            planner_for(channel)(session, alert=alert, now=now, only=new)
+        planner_for(channel)(session, alert=alert, now=now, only=new)
         counts[channel] = _count(session, alert.id, channel) - before
     return counts
 
@@ -199,60 +194,6 @@ def plan_new(
 def _count(session: Session, alert_id: int, channel: str) -> int:
     query = select(func.count()).where(Delivery.alert_id == alert_id, Delivery.channel == channel)
     return int(session.scalar(query) or 0)
-
-
-def _zone_delivery(
-    alert: Alert, now: dt.datetime, channel: str, address: str, **target: int
-) -> Delivery:
-    priority = (4 - alert.level.rank) * LEVEL_WEIGHT
-    return Delivery(
-        alert_id=alert.id, channel=channel, address=address, state=DeliveryState.queued,
-        priority=priority, attempts=0, queued_at=now, **target,
-    )  # fmt: skip
-
-
-def _plan_new_groups(session: Session, alert: Alert, now: dt.datetime) -> None:
-    """Robot posts to WeCom groups of villages the alert did not touch before."""
-    posted = select(Delivery.group_id).where(
-        Delivery.alert_id == alert.id, Delivery.group_id.is_not(None)
-    )
-    groups = session.scalars(
-        select(Group).where(
-            Group.kind == GroupKind.wecom,
-            Group.zone_id.in_(touched_zones(session, alert)),
-            Group.webhook_key.is_not(None),
-            Group.id.not_in(posted),
-        )
-    )
-    session.add_all(
-        _zone_delivery(alert, now, "wecom_group", g.code, group_id=g.id) for g in groups
-    )
-    session.flush()
-
-
-def _plan_new_speakers(session: Session, alert: Alert, now: dt.datetime) -> None:
-    """Audio and an operator task for loudspeakers of newly touched villages."""
-    tasked = select(LoudspeakerTask.loudspeaker_id).where(LoudspeakerTask.alert_id == alert.id)
-    speakers = session.scalars(
-        select(Loudspeaker).where(
-            Loudspeaker.zone_id.in_(touched_zones(session, alert)), Loudspeaker.id.not_in(tasked)
-        )
-    )
-    for speaker in list(speakers):
-        delivery = _zone_delivery(
-            alert, now, "loudspeaker", speaker.code, loudspeaker_id=speaker.id
-        )
-        session.add(delivery)
-        session.flush()
-        session.add(
-            LoudspeakerTask(
-                alert_id=alert.id,
-                loudspeaker_id=speaker.id,
-                delivery_id=delivery.id,
-                created_at=now,
-            )
-        )
-    session.flush()
 
 
 def cancel_alert(

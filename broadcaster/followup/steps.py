@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from broadcaster.errors import ValidationFailed
+from channels.registry import reach_of
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, None: 1}
-ZONE_CHANNELS = frozenset({"wecom_group", "loudspeaker", "relay"})
 
 
 def seconds(value: Any, *, field: str) -> float:
@@ -59,7 +59,7 @@ def escalation(policy: dict[str, Any]) -> Escalation:
         after = dt.timedelta(seconds=seconds(raw.get("after", 0), field=field + ".after"))
         if raw.get("visit"):
             steps.append(Step(after))
-        elif raw.get("channel") in ZONE_CHANNELS:
+        elif raw.get("channel") and reach_of(str(raw["channel"])).zone_wide:
             raise ValidationFailed(
                 "升级步骤针对住户：请用短信、电话或邮件 / escalation steps "
                 "reach households: use sms, voice or email",

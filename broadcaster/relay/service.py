@@ -18,8 +18,9 @@ from broadcaster.followup.steps import seconds
 from broadcaster.registry.models import Group, GroupKind, Worker
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.relay.tokens import PHONE_HOLDER
+from channels.base import Reach
+from channels.registry import channel_for
 
-CHANNEL = "relay"
 RELAY_KINDS = (GroupKind.wechat, GroupKind.qq)
 POLICY_KEY = "relay_after"
 DEFAULT_AFTER = dt.timedelta(minutes=15)
@@ -33,14 +34,26 @@ def relay_after(policy: dict[str, Any]) -> dt.timedelta | None:
     return dt.timedelta(seconds=seconds(policy[POLICY_KEY], field=POLICY_KEY))
 
 
+def relay_channel() -> str | None:
+    """The channel that texts group owners their relay link (the installed one that reaches
+    group owners); None when no such channel is installed."""
+    return channel_for(Reach.group_owner)
+
+
 def plan_relay(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str | None = None,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
     """One relay task per WeChat/QQ group of the touched villages and grids that has none yet,
-    and one SMS (channel `relay`) to its owner; returns the deliveries queued. An owner-less
-    group's task is due at once: the next tick hands it to the zone lead."""
+    and one text (on `channel`, else the relay channel) to its owner; returns the deliveries
+    queued. An owner-less group's task is due at once: the next tick hands it to the lead."""
     zones = touched_zones(session, alert)
-    if not zones:
+    channel = channel or relay_channel()
+    if not zones or channel is None:
         return 0
     taken = select(RelayTask.group_id).where(RelayTask.alert_id == alert.id)
     rows = session.execute(
@@ -66,7 +79,7 @@ def plan_relay(
         )
         if phone:
             task.delivery_id = queue_sms(
-                session, alert=alert, group_id=group.id, phone=phone, now=now
+                session, alert=alert, group_id=group.id, phone=phone, now=now, channel=channel
             )
             queued += 1
         session.add(task)
@@ -74,13 +87,13 @@ def plan_relay(
 
 
 def queue_sms(
-    session: Session, *, alert: Alert, group_id: int, phone: str, now: dt.datetime
+    session: Session, *, alert: Alert, group_id: int, phone: str, now: dt.datetime, channel: str
 ) -> int:
-    """A queued relay SMS to one holder; its id (the send job finds it by channel)."""
+    """A queued relay text to one holder on `channel`; its id."""
     delivery = Delivery(
         alert_id=alert.id,
         group_id=group_id,
-        channel=CHANNEL,
+        channel=channel,
         address=phone,
         state=DeliveryState.queued,
         priority=(4 - alert.level.rank) * LEVEL_WEIGHT,  # with the first wave
@@ -94,10 +107,11 @@ def queue_sms(
 
 def plan_for_policy(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, int]:
     """Relay planned because the level's policy has `relay_after` (channel counts to enqueue)."""
-    if relay_after(alert.policy) is None or CHANNEL in alert.channels:
+    channel = relay_channel()
+    if relay_after(alert.policy) is None or channel is None or channel in alert.channels:
         return {}
-    queued = plan_relay(session, alert=alert, now=now)
-    return {CHANNEL: queued} if queued else {}
+    queued = plan_relay(session, alert=alert, now=now, channel=channel)
+    return {channel: queued} if queued else {}
 
 
 def holders(task: RelayTask) -> set[int]:

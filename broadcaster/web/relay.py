@@ -30,7 +30,7 @@ from broadcaster.web.links import LinkProblem, problem_page
 from broadcaster.web.templating import render
 
 pages = APIRouter(tags=["relay pages"], include_in_schema=False)
-api = APIRouter(prefix="/relay-tasks", tags=["relay"])
+api = APIRouter(prefix="/relay-tasks", tags=["relay-tasks"])
 duty = allow(Role.officer, Role.admin)
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

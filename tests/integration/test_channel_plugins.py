@@ -17,7 +17,7 @@ from broadcaster.delivery import channel_config
 from broadcaster.delivery.models import Delivery
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendItem
-from channels.registry import ChannelRegistryError, build_registry
+from channels.registry import ChannelRegistryError, build_registry, registered
 from tests.factories import alerts as fa
 from tests.factories import registry as f
 
@@ -56,13 +56,13 @@ def install(tmp_path: Path, name: str, entry_points: str) -> None:
 @pytest.fixture
 def plugin_path(tmp_path: Path) -> Iterator[Path]:
     sys.path.insert(0, str(tmp_path))
-    channel_config.registry.cache_clear()
+    registered.cache_clear()
     try:
         yield tmp_path
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("pigeon_channel", None)
-        channel_config.registry.cache_clear()
+        registered.cache_clear()
 
 
 def test_a_third_party_channel_is_loaded_planned_and_sent(

@@ -13,12 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert, AlertSource, AlertStatus, Hazard, Level, MsgType
-from broadcaster.alerts.policy import load_policies, needs_approval
+from broadcaster.alerts.policy import DEFAULT_CHANNELS, load_policies, needs_approval
 from broadcaster.db.ids import Id
-from broadcaster.delivery.channel_config import registry
 from broadcaster.web.console.common import (
-    CHANNELS,
     HAZARDS,
+    channel_names,
     console_user,
     console_write,
     db_of,
@@ -27,6 +26,7 @@ from broadcaster.web.console.common import (
 )
 from broadcaster.web.console.zonetree import grid_nodes, suggestions, zone_tree
 from channels.loudspeaker import render_announcement
+from channels.registry import registered
 
 router = APIRouter()
 _RENDERING = threading.Lock()  # one audio render at a time: it is CPU-bound
@@ -56,10 +56,10 @@ def compose_page(request: Request) -> HTMLResponse:
     settings = settings_of(request)
     with db_of(request).read() as session:
         roots, hazard_zones = zone_tree(session)
-    available = set(registry())
+    available = set(registered())
     policies = load_policies(settings.config_dir)
     defaults = {
-        level: [c for c in policy.get("channels", ["sms"]) if c in available]
+        level: [c for c in policy.get("channels", DEFAULT_CHANNELS) if c in available]
         for level, policy in policies.items()
     }
     held = {
@@ -73,7 +73,7 @@ def compose_page(request: Request) -> HTMLResponse:
         roots=roots,
         hazard_zones=hazard_zones,
         hazard_choices=list(HAZARDS),
-        channel_choices=[c for c in CHANNELS if c in available] + sorted(available - set(CHANNELS)),
+        channel_choices=list(channel_names()),
         defaults=defaults,
         held=held,
         suggestions=suggestions(settings.config_dir, settings.language),
