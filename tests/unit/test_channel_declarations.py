@@ -50,6 +50,8 @@ def test_calls_and_robots_declare_per_address_limits() -> None:
         VoiceTwilioSettings(**ACCOUNT, per_number_per_minute=2, per_number_per_hour=7)
     ).limits()
     assert (voice.per_minute, voice.per_hour, voice.rate_per_second) == (2, 7, None)
-    assert voice.per_address and "per-number" in voice.why
+    assert voice.per_address
+    assert "per-number" in voice.why
     robot = WecomGroup(WecomGroupSettings()).limits()
-    assert robot.rolling == (PER_ROBOT_PER_MINUTE, 60.0) and robot.per_address
+    assert robot.rolling == (PER_ROBOT_PER_MINUTE, 60.0)
+    assert robot.per_address

@@ -67,9 +67,7 @@ def channel_literals() -> Counter[tuple[str, str]]:
 
 
 def test_the_scan_sees_the_built_in_channels() -> None:
-    assert {"sms", "voice", "wecom_group", "email", "loudspeaker", "relay"} <= set(
-        build_registry()
-    )
+    assert {"sms", "voice", "wecom_group", "email", "loudspeaker", "relay"} <= set(build_registry())
 
 
 def test_no_channel_name_is_written_in_the_core_beyond_the_known_rest() -> None:
