@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from broadcaster.auth import sessions
+from broadcaster.auth.models import User
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
 
@@ -89,3 +90,18 @@ def current(request: Request, *, touch: bool = True) -> WebSession | None:
 
 def valid_csrf(secret: bytes, session: WebSession, token: str | None) -> bool:
     return bool(token) and hmac.compare_digest(token or "", session.csrf_token(secret))
+
+
+def signed_in(request: Request) -> tuple[WebSession, User] | None:
+    """The live session of the request's cookie and its user, if still active; the one
+    place pages and cookie-authenticated API calls learn who is signed in."""
+    web = current(request)
+    if web is None:
+        return None
+    db: Database = request.app.state.db
+    with db.read() as session:
+        user = session.get(User, web.user_id)
+        if user is None or not user.active:
+            return None
+        session.expunge(user)
+    return web, user

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.registry import demo_layout as lay
 from broadcaster.registry.models import (
     Group,
     Household,
@@ -24,6 +23,7 @@ from broadcaster.registry.models import (
     ZoneKind,
     worker_zones,
 )
+from broadcaster.sample import layout as lay
 
 CHUNK_HOUSEHOLDS = 20_000
 MAX_HOUSEHOLDS = 1_500_000
