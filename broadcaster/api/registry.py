@@ -17,7 +17,7 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Offset
-from broadcaster.registry import service
+from broadcaster.registry import households, service
 from broadcaster.registry.group_import import import_groups
 from broadcaster.registry.groups import create_group
 from broadcaster.registry.importer import ImportReport, import_households, write_template
@@ -26,6 +26,7 @@ from broadcaster.registry.models import Group, Loudspeaker, Worker, Zone
 from broadcaster.registry.schemas import (
     GroupIn,
     GroupOut,
+    HouseholdEdit,
     HouseholdOut,
     HouseholdPage,
     LoudspeakerOut,
@@ -66,6 +67,20 @@ def get_household(
     code: str, session: Session = Depends(read_session), _: Principal = readers
 ) -> HouseholdOut:
     return service.household_out(service.household_by_code(session, code))
+
+
+@router.patch("/households/{code}", response_model=HouseholdOut)
+def edit_household(
+    code: str, body: HouseholdEdit, db: Database = Depends(get_db), who: Principal = readers
+) -> HouseholdOut:
+    """Change a household's notes or vulnerability flags (audited); send the `version` you
+    read to be refused (409) if someone changed it meanwhile."""
+    with db.transaction() as session:
+        households.edit_household(
+            session, code=code, actor=who.actor, **body.model_dump(exclude_none=True)
+        )
+    with db.read() as session:
+        return service.household_out(service.household_by_code(session, code))
 
 
 @router.get("/workers", response_model=list[WorkerOut])

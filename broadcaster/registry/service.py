@@ -89,6 +89,8 @@ def household_out(household: Household) -> HouseholdOut:
         lat=household.lat,
         lon=household.lon,
         people=[PersonOut.model_validate(p) for p in household.people],
+        notes=household.notes or "",
+        version=household.updated_at.isoformat(),
     )
 
 
