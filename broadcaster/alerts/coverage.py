@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import CTE, ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from broadcaster.alerts.models import FINAL, Recipient, RecipientState
+from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.alerts.states import FINAL
 from broadcaster.registry.models import Household, Zone, ZoneKind, household_zones
 
 ROLLED_UP = (ZoneKind.district, ZoneKind.township, ZoneKind.village)

@@ -78,10 +78,6 @@ class RecipientState(enum.StrEnum):
     visited = "visited"
 
 
-# A household is final once it confirmed, asked for help or was visited.
-FINAL = (RecipientState.confirmed, RecipientState.needs_help, RecipientState.visited)
-
-
 class Alert(TimestampMixin, Base):
     """One warning, as issued, with its policy snapshot."""
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpRequest
 from broadcaster.db.database import rowcount
@@ -19,11 +20,6 @@ from broadcaster.registry.models import Person
 
 R = RecipientState
 # Which household states each answer may move from (DESIGN §3.4: states only move forward).
-MOVES_FROM: dict[RecipientState, frozenset[RecipientState]] = {
-    R.confirmed: frozenset({R.pending, R.reached, R.unreachable}),
-    R.needs_help: frozenset({R.pending, R.reached, R.unreachable, R.confirmed, R.visited}),
-    R.visited: frozenset({R.pending, R.reached, R.unreachable}),
-}
 OPEN_ALERT = (AlertState.sending, AlertState.active)
 OPEN_VISITS = (VisitState.open, VisitState.in_progress)
 
@@ -70,7 +66,7 @@ def record_confirmation(
     session.add(confirmation)
     session.flush()
     state = target_state(answer, via)
-    moved = recipient.state in MOVES_FROM[state]
+    moved = may_move(recipient.state, state)
     if moved:
         recipient.state = state
         recipient.final_at = now

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.states import NOT_FINAL
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.dispatch import try_enqueue_sends
@@ -21,7 +22,6 @@ from broadcaster.followup.visits import create_visits
 
 log = logging.getLogger(__name__)
 R = RecipientState
-NOT_FINAL = (R.pending, R.reached, R.unreachable)
 LIVE = (AlertState.sending, AlertState.active)
 
 

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
 from broadcaster.confirm.models import Answer, ConfirmVia, HelpRequest
 from broadcaster.errors import Conflict, Forbidden, NotFound
-from broadcaster.flows.confirming import MOVES_FROM, record_confirmation
+from broadcaster.flows.confirming import record_confirmation
 from broadcaster.followup.models import VisitOutcome, VisitReport, VisitState, VisitTask
 from broadcaster.registry.models import Worker
 
@@ -154,7 +155,7 @@ def record_outcome(
             now=at,
             text=body.notes,
         )
-    elif recipient.state in MOVES_FROM[RecipientState.visited]:
+    elif may_move(recipient.state, RecipientState.visited):
         recipient.state, recipient.final_at, recipient.next_action_at = (
             RecipientState.visited,
             at,

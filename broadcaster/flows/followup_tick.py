@@ -9,6 +9,7 @@ from sqlalchemy import exists, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.states import NOT_FINAL
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.runtime import runtime
@@ -36,9 +37,7 @@ def tick() -> dict[str, Any]:
 
 def complete_alerts(session: Session, now: dt.datetime) -> int:
     """An alert whose every household is final reports itself complete, once."""
-    unfinished = exists().where(
-        Recipient.alert_id == Alert.id, Recipient.state.in_(escalation.NOT_FINAL)
-    )
+    unfinished = exists().where(Recipient.alert_id == Alert.id, Recipient.state.in_(NOT_FINAL))
     result = session.execute(
         update(Alert)
         .where(

@@ -19,8 +19,8 @@ from broadcaster.alerts.models import (
     Level,
     MsgType,
     Recipient,
-    RecipientState,
 )
+from broadcaster.alerts.states import NOT_FINAL
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
@@ -131,9 +131,7 @@ def renotify(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, i
     on the alert's person channels, with the new text (its queued sends carry it too)."""
     if alert.state not in SENDING:
         return {}
-    open_households = (Recipient.alert_id == alert.id) & Recipient.state.in_(
-        (RecipientState.pending, RecipientState.reached, RecipientState.unreachable)
-    )
+    open_households = (Recipient.alert_id == alert.id) & Recipient.state.in_(NOT_FINAL)
     counts: dict[str, int] = {}
     for channel in alert.channels:
         if reach_of(channel).zone_wide:

@@ -7,8 +7,9 @@ import math
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import FINAL, Alert, Recipient
+from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.schemas import Progress
+from broadcaster.alerts.states import FINAL
 from broadcaster.followup.models import VisitState, VisitTask
 
 SHARES = (50, 90, 100)

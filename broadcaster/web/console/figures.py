@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Integer, cast, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import FINAL, Alert, Recipient
+from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.states import FINAL
 from broadcaster.confirm.models import Confirmation
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.models import Delivery, DeliveryState
