@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from broadcaster.sim.smtp import SmtpSink
 from channels.base import Outcome, SendItem, SendResult
 from channels.email_smtp import EmailSmtp, EmailSmtpSettings
-from tests.integration.test_sim_support import ServerThread
+from tests.integration.sim_support import ServerThread
 
 FROM = "防汛抗旱指挥部 <alerts@example.org>"
 SUBJECT = "【红色预警】暴雨：低洼地区请立即转移 — 请确认"

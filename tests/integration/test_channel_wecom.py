@@ -16,7 +16,7 @@ from broadcaster.sim import SimConfig, create_standalone_app
 from broadcaster.sim.wecom import WecomSimConfig
 from channels.base import Outcome, SendItem, SendResult
 from channels.wecom_group import PER_ROBOT_PER_MINUTE, WecomGroup, WecomGroupSettings
-from tests.integration.test_sim_support import WAIT_SECONDS, ServerThread
+from tests.integration.sim_support import WAIT_SECONDS, ServerThread
 
 KEY = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa"
 OTHER_KEY = "0b8c2d4e-1111-4222-8333-944455556666"

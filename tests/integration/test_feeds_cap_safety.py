@@ -14,7 +14,7 @@ from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
-from tests.integration.test_feeds_support import (
+from tests.integration.feeds_support import (
     CAP,
     cap_document,
     counts,

@@ -11,7 +11,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
-from tests.integration.test_sim_support import (
+from tests.integration.sim_support import (
     OUR_NUMBER,
     TOKEN,
     WAIT_SECONDS,

@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from tests.integration.test_sim_support import (
+from tests.integration.sim_support import (
     ACCOUNT,
     OUR_NUMBER,
     TOKEN,

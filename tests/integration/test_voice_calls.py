@@ -19,7 +19,7 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.models import DeliveryState
 from channels.base import LookupItem, ProviderState
 from channels.voice_twiml import PHRASES
-from tests.integration.test_voice_env import (
+from tests.integration.voice_env import (
     Env,
     delivery,
     household,
@@ -29,7 +29,7 @@ from tests.integration.test_voice_env import (
     sim_config,
     spoken,
 )
-from tests.integration.test_voice_support import GATHER, STATUS, TWIML, plan_calls
+from tests.integration.voice_support import GATHER, STATUS, TWIML, plan_calls
 from tests.stack import wait_until
 
 ZH = PHRASES["cmn-CN"]

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from broadcaster.sim import NumberConfig, SimConfig, create_standalone_app
 from channels.base import Outcome, SendItem, SendResult
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
-from tests.integration.test_sim_support import Hit, Receiver, ServerThread
+from tests.integration.sim_support import Hit, Receiver, ServerThread
 
 ACCOUNT = "AC" + "d5" * 16
 TOKEN = "voice-channel-token-0123456789"

@@ -24,7 +24,7 @@ from broadcaster.settings import Settings, TwilioSettings
 from broadcaster.sim import NumberConfig, SimConfig, create_standalone_app
 from channels.base import SendItem, SendResult
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
-from tests.integration.test_voice_support import STATUS, TWIML, VoiceRow, plan_calls, voice_app
+from tests.integration.voice_support import STATUS, TWIML, VoiceRow, plan_calls, voice_app
 from tests.stack import ServerThread, free_port
 
 ACCOUNT = "AC" + "c4" * 16
