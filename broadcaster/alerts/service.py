@@ -186,8 +186,12 @@ def schedule_follow_up(
     )
 
 
-def cancel_alert(session: Session, *, alert_id: int, actor: Actor) -> tuple[Alert, int]:
-    """Cancel an alert and withdraw every delivery still queued; returns the count withdrawn."""
+def withdraw_queued_and_mark_cancelled(
+    session: Session, *, alert_id: int, actor: Actor
+) -> tuple[Alert, int]:
+    """The alert's own part of a cancel: every delivery still queued withdrawn, the alert
+    marked cancelled; returns it and the count withdrawn. Authority, open tasks and the
+    cancel message are updates.cancel_alert's, the one entry point for cancelling."""
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise NotFound(f"预警不存在 / no alert {alert_id}")

@@ -261,7 +261,9 @@ def cancel_alert(
     target = session.get(Alert, alert_id, with_for_update=True)
     if target is not None:
         authority.require(target, issuer, "cancel")
-    alert, withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=actor)
+    alert, withdrawn = service.withdraw_queued_and_mark_cancelled(
+        session, alert_id=alert_id, actor=actor
+    )
     now = utcnow()
     speakers = session.execute(
         update(LoudspeakerTask)
