@@ -94,8 +94,9 @@ def issue_alert(
         return Issued(existing, False, {})
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
-    channels = policy.choose_channels(body.channels, snapshot, available_channels)
-    hold = policy.needs_approval(snapshot, source)  # planned and sent only once approved
+    level_policy = policy.parse_policy(snapshot)  # a bad policy table is refused before anything
+    channels = policy.choose_channels(body.channels, level_policy, available_channels)
+    hold = policy.needs_approval(level_policy, source)  # planned and sent only once approved
     now = utcnow()
     alert = Alert(
         identifier=new_identifier(settings),
@@ -128,7 +129,7 @@ def issue_alert(
         if idempotency_key and (existing := _replay(session, idempotency_key, digest, ref)):
             return Issued(existing, False, {})
         raise
-    first = None if hold else escalation(alert.policy).next_time(now, 0)
+    first = None if hold else escalation(level_policy).next_time(now, 0)
     alert.households_targeted = plan_recipients(
         session, alert=alert, zones=zones, next_action_at=first
     )
@@ -163,7 +164,7 @@ def schedule_follow_up(
 ) -> int:
     """The first escalation time of every household of the alert (or just those `only`
     selects), unless planning `scheduled` it already; vulnerable ones may get a visit now."""
-    plan = escalation(alert.policy)
+    plan = escalation(policy.parse_policy(alert.policy))
     first = plan.next_time(now, 0)
     households = Recipient.alert_id == alert.id if only is None else only
     if first is not None and not scheduled:

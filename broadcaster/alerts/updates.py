@@ -97,7 +97,8 @@ def update_alert(
     raised = revision.level.rank > alert.level.rank
     if raised:
         alert.policy = policy.snapshot(settings.config_dir, revision.level)
-        extra = [c for c in alert.policy.get("channels", []) if c in available_channels]
+        level_channels = policy.parse_policy(alert.policy).channels or ()
+        extra = [c for c in level_channels if c in available_channels]
         alert.channels = list(dict.fromkeys([*alert.channels, *extra]))
     alert.level, alert.hazard = revision.level, revision.hazard
     alert.headline, alert.body = revision.headline[:200], revision.body

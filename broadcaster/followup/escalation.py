@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
 from broadcaster.alerts.planners import planner_for
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.dispatch import try_enqueue_sends
@@ -74,7 +75,7 @@ def tick() -> dict[str, Any]:
 
 def advance(session: Session, *, alert: Alert, stage: int, now: dt.datetime) -> dict[str, Any]:
     """Give one (alert, stage) group its step and move it to the next stage."""
-    plan: Escalation = escalation(alert.policy)
+    plan: Escalation = escalation(parse_policy(alert.policy))
     condition = due(alert.id, stage, now)
     if session.get_bind().dialect.name == "postgresql":  # a concurrent tick waits, then skips
         session.execute(select(Recipient.id).where(condition).with_for_update()).all()

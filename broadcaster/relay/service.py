@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
@@ -11,26 +10,17 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert
 from broadcaster.alerts.planning import LEVEL_WEIGHT
 from broadcaster.alerts.planning_zones import touched_zones
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.auth.audit import Actor, record
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.errors import InvalidState, NotFound
-from broadcaster.followup.steps import seconds
 from broadcaster.registry.models import Group, GroupKind, Worker
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.relay.tokens import PHONE_HOLDER
 
 CHANNEL = "relay"
 RELAY_KINDS = (GroupKind.wechat, GroupKind.qq)
-POLICY_KEY = "relay_after"
 DEFAULT_AFTER = dt.timedelta(minutes=15)
-
-
-def relay_after(policy: dict[str, Any]) -> dt.timedelta | None:
-    """How long an owner has to forward before the task escalates; None: the policy has no
-    relay step (an alert can still ask for the `relay` channel, which then waits 15 min)."""
-    if POLICY_KEY not in policy:
-        return None
-    return dt.timedelta(seconds=seconds(policy[POLICY_KEY], field=POLICY_KEY))
 
 
 def plan_relay(
@@ -49,7 +39,9 @@ def plan_relay(
         .where(Group.kind.in_(RELAY_KINDS), Group.zone_id.in_(zones), Group.id.not_in(taken))
         .order_by(Group.id)
     ).all()
-    due = now + (relay_after(alert.policy) or DEFAULT_AFTER)
+    # relay_after: how long an owner has to forward before the task escalates; a policy
+    # without it has no relay step (an alert can still ask for the `relay` channel)
+    due = now + (parse_policy(alert.policy).relay_after or DEFAULT_AFTER)
     queued = 0
     for group, owner in rows:
         phone = owner.phone if owner is not None else group.owner_phone
@@ -94,7 +86,7 @@ def queue_sms(
 
 def plan_for_policy(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, int]:
     """Relay planned because the level's policy has `relay_after` (channel counts to enqueue)."""
-    if relay_after(alert.policy) is None or CHANNEL in alert.channels:
+    if parse_policy(alert.policy).relay_after is None or CHANNEL in alert.channels:
         return {}
     queued = plan_relay(session, alert=alert, now=now)
     return {CHANNEL: queued} if queued else {}
