@@ -42,7 +42,7 @@ def preview(session: Session, *, body: AlertIn, settings: Settings, available: s
     """What each channel would say, and how many households the zones hold (nothing saved)."""
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
-    channels = policy.choose_channels(body.channels, snapshot, available)
+    channels = policy.choose_channels(body.channels, policy.parse_policy(snapshot), available)
     targeted = union(*[households_in_zone(zone) for zone in zones]).subquery()
     households = session.scalar(select(func.count()).select_from(targeted)) or 0
     alert = Alert(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert, Level
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.alerts.visibility import public_url
 from broadcaster.api.deps import allow, get_db, get_settings_dep, read_session
 from broadcaster.auth.audit import record
@@ -21,7 +22,7 @@ from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
 from broadcaster.delivery.statuses import PREDECESSORS
-from broadcaster.errors import Forbidden, InvalidState, NotFound
+from broadcaster.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from broadcaster.registry.models import Loudspeaker, Worker
 from broadcaster.settings import Settings
 
@@ -68,8 +69,8 @@ def _query() -> Select[LoudspeakerTask, Alert, Loudspeaker]:
 
 def _plays(alert: Alert) -> int:
     try:
-        return max(1, int(alert.policy.get("loudspeaker_plays", 1)))
-    except (TypeError, ValueError):
+        return max(1, parse_policy(alert.policy).loudspeaker_plays)
+    except ValidationFailed:
         return 1
 
 

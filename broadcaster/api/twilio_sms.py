@@ -10,6 +10,7 @@ import phonenumbers
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.twiml.messaging_response import MessagingResponse
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient
 from broadcaster.api.deps import get_settings_dep
@@ -26,7 +27,7 @@ from broadcaster.flows.confirming import record_confirmation
 from broadcaster.settings import Settings
 
 router = APIRouter(prefix="/hooks", tags=["hooks"])
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+EMPTY_TWIML = str(MessagingResponse())  # no reply message
 OPEN = (AlertState.sending, AlertState.active)
 SID_MAX = 64  # the column's width; Twilio's are 34
 

@@ -27,7 +27,13 @@ from broadcaster.flows.confirming import record_confirmation
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from channels.voice_twilio import VoiceSpeech, call_state, is_machine
-from channels.voice_twiml import MAX_PLAYS, call_twiml, gather_reply_twiml, say_language
+from channels.voice_twiml import (
+    MAX_PLAYS,
+    call_twiml,
+    gather_reply_twiml,
+    hangup_twiml,
+    say_language,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/hooks", tags=["hooks"])
@@ -36,7 +42,7 @@ TWIML_PATH = "/hooks/twilio/voice/twiml"
 GATHER_PATH = "/hooks/twilio/voice/gather"
 STATUS_PATH = "/hooks/twilio/voice/status"
 KEY_ANSWERS = {"1": Answer.safe, "2": Answer.needs_help}
-HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
+HANGUP = hangup_twiml()
 # The rendered audio of an alert in a language, for speak_mode "play" (set on app.state).
 AudioSource = Callable[[Alert, str], str | None]
 

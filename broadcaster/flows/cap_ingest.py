@@ -185,7 +185,8 @@ def _issue(
 ) -> Ingested:
     """A new alert from the feed, held for approval when the policy says so."""
     snapshot = policy.snapshot(settings.config_dir, content.level)
-    hold = policy.needs_approval(snapshot, AlertSource.feed)
+    level_policy = policy.parse_policy(snapshot)
+    hold = policy.needs_approval(level_policy, AlertSource.feed)
     now = utcnow()
     stale = stale_reason(feed, content, settings, now)
     state = AlertState.sending
@@ -204,9 +205,7 @@ def _issue(
         body=content.body,
         instruction=content.instruction,
         zone_codes=area.zone_codes,
-        channels=[
-            c for c in snapshot.get("channels", policy.DEFAULT_CHANNELS) if c in available_channels
-        ],
+        channels=[c for c in level_policy.start_channels if c in available_channels],
         policy=snapshot,
         state=state,
         expires_at=content.expires,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpRequest
@@ -20,7 +20,6 @@ from broadcaster.registry.models import Person
 
 R = RecipientState
 # Which household states each answer may move from (DESIGN §3.4: states only move forward).
-OPEN_ALERT = (AlertState.sending, AlertState.active)
 OPEN_VISITS = (VisitState.open, VisitState.in_progress)
 
 
@@ -168,9 +167,3 @@ def recipient_for(session: Session, *, alert_id: int, person_id: int) -> Recipie
         .join(Person, Person.household_id == Recipient.household_id)
         .where(Recipient.alert_id == alert_id, Person.id == person_id)
     )
-
-
-def open_alert(session: Session, alert_id: int) -> Alert | None:
-    """The alert, if residents may still answer it."""
-    alert = session.get(Alert, alert_id)
-    return alert if alert is not None and alert.state in OPEN_ALERT else None

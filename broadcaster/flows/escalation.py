@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.alerts.states import NOT_FINAL
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
@@ -74,7 +75,7 @@ def tick() -> dict[str, Any]:
 
 def advance(session: Session, *, alert: Alert, stage: int, now: dt.datetime) -> dict[str, Any]:
     """Give one (alert, stage) group its step and move it to the next stage."""
-    plan: Escalation = escalation(alert.policy)
+    plan: Escalation = escalation(parse_policy(alert.policy))
     condition = due(alert.id, stage, now)
     if session.get_bind().dialect.name == "postgresql":  # a concurrent tick waits, then skips
         session.execute(select(Recipient.id).where(condition).with_for_update()).all()

@@ -79,8 +79,9 @@ def issue_alert(
         return Issued(existing, False, {})
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
-    channels = policy.choose_channels(body.channels, snapshot, available_channels)
-    hold = policy.needs_approval(snapshot, source)  # planned and sent only once approved
+    level_policy = policy.parse_policy(snapshot)  # a bad policy table is refused before anything
+    channels = policy.choose_channels(body.channels, level_policy, available_channels)
+    hold = policy.needs_approval(level_policy, source)  # planned and sent only once approved
     now = utcnow()
     alert = Alert(
         identifier=new_identifier(settings),
@@ -113,7 +114,7 @@ def issue_alert(
         if idempotency_key and (existing := _replay(session, idempotency_key, digest, ref)):
             return Issued(existing, False, {})
         raise
-    first = None if hold else escalation(alert.policy).next_time(now, 0)
+    first = None if hold else escalation(level_policy).next_time(now, 0)
     alert.households_targeted = plan_recipients(
         session, alert=alert, zones=zones, next_action_at=first
     )
@@ -148,7 +149,7 @@ def schedule_follow_up(
 ) -> int:
     """The first escalation time of every household of the alert (or just those `only`
     selects), unless planning `scheduled` it already; vulnerable ones may get a visit now."""
-    plan = escalation(alert.policy)
+    plan = escalation(policy.parse_policy(alert.policy))
     first = plan.next_time(now, 0)
     households = Recipient.alert_id == alert.id if only is None else only
     if first is not None and not scheduled:
@@ -171,8 +172,12 @@ def schedule_follow_up(
     )
 
 
-def cancel_alert(session: Session, *, alert_id: int, actor: Actor) -> tuple[Alert, int]:
-    """Cancel an alert and withdraw every delivery still queued; returns the count withdrawn."""
+def withdraw_queued_and_mark_cancelled(
+    session: Session, *, alert_id: int, actor: Actor
+) -> tuple[Alert, int]:
+    """The alert's own part of a cancel: every delivery still queued withdrawn, the alert
+    marked cancelled; returns it and the count withdrawn. Authority, open tasks and the
+    cancel message are updates.cancel_alert's, the one entry point for cancelling."""
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise NotFound(f"预警不存在 / no alert {alert_id}")

@@ -98,7 +98,8 @@ def update_alert(
     raised = revision.level.rank > alert.level.rank
     if raised:
         alert.policy = policy.snapshot(settings.config_dir, revision.level)
-        extra = [c for c in alert.policy.get("channels", []) if c in available_channels]
+        level_channels = policy.parse_policy(alert.policy).channels or ()
+        extra = [c for c in level_channels if c in available_channels]
         alert.channels = list(dict.fromkeys([*alert.channels, *extra]))
     alert.level, alert.hazard = revision.level, revision.hazard
     alert.headline, alert.body = revision.headline[:200], revision.body
@@ -202,7 +203,9 @@ def cancel_alert(
     target = session.get(Alert, alert_id, with_for_update=True)
     if target is not None:
         authority.require(target, issuer, "cancel")
-    alert, withdrawn = service.cancel_alert(session, alert_id=alert_id, actor=actor)
+    alert, withdrawn = service.withdraw_queued_and_mark_cancelled(
+        session, alert_id=alert_id, actor=actor
+    )
     now = utcnow()
     speakers = session.execute(
         update(LoudspeakerTask)

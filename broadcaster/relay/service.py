@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.auth.audit import Actor, record
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.planning import LEVEL_WEIGHT
 from broadcaster.delivery.planning_zones import touched_zones
 from broadcaster.errors import InvalidState, NotFound
-from broadcaster.followup.steps import seconds
 from broadcaster.registry.models import Group, GroupKind, Worker
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.relay.tokens import PHONE_HOLDER
@@ -22,16 +21,7 @@ from channels.base import Reach
 from channels.registry import channel_for
 
 RELAY_KINDS = (GroupKind.wechat, GroupKind.qq)
-POLICY_KEY = "relay_after"
 DEFAULT_AFTER = dt.timedelta(minutes=15)
-
-
-def relay_after(policy: dict[str, Any]) -> dt.timedelta | None:
-    """How long an owner has to forward before the task escalates; None: the policy has no
-    relay step (an alert can still ask for the `relay` channel, which then waits 15 min)."""
-    if POLICY_KEY not in policy:
-        return None
-    return dt.timedelta(seconds=seconds(policy[POLICY_KEY], field=POLICY_KEY))
 
 
 def relay_channel() -> str | None:
@@ -62,7 +52,9 @@ def plan_relay(
         .where(Group.kind.in_(RELAY_KINDS), Group.zone_id.in_(zones), Group.id.not_in(taken))
         .order_by(Group.id)
     ).all()
-    due = now + (relay_after(alert.policy) or DEFAULT_AFTER)
+    # relay_after: how long an owner has to forward before the task escalates; a policy
+    # without it has no relay step (an alert can still ask for the `relay` channel)
+    due = now + (parse_policy(alert.policy).relay_after or DEFAULT_AFTER)
     queued = 0
     for group, owner in rows:
         phone = owner.phone if owner is not None else group.owner_phone
@@ -108,7 +100,8 @@ def queue_sms(
 def plan_for_policy(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, int]:
     """Relay planned because the level's policy has `relay_after` (channel counts to enqueue)."""
     channel = relay_channel()
-    if relay_after(alert.policy) is None or channel is None or channel in alert.channels:
+    policy = parse_policy(alert.policy)
+    if policy.relay_after is None or channel is None or channel in alert.channels:
         return {}
     queued = plan_relay(session, alert=alert, now=now, channel=channel)
     return {channel: queued} if queued else {}

@@ -3,7 +3,6 @@ loaded, planned and sent like a built-in one; a duplicate name stops start-up.""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -65,7 +64,7 @@ def plugin_path(tmp_path: Path) -> Iterator[Path]:
         registered.cache_clear()
 
 
-def test_a_third_party_channel_is_loaded_planned_and_sent(
+async def test_a_third_party_channel_is_loaded_planned_and_sent(
     plugin_path: Path, db: Database, settings: Settings
 ) -> None:
     install(plugin_path, "pigeon", "[broadcaster.channels]\npigeon = pigeon_channel:Pigeon\n")
@@ -84,7 +83,7 @@ def test_a_third_party_channel_is_loaded_planned_and_sent(
     with db.read() as session:
         rows = session.scalars(select(Delivery).where(Delivery.channel == "pigeon")).all()
     items = [SendItem(key=d.id, address=d.address, body="hi") for d in rows]
-    results = asyncio.run(channel.send_batch(items))
+    results = await channel.send_batch(items)
     assert {r.outcome for r in results} == {Outcome.accepted}
     assert all(r.provider_id and r.provider_id.startswith("东楼:+86") for r in results)
 

@@ -19,7 +19,7 @@ from broadcaster.flows.issuing import issue_alert
 from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_console_support import confirm_link, login, seed, users
+from tests.integration.console_support import confirm_link, login, seed, users
 
 
 def household(db: Database, code: str) -> tuple[str, list[str], bool]:

@@ -21,7 +21,7 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import Unauthenticated
 from broadcaster.settings import SecuritySettings, Settings
-from tests.integration.test_console_support import PASSWORD, login, users
+from tests.integration.console_support import PASSWORD, login, users
 
 
 def _settings(tmp_path: Path, **security: float) -> Settings:

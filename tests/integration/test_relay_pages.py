@@ -24,7 +24,7 @@ from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_relay_support import link_path, seed_village, tasks_by_group
+from tests.integration.relay_support import link_path, seed_village, tasks_by_group
 
 RELAY_GROUPS = {"WC1", "WC2", "QQ1"}
 

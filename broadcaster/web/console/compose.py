@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -13,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert, AlertSource, AlertStatus, Hazard, Level, MsgType
-from broadcaster.alerts.policy import DEFAULT_CHANNELS, load_policies, needs_approval
+from broadcaster.alerts.policy import PolicySnapshot, load_policies, needs_approval, parse_policy
 from broadcaster.db.ids import Id
+from broadcaster.errors import ValidationFailed
 from broadcaster.web.console.common import (
     HAZARDS,
     channel_names,
@@ -50,6 +52,15 @@ def _render(text: str) -> bytes:
         return render_announcement(text).mp3
 
 
+def _readable(table: dict[str, Any]) -> PolicySnapshot:
+    """A level's policy for the form; a wrong one still shows the form (issuing at that
+    level is what names the mistake)."""
+    try:
+        return parse_policy(table)
+    except ValidationFailed:
+        return PolicySnapshot()
+
+
 @router.get("/console/compose", response_class=HTMLResponse)
 def compose_page(request: Request) -> HTMLResponse:
     user = console_user(request)
@@ -57,9 +68,11 @@ def compose_page(request: Request) -> HTMLResponse:
     with db_of(request).read() as session:
         roots, hazard_zones = zone_tree(session)
     available = set(registered())
-    policies = load_policies(settings.config_dir)
+    policies = {
+        level: _readable(table) for level, table in load_policies(settings.config_dir).items()
+    }
     defaults = {
-        level: [c for c in policy.get("channels", DEFAULT_CHANNELS) if c in available]
+        level: [c for c in policy.start_channels if c in available]
         for level, policy in policies.items()
     }
     held = {

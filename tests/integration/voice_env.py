@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from broadcaster.settings import Settings, TwilioSettings
 from broadcaster.sim import NumberConfig, SimConfig, create_standalone_app
 from channels.base import SendItem, SendResult
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
-from tests.integration.test_voice_support import STATUS, TWIML, VoiceRow, plan_calls, voice_app
+from tests.integration.voice_support import STATUS, TWIML, VoiceRow, plan_calls, voice_app
 from tests.stack import ServerThread, free_port
 
 ACCOUNT = "AC" + "c4" * 16
@@ -91,7 +90,7 @@ def running(db: Database, data_dir: Path) -> Iterator[Env]:
         yield Env(settings, sim_url, api_url, control, db)
 
 
-def place(env: Env, alert_id: int, **channel: Any) -> dict[int, SendResult]:
+async def place(env: Env, alert_id: int, **channel: Any) -> dict[int, SendResult]:
     """What a send job does: lease the queued calls, place them, record the answers."""
     with env.db.transaction() as session:
         lease = claim(
@@ -108,14 +107,10 @@ def place(env: Env, alert_id: int, **channel: Any) -> dict[int, SendResult]:
         for c in lease.items
     ]
     sender = env.channel(**channel)
-
-    async def run() -> list[SendResult]:
-        try:
-            return await sender.send_batch(items)
-        finally:
-            await sender.close()
-
-    results = asyncio.run(run())
+    try:
+        results = await sender.send_batch(items)
+    finally:
+        await sender.close()
     for attempt in range(3):
         try:
             with env.db.transaction() as session:
@@ -136,9 +131,9 @@ def place(env: Env, alert_id: int, **channel: Any) -> dict[int, SendResult]:
     return {result.key: result for result in results}
 
 
-def placed(env: Env, households: int = 1, **alert: Any) -> tuple[list[VoiceRow], list[str]]:
+async def placed(env: Env, households: int = 1, **alert: Any) -> tuple[list[VoiceRow], list[str]]:
     alert_id, rows = plan_calls(env.db, env.settings, households=households, **alert)
-    results = place(env, alert_id)
+    results = await place(env, alert_id)
     sids = [results[row.delivery_id].provider_id or "" for row in rows]
     assert all(SID.match(sid) for sid in sids), results
     return rows, sids
