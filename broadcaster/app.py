@@ -19,19 +19,17 @@ from broadcaster.api.audit import router as audit_router
 from broadcaster.api.duty_board import router as confirm_api_router
 from broadcaster.api.feeds import router as feeds_router
 from broadcaster.api.health import router as health_router
+from broadcaster.api.hooks import router as hooks_router
 from broadcaster.api.loudspeakers import router as loudspeaker_router
 from broadcaster.api.registry import router as registry_router
 from broadcaster.api.retry_reads import RetryReads
 from broadcaster.api.security_headers import SecurityHeaders
-from broadcaster.api.twilio_sms import inbound_committer
-from broadcaster.api.twilio_sms import router as inbound_router
-from broadcaster.api.twilio_status import report_committer
-from broadcaster.api.twilio_status import router as hooks_router
-from broadcaster.api.twilio_voice import router as voice_hooks_router
 from broadcaster.api.users import router as auth_router
 from broadcaster.api.visits import router as visits_router
 from broadcaster.auth.service import ensure_bootstrap_key
 from broadcaster.db.database import Database
+from broadcaster.flows.receipts import report_committer
+from broadcaster.flows.replies import inbound_committer
 from broadcaster.jobs import periodic_ticks
 from broadcaster.public.cap import router as cap_out_router
 from broadcaster.public.routes import router as public_router
@@ -88,6 +86,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.status_reports = report_committer(db)
     app.state.counts_cache = CountsCache()
     app.state.inbound_replies = inbound_committer(db)
+    app.state.hook_channels = {}
     app.state.shutdown_hooks = []
     app.state.voice_audio = lambda alert, _language: public_url(settings, alert, "/audio.mp3")
     errors.install(app)
@@ -95,8 +94,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Provider webhooks first: routes are matched in order, and these are the hot paths
     # (thousands of status callbacks a second during a fan-out).
     app.include_router(hooks_router)
-    app.include_router(inbound_router)
-    app.include_router(voice_hooks_router)
     app.include_router(health_router)
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")

@@ -137,7 +137,6 @@ def worker(
     from broadcaster.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request at INFO
     settings, embedded = _redis(get_settings())
     try:
         run_worker(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -261,7 +261,14 @@ class Settings(BaseSettings):
         default=None, description="host:port of the simulator's SMTP sink, for drill emails."
     )
     channel_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Settings of third-party channels, by channel name."
+        default_factory=dict,
+        description="Each provider's own settings table, by its name (third parties' only "
+        "one; built-ins read their sections below first, then this).",
+    )
+    media: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description='Each medium\'s providers in order (e.g. sms = ["twilio"]); a medium '
+        "left out uses its installed provider. Sends go through the first.",
     )
     twilio: TwilioSettings = TwilioSettings()
     voice: VoiceSettings = VoiceSettings()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from channels.config import Deployment
+    from channels.hooks import CallScript, CallTurn, Hook, HookRequest
 
 
 class Audience(enum.StrEnum):
@@ -190,15 +194,51 @@ SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 class Channel(ABC, Generic[SettingsT]):
-    """A delivery channel. Channels never touch the database: a batch in, results out."""
+    """One provider's way of carrying one medium. Channels never touch the database: a batch
+    in, results out; webhook requests in, typed reports out.
+
+    `name` registers the class (its entry point); `medium` is what alerts, policies and
+    deliveries speak of (default: the name), and several providers may serve one medium;
+    `provider` names who carries it (default: the name): its webhook routes are
+    /hooks/{provider}/{kind} for each kind in `hooks`, and attempts record it."""
 
     name: ClassVar[str]
+    medium: ClassVar[str] = ""
+    provider: ClassVar[str] = ""
     label: ClassVar[str] = ""  # what people read (zh-CN; the console translates it)
     settings_model: ClassVar[type[BaseModel]]
+    # Configuration sections read into the settings, in order (later keys win); the
+    # provider's own table `channel_options.<name>` comes last.
+    settings_sections: ClassVar[tuple[str, ...]] = ()
     capabilities: ClassVar[Capabilities]
+    hooks: ClassVar[Mapping[str, Hook]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is not None:
+            if "medium" not in cls.__dict__:
+                cls.medium = name
+            if not cls.provider:
+                cls.provider = name
 
     def __init__(self, settings: SettingsT) -> None:
         self.settings = settings
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """The settings model from the merged configuration `options`; providers override it
+        to take the deployment's defaults and to send drills to the simulator."""
+        return cls.settings_model.model_validate(options)
+
+    def verify(self, request: HookRequest) -> bool:
+        """Whether a webhook request really comes from the provider (its signature, a secret
+        in the path, a source address); refused unless the provider checks."""
+        return False
+
+    def call_document(self, turn: CallTurn, script: CallScript | None, request: HookRequest) -> str:
+        """What a call does next (`script` None: not one of our calls, hang up)."""
+        raise NotImplementedError(f"{self.name} places no calls")
 
     def limits(self) -> Limits:
         """The provider limits of this channel as configured; none by default."""

@@ -15,7 +15,7 @@ from email import errors, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Literal
+from typing import Any, Literal
 
 import aiosmtplib
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
@@ -29,6 +29,7 @@ from channels.base import (
     SendItem,
     SendResult,
 )
+from channels.config import Deployment
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +161,23 @@ class EmailSmtp(Channel[EmailSmtpSettings]):
     """
 
     name = "email"
+    provider = "smtp"
     label = "电子邮件"
     settings_model = EmailSmtpSettings
+    settings_sections = ("email",)
     capabilities = Capabilities(
         audience=Audience.person, confirmations=frozenset({"link"}), reach=Reach.email
     )
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """The `[email]` section, with three delivery timeouts for a whole SMTP exchange;
+        drills go to the simulator's SMTP sink, unauthenticated."""
+        o = {"timeout_seconds": deployment.timeout_seconds * 3, **options}
+        if deployment.drill:
+            host, port = deployment.smtp_sink()
+            o.update(host=host, port=port, security="none", username=None, password=None)
+        return cls.settings_model.model_validate(o)
 
     async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
         results: dict[int, SendResult] = {}

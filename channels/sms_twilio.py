@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import aiohttp
-from pydantic import Field
+from pydantic import BaseModel, Field
 from twilio.base.exceptions import TwilioRestException
 
 from channels.base import (
@@ -18,11 +20,12 @@ from channels.base import (
     SendItem,
     SendResult,
 )
+from channels.config import Deployment
+from channels.hooks import CALLBACK, Hook
 from channels.sms_text import segments
 from channels.twilio_channel import TwilioAccount, TwilioChannel, attempt
+from channels.twilio_hooks import MESSAGE_STATES, sms_inbound, sms_status
 
-DELIVERED = frozenset({"delivered", "read"})
-FAILED = frozenset({"undelivered", "failed", "canceled"})
 LOOKUP_DEPTH = 50
 
 
@@ -46,6 +49,17 @@ class SmsTwilio(TwilioChannel[SmsTwilioSettings]):
         max_body_chars=670,
         reach=Reach.mobile,
     )
+    hooks: ClassVar[dict[str, Hook]] = {
+        "sms/status": Hook(sms_status, item_field=CALLBACK),
+        "sms/inbound": Hook(sms_inbound),
+    }
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """The account's rate: 0 or unset is no limit."""
+        return super().configure(
+            {**options, "rate_per_second": options.get("rate_per_second") or None}, deployment
+        )
 
     def limits(self) -> Limits:
         """The account's message rate, shared by every channel texting through it."""
@@ -93,12 +107,6 @@ class SmsTwilio(TwilioChannel[SmsTwilioSettings]):
         if not found:
             return LookupResult(item.key, False)
         message = found[-1]  # the oldest match: the first copy the person got
-        state = (
-            ProviderState.delivered
-            if message.status in DELIVERED
-            else ProviderState.failed
-            if message.status in FAILED
-            else ProviderState.sent
-        )
+        state = MESSAGE_STATES.get(message.status or "", ProviderState.sent)
         code = str(message.error_code) if message.error_code else None
         return LookupResult(item.key, True, message.sid, state, code)

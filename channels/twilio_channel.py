@@ -1,15 +1,18 @@
 """What the Twilio channels share: the account settings, the pooled client, concurrent
-sends streamed back as they complete, lookups, and the reading of a failed API call."""
+sends streamed back as they complete, lookups, webhook signatures, and the reading of a
+failed API call."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, Field, SecretStr
 from twilio.base.exceptions import TwilioRestException
+from twilio.request_validator import RequestValidator
 
 from channels.base import (
     Channel,
@@ -21,6 +24,8 @@ from channels.base import (
     SendResult,
     held,
 )
+from channels.config import Deployment
+from channels.hooks import HookRequest
 from channels.twilio_http import AsyncTwilio
 
 # Twilio answers that mean "nothing was sent, try again later".
@@ -46,15 +51,43 @@ AccountT = TypeVar("AccountT", bound=TwilioAccount)
 
 
 class TwilioChannel(Channel[AccountT]):
-    """A channel on one pooled Twilio client: `_send` and `_lookup` handle one item each."""
+    """A channel on one pooled Twilio client: `_send` and `_lookup` handle one item each.
+
+    Its settings come from the deployment's `[twilio]` section (BROADCASTER_TWILIO__*),
+    timings from `[delivery]` unless set; its webhooks are signed with the auth token."""
+
+    provider = "twilio"
+    settings_sections: ClassVar[tuple[str, ...]] = ("twilio",)
 
     def __init__(self, settings: AccountT) -> None:
         super().__init__(settings)
         self._twilio: AsyncTwilio | None = None
         self._slots: asyncio.Semaphore | None = None
         self._connections: asyncio.Semaphore | None = None
+        self._validator: RequestValidator | None = None
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """Timeouts sized to the provider (its own setting, else the delivery default);
+        drills send to the simulator."""
+        o = dict(options)
+        o["timeout_seconds"] = o.get("timeout_seconds") or deployment.timeout_seconds
+        o.setdefault("slow_after_seconds", deployment.slow_after_seconds)
+        o.setdefault("concurrency", deployment.concurrency)
+        o["api_base_url"] = deployment.endpoint(o.get("api_base_url"))
+        return cls.settings_model.model_validate(o)
+
+    def verify(self, request: HookRequest) -> bool:
+        """The X-Twilio-Signature of the public URL and the form, made with the auth token."""
+        if self._validator is None:
+            self._validator = RequestValidator(self.settings.auth_token.get_secret_value())
+        signature = request.headers.get("x-twilio-signature", "")
+        return bool(self._validator.validate(request.url, dict(request.form), signature))
 
     async def open(self) -> None:
+        library_log = logging.getLogger("twilio")
+        if library_log.level == logging.NOTSET:  # it logs every request at INFO
+            library_log.setLevel(logging.WARNING)
         s = self.settings
         self._twilio = AsyncTwilio(
             account_sid=s.account_sid,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import aiohttp
 from pydantic import BaseModel, Field
@@ -20,40 +20,28 @@ from channels.base import (
     SendItem,
     SendResult,
 )
+from channels.config import Deployment
+from channels.hooks import CALLBACK, CallScript, CallTurn, Hook, HookRequest
 from channels.twilio_channel import TwilioAccount, TwilioChannel, attempt
+from channels.twilio_hooks import (
+    GATHER,
+    HANGUP,
+    TWIML,
+    call_state,
+    is_machine,
+    voice_gather,
+    voice_status,
+    voice_twiml,
+)
+from channels.voice_twiml import call_twiml, gather_reply_twiml, say_language
 
-IN_FLIGHT = frozenset({"queued", "initiated", "ringing", "in-progress"})
-UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 CallEvent = Literal["initiated", "ringing", "answered", "completed"]
 ALL_EVENTS: tuple[CallEvent, ...] = ("initiated", "ringing", "answered", "completed")
-
-
-def is_machine(answered_by: str | None) -> bool:
-    """Whether answering-machine detection heard a machine (or a fax), not a person."""
-    return bool(answered_by) and (str(answered_by).startswith("machine") or answered_by == "fax")
-
-
-def call_state(
-    status: str | None, answered_by: str | None
-) -> tuple[ProviderState, str | None] | None:
-    """Our state and error code for a call's status and AMD verdict; None if it says nothing.
-
-    A person answered (completed, AnsweredBy human/unknown/absent) → delivered; a machine
-    answered → failed "machine"; busy/no-answer/failed/canceled → failed with that code;
-    a call on its way → sent. An async AMD verdict comes without a status."""
-    if status in UNANSWERED:
-        return ProviderState.failed, status
-    if is_machine(answered_by):
-        return ProviderState.failed, "machine"
-    if status == "completed":
-        return ProviderState.delivered, None
-    if status in IN_FLIGHT:
-        return ProviderState.sent, None
-    return None
+__all__ = ["VoiceTwilio", "VoiceTwilioSettings", "call_state", "is_machine"]
 
 
 class VoiceSpeech(BaseModel):
-    """How a call speaks; the TwiML webhook reads these from the voice channel options."""
+    """How a call speaks (the deployment's `[voice]` section)."""
 
     speak_mode: Literal["say", "play"] = Field(
         default="say", description="play: our rendered audio (<Play>) when there is one."
@@ -78,14 +66,56 @@ class VoiceTwilio(TwilioChannel[VoiceTwilioSettings]):
     """One call per phone (mobile or landline): the message, then key 1 safe, 2 help, 9 again.
 
     Each item needs extra["twiml_url"] (where Twilio fetches the call's TwiML) and should
-    carry callback_url (the status callback, also used for an async AMD verdict)."""
+    carry callback_url (the status callback, also used for an async AMD verdict). Settings:
+    the `[twilio]` account, then the `[voice]` section."""
 
     name = "voice"
     label = "语音电话"
     settings_model = VoiceTwilioSettings
+    settings_sections = ("twilio", "voice")
     capabilities = Capabilities(
         audience=Audience.person, confirmations=frozenset({"keypress"}), reach=Reach.phone
     )
+    hooks: ClassVar[dict[str, Hook]] = {
+        TWIML: Hook(voice_twiml, item_field="twiml_url"),
+        GATHER: Hook(voice_gather),
+        "voice/status": Hook(voice_status, item_field=CALLBACK),
+    }
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """`[voice] machine_detection = true` is Twilio's "Enable"."""
+        detection = options.get("machine_detection")
+        if isinstance(detection, bool):
+            options = {**options, "machine_detection": "Enable" if detection else None}
+        return super().configure(options, deployment)
+
+    def call_document(self, turn: CallTurn, script: CallScript | None, request: HookRequest) -> str:
+        """The call's TwiML: the alert spoken (or played), then one key; or the answer to the
+        key pressed. Not one of our calls: hang up."""
+        if script is None:
+            return HANGUP
+        s, d, attempt = self.settings, turn.delivery_id, turn.attempt
+        language = say_language(script.language)
+        replay_url = request.hook_url(TWIML, d, attempt=attempt + 1)
+        if turn.digit is None:
+            return call_twiml(
+                script=script.text,
+                audio_url=script.audio_url if s.speak_mode == "play" else None,
+                gather_url=request.hook_url(GATHER, d, attempt=attempt),
+                language=language,
+                voice=s.say_voice,
+                attempt=attempt,
+                replay_url=replay_url,
+            )
+        return gather_reply_twiml(
+            turn.digit,
+            replay_url=replay_url,
+            gather_url=request.hook_url(GATHER, d, attempt=attempt + 1),
+            language=language,
+            voice=s.say_voice,
+            attempt=attempt,
+        )
 
     def limits(self) -> Limits:
         """Carriers' per-number call limits (about 1 a minute, 5 an hour in China)."""

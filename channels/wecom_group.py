@@ -22,6 +22,7 @@ from channels.base import (
     SendItem,
     SendResult,
 )
+from channels.config import Deployment
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,18 @@ class WecomGroup(Channel[WecomGroupSettings]):
     name = "wecom_group"
     label = "企业微信群"
     settings_model = WecomGroupSettings
+    settings_sections = ("wecom",)
     capabilities = Capabilities(
         audience=Audience.group, confirmations=frozenset({"link"}), reach=Reach.group_robot
     )
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """The `[wecom]` section; the delivery timeout; drills post to the simulator."""
+        o = {"timeout_seconds": deployment.timeout_seconds, **options}
+        if deployment.drill:
+            o["api_base_url"] = deployment.simulator()
+        return cls.settings_model.model_validate(o)
 
     def limits(self) -> Limits:
         """WeCom refuses a robot's 21st message within a minute."""

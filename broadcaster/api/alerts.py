@@ -30,7 +30,7 @@ from broadcaster.reports.progress import progress
 from broadcaster.reports.recipients import recipient_page
 from broadcaster.reports.scorecard import Scorecard, scorecard
 from broadcaster.settings import Settings
-from channels.registry import registered
+from channels.registry import media
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 issuers = allow(Role.officer, Role.admin, Role.feed)
@@ -65,7 +65,7 @@ def issue(
             actor=who.actor,
             source=source,
             settings=settings,
-            available_channels=set(registered()),
+            available_channels=set(media()),
             idempotency_key=idempotency_key,
             issuer=Issuer.of(who),
         )
@@ -90,7 +90,7 @@ def preview_alert(
     _: Principal = issuers,
 ) -> Preview:
     """Every channel's text and the household count, before anything is sent or saved."""
-    return preview(session, body=body, settings=settings, available=set(registered()))
+    return preview(session, body=body, settings=settings, available=set(media()))
 
 
 @router.get("", response_model=list[AlertOut])

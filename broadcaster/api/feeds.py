@@ -20,7 +20,7 @@ from broadcaster.feeds.schemas import CapResult, ReadingsIn, ReadingsResult
 from broadcaster.flows.cap_ingest import Ingested, enqueue, ingest_document
 from broadcaster.flows.readings import apply_readings
 from broadcaster.settings import Settings
-from channels.registry import registered
+from channels.registry import media
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 feeders = allow(Role.feed, Role.admin)
@@ -77,8 +77,8 @@ async def post_cap(
 ) -> CapResult:
     """Take one CAP 1.2 `<alert>`: a new alert (201), or an Update/Cancel of one or a
     duplicate (200). A bad document is refused naming the element, and creates nothing."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in CAP_MEDIA_TYPES:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CAP_MEDIA_TYPES:
         raise UnsupportedMedia(
             f"需要 CAP XML / send the CAP XML as one of: {', '.join(sorted(CAP_MEDIA_TYPES))}",
             field="Content-Type",
@@ -117,7 +117,7 @@ def post_readings(
             rules=rules,
             actor=who.actor,
             settings=settings,
-            available_channels=set(registered()),
+            available_channels=set(media()),
             now=utcnow(),
         )
     for alert, counts in applied.sends:

@@ -29,7 +29,7 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery
 from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
-from channels.registry import registered
+from channels.registry import media
 
 Say = Callable[[str], None]
 DELIVERIES_PER_HOUSEHOLD = 2.34  # active mobiles per generated household (seed 20200824)
@@ -64,7 +64,7 @@ def prepare(db: Database, settings: Settings) -> tuple[int, int, float, float]:
             actor=SYSTEM,
             source=AlertSource.officer,
             settings=settings,
-            available_channels=set(registered()),
+            available_channels=set(media()),
         )
     planned = time.perf_counter()
     alert_id = issued.alert.id

@@ -30,7 +30,7 @@ from broadcaster.db.database import Database
 from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
 from broadcaster.web.console.events import read_snapshot
-from channels.registry import registered
+from channels.registry import media
 
 BUDGET_MS = 300.0
 PASSWORD = "bench-console-password"  # noqa: S105
@@ -107,7 +107,7 @@ def seed(db: Database, settings: Settings) -> dict[str, Any]:
             actor=Actor("user:bench-officer"),
             source=AlertSource.officer,
             settings=settings,
-            available_channels=set(registered()),
+            available_channels=set(media()),
         )
         alert_id = issued.alert.id
         issued_at = issued.alert.issued_at

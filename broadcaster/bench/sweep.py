@@ -24,7 +24,7 @@ from broadcaster.flows.escalation import advance
 from broadcaster.flows.issuing import issue_alert
 from broadcaster.followup.models import VisitTask
 from broadcaster.settings import Settings
-from channels.registry import registered
+from channels.registry import media
 
 
 def _issue(db: Database, settings: Settings) -> int:
@@ -35,7 +35,7 @@ def _issue(db: Database, settings: Settings) -> int:
             actor=SYSTEM,
             source=AlertSource.officer,
             settings=settings,
-            available_channels=set(registered()),
+            available_channels=set(media()),
         )
         return issued.alert.id
 

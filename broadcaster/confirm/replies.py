@@ -26,3 +26,11 @@ def parse_reply(body: str) -> Answer | None:
     if text in EVACUATED_WORDS:
         return Answer.evacuated
     return None
+
+
+KEY_ANSWERS = {"1": Answer.safe, "2": Answer.needs_help}  # 9 replays: the provider's menu
+
+
+def key_answer(digit: str) -> Answer | None:
+    """The answer a key pressed during a call carries (1 safe, 2 needs help), if any."""
+    return KEY_ANSWERS.get(digit)

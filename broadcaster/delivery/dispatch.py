@@ -9,7 +9,7 @@ import redis
 from rq import Queue
 
 from broadcaster.alerts.models import Level
-from broadcaster.delivery.channel_config import channel_limits
+from broadcaster.delivery.providers import channel_limits
 from broadcaster.queues import SEND, URGENT, get_queue
 from broadcaster.settings import Settings
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,17 +16,31 @@ from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
 from channels.base import SendItem
+from channels.hooks import CALLBACK, DELIVERY_PARAM
+from channels.registry import ChannelClass
 
 MAX_MENTIONS = 100  # a robot post @-mentions at most this many unconfirmed households
 
 
+def hook_urls(settings: Settings, provider: ChannelClass) -> dict[str, str]:
+    """By item field, the URL (up to our delivery id) of each per-delivery hook the
+    provider declares: where it reports statuses, where a call fetches its document."""
+    return {
+        hook.item_field: settings.public_url(f"/hooks/{provider.provider}/{kind}")
+        + f"?{DELIVERY_PARAM}="
+        for kind, hook in provider.hooks.items()
+        if hook.item_field
+    }
+
+
 @dataclass(frozen=True)
 class ItemContext:
-    """Everything builders share for one batch."""
+    """Everything builders share for one batch; `hooks` from `hook_urls` of its provider."""
 
     settings: Settings
     alert: Alert
     channel: str
+    hooks: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, template: str | None = None) -> MessageText:
         return render(
@@ -47,8 +61,14 @@ class ItemContext:
     def public_link(self) -> str:
         return public_url(self.settings, self.alert)
 
-    def hook(self, provider: str, kind: str, claimed: Claimed) -> str:
-        return self.settings.public_url(f"/hooks/{provider}/{kind}?d={claimed.id}")
+    def callback(self, claimed: Claimed) -> str | None:
+        """The provider's status callback URL for this delivery, if it reports statuses."""
+        prefix = self.hooks.get(CALLBACK)
+        return f"{prefix}{claimed.id}" if prefix else None
+
+    def hook_extra(self, claimed: Claimed) -> dict[str, str]:
+        """The provider's other per-delivery hook URLs, as the item's extra fields."""
+        return {name: f"{url}{claimed.id}" for name, url in self.hooks.items() if name != CALLBACK}
 
 
 Builder = Callable[[Session, ItemContext, list[Claimed]], list[SendItem]]
@@ -61,8 +81,8 @@ def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> li
             key=c.id,
             address=c.address,
             body=text.personal(ctx.personal_link(c)),
-            callback_url=ctx.hook("twilio", "sms/status", c),
-            extra={"token": ctx.token(c)},
+            callback_url=ctx.callback(c),
+            extra={**ctx.hook_extra(c), "token": ctx.token(c)},
         )
         for c in claimed
     ]
@@ -75,21 +95,22 @@ def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> 
             key=c.id,
             address=c.address,
             body=text.personal(ctx.personal_link(c)),
-            extra={"subject": subject, "token": ctx.token(c)},
+            callback_url=ctx.callback(c),
+            extra={**ctx.hook_extra(c), "subject": subject, "token": ctx.token(c)},
         )
         for c in claimed
     ]
 
 
 def voice_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    """Calls carry no text: Twilio fetches the script from our TwiML hook."""
+    """Calls carry no text: the provider fetches what to say from its call hook."""
     return [
         SendItem(
             key=c.id,
             address=c.address,
             body="",
-            callback_url=ctx.hook("twilio", "voice/status", c),
-            extra={"twiml_url": ctx.hook("twilio", "voice/twiml", c), "token": ctx.token(c)},
+            callback_url=ctx.callback(c),
+            extra={**ctx.hook_extra(c), "token": ctx.token(c)},
         )
         for c in claimed
     ]
@@ -115,8 +136,10 @@ def wecom_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
                 key=c.id,
                 address=group.webhook_key,
                 body=text,
+                callback_url=ctx.callback(c),
                 extra={
-                    "mentioned_mobile_list": _unconfirmed_mobiles(session, ctx.alert.id, group.id)
+                    **ctx.hook_extra(c),
+                    "mentioned_mobile_list": _unconfirmed_mobiles(session, ctx.alert.id, group.id),
                 },
             )
         )
@@ -160,7 +183,8 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
             if c.loudspeaker_id in speakers
             else "",
             body=script,
-            extra={"audio_url": audio, "loudspeaker": c.address},
+            callback_url=ctx.callback(c),
+            extra={**ctx.hook_extra(c), "audio_url": audio, "loudspeaker": c.address},
         )
         for c in claimed
     ]

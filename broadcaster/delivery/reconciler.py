@@ -145,7 +145,7 @@ def _look_up(
             )
             for d in deliveries
         ]
-        results = rt.run(rt.channel(channel, drill=drill).lookup(items))
+        results = rt.run(rt.sender(channel, drill=drill).lookup(items))
         with rt.db.transaction() as session:
             _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
 

@@ -17,6 +17,7 @@ import redis
 from broadcaster.db.database import Database
 from broadcaster.delivery.breaker import Breaker
 from broadcaster.delivery.channel_config import build_channel
+from broadcaster.delivery.providers import provider_for
 from broadcaster.delivery.stream import Recorder
 from broadcaster.queues import connect
 from broadcaster.settings import Settings, get_settings
@@ -62,7 +63,7 @@ class Runtime:
         self.short_lived = _forked
 
     def breaker(self, name: str, *, drill: bool) -> Breaker:
-        """The circuit breaker of the provider credential behind a channel (drills apart)."""
+        """The circuit breaker of a provider's credential (drills apart)."""
         with self._lock:
             key = (name, drill)
             if key not in self._breakers:
@@ -73,8 +74,12 @@ class Runtime:
         """Run a coroutine on the channel loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    def sender(self, medium: str, *, drill: bool) -> Channel[Any]:
+        """The open channel of the provider that carries a medium now (`provider_for`)."""
+        return self.channel(provider_for(medium, self.settings).name, drill=drill)
+
     def channel(self, name: str, *, drill: bool) -> Channel[Any]:
-        """The open channel for real sends or for drills (which go to the simulator only)."""
+        """A provider's open channel for real sends or for drills (to the simulator only)."""
         with self._lock:
             key = (name, drill)
             if key not in self._channels:

@@ -29,7 +29,7 @@ from broadcaster.feeds.schemas import CapAction
 from broadcaster.flows import approval, updates
 from broadcaster.flows.updates import OPEN_STATES, Revision
 from broadcaster.settings import Settings
-from channels.registry import registered
+from channels.registry import media
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def ingest_document(
                 actor=actor,
                 issuer=issuer,
                 settings=settings,
-                available_channels=set(registered()),
+                available_channels=set(media()),
             )
     except IntegrityError:
         with db.read() as session:

@@ -18,6 +18,7 @@ from broadcaster.delivery.items import (
     Builder,
     ItemContext,
     email_items,
+    hook_urls,
     loudspeaker_items,
     sms_items,
     voice_items,
@@ -25,11 +26,12 @@ from broadcaster.delivery.items import (
 )
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
 from broadcaster.delivery.limits import admit, bucket_for
+from broadcaster.delivery.providers import provider_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
 from channels.base import Channel, ChannelError, Outcome, Reach, SendItem, SendResult
-from channels.registry import reach_of
+from channels.registry import ChannelClass, reach_of
 
 log = logging.getLogger(__name__)
 SENDABLE = (AlertState.sending, AlertState.active)
@@ -72,14 +74,16 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         return {"claimed": 0}
     stats = RecordStats()
     try:
-        sender = rt.channel(channel, drill=alert.is_drill)
+        provider: ChannelClass = provider_for(channel, rt.settings)
+        sender = rt.channel(provider.name, drill=alert.is_drill)
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
         return {"claimed": len(lease.items), **asdict(stats)}
+    ctx = ItemContext(rt.settings, alert, channel, hook_urls(rt.settings, provider))
 
     def build() -> list[SendItem]:  # a read: safe to run again after a lost connection
         with rt.db.read() as session:
-            return build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+            return build_items(session, ctx, lease.items)
 
     items = retrying(build, what="building send items")
     built = {item.key for item in items}
@@ -97,7 +101,7 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
-    _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token)
+    _send_rate_limited(rt, sender, provider.name, alert.is_drill, admission.admitted, lease.token)
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
 
@@ -117,12 +121,12 @@ def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
 
 
 def _send_rate_limited(
-    rt: Runtime, sender: Channel[Any], channel: str, drill: bool, items: list[SendItem], token: str
+    rt: Runtime, sender: Channel[Any], provider: str, drill: bool, items: list[SendItem], token: str
 ) -> None:
     """Hand items to the channel loop in the chunks the shared rate limit grants."""
     rt.recorder.open(token, len(items))
     bucket = bucket_for(rt, sender.limits(), drill)
-    breaker = rt.breaker(channel, drill=drill)
+    breaker = rt.breaker(provider, drill=drill)
     pending = items
     while pending:
         try:

@@ -82,7 +82,8 @@ def relay_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
                 key=c.id,
                 address=c.address,
                 body=sms_text(ctx.alert, ctx.settings, group, link, lead=lead),
-                callback_url=ctx.hook("twilio", "sms/status", c),
+                callback_url=ctx.callback(c),
+                extra=ctx.hook_extra(c),
             )
         )
     return items

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 from pydantic import BaseModel, Field
@@ -17,6 +18,7 @@ from channels.base import (
     SendItem,
     SendResult,
 )
+from channels.config import Deployment
 
 
 class LoudspeakerSettings(BaseModel):
@@ -36,6 +38,13 @@ class Loudspeaker(Channel[LoudspeakerSettings]):
     capabilities = Capabilities(
         audience=Audience.zone, confirmations=frozenset({"operator"}), reach=Reach.loudspeaker
     )
+
+    @classmethod
+    def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
+        """The delivery timeout; drills push to the simulator's IP-broadcast endpoint."""
+        o = {"timeout_seconds": deployment.timeout_seconds, **options}
+        o["drill_push_url"] = f"{deployment.simulator()}/ipcast/play" if deployment.drill else None
+        return cls.settings_model.model_validate(o)
 
     def __init__(self, settings: LoudspeakerSettings) -> None:
         super().__init__(settings)

@@ -12,12 +12,12 @@ from twilio.request_validator import RequestValidator
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
 from broadcaster.alerts.tokens import make_token
-from broadcaster.api.twilio_sms import Inbound, inbound_committer
 from broadcaster.auth.models import Role
 from broadcaster.confirm.models import Confirmation, HelpRequest, InboundMessage
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.flows.replies import Inbound, inbound_committer
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
@@ -25,6 +25,7 @@ from tests.factories import alerts as fa
 from tests.factories import registry as f
 
 INBOUND = "/hooks/twilio/sms/inbound"
+SMS = "sms"  # the medium replies answer
 
 
 def setup(db: Database, settings: Settings, households: int = 3) -> tuple[int, list[Person]]:
@@ -181,10 +182,10 @@ def test_replies_arriving_together_share_a_transaction_and_are_kept_once(
     _alert_id, people = setup(db, settings)
     apply = inbound_committer(db).apply
     apply([
-        Inbound("SM1", people[0].phone, "1"),
-        Inbound("SM2", people[1].phone, "2"),
-        Inbound("SM2", people[1].phone, "2"),  # the provider's retry, in the same batch
-        Inbound("SM3", "+8617499999999", "1"),
+        Inbound("SM1", people[0].phone, "1", SMS),
+        Inbound("SM2", people[1].phone, "2", SMS),
+        Inbound("SM2", people[1].phone, "2", SMS),  # the provider's retry, in the same batch
+        Inbound("SM3", "+8617499999999", "1", SMS),
     ])  # fmt: skip
     assert household_states(db) == [
         RecipientState.confirmed,
@@ -201,8 +202,8 @@ def test_a_reply_the_database_refuses_does_not_hold_back_the_others(
     if db.url.startswith("sqlite"):
         pytest.skip("SQLite does not enforce a column's width: nothing to refuse")
     _alert_id, people = setup(db, settings)
-    too_long = Inbound("SM" + "x" * 100, people[1].phone, "1")  # past the route's check
+    too_long = Inbound("SM" + "x" * 100, people[1].phone, "1", SMS)  # past the route's check
     with pytest.raises(DBAPIError):  # the webhooks answer 500; the provider sends again
-        inbound_committer(db).apply([Inbound("SM1", people[0].phone, "1"), too_long])
+        inbound_committer(db).apply([Inbound("SM1", people[0].phone, "1", SMS), too_long])
     assert household_states(db)[0] is RecipientState.confirmed  # kept on its own
     assert count(db, InboundMessage) == 1

@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from broadcaster.alerts.models import Recipient
-from broadcaster.api.twilio_voice import router as voice_router
 from broadcaster.app import create_app
 from broadcaster.confirm.models import Confirmation, HelpRequest
 from broadcaster.db.base import utcnow
@@ -37,10 +36,8 @@ class VoiceRow:
 
 
 def voice_app(settings: Settings, db: Database) -> FastAPI:
-    """The service app with the voice webhooks included (as create_app will include them)."""
-    app = create_app(settings, db)
-    app.include_router(voice_router)
-    return app
+    """The service app, whose provider webhooks include the voice provider's."""
+    return create_app(settings, db)
 
 
 def plan_calls(

@@ -22,7 +22,7 @@ from broadcaster.settings import Settings
 from broadcaster.web.auth import PageUser, check_csrf, page_user
 from broadcaster.web.templating import render
 from channels.base import Reach
-from channels.registry import registered
+from channels.registry import media
 
 ROLES = (Role.officer, Role.admin)
 T = TypeVar("T")
@@ -62,10 +62,10 @@ RECIPIENT_STATES = {
 
 
 def channel_names() -> dict[str, str]:
-    """The installed channels' labels, in the order of the addresses they reach."""
+    """The installed media's labels, in the order of the addresses they reach."""
     order = list(Reach)
     ranked = sorted(
-        registered().items(), key=lambda kv: (order.index(kv[1].capabilities.addresses), kv[0])
+        media().items(), key=lambda kv: (order.index(kv[1].capabilities.addresses), kv[0])
     )
     return {name: cls.label or name for name, cls in ranked}
 

@@ -28,7 +28,7 @@ from broadcaster.web.console.common import (
 )
 from broadcaster.web.console.zonetree import grid_nodes, suggestions, zone_tree
 from channels.loudspeaker import render_announcement
-from channels.registry import registered
+from channels.registry import media
 
 router = APIRouter()
 _RENDERING = threading.Lock()  # one audio render at a time: it is CPU-bound
@@ -67,7 +67,7 @@ def compose_page(request: Request) -> HTMLResponse:
     settings = settings_of(request)
     with db_of(request).read() as session:
         roots, hazard_zones = zone_tree(session)
-    available = set(registered())
+    available = set(media())
     policies = {
         level: _readable(table) for level, table in load_policies(settings.config_dir).items()
     }

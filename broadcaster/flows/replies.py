@@ -1,4 +1,4 @@
-"""Inbound SMS: every reply is kept; a known keyword from a targeted number confirms."""
+"""Residents' replies: every message is kept; a known keyword from a targeted number confirms."""
 
 from __future__ import annotations
 
@@ -6,15 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import phonenumbers
-from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.twiml.messaging_response import MessagingResponse
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient
-from broadcaster.api.deps import get_settings_dep
-from broadcaster.api.twilio_status import twilio_form
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import ConfirmVia, InboundMessage
 from broadcaster.confirm.replies import parse_reply
@@ -22,51 +17,19 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.batcher import GroupCommit
 from broadcaster.delivery.models import Delivery
-from broadcaster.errors import ValidationFailed
 from broadcaster.flows.confirming import record_confirmation
-from broadcaster.settings import Settings
 
-router = APIRouter(prefix="/hooks", tags=["hooks"])
-EMPTY_TWIML = str(MessagingResponse())  # no reply message
 OPEN = (AlertState.sending, AlertState.active)
-SID_MAX = 64  # the column's width; Twilio's are 34
 
 
 @dataclass(frozen=True)
 class Inbound:
+    """A reply as the provider reported it, and the medium whose deliveries it answers."""
+
     provider_id: str
     sender: str
     body: str
-
-
-def inbound_from(params: dict[str, str]) -> Inbound:
-    """The reply's parts, or a 422 naming what is missing or malformed."""
-    sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    if not sid:
-        raise ValidationFailed("缺少 MessageSid / missing MessageSid", field="MessageSid")
-    if len(sid) > SID_MAX:
-        raise ValidationFailed(f"MessageSid 过长 / MessageSid over {SID_MAX}", field="MessageSid")
-    sender = params.get("From", "")
-    try:
-        number = phonenumbers.parse(sender, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationFailed(f"发送号码无效 / bad From number: {sender!r}", field="From") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise ValidationFailed(f"发送号码无效 / bad From number: {sender!r}", field="From")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Inbound(sid, e164, params.get("Body", ""))
-
-
-@router.post("/twilio/sms/inbound")
-async def twilio_sms_inbound(
-    request: Request, settings: Settings = Depends(get_settings_dep)
-) -> Response:
-    """A resident's SMS (signature-checked). Answers with empty TwiML: no reply is charged."""
-    params = await twilio_form(request, settings)
-    message = inbound_from(params)
-    committer: GroupCommit[Inbound] = request.app.state.inbound_replies
-    await committer.submit(message)
-    return Response(EMPTY_TWIML, media_type="application/xml")
+    medium: str
 
 
 def inbound_committer(db: Database) -> GroupCommit[Inbound]:
@@ -94,8 +57,8 @@ def apply_inbound(db: Database, message: Inbound) -> InboundMessage:
 
 
 def keep_reply(session: Session, message: Inbound, now: dt.datetime) -> InboundMessage:
-    """Keep the message; match it to the sender's latest open alert; confirm if understood.
-    A message the provider sent again (same sid) is kept once."""
+    """Keep the message; match it to the sender's latest open alert on the reply's medium;
+    confirm if understood. A message the provider sent again (same id) is kept once."""
     answer = parse_reply(message.body)
     existing = session.scalar(
         select(InboundMessage).where(InboundMessage.provider_id == message.provider_id)
@@ -105,7 +68,11 @@ def keep_reply(session: Session, message: Inbound, now: dt.datetime) -> InboundM
     match = session.execute(
         select(Delivery.recipient_id, Delivery.alert_id, Delivery.person_id)
         .join(Alert, Alert.id == Delivery.alert_id)
-        .where(Delivery.address == message.sender, Delivery.channel == "sms", Alert.state.in_(OPEN))
+        .where(
+            Delivery.address == message.sender,
+            Delivery.channel == message.medium,
+            Alert.state.in_(OPEN),
+        )
         .order_by(Alert.issued_at.desc(), Delivery.id.desc())
         .limit(1)
     ).first()

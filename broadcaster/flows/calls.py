@@ -1,0 +1,113 @@
+"""Calls under way: what a call speaks, and the key presses that confirm its household."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.texts import LANGUAGES, render
+from broadcaster.auth.audit import Actor
+from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.models import Delivery
+from broadcaster.flows.confirming import record_confirmation
+from broadcaster.registry.models import Person
+from broadcaster.settings import Settings
+from channels.hooks import CallScript
+
+log = logging.getLogger(__name__)
+# The rendered audio of an alert in a language (set on app.state as `voice_audio`).
+AudioSource = Callable[[Alert, str], str | None]
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """The delivery a call belongs to and what the call needs to speak."""
+
+    delivery_id: int
+    address: str
+    language: str
+    alert: Alert
+
+
+def load_target(
+    db: Database, settings: Settings, *, medium: str, delivery_id: int
+) -> CallTarget | None:
+    """The call's delivery on this medium, with its alert and the called person's language."""
+    with db.read() as session:
+        row = session.execute(
+            select(Delivery, Alert, Person.language)
+            .join(Alert, Alert.id == Delivery.alert_id)
+            .outerjoin(Person, Person.id == Delivery.person_id)
+            .where(Delivery.id == delivery_id, Delivery.channel == medium)
+        ).first()
+    if row is None:
+        return None
+    delivery, alert, language = row
+    return CallTarget(
+        delivery.id,
+        delivery.address,
+        language if language in LANGUAGES else settings.language,
+        alert,
+    )
+
+
+def call_script(
+    db: Database, settings: Settings, *, medium: str, delivery_id: int, audio: AudioSource | None
+) -> CallScript | None:
+    """What the call says: the alert's text for the medium in the person's language, and its
+    rendered audio; None for a delivery that is not one of this medium's calls."""
+    target = load_target(db, settings, medium=medium, delivery_id=delivery_id)
+    if target is None:
+        log.warning("call hook for unknown %s delivery %s", medium, delivery_id)
+        return None
+    text = render(
+        target.alert,
+        channel=medium,
+        language=target.language,
+        templates_dir=settings.config_dir / "templates",
+        sender=settings.sender_name,
+    ).template
+    audio_url = audio(target.alert, target.language) if audio is not None else None
+    return CallScript(text, audio_url, target.language)
+
+
+def confirm_by_key(
+    db: Database, *, medium: str, delivery_id: int, answer: Answer, digit: str, call_id: str
+) -> bool:
+    """Record the household's key press; False for an unknown delivery or a repeated request."""
+    text = f"按键 {digit} / key {digit} · {call_id}"
+    now = utcnow()
+    with db.transaction() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None or delivery.channel != medium or delivery.recipient_id is None:
+            return False
+        recipient = session.get(Recipient, delivery.recipient_id, with_for_update=True)
+        assert recipient is not None
+        repeated = session.scalar(
+            select(Confirmation.id)
+            .where(
+                Confirmation.recipient_id == recipient.id,
+                Confirmation.via == ConfirmVia.keypress,
+                Confirmation.text == text,
+            )
+            .limit(1)
+        )
+        if repeated is not None:  # the provider sent this key press again
+            return False
+        record_confirmation(
+            session,
+            recipient=recipient,
+            via=ConfirmVia.keypress,
+            answer=answer,
+            actor=Actor(f"call:{delivery.address}"),
+            now=now,
+            person_id=delivery.person_id,
+            text=text,
+        )
+        return True
