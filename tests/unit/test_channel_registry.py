@@ -1,0 +1,109 @@
+"""The registry: media and their providers, webhook routes, and the registrations it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import EntryPoint
+from typing import ClassVar
+
+import pytest
+from pydantic import BaseModel
+
+from channels.base import Audience, Capabilities, Channel, Reach, SendItem, SendResult
+from channels.hooks import Hook, HookAnswer, HookRequest
+from channels.registry import (
+    ChannelRegistryError,
+    build_registry,
+    hook_route,
+    media,
+    providers_of,
+)
+from channels.relay import Relay
+from channels.sms_twilio import SmsTwilio
+from channels.voice_twilio import VoiceTwilio
+
+
+class Nothing(BaseModel):
+    pass
+
+
+def ignore(_request: HookRequest) -> HookAnswer:
+    return HookAnswer()
+
+
+class Acme(Channel[Nothing]):
+    """A second provider of SMS, for these tests only."""
+
+    name = "acme_sms"
+    medium = "sms"
+    provider = "acme"
+    settings_model = Nothing
+    capabilities = Capabilities(audience=Audience.person, reach=Reach.mobile)
+    hooks: ClassVar[dict[str, Hook]] = {"receipts": Hook(ignore)}
+
+    async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
+        return []
+
+
+class AcmeCalls(Acme):
+    name = "acme_calls"
+    medium = "sms"
+    provider = "acme-calls"
+    capabilities = Capabilities(audience=Audience.person, reach=Reach.phone)
+    hooks: ClassVar[dict[str, Hook]] = {}
+
+
+class AcmeTwin(Acme):
+    name = "acme_twin"
+    medium = "sms"
+
+
+class AcmeRoute(Acme):
+    """Another medium of the same provider, declaring the same webhook again."""
+
+    name = "acme_route"
+    medium = "pager"
+    hooks: ClassVar[dict[str, Hook]] = dict(Acme.hooks)
+
+
+BUILT_IN = {"sms": "channels.sms_twilio:SmsTwilio", "voice": "channels.voice_twilio:VoiceTwilio"}
+
+
+def points(*names: str) -> list[EntryPoint]:
+    """The built-in SMS and voice entry points, and this module's classes by name."""
+    found = [EntryPoint(n, value, "broadcaster.channels") for n, value in BUILT_IN.items()]
+    classes = {c.name: c.__name__ for c in (Acme, AcmeCalls, AcmeTwin, AcmeRoute)}
+    return found + [
+        EntryPoint(n, f"{__name__}:{classes[n]}", "broadcaster.channels") for n in names
+    ]
+
+
+def test_the_built_ins_are_media_with_one_provider_each() -> None:
+    assert (SmsTwilio.medium, SmsTwilio.provider) == ("sms", "twilio")
+    assert (VoiceTwilio.medium, VoiceTwilio.provider) == ("voice", "twilio")
+    assert (Relay.medium, Relay.provider) == ("relay", "twilio")
+    assert providers_of("sms") == {"twilio": SmsTwilio}
+    assert media()["relay"] is Relay
+    assert {"sms", "voice", "relay", "email", "wecom_group", "loudspeaker"} <= set(media())
+    route = hook_route("twilio", "sms/inbound")
+    assert route is not None
+    assert route[0] is SmsTwilio  # relay shares the SMS routes; SMS owns them
+    assert hook_route("twilio", "voice/gather") == (VoiceTwilio, VoiceTwilio.hooks["voice/gather"])
+    assert hook_route("twilio", "nothing") is None
+    assert hook_route("nobody", "sms/status") is None
+
+
+def test_a_second_provider_of_a_medium_registers_beside_the_first() -> None:
+    registry = build_registry(points("acme_sms"))
+    assert registry["acme_sms"] is Acme
+    assert (Acme.medium, Acme.provider) == ("sms", "acme")
+    assert AcmeTwin.provider == "acme"  # inherited, with the medium it names
+
+
+def test_registrations_that_would_be_ambiguous_stop_start_up() -> None:
+    with pytest.raises(ChannelRegistryError, match="reach different addresses"):
+        build_registry(points("acme_calls"))
+    with pytest.raises(ChannelRegistryError, match="two providers 'acme' of medium 'sms'"):
+        build_registry(points("acme_sms", "acme_twin"))
+    with pytest.raises(ChannelRegistryError, match="/hooks/acme/receipts"):
+        build_registry(points("acme_sms", "acme_route"))
