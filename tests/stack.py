@@ -127,6 +127,7 @@ def stack_settings(
     provider_url: str | None = None,
     simulator_url: str | None = None,
     config_dir: Path | None = None,
+    channel_options: dict[str, dict[str, Any]] | None = None,
     **delivery: Any,
 ) -> Settings:
     """Settings of a test stack: short leases and grace periods so recovery is quick."""
@@ -161,6 +162,7 @@ def stack_settings(
         ),
         wecom=WecomSettings(api_base_url=provider_url or sim_url),
         delivery=DeliverySettings.model_validate(timings, strict=False),
+        channel_options=channel_options or {},
     )
 
 
@@ -186,6 +188,9 @@ def environment(settings: Settings) -> dict[str, str]:
             "BROADCASTER_FOLLOWUP_EVERY_SECONDS": str(settings.followup_every_seconds),
         }
     )
+    for name, options in settings.channel_options.items():  # a provider's own table
+        for key, option in options.items():
+            env[f"BROADCASTER_CHANNEL_OPTIONS__{name.upper()}__{key.upper()}"] = str(option)
     for key, value in settings.delivery.model_dump().items():
         if isinstance(value, dict):  # a nested section: one variable per field
             for inner, setting in value.items():
@@ -205,6 +210,7 @@ def running_stack(
     real_provider: bool = False,
     drill_simulator: bool = True,
     config_dir: Path | None = None,
+    channel_options: dict[str, dict[str, Any]] | None = None,
     **delivery: Any,
 ) -> Iterator[Stack]:
     """API + simulator servers in threads; workers are started by the test.
@@ -225,6 +231,7 @@ def running_stack(
         provider_url=real_url,
         simulator_url=sim_url if drill_simulator else None,
         config_dir=config_dir,
+        channel_options=channel_options,
         **delivery,
     )
     inbound = {settings.twilio.from_number: {"sms_url": f"{api_url}/hooks/twilio/sms/inbound"}}
