@@ -74,6 +74,27 @@ class Delivery(Base):
     final_at: Mapped[dt.datetime | None]
 
 
+class DeliveryAttempt(Base):
+    """One attempt at sending a delivery: written `sending` when the delivery is leased (before
+    the call), then given the provider's answer and its callbacks. The delivery keeps its own
+    state; its attempts are its history (a refused first try keeps its error code here)."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    number: Mapped[int]  # 1, 2, … : the delivery's `attempts` count when it was leased
+    provider: Mapped[str] = mapped_column(String(64))  # the configured channel that carried it
+    requested_at: Mapped[dt.datetime]
+    outcome: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState, "attempt_outcome"), default=DeliveryState.sending
+    )
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[dt.datetime | None]
+
+
 class TaskState(enum.StrEnum):
     open = "open"
     played = "played"
