@@ -17,6 +17,7 @@ from broadcaster.alerts.models import (
 )
 from broadcaster.alerts.progress import Progress
 from broadcaster.db.base import utcnow
+from broadcaster.delivery.models import DeliveryState
 from broadcaster.plain_text import PlainLine, PlainText
 
 
@@ -129,6 +130,19 @@ class AlertDetail(AlertOut):
     completed_at: dt.datetime | None
 
 
+class AttemptOut(BaseModel):
+    """One attempt at sending one of the household's deliveries."""
+
+    delivery: str = Field(description='Its delivery, named as in `deliveries` ("sms:8000").')
+    number: int
+    provider: str
+    requested_at: dt.datetime
+    outcome: DeliveryState = Field(description="`superseded`: not sent, tried again.")
+    error_code: str | None
+    provider_message_id: str | None
+    finished_at: dt.datetime | None
+
+
 class RecipientOut(BaseModel):
     household_code: str
     head_name: str
@@ -138,6 +152,7 @@ class RecipientOut(BaseModel):
     priority: int
     reached_at: dt.datetime | None
     deliveries: dict[str, str]
+    attempts: list[AttemptOut] = Field(default_factory=list, description="Oldest first.")
 
 
 class RecipientPage(BaseModel):
