@@ -152,7 +152,7 @@ def of_recipients(session: Session, recipient_ids: Sequence[int]) -> dict[int, l
         )
         .join(a, a.delivery_id == Delivery.id)
         .where(Delivery.recipient_id.in_(list(recipient_ids)))
-        .order_by(Delivery.recipient_id, a.requested_at, a.id)
+        .order_by(Delivery.recipient_id, a.requested_at, a.delivery_id, a.number)
     )
     for recipient_id, *values in rows:
         if recipient_id is not None:

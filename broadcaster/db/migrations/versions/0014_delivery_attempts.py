@@ -38,9 +38,8 @@ WHERE attempts > 0
 
 def upgrade() -> None:
     op.create_table('delivery_attempts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('delivery_id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('number', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('provider', sa.String(length=64), nullable=False),
     sa.Column('requested_at', broadcaster.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('outcome', sa.Enum(*OUTCOMES, name='attempt_outcome', native_enum=False, create_constraint=True, length=32), nullable=False),
@@ -48,14 +47,11 @@ def upgrade() -> None:
     sa.Column('provider_message_id', sa.String(length=64), nullable=True),
     sa.Column('finished_at', broadcaster.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['delivery_id'], ['deliveries.id'], name=op.f('fk_delivery_attempts_delivery_id_deliveries')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_attempts'))
+    sa.PrimaryKeyConstraint('delivery_id', 'number', name=op.f('pk_delivery_attempts')),
+    sqlite_with_rowid=False,
     )
-    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
-        batch_op.create_index('ix_delivery_attempts_delivery', ['delivery_id', 'number'], unique=True)
     op.execute(BACKFILL)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('delivery_attempts', schema=None) as batch_op:
-        batch_op.drop_index('ix_delivery_attempts_delivery')
     op.drop_table('delivery_attempts')
