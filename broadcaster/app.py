@@ -12,42 +12,42 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster import __version__
-from broadcaster.alerts.counts import CountsCache
-from broadcaster.alerts.routes import router as alerts_router
 from broadcaster.alerts.visibility import public_url
 from broadcaster.api import errors, log_masking
+from broadcaster.api.alerts import router as alerts_router
 from broadcaster.api.audit import router as audit_router
+from broadcaster.api.duty_board import router as confirm_api_router
+from broadcaster.api.feeds import router as feeds_router
 from broadcaster.api.health import router as health_router
+from broadcaster.api.loudspeakers import router as loudspeaker_router
+from broadcaster.api.registry import router as registry_router
 from broadcaster.api.retry_reads import RetryReads
 from broadcaster.api.security_headers import SecurityHeaders
-from broadcaster.auth.routes import router as auth_router
+from broadcaster.api.twilio_sms import inbound_committer
+from broadcaster.api.twilio_sms import router as inbound_router
+from broadcaster.api.twilio_status import report_committer
+from broadcaster.api.twilio_status import router as hooks_router
+from broadcaster.api.twilio_voice import router as voice_hooks_router
+from broadcaster.api.users import router as auth_router
+from broadcaster.api.visits import router as visits_router
 from broadcaster.auth.service import ensure_bootstrap_key
-from broadcaster.confirm.inbound import inbound_committer
-from broadcaster.confirm.inbound import router as inbound_router
-from broadcaster.confirm.links import router as links_router
-from broadcaster.confirm.routes import router as confirm_api_router
 from broadcaster.db.database import Database
-from broadcaster.delivery.hooks import report_committer
-from broadcaster.delivery.hooks import router as hooks_router
-from broadcaster.delivery.loudspeaker_routes import router as loudspeaker_router
-from broadcaster.delivery.voice_hooks import router as voice_hooks_router
-from broadcaster.feeds.publish_routes import router as cap_out_router
-from broadcaster.feeds.routes import router as feeds_router
-from broadcaster.followup.routes import router as visits_router
 from broadcaster.jobs import periodic_ticks
+from broadcaster.public.cap import router as cap_out_router
 from broadcaster.public.routes import router as public_router
 from broadcaster.queues import connect
-from broadcaster.registry.routes import router as registry_router
-from broadcaster.relay.routes import api as relay_router
-from broadcaster.relay.routes import pages as relay_pages
+from broadcaster.reports.counts import CountsCache
 from broadcaster.settings import Settings, get_settings
 from broadcaster.ticks import Ticker
 from broadcaster.web import STATIC_DIR
 from broadcaster.web import auth as page_auth
 from broadcaster.web.console import router as console_router
 from broadcaster.web.field import router as field_router
+from broadcaster.web.links import router as links_router
 from broadcaster.web.login import router as login_router
 from broadcaster.web.operator import router as operator_router
+from broadcaster.web.relay import api as relay_router
+from broadcaster.web.relay import pages as relay_pages
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:

@@ -18,9 +18,9 @@ from broadcaster.auth.models import Role, User
 from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
 from broadcaster.redis_embedded import resolve_redis_url
-from broadcaster.registry.demo_district import generate_district
-from broadcaster.registry.demo_logins import ensure_worker_logins
 from broadcaster.registry.models import Group, GroupKind
+from broadcaster.sample.district import generate_district
+from broadcaster.sample.logins import ensure_worker_logins
 from broadcaster.settings import Settings, get_settings
 from broadcaster.sim import NumberConfig, SimConfig, create_sim_app, sim_state
 from broadcaster.sim.smtp import SmtpSink

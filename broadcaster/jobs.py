@@ -14,6 +14,8 @@ def periodic_ticks(settings: Settings) -> list[Periodic]:
             "broadcaster.delivery.reconciler.tick",
             settings.delivery.reconcile_every_seconds,
         ),
-        Periodic("follow-up", "broadcaster.followup.jobs.tick", settings.followup_every_seconds),
-        Periodic("feeds", "broadcaster.feeds.polling.tick", settings.feeds.poll_tick_seconds),
+        Periodic(
+            "follow-up", "broadcaster.flows.followup_tick.tick", settings.followup_every_seconds
+        ),
+        Periodic("feeds", "broadcaster.flows.polling.tick", settings.feeds.poll_tick_seconds),
     ]

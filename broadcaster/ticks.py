@@ -70,11 +70,6 @@ def register_periodic(
     return tick
 
 
-def unregister_periodic(name: str) -> None:
-    """Forget the tick `name` (no error if unknown)."""
-    _PERIODIC.pop(name, None)
-
-
 def registered_periodic() -> list[Periodic]:
     """The registered ticks, in registration order."""
     return list(_PERIODIC.values())

@@ -12,7 +12,6 @@ it outlives Redis outages: the work loop restarts with back-off until asked to s
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import signal
 import threading
@@ -34,7 +33,6 @@ from broadcaster.ticks import (
     register_periodic,
     registered_periodic,
     tick_key,
-    unregister_periodic,
 )
 
 __all__ = [
@@ -44,7 +42,6 @@ __all__ = [
     "registered_periodic",
     "run_worker",
     "tick_key",
-    "unregister_periodic",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,7 +81,6 @@ def run_worker(
     burst: bool = False,
     with_scheduler: bool = True,
     worker_class: WorkerClass = "simple",
-    name: str | None = None,
     periodic: Sequence[Periodic] | None = None,
     rq_log_level: str = "WARNING",
 ) -> None:
@@ -103,12 +99,10 @@ def run_worker(
     stop = threading.Event()
     try:
         ticks = [] if burst else (registered_periodic() if periodic is None else list(periodic))
-        for round_ in itertools.count():
+        while True:
             try:
                 worker = WORKER_CLASSES[worker_class](
-                    all_queues(connection, settings),
-                    connection=connection,
-                    name=name if round_ == 0 or name is None else f"{name}.{round_}",
+                    all_queues(connection, settings), connection=connection
                 )
                 worker.stop_event = stop
                 if ticks and ticker is None:

@@ -20,6 +20,30 @@ class Audience(enum.StrEnum):
     zone = "zone"
 
 
+class Reach(enum.StrEnum):
+    """Which registry addresses a channel's items go to: the core plans and builds by this,
+    never by a channel's name."""
+
+    mobile = "mobile"  # every person's mobile number
+    phone = "phone"  # every person's number, landlines included (calls)
+    email = "email"  # every person's e-mail address
+    group_robot = "group_robot"  # one post per group with a robot (WeCom)
+    loudspeaker = "loudspeaker"  # one play per village loudspeaker
+    group_owner = "group_owner"  # the person who forwards to a group without an API
+
+    @property
+    def zone_wide(self) -> bool:
+        """Items per group or loudspeaker of the touched zones, not per household."""
+        return self in (Reach.group_robot, Reach.loudspeaker, Reach.group_owner)
+
+
+DEFAULT_REACH = {
+    Audience.person: Reach.mobile,
+    Audience.group: Reach.group_robot,
+    Audience.zone: Reach.loudspeaker,
+}
+
+
 class Outcome(enum.StrEnum):
     """What the provider said about one item.
 
@@ -42,6 +66,34 @@ class Capabilities:
     confirmations: frozenset[str] = frozenset()
     max_body_chars: int | None = None
     rate_per_second: float | None = None
+    reach: Reach | None = None  # unset: the audience's usual addresses (DEFAULT_REACH)
+
+    @property
+    def addresses(self) -> Reach:
+        """The addresses this channel's items go to."""
+        return self.reach or DEFAULT_REACH[self.audience]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Provider limits a channel declares; the core enforces them, shared by every worker.
+
+    rate_per_second: sends per second per credential (a token bucket keyed by `credential`,
+    so channels on one account share it); per_minute/per_hour: sends to one address in a
+    fixed minute and hour (carriers' per-number limits); rolling: at most n sends to one
+    address in any `seconds` (a strict window, e.g. a WeCom robot's 20 a minute); `why` is
+    the officer-facing reason an item waits for a per-address limit."""
+
+    rate_per_second: float | None = None
+    credential: str = ""
+    per_minute: int | None = None
+    per_hour: int | None = None
+    rolling: tuple[int, float] | None = None
+    why: str = ""
+
+    @property
+    def per_address(self) -> bool:
+        return bool(self.per_minute or self.per_hour or self.rolling)
 
 
 @dataclass(frozen=True)
@@ -141,11 +193,16 @@ class Channel(ABC, Generic[SettingsT]):
     """A delivery channel. Channels never touch the database: a batch in, results out."""
 
     name: ClassVar[str]
+    label: ClassVar[str] = ""  # what people read (zh-CN; the console translates it)
     settings_model: ClassVar[type[BaseModel]]
     capabilities: ClassVar[Capabilities]
 
     def __init__(self, settings: SettingsT) -> None:
         self.settings = settings
+
+    def limits(self) -> Limits:
+        """The provider limits of this channel as configured; none by default."""
+        return Limits()
 
     async def open(self) -> None:
         """Acquire long-lived resources (HTTP pools); called once before sends."""

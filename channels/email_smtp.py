@@ -20,7 +20,15 @@ from typing import Literal
 import aiosmtplib
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from channels.base import Audience, Capabilities, Channel, Outcome, SendItem, SendResult
+from channels.base import (
+    Audience,
+    Capabilities,
+    Channel,
+    Outcome,
+    Reach,
+    SendItem,
+    SendResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +160,11 @@ class EmailSmtp(Channel[EmailSmtpSettings]):
     """
 
     name = "email"
+    label = "电子邮件"
     settings_model = EmailSmtpSettings
-    capabilities = Capabilities(audience=Audience.person, confirmations=frozenset({"link"}))
+    capabilities = Capabilities(
+        audience=Audience.person, confirmations=frozenset({"link"}), reach=Reach.email
+    )
 
     async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:
         results: dict[int, SendResult] = {}

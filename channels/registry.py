@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
-from channels.base import Channel
+from channels.base import Channel, Reach
 
 GROUP = "broadcaster.channels"
 
@@ -28,3 +30,21 @@ def build_registry(points: list[EntryPoint] | None = None) -> dict[str, type[Cha
             raise ChannelRegistryError(f"two channels are registered as {cls.name!r}")
         found[cls.name] = cls
     return found
+
+
+@lru_cache(maxsize=1)
+def registered() -> dict[str, type[Channel[Any]]]:
+    """The installed channels by name (read once; a broken registration fails here)."""
+    return build_registry()
+
+
+def reach_of(name: str) -> Reach:
+    """The addresses a channel's items go to; an unknown name reaches mobile numbers."""
+    cls = registered().get(name)
+    return cls.capabilities.addresses if cls is not None else Reach.mobile
+
+
+def channel_for(reach: Reach) -> str | None:
+    """The installed channel that reaches these addresses (the first by name), if any."""
+    names = sorted(n for n, c in registered().items() if c.capabilities.addresses is reach)
+    return names[0] if names else None

@@ -8,7 +8,7 @@ recorded by the core when the owner taps "已转发 / forwarded".
 
 from __future__ import annotations
 
-from channels.base import Audience, Capabilities
+from channels.base import Audience, Capabilities, Reach
 from channels.sms_twilio import SmsTwilio
 
 
@@ -16,8 +16,10 @@ class Relay(SmsTwilio):
     """One SMS per relay task holder; the item's address is the holder's mobile number."""
 
     name = "relay"
+    label = "群转发"
     capabilities = Capabilities(
         audience=Audience.group,
         confirmations=frozenset({"relay"}),
         max_body_chars=670,
+        reach=Reach.group_owner,
     )

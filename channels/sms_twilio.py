@@ -9,10 +9,12 @@ from twilio.base.exceptions import TwilioRestException
 from channels.base import (
     Audience,
     Capabilities,
+    Limits,
     LookupItem,
     LookupResult,
     Outcome,
     ProviderState,
+    Reach,
     SendItem,
     SendResult,
 )
@@ -27,18 +29,29 @@ LOOKUP_DEPTH = 50
 class SmsTwilioSettings(TwilioAccount):
     messaging_service_sid: str | None = None
     concurrency: int = Field(default=100, ge=1)
+    rate_per_second: float | None = Field(
+        default=None, gt=0, description="Messages per second on this account (its MPS)."
+    )
 
 
 class SmsTwilio(TwilioChannel[SmsTwilioSettings]):
     """One SMS per person; replies and links carry the confirmation."""
 
     name = "sms"
+    label = "短信"
     settings_model = SmsTwilioSettings
     capabilities = Capabilities(
         audience=Audience.person,
         confirmations=frozenset({"sms_reply", "link"}),
         max_body_chars=670,
+        reach=Reach.mobile,
     )
+
+    def limits(self) -> Limits:
+        """The account's message rate, shared by every channel texting through it."""
+        return Limits(
+            rate_per_second=self.settings.rate_per_second, credential=self.settings.account_sid
+        )
 
     async def _send(self, item: SendItem) -> SendResult:
         assert self._twilio is not None

@@ -11,9 +11,7 @@ from typing import Any
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import aiohttp
-from requests.adapters import HTTPAdapter
 from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
@@ -146,25 +144,6 @@ class RewritingAsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         self._loop = None
 
 
-class RewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]
-    """The library's synchronous (requests) client with URLs rewritten, for CLI use."""
-
-    def __init__(
-        self, *, api_base_url: str | None, timeout: float, max_connections: int = 10
-    ) -> None:
-        super().__init__(pool_connections=True, timeout=timeout)
-        self.api_base_url = api_base_url
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_connections)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        response: Response = super().request(
-            method, rewrite_url(url, self.api_base_url), *args, **kwargs
-        )
-        return response
-
-
 class AsyncTwilio:
     """A twilio Client on a rewriting async HTTP client; close it when done."""
 
@@ -213,11 +192,3 @@ def make_async_client(
         timeout=timeout,
         max_connections=max_connections,
     )
-
-
-def make_sync_client(
-    *, account_sid: str, auth_token: str, api_base_url: str | None, timeout: float
-) -> Client:
-    """A synchronous twilio Client on a rewriting requests session."""
-    http = RewritingHttpClient(api_base_url=api_base_url, timeout=timeout)
-    return Client(account_sid, auth_token, http_client=http)

@@ -11,10 +11,12 @@ from twilio.base.exceptions import TwilioRestException
 from channels.base import (
     Audience,
     Capabilities,
+    Limits,
     LookupItem,
     LookupResult,
     Outcome,
     ProviderState,
+    Reach,
     SendItem,
     SendResult,
 )
@@ -68,6 +70,8 @@ class VoiceTwilioSettings(VoiceSpeech, TwilioAccount):
     )
     ring_seconds: int = Field(default=30, ge=5, le=600, description="Twilio's Timeout.")
     status_events: tuple[CallEvent, ...] = ALL_EVENTS
+    per_number_per_minute: int = Field(default=1, ge=1, description="Calls to one number.")
+    per_number_per_hour: int = Field(default=5, ge=1, description="Calls to one number.")
 
 
 class VoiceTwilio(TwilioChannel[VoiceTwilioSettings]):
@@ -77,8 +81,20 @@ class VoiceTwilio(TwilioChannel[VoiceTwilioSettings]):
     carry callback_url (the status callback, also used for an async AMD verdict)."""
 
     name = "voice"
+    label = "语音电话"
     settings_model = VoiceTwilioSettings
-    capabilities = Capabilities(audience=Audience.person, confirmations=frozenset({"keypress"}))
+    capabilities = Capabilities(
+        audience=Audience.person, confirmations=frozenset({"keypress"}), reach=Reach.phone
+    )
+
+    def limits(self) -> Limits:
+        """Carriers' per-number call limits (about 1 a minute, 5 an hour in China)."""
+        s = self.settings
+        return Limits(
+            per_minute=s.per_number_per_minute,
+            per_hour=s.per_number_per_hour,
+            why="号码呼叫频次限制 / per-number call limit",
+        )
 
     def _call_options(self, item: SendItem, twiml_url: str) -> dict[str, Any]:
         s = self.settings

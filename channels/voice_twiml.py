@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
+
+from twilio.twiml import TwiML
+from twilio.twiml.voice_response import VoiceResponse
 
 GATHER_TIMEOUT_SECONDS = 8
 # `attempt` counts the prompts of one call: silence and a wrong key get one more prompt;
@@ -52,35 +54,36 @@ def say_language(message_language: str) -> str:
 
 
 def _clean(text: str) -> str:
-    """Text safe inside an XML document: no characters XML 1.0 forbids, markup escaped."""
-    return html.escape(_NOT_XML.sub("", text), quote=True)
+    """Text without the characters XML 1.0 forbids (the twilio library escapes markup)."""
+    return _NOT_XML.sub("", text)
 
 
-def _element(tag: str, attrs: dict[str, str | None], inner: str = "") -> str:
-    rendered = "".join(f' {k}="{_clean(v)}"' for k, v in attrs.items() if v is not None)
-    return f"<{tag}{rendered}>{inner}</{tag}>" if inner else f"<{tag}{rendered}/>"
+def _say(parent: TwiML, text: str, language: str, voice: str | None) -> None:
+    parent.say(
+        _clean(text), language=_clean(language), voice=None if voice is None else _clean(voice)
+    )
 
 
-def _say(text: str, language: str, voice: str | None) -> str:
-    return _element("Say", {"language": language, "voice": voice}, _clean(text))
+def _gather(response: VoiceResponse, action: str) -> TwiML:
+    return response.gather(
+        num_digits=1, action=_clean(action), method="POST", timeout=GATHER_TIMEOUT_SECONDS
+    )
 
 
-def _gather(action: str, inner: str) -> str:
-    attrs: dict[str, str | None] = {
-        "numDigits": "1",
-        "action": action,
-        "method": "POST",
-        "timeout": str(GATHER_TIMEOUT_SECONDS),
-    }
-    return _element("Gather", attrs, inner)
+def _redirect(response: VoiceResponse, url: str) -> None:
+    response.redirect(_clean(url), method="POST")
 
 
-def _redirect(url: str) -> str:
-    return _element("Redirect", {"method": "POST"}, _clean(url))
+def _goodbye(response: VoiceResponse, text: str, language: str, voice: str | None) -> str:
+    """The finished document: `text` said last, then the call hung up."""
+    _say(response, text, language, voice)
+    response.hangup()
+    return _document(response)
 
 
-def _document(*verbs: str) -> str:
-    return '<?xml version="1.0" encoding="UTF-8"?><Response>' + "".join(verbs) + "</Response>"
+def _document(response: VoiceResponse) -> str:
+    """The TwiML document, with its XML declaration."""
+    return str(response.to_xml(xml_declaration=True))
 
 
 def _phrases(language: str) -> Phrases:
@@ -101,17 +104,19 @@ def call_twiml(
 
     With no key pressed on the first attempt the call goes to `replay_url` (the same
     TwiML for attempt 2) when given; otherwise it says goodbye and hangs up."""
+    response = VoiceResponse()
     if audio_url:
-        message = _element("Play", {}, _clean(audio_url))
+        response.play(_clean(audio_url))
     elif script:
-        message = _say(script, language, voice)
+        _say(response, script, language, voice)
     else:
         raise ValueError("a call needs a script or an audio URL")
     phrases = _phrases(language)
-    gather = _gather(gather_url, _say(phrases.prompt, language, voice))
+    _say(_gather(response, gather_url), phrases.prompt, language, voice)
     if attempt < REPROMPTS_UNTIL and replay_url:
-        return _document(message, gather, _redirect(replay_url))
-    return _document(message, gather, _say(phrases.goodbye, language, voice), "<Hangup/>")
+        _redirect(response, replay_url)
+        return _document(response)
+    return _goodbye(response, phrases.goodbye, language, voice)
 
 
 def gather_reply_twiml(
@@ -127,14 +132,21 @@ def gather_reply_twiml(
     message (at `replay_url`), anything else prompts once more (its keys go to `gather_url`).
     Both URLs are for the next attempt."""
     phrases = _phrases(language)
+    response = VoiceResponse()
     if digit == "1":
-        return _document(_say(phrases.thanks, language, voice), "<Hangup/>")
+        return _goodbye(response, phrases.thanks, language, voice)
     if digit == "2":
-        return _document(_say(phrases.help, language, voice), "<Hangup/>")
+        return _goodbye(response, phrases.help, language, voice)
     if digit == REPLAY_KEY and attempt < MAX_PLAYS:
-        return _document(_redirect(replay_url))
-    goodbye = (_say(phrases.goodbye, language, voice), "<Hangup/>")
-    if digit == REPLAY_KEY or attempt >= REPROMPTS_UNTIL:
-        return _document(*goodbye)
-    prompt = _say(phrases.invalid + phrases.prompt, language, voice)
-    return _document(_gather(gather_url, prompt), *goodbye)
+        _redirect(response, replay_url)
+        return _document(response)
+    if digit != REPLAY_KEY and attempt < REPROMPTS_UNTIL:
+        _say(_gather(response, gather_url), phrases.invalid + phrases.prompt, language, voice)
+    return _goodbye(response, phrases.goodbye, language, voice)
+
+
+def hangup_twiml() -> str:
+    """A document that ends the call at once."""
+    response = VoiceResponse()
+    response.hangup()
+    return _document(response)

@@ -12,7 +12,16 @@ from typing import Any, Literal
 import aiohttp
 from pydantic import BaseModel, Field
 
-from channels.base import Audience, Capabilities, Channel, Outcome, SendItem, SendResult
+from channels.base import (
+    Audience,
+    Capabilities,
+    Channel,
+    Limits,
+    Outcome,
+    Reach,
+    SendItem,
+    SendResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +113,15 @@ class WecomGroup(Channel[WecomGroupSettings]):
     """
 
     name = "wecom_group"
+    label = "企业微信群"
     settings_model = WecomGroupSettings
-    capabilities = Capabilities(audience=Audience.group, confirmations=frozenset({"link"}))
+    capabilities = Capabilities(
+        audience=Audience.group, confirmations=frozenset({"link"}), reach=Reach.group_robot
+    )
+
+    def limits(self) -> Limits:
+        """WeCom refuses a robot's 21st message within a minute."""
+        return Limits(rolling=(PER_ROBOT_PER_MINUTE, 60.0), why="机器人每分钟限20条 / robot limit")
 
     def __init__(self, settings: WecomGroupSettings) -> None:
         super().__init__(settings)

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from broadcaster.db.database import Database
 from broadcaster.db.engine import make_engine
 from broadcaster.db.migrate import upgrade
-from broadcaster.db.models import Base
+from broadcaster.tables import Base
 
 pytest_plugins = ["tests.api_fixtures", "tests.redis_fixtures"]
 

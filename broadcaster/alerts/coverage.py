@@ -10,7 +10,7 @@ from sqlalchemy import CTE, ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from broadcaster.alerts.models import Recipient, RecipientState
-from broadcaster.alerts.progress import FINAL
+from broadcaster.alerts.states import FINAL
 from broadcaster.registry.models import Household, Zone, ZoneKind, household_zones
 
 ROLLED_UP = (ZoneKind.district, ZoneKind.township, ZoneKind.village)

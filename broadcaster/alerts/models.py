@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from broadcaster.db.base import Base, TimestampMixin
-from broadcaster.registry.models import str_enum
+from broadcaster.db.base import Base, TimestampMixin, str_enum
 
 
 class Hazard(enum.StrEnum):

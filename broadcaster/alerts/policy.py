@@ -2,38 +2,136 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from broadcaster.alerts.models import AlertSource, Level
 from broadcaster.errors import ValidationFailed
 
-DEFAULT_CHANNELS = ["sms"]
+DEFAULT_CHANNELS = ("sms",)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, None: 1}
+_OURS = frozenset({"duration", "step"})  # error types whose message is already ours
+
+
+def _duration(value: Any) -> dt.timedelta:
+    """A duration given as seconds (number) or text like "90s", "10m", "1h"."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, int | float) and value >= 0:
+        return dt.timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise PydanticCustomError(
+            "duration", "无效时长 / bad duration {value}", {"value": repr(value)}
+        )
+    return dt.timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
+
+
+class PolicyStep(BaseModel):
+    """One escalation step: after `after` from issue, `channel` again or a door `visit`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    after: Duration = dt.timedelta(0)
+    channel: str | None = None
+    visit: bool = False
+
+    @model_validator(mode="after")
+    def _channel_or_visit(self) -> PolicyStep:
+        if not self.visit and not self.channel:
+            raise PydanticCustomError(
+                "step", "步骤需要 channel 或 visit / a step needs a channel or visit"
+            )
+        return self
+
+
+class PolicySnapshot(BaseModel):
+    """A level's policy, typed: what an alert carries for its whole life.
+
+    The alert stores the level's table as written in policies.toml (unknown keys are kept
+    there and ignored here); `parse_policy` reads it back. The keys are explained at the
+    top of config/policies.toml."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channels: tuple[str, ...] | None = None
+    approval: dict[str, bool] = Field(default_factory=dict)
+    two_person: bool = False
+    steps: tuple[PolicyStep, ...] = ()
+    visit_vulnerable_at_once: bool = False
+    visit_reassign_after: Duration = dt.timedelta(minutes=30)
+    relay_after: Duration | None = None
+    loudspeaker_plays: int = 1
+
+    @property
+    def start_channels(self) -> tuple[str, ...]:
+        """The channels used at t+0 unless the alert names its own (SMS when none given)."""
+        return DEFAULT_CHANNELS if self.channels is None else self.channels
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the policy key it names: steps[0].after."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def parse_policy(stored: Mapping[str, Any] | None) -> PolicySnapshot:
+    """The typed policy of a stored snapshot (or a policies.toml table); a ValidationFailed
+    naming the key when it is wrong."""
+    try:
+        return PolicySnapshot.model_validate(dict(stored or {}))
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        message = error["msg"]
+        if error["type"] not in _OURS:  # pydantic's own words: say what they are about
+            message = f"策略无效 / bad policy: {message}"
+        raise ValidationFailed(message, field=_field(error["loc"])) from None
 
 
 def load_policies(config_dir: Path) -> dict[str, dict[str, Any]]:
-    """The policy of every level (an absent file means SMS only)."""
+    """The policy table of every level (an absent file means SMS only)."""
     path = config_dir / "policies.toml"
     if not path.is_file():
-        return {level.value: {"channels": DEFAULT_CHANNELS} for level in Level}
+        return {level.value: {"channels": list(DEFAULT_CHANNELS)} for level in Level}
     with path.open("rb") as handle:
         data = tomllib.load(handle)
     return {
-        level.value: dict(data.get(level.value, {"channels": DEFAULT_CHANNELS})) for level in Level
+        level.value: dict(data.get(level.value, {"channels": list(DEFAULT_CHANNELS)}))
+        for level in Level
     }
 
 
 def snapshot(config_dir: Path, level: Level) -> dict[str, Any]:
-    """The policy an alert of this level carries for its whole life."""
+    """The policy table an alert of this level stores for its whole life (as JSON, exactly as
+    written in policies.toml); read it with `parse_policy`."""
     return load_policies(config_dir)[level.value]
 
 
 def choose_channels(
-    requested: list[str] | None, policy: dict[str, Any], available: set[str]
+    requested: list[str] | None, policy: PolicySnapshot, available: set[str]
 ) -> list[str]:
     """The requested channels (each must exist), else the policy's."""
-    channels = list(dict.fromkeys(requested or policy.get("channels", DEFAULT_CHANNELS)))
+    channels = list(dict.fromkeys(requested or policy.start_channels))
     unknown = [c for c in channels if c not in available]
     if unknown:
         raise ValidationFailed(
@@ -44,13 +142,12 @@ def choose_channels(
     return channels
 
 
-def needs_approval(snapshot: dict[str, Any], source: AlertSource) -> bool:
+def needs_approval(policy: PolicySnapshot, source: AlertSource) -> bool:
     """Does an alert of this policy and source wait for an officer before anything is sent?
 
     `approval = {feed = true, officer = false}` decides per source; `two_person = true` makes
     an alert issued by a person wait for a second person as well.
     """
-    approval = snapshot.get("approval", {})
-    if isinstance(approval, dict) and approval.get(source.value, False):
+    if policy.approval.get(source.value, False):
         return True
-    return source is AlertSource.officer and bool(snapshot.get("two_person", False))
+    return source is AlertSource.officer and policy.two_person

@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts import policy
 from broadcaster.alerts.models import Alert, MsgType
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import zones_by_code
 from broadcaster.alerts.texts import render
-from broadcaster.confirm.tokens import make_token
-from broadcaster.registry.service import households_in_zone
+from broadcaster.alerts.tokens import make_token
+from broadcaster.registry.service import households_in_zone, zones_by_code
 from broadcaster.settings import Settings
 from channels.loudspeaker import normalize
 from channels.sms_text import segments, sms_length
@@ -43,7 +42,7 @@ def preview(session: Session, *, body: AlertIn, settings: Settings, available: s
     """What each channel would say, and how many households the zones hold (nothing saved)."""
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
-    channels = policy.choose_channels(body.channels, snapshot, available)
+    channels = policy.choose_channels(body.channels, policy.parse_policy(snapshot), available)
     targeted = union(*[households_in_zone(zone) for zone in zones]).subquery()
     households = session.scalar(select(func.count()).select_from(targeted)) or 0
     alert = Alert(

@@ -15,9 +15,7 @@ from broadcaster.alerts.models import (
     MsgType,
     RecipientState,
 )
-from broadcaster.alerts.progress import Progress
 from broadcaster.db.base import utcnow
-from broadcaster.delivery.models import DeliveryState
 from broadcaster.plain_text import PlainLine, PlainText
 
 
@@ -137,7 +135,10 @@ class AttemptOut(BaseModel):
     number: int
     provider: str
     requested_at: dt.datetime
-    outcome: DeliveryState = Field(description="`superseded`: not sent, tried again.")
+    outcome: str = Field(
+        description="A delivery state: sending, sent, delivered, failed, unknown, or "
+        "superseded (not sent, tried again)."
+    )
     error_code: str | None
     provider_message_id: str | None
     finished_at: dt.datetime | None
@@ -160,3 +161,10 @@ class RecipientPage(BaseModel):
     offset: int
     limit: int
     items: list[RecipientOut]
+
+
+class Progress(BaseModel):
+    households_final: int
+    complete: bool
+    seconds_to_final: dict[str, float | None]
+    visits: dict[str, int]

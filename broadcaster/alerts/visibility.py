@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, func, or_
 
 from broadcaster.alerts.models import Alert, AlertSource, AlertState, AlertStatus
-from broadcaster.confirm.tokens import seal, unseal
+from broadcaster.alerts.tokens import seal, unseal
 from broadcaster.settings import Settings
 
 VIEW = b"view:"  # the seal's domain: a view key opens one alert's page and audio, nothing else

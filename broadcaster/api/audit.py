@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.export import local_time, safe_cell
 from broadcaster.api.deps import allow, read_session
 from broadcaster.auth.models import AuditEvent, Role, User
 from broadcaster.errors import NotFound
+from broadcaster.reports.export import local_time, safe_cell
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Format = Literal["json", "csv", "xlsx"]

@@ -10,12 +10,12 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session
 
-from broadcaster.auth.models import Role, User
+from broadcaster.auth import cookies as web_session
+from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal, authenticate_key, touch_key
 from broadcaster.db.database import Database
 from broadcaster.errors import Forbidden, Unauthenticated
 from broadcaster.settings import Settings
-from broadcaster.web import session as web_session
 
 # The app-state dependencies are `async def` so FastAPI calls them inline: a plain `def`
 # dependency costs a thread-pool hop per request, which showed in the callback profile.
@@ -84,17 +84,14 @@ def role_guard(
 def session_principal(request: Request, db: Database) -> Principal:
     """The user of a console session cookie, or Unauthenticated."""
     secret = app_settings(request).secret_key.get_secret_value().encode()
-    web = web_session.current(request)
-    if web is None:
+    found = web_session.signed_in(request)
+    if found is None:
         raise Unauthenticated("missing credentials: send Authorization: Bearer <API key>")
+    web, user = found
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
     if unsafe and not web_session.valid_csrf(secret, web, request.headers.get("x-csrf-token")):
         raise Forbidden("缺少或错误的 CSRF 令牌 / missing or wrong CSRF token")
-    with db.read() as session:
-        user = session.get(User, web.user_id)
-        if user is None or not user.active:
-            raise Unauthenticated("session user no longer active")
-        return Principal(user.id, user.username, user.role, None, client_ip(request))
+    return Principal(user.id, user.username, user.role, None, client_ip(request))
 
 
 def allow(*roles: Role) -> Any:

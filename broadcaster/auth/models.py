@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from broadcaster.db.base import Base, TimestampMixin, utcnow
-from broadcaster.registry.models import str_enum
+from broadcaster.db.base import Base, TimestampMixin, str_enum, utcnow
 
 
 class Role(enum.StrEnum):

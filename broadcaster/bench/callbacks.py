@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 
 from broadcaster.alerts.models import AlertSource, Recipient, RecipientState
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.bench import firehose as fh
 from broadcaster.bench import machine as m
@@ -27,9 +26,10 @@ from broadcaster.bench.profiles import Profiler
 from broadcaster.bench.scratch import Scratch, database_size_mib
 from broadcaster.confirm.models import InboundMessage
 from broadcaster.db.database import Database
-from broadcaster.delivery.channel_config import registry
 from broadcaster.delivery.models import Delivery
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
+from channels.registry import registered
 
 Say = Callable[[str], None]
 DELIVERIES_PER_HOUSEHOLD = 2.34  # active mobiles per generated household (seed 20200824)
@@ -64,7 +64,7 @@ def prepare(db: Database, settings: Settings) -> tuple[int, int, float, float]:
             actor=SYSTEM,
             source=AlertSource.officer,
             settings=settings,
-            available_channels=set(registry()),
+            available_channels=set(registered()),
         )
     planned = time.perf_counter()
     alert_id = issued.alert.id

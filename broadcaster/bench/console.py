@@ -20,7 +20,6 @@ from sqlalchemy import text
 
 from broadcaster.alerts.models import AlertSource
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.app import create_app
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import SYSTEM, Actor
@@ -28,9 +27,10 @@ from broadcaster.auth.models import Role
 from broadcaster.bench import machine as m
 from broadcaster.bench.scratch import scratch_database
 from broadcaster.db.database import Database
-from broadcaster.delivery.channel_config import registry
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
 from broadcaster.web.console.events import read_snapshot
+from channels.registry import registered
 
 BUDGET_MS = 300.0
 PASSWORD = "bench-console-password"  # noqa: S105
@@ -107,7 +107,7 @@ def seed(db: Database, settings: Settings) -> dict[str, Any]:
             actor=Actor("user:bench-officer"),
             source=AlertSource.officer,
             settings=settings,
-            available_channels=set(registry()),
+            available_channels=set(registered()),
         )
         alert_id = issued.alert.id
         issued_at = issued.alert.issued_at

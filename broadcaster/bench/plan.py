@@ -17,15 +17,15 @@ from sqlalchemy import event
 
 from broadcaster.alerts.models import AlertSource
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.bench import machine as m
 from broadcaster.bench.procs import SECRET
 from broadcaster.bench.profiles import py_spy
 from broadcaster.bench.scratch import Scratch, database_size_mib
 from broadcaster.db.database import Database
-from broadcaster.delivery.channel_config import registry
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.settings import Settings
+from channels.registry import registered
 
 ALERT: dict[str, Any] = {
     "hazard": "flood",
@@ -58,7 +58,7 @@ def measure(url: str) -> dict[str, Any]:
     """Issue one alert to the district in one transaction, in this process; the figures."""
     settings = Settings(database_url=url, secret_key=SECRET)
     db = Database(url)
-    channels = set(registry())
+    channels = set(registered())
     spent = _statement_timer(db)
     db.ping()
     body = AlertIn.model_validate(ALERT)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from broadcaster.db.database import Database
 from broadcaster.db.engine import make_engine
 from broadcaster.db.migrate import MIGRATIONS_DIR, upgrade
-from broadcaster.registry.demo_district import DistrictSummary, generate_district
+from broadcaster.sample.district import DistrictSummary, generate_district
 
 BENCH_DIR = Path("var/bench")
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

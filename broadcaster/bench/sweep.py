@@ -16,15 +16,15 @@ from sqlalchemy import func, select
 
 from broadcaster.alerts.models import Alert, AlertSource, Recipient
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.bench.plan import ALERT
 from broadcaster.bench.procs import SECRET
 from broadcaster.db.database import Database
-from broadcaster.delivery.channel_config import registry
-from broadcaster.followup.escalation import advance
+from broadcaster.flows.escalation import advance
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.followup.models import VisitTask
 from broadcaster.settings import Settings
+from channels.registry import registered
 
 
 def _issue(db: Database, settings: Settings) -> int:
@@ -35,7 +35,7 @@ def _issue(db: Database, settings: Settings) -> int:
             actor=SYSTEM,
             source=AlertSource.officer,
             settings=settings,
-            available_channels=set(registry()),
+            available_channels=set(registered()),
         )
         return issued.alert.id
 

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from broadcaster.settings import Settings
-from channels.base import Channel, ChannelError
+from channels.base import Channel, ChannelError, Limits
 from channels.email_smtp import EmailSmtpSettings
 from channels.loudspeaker.channel import LoudspeakerSettings
-from channels.registry import build_registry
+from channels.registry import registered
 from channels.sms_twilio import SmsTwilioSettings
 from channels.voice_twilio import VoiceTwilioSettings
 from channels.wecom_group import WecomGroupSettings
-
-
-@lru_cache(maxsize=1)
-def registry() -> dict[str, type[Channel[Any]]]:
-    """Channel classes by name, from the entry points (a broken registration fails here)."""
-    return build_registry()
 
 
 def provider_base_url(configured: str | None, settings: Settings, *, drill: bool) -> str | None:
@@ -56,6 +49,7 @@ def _sms(settings: Settings, drill: bool) -> BaseModel:
         messaging_service_sid=twilio.messaging_service_sid,
         api_base_url=provider_base_url(twilio.api_base_url, settings, drill=drill),
         concurrency=settings.delivery.concurrency,
+        rate_per_second=twilio.rate_per_second or None,
         **_twilio_timing(settings),
     )
 
@@ -72,6 +66,8 @@ def _voice(settings: Settings, drill: bool) -> BaseModel:
         speak_mode=voice.speak_mode,
         say_voice=voice.say_voice,
         machine_detection="Enable" if voice.machine_detection else None,
+        per_number_per_minute=voice.per_number_per_minute,
+        per_number_per_hour=voice.per_number_per_hour,
     )
 
 
@@ -130,7 +126,7 @@ def channel_settings(name: str, settings: Settings, *, drill: bool) -> BaseModel
     if name in BUILT_IN:
         return BUILT_IN[name](settings, drill)
     try:
-        return registry()[name].settings_model.model_validate(
+        return registered()[name].settings_model.model_validate(
             settings.channel_options.get(name, {})
         )
     except ValidationError as exc:
@@ -142,7 +138,16 @@ def channel_settings(name: str, settings: Settings, *, drill: bool) -> BaseModel
 
 def build_channel(name: str, settings: Settings, *, drill: bool) -> Channel[Any]:
     """A new, unopened instance of the named channel."""
-    classes = registry()
+    classes = registered()
     if name not in classes:
         raise ChannelError(f"未知渠道 / unknown channel: {name}", code="unknown_channel")
     return classes[name](channel_settings(name, settings, drill=drill))
+
+
+def channel_limits(name: str, settings: Settings) -> Limits:
+    """The limits the named channel declares as configured (none when it cannot be built:
+    sending it fails with the reason anyway)."""
+    try:
+        return build_channel(name, settings, drill=False).limits()
+    except (ChannelError, ValidationError):
+        return Limits()

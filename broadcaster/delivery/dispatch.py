@@ -9,11 +9,12 @@ import redis
 from rq import Queue
 
 from broadcaster.alerts.models import Level
+from broadcaster.delivery.channel_config import channel_limits
 from broadcaster.queues import SEND, URGENT, get_queue
 from broadcaster.settings import Settings
 
 log = logging.getLogger(__name__)
-SEND_JOB = "broadcaster.delivery.jobs.send_batch"
+SEND_JOB = "broadcaster.flows.sending.send_batch"
 ENQUEUE_CHUNK = 1000
 BATCH_SECONDS = 5  # a batch is what the rate limit lets go in this long (leases are renewed)
 JOB_TIMEOUT = 600  # a job's heartbeat keeps its lease; this only stops a job that hangs
@@ -22,7 +23,7 @@ JOB_TIMEOUT = 600  # a job's heartbeat keeps its lease; this only stops a job th
 def batch_limit(settings: Settings, channel: str) -> int:
     """Deliveries per job: the configured batch, at most a few seconds at the rate limit, so
     that a lease covers what is about to go and other workers share the rest."""
-    rate = settings.twilio.rate_per_second if channel == "sms" else None
+    rate = channel_limits(channel, settings).rate_per_second
     limit = settings.delivery.batch_size
     if rate:
         limit = min(limit, max(1, int(rate * BATCH_SECONDS)))

@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.texts import MessageText, render
+from broadcaster.alerts.tokens import make_token
 from broadcaster.alerts.visibility import public_url
-from broadcaster.confirm.tokens import make_token
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
-from broadcaster.relay.items import relay_items
 from broadcaster.settings import Settings
 from channels.base import SendItem
 
@@ -105,7 +104,7 @@ def wecom_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
             select(Group).where(Group.id.in_([c.group_id for c in claimed if c.group_id]))
         )
     }
-    text = ctx.text("wecom_group").personal(ctx.public_link())
+    text = ctx.text().personal(ctx.public_link())
     items = []
     for c in claimed:
         group = groups.get(c.group_id or 0)
@@ -153,7 +152,7 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
         )
     }
     audio = public_url(ctx.settings, ctx.alert, "/audio.mp3")
-    script = ctx.text("loudspeaker").template
+    script = ctx.text().template
     return [
         SendItem(
             key=c.id,
@@ -165,18 +164,3 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
         )
         for c in claimed
     ]
-
-
-BUILDERS: dict[str, Builder] = {
-    "sms": sms_items,
-    "email": email_items,
-    "voice": voice_items,
-    "wecom_group": wecom_items,
-    "loudspeaker": loudspeaker_items,
-    "relay": relay_items,
-}
-
-
-def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    """Items for the channel; channels without a builder are treated like SMS."""
-    return BUILDERS.get(ctx.channel, sms_items)(session, ctx, claimed)

@@ -1,14 +1,16 @@
-"""Provider limits shared by every worker: per credential, per WeCom robot, per called number."""
+"""Provider limits shared by every worker, as each channel declares them: a rate per
+credential, and per address (a called number, a WeCom robot)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 
-from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow
+from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow, TokenBucket
 from broadcaster.delivery.runtime import Runtime
-from channels.base import Outcome, SendItem, SendResult
-from channels.wecom_group import PER_ROBOT_PER_MINUTE
+from channels.base import Limits, Outcome, SendItem, SendResult
+
+UNLIMITED = 1_000_000  # a window a channel did not declare
 
 
 def key_hash(secret: str) -> str:
@@ -35,30 +37,35 @@ class Admission:
         )
 
 
-def admit(rt: Runtime, channel: str, drill: bool, items: list[SendItem]) -> Admission:
-    """Apply the per-key limits of the channel (the per-credential SMS bucket is separate)."""
+def admit(
+    rt: Runtime, channel: str, drill: bool, items: list[SendItem], limits: Limits
+) -> Admission:
+    """Apply the channel's declared per-address limits (the per-credential rate is a bucket)."""
     admission = Admission()
-    if rt.redis is None or channel not in ("wecom_group", "voice"):
+    if rt.redis is None or not limits.per_address:
         admission.admitted = list(items)
         return admission
     scope = f"{rt.settings.queue_prefix}:limit:{channel}:{'drill' if drill else 'live'}"
-    if channel == "wecom_group":
-        for item in items:
-            window = RollingWindow(
-                rt.redis, f"{scope}:{key_hash(item.address)}", PER_ROBOT_PER_MINUTE, 60.0
-            )
-            wait = window.admit(str(item.key))
-            if wait:
-                admission.defer(item, wait, "机器人每分钟限20条 / robot limit")
-            else:
-                admission.admitted.append(item)
-        return admission
-    voice = rt.settings.voice
-    limit = AddressLimit(rt.redis, scope, voice.per_number_per_minute, voice.per_number_per_hour)
     for item in items:
-        wait = limit.admit(key_hash(item.address))
+        address = key_hash(item.address)
+        wait = 0.0
+        if limits.rolling:
+            most, seconds = limits.rolling
+            wait = RollingWindow(rt.redis, f"{scope}:{address}", most, seconds).admit(str(item.key))
+        if not wait and (limits.per_minute or limits.per_hour):
+            wait = AddressLimit(
+                rt.redis, scope, limits.per_minute or UNLIMITED, limits.per_hour or UNLIMITED
+            ).admit(address)
         if wait:
-            admission.defer(item, wait, "号码呼叫频次限制 / per-number call limit")
+            admission.defer(item, wait, limits.why)
         else:
             admission.admitted.append(item)
     return admission
+
+
+def bucket_for(rt: Runtime, limits: Limits, drill: bool) -> TokenBucket | None:
+    """The shared token bucket of the channel's credential (drills have their own)."""
+    if not limits.rate_per_second or rt.redis is None:
+        return None
+    scope = "drill" if drill else f"live:{key_hash(limits.credential)}"
+    return TokenBucket(rt.redis, f"{rt.settings.queue_prefix}:rate:{scope}", limits.rate_per_second)

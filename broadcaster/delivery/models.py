@@ -8,8 +8,7 @@ import enum
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from broadcaster.db.base import Base
-from broadcaster.registry.models import str_enum
+from broadcaster.db.base import Base, str_enum
 
 
 class DeliveryState(enum.StrEnum):

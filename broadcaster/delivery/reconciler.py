@@ -13,7 +13,7 @@ from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, AlertStatus
-from broadcaster.confirm.tokens import make_token
+from broadcaster.alerts.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery import attempts

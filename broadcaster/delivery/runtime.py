@@ -102,11 +102,3 @@ def runtime() -> Runtime:
     if _current is None or _current[0] != os.getpid():
         _current = (os.getpid(), Runtime(get_settings()))
     return _current[1]
-
-
-def reset_runtime() -> None:
-    """Close and forget this process's runtime (tests, settings changes)."""
-    global _current
-    if _current is not None and _current[0] == os.getpid():
-        _current[1].close()
-    _current = None

@@ -11,6 +11,7 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.alerts.states import movable_to
 from broadcaster.delivery.attempts import report_statement
 from broadcaster.delivery.ledger import lock_in_order
 from broadcaster.delivery.models import Delivery, DeliveryState
@@ -107,7 +108,7 @@ def mark_reached(session: Session, delivery_ids: Sequence[int], now: dt.datetime
     )
     session.execute(
         update(Recipient)
-        .where(Recipient.id.in_(households), Recipient.state == RecipientState.pending)
+        .where(Recipient.id.in_(households), movable_to(RecipientState.reached))
         .values(state=RecipientState.reached, reached_at=now)
         .execution_options(synchronize_session=False)
     )

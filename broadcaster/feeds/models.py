@@ -8,8 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcaster.alerts.models import Level, MsgType
-from broadcaster.db.base import Base, utcnow
-from broadcaster.registry.models import str_enum
+from broadcaster.db.base import Base, str_enum, utcnow
 
 
 class AlertMessage(Base):

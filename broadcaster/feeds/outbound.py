@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import service
+from broadcaster.alerts.identifiers import new_identifier
 from broadcaster.alerts.models import Alert, MsgType
 from broadcaster.feeds.cap import GB_T_2260, PublishedAlert, PublishedArea
 from broadcaster.feeds.cap.model import Reference
@@ -65,9 +65,7 @@ def _issued(alert: Alert) -> dt.datetime:
 def own_message(session: Session, alert: Alert, settings: Settings, now: dt.datetime) -> Message:
     """An update or cancel made here: an identifier of ours, referencing the current message."""
     current = versions(session, alert)[-1]
-    return Message(
-        cap_id(alert.sender), service.new_identifier(settings), now, format_reference(current)
-    )
+    return Message(cap_id(alert.sender), new_identifier(settings), now, format_reference(current))
 
 
 def _original_references(alert: Alert) -> tuple[Reference, ...]:

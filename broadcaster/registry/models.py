@@ -5,22 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Enum, ForeignKey, Index, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from broadcaster.db.base import Base, TimestampMixin
-
-
-def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
-    """A portable enum column stored as its values (VARCHAR + CHECK, no native type)."""
-    return Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-    )
+from broadcaster.db.base import Base, TimestampMixin, str_enum
 
 
 class ZoneKind(enum.StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.db.ids import Id
@@ -47,6 +49,18 @@ class HouseholdOut(BaseModel):
     lat: float | None
     lon: float | None
     people: list[PersonOut]
+    notes: str = ""
+    version: str = Field(description="Send it back with an edit: refused if it changed since.")
+
+
+class HouseholdEdit(BaseModel):
+    """What an edit changes (absent fields stay as they are)."""
+
+    notes: str | None = Field(default=None, max_length=4000)
+    vulnerability: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None, max_length=20
+    )
+    version: str | None = Field(default=None, max_length=64)
 
 
 class HouseholdPage(BaseModel):

@@ -89,4 +89,16 @@ def household_out(household: Household) -> HouseholdOut:
         lat=household.lat,
         lon=household.lon,
         people=[PersonOut.model_validate(p) for p in household.people],
+        notes=household.notes or "",
+        version=household.updated_at.isoformat(),
     )
+
+
+def zones_by_code(session: Session, codes: list[str]) -> list[Zone]:
+    zones = list(session.scalars(select(Zone).where(Zone.code.in_(codes))))
+    missing = sorted(set(codes) - {z.code for z in zones})
+    if missing:
+        raise ValidationFailed(
+            f"未知区域编号 / unknown zone code: {', '.join(missing)}", field="zones"
+        )
+    return zones

@@ -17,7 +17,7 @@ from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.delivery.runtime import Runtime
 from broadcaster.registry.models import Group, Worker, WorkerRole, Zone, worker_zones
 from broadcaster.relay.models import RelayState, RelayTask
-from broadcaster.relay.service import CHANNEL, queue_sms
+from broadcaster.relay.service import queue_sms, relay_channel
 
 LIVE = (AlertState.sending, AlertState.active)
 ENDED = (AlertState.closed, AlertState.cancelled, AlertState.expired)
@@ -71,10 +71,17 @@ def escalate_overdue(session: Session, *, now: dt.datetime) -> Escalated:
         level, count = done.sms.get(alert.id, (alert.level, 0))
         if lead is not None and lead.id != task.owner_worker_id:
             task.escalated_to_worker_id = lead.id
-            task.lead_delivery_id = queue_sms(
-                session, alert=alert, group_id=task.group_id, phone=lead.phone, now=now
-            )
-            count += 1
+            channel = relay_channel()
+            if channel is not None:
+                task.lead_delivery_id = queue_sms(
+                    session,
+                    alert=alert,
+                    group_id=task.group_id,
+                    phone=lead.phone,
+                    now=now,
+                    channel=channel,
+                )
+                count += 1
         done.sms[alert.id] = (level, count)
         record(
             session,
@@ -106,13 +113,14 @@ def tick(rt: Runtime, *, now: dt.datetime) -> dict[str, Any]:
     with rt.db.transaction() as session:
         done = escalate_overdue(session, now=now)
         cancelled = cancel_ended(session)
+    channel = relay_channel()
     for alert_id, (level, count) in done.sms.items():
-        if count:
+        if count and channel is not None:
             try_enqueue_sends(
                 rt.settings,
                 rt.redis,
                 alert_id=alert_id,
                 level=level,
-                channel_counts={CHANNEL: count},
+                channel_counts={channel: count},
             )
     return {"escalated": done.tasks, "cancelled": cancelled}

@@ -3,44 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.alerts.planning import LEVEL_WEIGHT
-from broadcaster.alerts.planning_zones import touched_zones
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.auth.audit import Actor, record
 from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.planning import LEVEL_WEIGHT
+from broadcaster.delivery.planning_zones import touched_zones
 from broadcaster.errors import InvalidState, NotFound
-from broadcaster.followup.steps import seconds
 from broadcaster.registry.models import Group, GroupKind, Worker
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.relay.tokens import PHONE_HOLDER
+from channels.base import Reach
+from channels.registry import channel_for
 
-CHANNEL = "relay"
 RELAY_KINDS = (GroupKind.wechat, GroupKind.qq)
-POLICY_KEY = "relay_after"
 DEFAULT_AFTER = dt.timedelta(minutes=15)
 
 
-def relay_after(policy: dict[str, Any]) -> dt.timedelta | None:
-    """How long an owner has to forward before the task escalates; None: the policy has no
-    relay step (an alert can still ask for the `relay` channel, which then waits 15 min)."""
-    if POLICY_KEY not in policy:
-        return None
-    return dt.timedelta(seconds=seconds(policy[POLICY_KEY], field=POLICY_KEY))
+def relay_channel() -> str | None:
+    """The channel that texts group owners their relay link (the installed one that reaches
+    group owners); None when no such channel is installed."""
+    return channel_for(Reach.group_owner)
 
 
 def plan_relay(
-    session: Session, *, alert: Alert, now: dt.datetime, only: ColumnElement[bool] | None = None
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str | None = None,
+    only: ColumnElement[bool] | None = None,
 ) -> int:
     """One relay task per WeChat/QQ group of the touched villages and grids that has none yet,
-    and one SMS (channel `relay`) to its owner; returns the deliveries queued. An owner-less
-    group's task is due at once: the next tick hands it to the zone lead."""
+    and one text (on `channel`, else the relay channel) to its owner; returns the deliveries
+    queued. An owner-less group's task is due at once: the next tick hands it to the lead."""
     zones = touched_zones(session, alert)
-    if not zones:
+    channel = channel or relay_channel()
+    if not zones or channel is None:
         return 0
     taken = select(RelayTask.group_id).where(RelayTask.alert_id == alert.id)
     rows = session.execute(
@@ -49,7 +52,9 @@ def plan_relay(
         .where(Group.kind.in_(RELAY_KINDS), Group.zone_id.in_(zones), Group.id.not_in(taken))
         .order_by(Group.id)
     ).all()
-    due = now + (relay_after(alert.policy) or DEFAULT_AFTER)
+    # relay_after: how long an owner has to forward before the task escalates; a policy
+    # without it has no relay step (an alert can still ask for the `relay` channel)
+    due = now + (parse_policy(alert.policy).relay_after or DEFAULT_AFTER)
     queued = 0
     for group, owner in rows:
         phone = owner.phone if owner is not None else group.owner_phone
@@ -66,7 +71,7 @@ def plan_relay(
         )
         if phone:
             task.delivery_id = queue_sms(
-                session, alert=alert, group_id=group.id, phone=phone, now=now
+                session, alert=alert, group_id=group.id, phone=phone, now=now, channel=channel
             )
             queued += 1
         session.add(task)
@@ -74,13 +79,13 @@ def plan_relay(
 
 
 def queue_sms(
-    session: Session, *, alert: Alert, group_id: int, phone: str, now: dt.datetime
+    session: Session, *, alert: Alert, group_id: int, phone: str, now: dt.datetime, channel: str
 ) -> int:
-    """A queued relay SMS to one holder; its id (the send job finds it by channel)."""
+    """A queued relay text to one holder on `channel`; its id."""
     delivery = Delivery(
         alert_id=alert.id,
         group_id=group_id,
-        channel=CHANNEL,
+        channel=channel,
         address=phone,
         state=DeliveryState.queued,
         priority=(4 - alert.level.rank) * LEVEL_WEIGHT,  # with the first wave
@@ -94,10 +99,12 @@ def queue_sms(
 
 def plan_for_policy(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, int]:
     """Relay planned because the level's policy has `relay_after` (channel counts to enqueue)."""
-    if relay_after(alert.policy) is None or CHANNEL in alert.channels:
+    channel = relay_channel()
+    policy = parse_policy(alert.policy)
+    if policy.relay_after is None or channel is None or channel in alert.channels:
         return {}
-    queued = plan_relay(session, alert=alert, now=now)
-    return {CHANNEL: queued} if queued else {}
+    queued = plan_relay(session, alert=alert, now=now, channel=channel)
+    return {channel: queued} if queued else {}
 
 
 def holders(task: RelayTask) -> set[int]:

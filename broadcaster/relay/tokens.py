@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from broadcaster.confirm.tokens import seal, unseal
+from broadcaster.alerts.tokens import seal, unseal
 
 PHONE_HOLDER = 0  # the owner is a phone number, not a registered worker
 DOMAIN = b"relay:"  # a confirmation token can never pass as a relay token, or back

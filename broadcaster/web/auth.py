@@ -8,10 +8,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from broadcaster.auth.models import Role, User
-from broadcaster.db.database import Database
+from broadcaster.auth import cookies as web_session
+from broadcaster.auth.models import Role
 from broadcaster.settings import Settings
-from broadcaster.web import session as web_session
 from broadcaster.web.templating import render
 
 
@@ -39,24 +38,17 @@ class PageUser:
 def page_user(request: Request, *roles: Role) -> PageUser:
     """The signed-in user of a page open to `roles`."""
     settings: Settings = request.app.state.settings
-    db: Database = request.app.state.db
     secret = settings.secret_key.get_secret_value().encode()
-    web = web_session.current(request)
-    if web is None:
+    found = web_session.signed_in(request)
+    if found is None:
         raise LoginRequired(request.url.path)
-    with db.read() as session:
-        user = session.get(User, web.user_id)
-        if user is None or not user.active:
-            raise LoginRequired(request.url.path)
-        if user.role not in roles:
-            raise PageForbidden(user.role.value)
-        return PageUser(
-            user.id,
-            user.username,
-            user.display_name or user.username,
-            user.role,
-            web.csrf_token(secret),
-        )
+    web, user = found
+    if user.role not in roles:
+        raise PageForbidden(user.role.value)
+    return PageUser(
+        user.id, user.username, user.display_name or user.username, user.role,
+        web.csrf_token(secret),
+    )  # fmt: skip
 
 
 def check_csrf(request: Request, token: str | None) -> None:

@@ -9,11 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from broadcaster.api.deps import client_ip, get_db, get_settings_dep
+from broadcaster.auth import cookies as web_session
 from broadcaster.auth.login import sign_in, sign_out
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
-from broadcaster.web import session as web_session
 from broadcaster.web.auth import check_csrf
 from broadcaster.web.templating import render
 

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broadcaster.api.deps import client_ip, get_db, get_settings_dep
+from broadcaster.api.loudspeakers import mark_played, open_tasks
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
-from broadcaster.delivery.loudspeaker_routes import mark_played, open_tasks
 from broadcaster.errors import BroadcasterError
 from broadcaster.followup.visits import worker_of
 from broadcaster.settings import Settings

@@ -8,7 +8,15 @@ from collections.abc import Sequence
 import aiohttp
 from pydantic import BaseModel, Field
 
-from channels.base import Audience, Capabilities, Channel, Outcome, SendItem, SendResult
+from channels.base import (
+    Audience,
+    Capabilities,
+    Channel,
+    Outcome,
+    Reach,
+    SendItem,
+    SendResult,
+)
 
 
 class LoudspeakerSettings(BaseModel):
@@ -23,8 +31,11 @@ class Loudspeaker(Channel[LoudspeakerSettings]):
     so the item is accepted as a task; with one, the audio URL is pushed over HTTP."""
 
     name = "loudspeaker"
+    label = "农村大喇叭"
     settings_model = LoudspeakerSettings
-    capabilities = Capabilities(audience=Audience.zone, confirmations=frozenset({"operator"}))
+    capabilities = Capabilities(
+        audience=Audience.zone, confirmations=frozenset({"operator"}), reach=Reach.loudspeaker
+    )
 
     def __init__(self, settings: LoudspeakerSettings) -> None:
         super().__init__(settings)

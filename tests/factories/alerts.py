@@ -8,11 +8,11 @@ from sqlalchemy import select, update
 
 from broadcaster.alerts.models import AlertSource
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import Issued, issue_alert
 from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.flows.issuing import Issued, issue_alert
 from broadcaster.settings import Settings
 
 RED_RAIN: dict[str, Any] = {

@@ -33,25 +33,21 @@ def count(db: Database, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_hundred_concurrent_posts_with_one_key_create_one_alert(
+async def test_hundred_concurrent_posts_with_one_key_create_one_alert(
     db: Database, redis_settings: Settings, tmp_path: Path
 ) -> None:
     seed(db)
     body = {**RED_RAIN, "zones": ["V1"]}
-
-    async def storm() -> list[httpx.Response]:
+    with running_stack(db, redis_settings, tmp_path / "stack") as stack:
         async with httpx.AsyncClient(
             base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
         ) as api:
-            return await asyncio.gather(
+            answers = await asyncio.gather(
                 *(
                     api.post("/api/v1/alerts", json=body, headers={"Idempotency-Key": "storm-1"})
                     for _ in range(100)
                 )
             )
-
-    with running_stack(db, redis_settings, tmp_path / "stack") as stack:
-        answers = asyncio.run(storm())
     assert {a.status_code for a in answers} <= {200, 201}
     assert sum(a.status_code == 201 for a in answers) == 1
     assert len({a.json()["id"] for a in answers}) == 1

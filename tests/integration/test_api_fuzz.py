@@ -17,7 +17,7 @@ from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
-from tests.integration.test_console_support import seed
+from tests.integration.console_support import seed
 
 EXAMPLES = int(os.environ.get("BROADCASTER_FUZZ_EXAMPLES", "8"))  # per route and mode
 

@@ -17,8 +17,8 @@ from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendResult
 from tests.api_fixtures import auth
-from tests.integration.test_console_support import login, seed, users
-from tests.integration.test_delivery_ledger import record
+from tests.integration.console_support import login, seed, users
+from tests.integration.ledger_support import record
 
 
 def refused_then_delivered(db: Database, alert_id: int, code: str) -> None:

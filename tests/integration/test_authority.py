@@ -15,11 +15,11 @@ from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import AuditEvent, Role
 from broadcaster.db.database import Database
 from broadcaster.feeds.cap.values import format_datetime
-from broadcaster.feeds.polling import poll_due
+from broadcaster.flows.polling import poll_due
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
+from tests.integration.feeds_support import cap_document, counts, post_cap, region_registry
 from tests.integration.test_feeds_polling import FeedServer, server, settings_for
-from tests.integration.test_feeds_support import cap_document, counts, post_cap, region_registry
 
 __all__ = ["server"]  # the polled-feed fixture
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from starlette.applications import Starlette
 from broadcaster.sim.smtp import SmtpSink
 from channels.base import Outcome, SendItem, SendResult
 from channels.email_smtp import EmailSmtp, EmailSmtpSettings
-from tests.integration.test_sim_support import ServerThread
+from tests.integration.sim_support import ServerThread
 
 FROM = "防汛抗旱指挥部 <alerts@example.org>"
 SUBJECT = "【红色预警】暴雨：低洼地区请立即转移 — 请确认"
@@ -39,7 +38,7 @@ def sink() -> Iterator[SmtpSink]:
         yield running
 
 
-def send(port: int, items: list[SendItem], **overrides: Any) -> list[SendResult]:
+async def send(port: int, items: list[SendItem], **overrides: Any) -> list[SendResult]:
     settings = EmailSmtpSettings.model_validate(
         {
             "host": "127.0.0.1",
@@ -50,16 +49,16 @@ def send(port: int, items: list[SendItem], **overrides: Any) -> list[SendResult]
             **overrides,
         }
     )
-    return asyncio.run(EmailSmtp(settings).send_batch(items))
+    return await EmailSmtp(settings).send_batch(items)
 
 
 def item(n: int, address: str | None = None) -> SendItem:
     return SendItem(n, address or f"r{n}@example.org", body(n), extra={"subject": SUBJECT})
 
 
-def test_utf8_subject_body_and_link_round_trip(sink: SmtpSink) -> None:
+async def test_utf8_subject_body_and_link_round_trip(sink: SmtpSink) -> None:
     assert sink.port is not None
-    [result] = send(sink.port, [item(1)])
+    [result] = await send(sink.port, [item(1)])
     assert result.outcome is Outcome.accepted
     [mail] = sink.messages
     assert result.provider_id == mail.message_id
@@ -77,10 +76,12 @@ def test_utf8_subject_body_and_link_round_trip(sink: SmtpSink) -> None:
     assert b"\r\nDate: " in headers
 
 
-def test_refused_recipient_fails_with_its_code_and_the_rest_go_through(sink: SmtpSink) -> None:
+async def test_refused_recipient_fails_with_its_code_and_the_rest_go_through(
+    sink: SmtpSink,
+) -> None:
     assert sink.port is not None
     items = [item(1), item(2, REJECTED), item(3), item(4, DEFERRED), item(5)]
-    results = {r.key: r for r in send(sink.port, items, concurrency=2)}
+    results = {r.key: r for r in await send(sink.port, items, concurrency=2)}
     assert {k: r.outcome for k, r in results.items()} == {
         1: Outcome.accepted,
         2: Outcome.failed,
@@ -95,10 +96,10 @@ def test_refused_recipient_fails_with_its_code_and_the_rest_go_through(sink: Smt
     assert delivered == ["r1@example.org", "r3@example.org", "r5@example.org"]
 
 
-def test_a_big_batch_shares_a_few_connections(sink: SmtpSink) -> None:
+async def test_a_big_batch_shares_a_few_connections(sink: SmtpSink) -> None:
     assert sink.port is not None
     items = [item(n) for n in range(40)]
-    results = send(sink.port, items, concurrency=3, messages_per_connection=10)
+    results = await send(sink.port, items, concurrency=3, messages_per_connection=10)
     assert [r.outcome for r in results] == [Outcome.accepted] * 40
     assert len({r.provider_id for r in results}) == 40
     assert len(sink.messages) == 40
@@ -107,43 +108,45 @@ def test_a_big_batch_shares_a_few_connections(sink: SmtpSink) -> None:
     assert all(link(n) in texts[f"r{n}@example.org"] for n in range(40))
 
 
-def test_timeout_after_data_is_unknown_and_the_server_has_it(sink: SmtpSink) -> None:
+async def test_timeout_after_data_is_unknown_and_the_server_has_it(sink: SmtpSink) -> None:
     assert sink.port is not None
-    results = send(sink.port, [item(1, STALLED), item(2)], concurrency=1, timeout_seconds=0.5)
+    results = await send(sink.port, [item(1, STALLED), item(2)], concurrency=1, timeout_seconds=0.5)
     stalled, after = results
     assert (stalled.outcome, stalled.error_code) == (Outcome.unknown, "timeout")
     assert after.outcome is Outcome.accepted  # a new connection carried the next one
     assert sorted(m.rcpt_tos[0] for m in sink.messages) == sorted([STALLED, "r2@example.org"])
 
 
-def test_bad_addresses_fail_without_touching_the_server(sink: SmtpSink) -> None:
+async def test_bad_addresses_fail_without_touching_the_server(sink: SmtpSink) -> None:
     assert sink.port is not None
-    results = send(sink.port, [item(1, "not an address"), item(2, "张三@example.org")])
+    results = await send(sink.port, [item(1, "not an address"), item(2, "张三@example.org")])
     assert [(r.outcome, r.error_code) for r in results] == [(Outcome.failed, "invalid_address")] * 2
     assert sink.connections == 0
 
 
-def test_nobody_listening_is_retry_for_every_item() -> None:
+async def test_nobody_listening_is_retry_for_every_item() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    results = send(port, [item(n) for n in range(5)], concurrency=2)
+    results = await send(port, [item(n) for n in range(5)], concurrency=2)
     assert [(r.outcome, r.error_code) for r in results] == [(Outcome.retry, "connection")] * 5
 
 
-def test_login_and_a_refused_login() -> None:
+async def test_login_and_a_refused_login() -> None:
     with SmtpSink(credentials={"alerts": "s3cret"}) as sink:
         assert sink.port is not None
-        [ok] = send(sink.port, [item(1)], username="alerts", password="s3cret")
+        [ok] = await send(sink.port, [item(1)], username="alerts", password="s3cret")
         assert ok.outcome is Outcome.accepted
-        refused = send(sink.port, [item(n) for n in range(3)], username="alerts", password="x")
+        refused = await send(
+            sink.port, [item(n) for n in range(3)], username="alerts", password="x"
+        )
         assert [(r.outcome, r.error_code) for r in refused] == [(Outcome.failed, "535")] * 3
         assert len(sink.messages) == 1
 
 
-def test_control_routes_list_mail(sink: SmtpSink) -> None:
+async def test_control_routes_list_mail(sink: SmtpSink) -> None:
     assert sink.port is not None
-    send(sink.port, [item(1), item(2)])
+    await send(sink.port, [item(1), item(2)])
     with (
         ServerThread(Starlette(routes=sink.routes())) as server,
         httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as client,
@@ -155,5 +158,5 @@ def test_control_routes_list_mail(sink: SmtpSink) -> None:
         assert configured.json()["rejected"] == ["r3@example.org"]
         assert client.post("/api/mail/reset").json() == {"reset": True}
     assert sink.messages == []
-    [result] = send(sink.port, [item(3)])
+    [result] = await send(sink.port, [item(3)])
     assert (result.outcome, result.error_code) == (Outcome.failed, "550")

@@ -3,7 +3,6 @@ loaded, planned and sent like a built-in one; a duplicate name stops start-up.""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from broadcaster.delivery import channel_config
 from broadcaster.delivery.models import Delivery
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendItem
-from channels.registry import ChannelRegistryError, build_registry
+from channels.registry import ChannelRegistryError, build_registry, registered
 from tests.factories import alerts as fa
 from tests.factories import registry as f
 
@@ -56,16 +55,16 @@ def install(tmp_path: Path, name: str, entry_points: str) -> None:
 @pytest.fixture
 def plugin_path(tmp_path: Path) -> Iterator[Path]:
     sys.path.insert(0, str(tmp_path))
-    channel_config.registry.cache_clear()
+    registered.cache_clear()
     try:
         yield tmp_path
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("pigeon_channel", None)
-        channel_config.registry.cache_clear()
+        registered.cache_clear()
 
 
-def test_a_third_party_channel_is_loaded_planned_and_sent(
+async def test_a_third_party_channel_is_loaded_planned_and_sent(
     plugin_path: Path, db: Database, settings: Settings
 ) -> None:
     install(plugin_path, "pigeon", "[broadcaster.channels]\npigeon = pigeon_channel:Pigeon\n")
@@ -84,7 +83,7 @@ def test_a_third_party_channel_is_loaded_planned_and_sent(
     with db.read() as session:
         rows = session.scalars(select(Delivery).where(Delivery.channel == "pigeon")).all()
     items = [SendItem(key=d.id, address=d.address, body="hi") for d in rows]
-    results = asyncio.run(channel.send_batch(items))
+    results = await channel.send_batch(items)
     assert {r.outcome for r in results} == {Outcome.accepted}
     assert all(r.provider_id and r.provider_id.startswith("东楼:+86") for r in results)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from broadcaster.sim import SimConfig, create_standalone_app
 from broadcaster.sim.wecom import WecomSimConfig
 from channels.base import Outcome, SendItem, SendResult
 from channels.wecom_group import PER_ROBOT_PER_MINUTE, WecomGroup, WecomGroupSettings
-from tests.integration.test_sim_support import WAIT_SECONDS, ServerThread
+from tests.integration.sim_support import WAIT_SECONDS, ServerThread
 
 KEY = "693a91f6-7aaa-4bc4-97a0-0ec2sifa5aaa"
 OTHER_KEY = "0b8c2d4e-1111-4222-8333-944455556666"
@@ -57,24 +56,21 @@ def sim(sim_running: Sim) -> Sim:
     return sim_running
 
 
-def send(base_url: str, items: list[SendItem], **settings: Any) -> list[SendResult]:
-    async def run() -> list[SendResult]:
-        channel = WecomGroup(WecomGroupSettings(api_base_url=base_url, **settings))
-        await channel.open()
-        try:
-            return await channel.send_batch(items)
-        finally:
-            await channel.close()
-
-    return asyncio.run(run())
+async def send(base_url: str, items: list[SendItem], **settings: Any) -> list[SendResult]:
+    channel = WecomGroup(WecomGroupSettings(api_base_url=base_url, **settings))
+    await channel.open()
+    try:
+        return await channel.send_batch(items)
+    finally:
+        await channel.close()
 
 
-def test_text_with_mentions_arrives_in_the_group(sim: Sim) -> None:
+async def test_text_with_mentions_arrives_in_the_group(sim: Sim) -> None:
     extra = {
         "mentioned_mobile_list": ["+86 138-0000-1111", "13900002222"],
         "mentioned_list": ["zhangsan"],
     }
-    [result] = send(sim.url, [SendItem(11, KEY, BODY, extra=extra)])
+    [result] = await send(sim.url, [SendItem(11, KEY, BODY, extra=extra)])
     assert (result.key, result.outcome, result.provider_id) == (11, Outcome.accepted, None)
     [posted] = sim.messages(KEY)
     assert posted["group"] == "一村三组"
@@ -84,19 +80,19 @@ def test_text_with_mentions_arrives_in_the_group(sim: Sim) -> None:
     assert posted["errcode"] == 0
 
 
-def test_markdown_mode_posts_markdown(sim: Sim) -> None:
+async def test_markdown_mode_posts_markdown(sim: Sim) -> None:
     body = f"## 红色预警\n> 低洼地区请立即转移\n[确认收到]({LINK})"
     item = SendItem(1, KEY, body, extra={"mentioned_list": ["lisi"]})
-    [result] = send(sim.url, [item], message_type="markdown")
+    [result] = await send(sim.url, [item], message_type="markdown")
     assert result.outcome is Outcome.accepted
     [posted] = sim.messages(KEY)
     assert posted["msgtype"] == "markdown"
     assert posted["content"] == body + "\n<@lisi>"
 
 
-def test_long_text_is_cut_to_the_limit_and_keeps_the_link(sim: Sim) -> None:
+async def test_long_text_is_cut_to_the_limit_and_keeps_the_link(sim: Sim) -> None:
     body = "请低洼地区居民立即转移到安全地点。" * 60 + f"\n确认收到请点：{LINK}"
-    [result] = send(sim.url, [SendItem(1, KEY, body)])
+    [result] = await send(sim.url, [SendItem(1, KEY, body)])
     assert result.outcome is Outcome.accepted
     assert result.detail["truncated"] is True
     [posted] = sim.messages(KEY)
@@ -104,12 +100,12 @@ def test_long_text_is_cut_to_the_limit_and_keeps_the_link(sim: Sim) -> None:
     assert posted["content"].endswith(f"…\n确认收到请点：{LINK}")
 
 
-def test_past_twenty_a_minute_the_robot_answers_45009_and_it_comes_back_as_retry(
+async def test_past_twenty_a_minute_the_robot_answers_45009_and_it_comes_back_as_retry(
     sim: Sim,
 ) -> None:
     items = [SendItem(i, KEY, f"{BODY}?n={i}") for i in range(PER_ROBOT_PER_MINUTE + 3)]
     items.append(SendItem(100, OTHER_KEY, BODY))
-    results = send(sim.url, items)
+    results = await send(sim.url, items)
     assert sorted(r.key for r in results) == sorted(i.key for i in items)  # none lost
     by_outcome: dict[Outcome, list[SendResult]] = {}
     for result in results:
@@ -123,12 +119,12 @@ def test_past_twenty_a_minute_the_robot_answers_45009_and_it_comes_back_as_retry
     assert (errcodes.count(0), errcodes.count(45009)) == (PER_ROBOT_PER_MINUTE, 3)
 
 
-def test_unknown_key_fails_with_93000_and_the_key_is_never_logged(
+async def test_unknown_key_fails_with_93000_and_the_key_is_never_logged(
     sim: Sim, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "ffffffff-dead-beef-0000-unregistered"
     with caplog.at_level(logging.INFO, logger="channels.wecom_group"):
-        [result] = send(sim.url, [SendItem(5, secret, BODY)])
+        [result] = await send(sim.url, [SendItem(5, secret, BODY)])
     assert (result.outcome, result.error_code) == (Outcome.failed, "93000")
     assert result.message.startswith("invalid webhook url")
     assert result.detail["robot"] == "ffff…ered"
@@ -137,31 +133,31 @@ def test_unknown_key_fails_with_93000_and_the_key_is_never_logged(
     assert secret not in result.message
 
 
-def test_a_key_the_provider_refuses_for_good_fails_with_its_errcode(sim: Sim) -> None:
+async def test_a_key_the_provider_refuses_for_good_fails_with_its_errcode(sim: Sim) -> None:
     sim.configure(key_errcodes={OTHER_KEY: 93000})
-    results = send(sim.url, [SendItem(1, OTHER_KEY, BODY), SendItem(2, KEY, BODY)])
+    results = await send(sim.url, [SendItem(1, OTHER_KEY, BODY), SendItem(2, KEY, BODY)])
     outcomes = {r.key: (r.outcome, r.error_code) for r in results}
     assert outcomes == {1: (Outcome.failed, "93000"), 2: (Outcome.accepted, None)}
 
 
-def test_injected_server_error_is_retry(sim: Sim) -> None:
+async def test_injected_server_error_is_retry(sim: Sim) -> None:
     sim.configure(error_500_rate=1.0)
-    [result] = send(sim.url, [SendItem(1, KEY, BODY)])
+    [result] = await send(sim.url, [SendItem(1, KEY, BODY)])
     assert (result.outcome, result.error_code) == (Outcome.retry, "http_500")
     assert [m["http_status"] for m in sim.messages(KEY)] == [500]
 
 
-def test_an_unanswered_post_is_unknown_not_retried(sim: Sim) -> None:
+async def test_an_unanswered_post_is_unknown_not_retried(sim: Sim) -> None:
     sim.configure(timeout_rate=1.0, timeout_seconds=1.5)
-    [result] = send(sim.url, [SendItem(1, KEY, BODY)], timeout_seconds=0.5)
+    [result] = await send(sim.url, [SendItem(1, KEY, BODY)], timeout_seconds=0.5)
     assert (result.outcome, result.error_code) == (Outcome.unknown, "timeout")
     [posted] = sim.messages(KEY)  # the group did get it: resending would duplicate it
     assert (posted["fault"], posted["errcode"]) == ("timeout", 0)
 
 
-def test_nobody_listening_is_retry() -> None:
+async def test_nobody_listening_is_retry() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    [result] = send(f"http://127.0.0.1:{port}", [SendItem(1, KEY, BODY)])
+    [result] = await send(f"http://127.0.0.1:{port}", [SendItem(1, KEY, BODY)])
     assert (result.outcome, result.error_code) == (Outcome.retry, "connection")

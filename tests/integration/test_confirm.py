@@ -11,10 +11,10 @@ from sqlalchemy.exc import DBAPIError
 from twilio.request_validator import RequestValidator
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.tokens import make_token
+from broadcaster.api.twilio_sms import Inbound, inbound_committer
 from broadcaster.auth.models import Role
-from broadcaster.confirm.inbound import Inbound, inbound_committer
 from broadcaster.confirm.models import Confirmation, HelpRequest, InboundMessage
-from broadcaster.confirm.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState

@@ -11,7 +11,7 @@ from broadcaster.db.database import Database
 from broadcaster.registry.models import Household, Zone
 from broadcaster.settings import Settings
 from tests.factories import registry as f
-from tests.integration.test_console_support import seed
+from tests.integration.console_support import seed
 
 
 def test_households_final_roll_up_from_grids_to_the_district(

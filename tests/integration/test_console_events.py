@@ -16,7 +16,7 @@ from broadcaster.app import create_app
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
 from broadcaster.web.console import events as console_events
-from tests.integration.test_console_support import CSRF, PASSWORD, confirm_link, seed, users
+from tests.integration.console_support import CSRF, PASSWORD, confirm_link, seed, users
 from tests.stack import ServerThread, free_port, wait_until
 
 

@@ -16,7 +16,7 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.registry.models import Zone
 from broadcaster.settings import Settings
-from tests.integration.test_console_support import confirm_link, login, seed, users
+from tests.integration.console_support import confirm_link, login, seed, users
 
 PAGES = (
     "/console",

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
-from tests.integration.test_console_support import login, users
+from tests.integration.console_support import login, users
+from tests.integration.relay_support import link_path, seed_village, tasks_by_group
 from tests.integration.test_relay_pages import issue
-from tests.integration.test_relay_support import link_path, seed_village, tasks_by_group
 
 
 def test_funnel_counts_relayed_groups_apart_from_households(

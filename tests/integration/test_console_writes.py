@@ -11,15 +11,15 @@ from sqlalchemy import func, select
 
 from broadcaster.alerts.models import Alert, AlertSource, AlertState
 from broadcaster.alerts.schemas import AlertIn
-from broadcaster.alerts.service import issue_alert
 from broadcaster.auth.audit import Actor
 from broadcaster.auth.models import AuditEvent
 from broadcaster.confirm.models import HelpRequest
 from broadcaster.db.database import Database
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_console_support import confirm_link, login, seed, users
+from tests.integration.console_support import confirm_link, login, seed, users
 
 
 def household(db: Database, code: str) -> tuple[str, list[str], bool]:

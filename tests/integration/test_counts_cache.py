@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from broadcaster.alerts.counts import CountsCache
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.db.database import Database
+from broadcaster.reports.counts import CountsCache
 from broadcaster.settings import Settings
 from tests.factories import alerts as fa
 from tests.factories import registry as f

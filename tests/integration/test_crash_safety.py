@@ -20,7 +20,7 @@ from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.redis_embedded import EmbeddedRedis
-from broadcaster.registry.demo_district import generate_district
+from broadcaster.sample.district import generate_district
 from broadcaster.settings import Settings
 from tests.factories.alerts import RED_RAIN
 from tests.stack import Stack, running_stack, wait_until

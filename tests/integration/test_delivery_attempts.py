@@ -8,46 +8,20 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from broadcaster.alerts.counts import alert_counts
 from broadcaster.alerts.models import Alert
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.attempts import of_recipients
 from broadcaster.delivery.ledger import claim
-from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.reconciler import _resend, expire_leases
-from broadcaster.delivery.statuses import StatusReport, apply_reports
+from broadcaster.delivery.statuses import StatusReport
+from broadcaster.reports.counts import alert_counts
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendResult
-from tests.integration.test_delivery_ledger import leased, record, row
+from tests.integration.ledger_support import attempts_of, leased, record, report, row
 
 S = DeliveryState
-
-
-def attempts_of(db: Database, delivery_id: int) -> list[tuple[object, ...]]:
-    """(number, provider, outcome, error code, provider message id, finished?) in order."""
-    with db.read() as session:
-        found = session.scalars(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.delivery_id == delivery_id)
-            .order_by(DeliveryAttempt.number)
-        ).all()
-        return [
-            (
-                a.number,
-                a.provider,
-                a.outcome,
-                a.error_code,
-                a.provider_message_id,
-                a.finished_at is not None,
-            )
-            for a in found
-        ]
-
-
-def report(db: Database, *reports: StatusReport) -> None:
-    with db.transaction() as session:
-        apply_reports(session, reports, utcnow())
 
 
 def test_each_lease_writes_an_attempt_before_the_call(db: Database, settings: Settings) -> None:

@@ -10,9 +10,8 @@ from broadcaster.db.migrate import downgrade, upgrade
 from broadcaster.delivery.models import DeliveryState
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendResult
-from tests.integration.test_audit_chain_migration import blank_db  # noqa: F401 (fixture)
-from tests.integration.test_delivery_attempts import attempts_of
-from tests.integration.test_delivery_ledger import leased, record
+from tests.integration.ledger_support import attempts_of, leased, record
+from tests.integration.migration_support import blank_db  # noqa: F401 (fixture)
 
 S = DeliveryState
 

@@ -12,12 +12,6 @@ from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.db.database import Database
-from broadcaster.registry import demo_district
-from broadcaster.registry.demo_district import (
-    DistrictConflict,
-    DistrictSummary,
-    generate_district,
-)
 from broadcaster.registry.models import (
     Group,
     GroupKind,
@@ -32,6 +26,12 @@ from broadcaster.registry.models import (
     ZoneKind,
     household_zones,
     worker_zones,
+)
+from broadcaster.sample import district as demo_district
+from broadcaster.sample.district import (
+    DistrictConflict,
+    DistrictSummary,
+    generate_district,
 )
 from tests.conftest import truncate_all
 from tests.factories import registry as factories

@@ -15,7 +15,7 @@ from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
 from tests.api_fixtures import auth
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_feeds_support import config_copy, counts, deliveries_of
+from tests.integration.feeds_support import config_copy, counts, deliveries_of
 
 YELLOW = {**RED_RAIN, "level": "yellow", "headline": "暴雨黄色预警"}
 

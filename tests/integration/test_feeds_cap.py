@@ -14,7 +14,7 @@ from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import Zone, ZoneKind
 from tests.api_fixtures import auth
 from tests.factories import registry as f
-from tests.integration.test_feeds_support import (
+from tests.integration.feeds_support import (
     cap_document,
     counts,
     current,

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
-from tests.integration.test_feeds_support import cap_document, counts, post_cap, region_registry
+from tests.integration.feeds_support import cap_document, counts, post_cap, region_registry
 
 
 def ring(points: int, lat: float = 29.75, lon: float = 106.82, radius: float = 0.04) -> str:

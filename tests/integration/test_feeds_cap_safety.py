@@ -14,7 +14,7 @@ from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
-from tests.integration.test_feeds_support import (
+from tests.integration.feeds_support import (
     CAP,
     cap_document,
     counts,
@@ -119,24 +119,20 @@ def test_only_feeds_and_admins_may_post_cap(
     assert counts(db) == NOTHING
 
 
-def test_twenty_copies_posted_at_once_make_one_alert(
+async def test_twenty_copies_posted_at_once_make_one_alert(
     db: Database, redis_settings: Settings, tmp_path: Path
 ) -> None:
     region_registry(db)
     document = cap_document("STORM-1", geocodes=("500112",))
-
-    async def storm() -> list[httpx.Response]:
+    with running_stack(db, redis_settings, tmp_path / "stack") as stack:
         async with httpx.AsyncClient(
             base_url=stack.api_url,
             timeout=60,
             headers={"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": CAP},
         ) as api:
-            return await asyncio.gather(
+            answers = await asyncio.gather(
                 *(api.post("/api/v1/feeds/cap", content=document) for _ in range(20))
             )
-
-    with running_stack(db, redis_settings, tmp_path / "stack") as stack:
-        answers = asyncio.run(storm())
     assert sorted(a.status_code for a in answers) == [200] * 19 + [201]
     assert {a.json()["alert"]["id"] for a in answers} == {answers[0].json()["alert"]["id"]}
     assert {a.json()["action"] for a in answers} == {"issued", "duplicate"}

@@ -14,9 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from broadcaster.db.database import Database
-from broadcaster.feeds.polling import poll_due
+from broadcaster.flows.polling import poll_due
 from broadcaster.settings import FeedSource, FeedsSettings, Settings
-from tests.integration.test_feeds_support import cap_document, counts, region_registry
+from tests.integration.feeds_support import cap_document, counts, region_registry
 from tests.stack import ServerThread, free_port
 from tests.unit.test_cap_parse import BILLION_LAUGHS
 

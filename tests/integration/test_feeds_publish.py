@@ -16,7 +16,7 @@ from broadcaster.feeds.cap.model import CapMsgType, CapStatus
 from broadcaster.registry.models import Household, Person, Zone
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_feeds_support import (
+from tests.integration.feeds_support import (
     cap_document,
     current,
     fixture,

@@ -20,7 +20,7 @@ from broadcaster.feeds.models import AlertMessage, StationState
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import registry as f
-from tests.integration.test_feeds_support import config_copy, counts
+from tests.integration.feeds_support import config_copy, counts
 
 RULES = """
 [stations.GAUGE-1]

@@ -22,7 +22,7 @@ from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import alerts as fa
 from tests.factories import registry as f
-from tests.integration.test_feeds_support import cap_document
+from tests.integration.feeds_support import cap_document
 from tests.stack import running_stack, wait_until
 
 T0 = dt.datetime(2024, 7, 1, 0, 0, tzinfo=dt.UTC)

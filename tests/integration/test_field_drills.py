@@ -28,8 +28,8 @@ from tests.cli import run_cli
 from tests.factories import alerts as fa
 from tests.factories import registry as f
 from tests.factories.import_files import HEADER, csv_bytes, household_row
+from tests.integration.console_support import login, users
 from tests.integration.test_console_i18n import CALL
-from tests.integration.test_console_support import login, users
 
 
 def test_a_drill_is_marked_on_visits_help_and_exports(

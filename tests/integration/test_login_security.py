@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from broadcaster.app import create_app
+from broadcaster.auth import cookies as web_session
 from broadcaster.auth import service as auth_service
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import AuditEvent, Role, User
@@ -20,8 +21,7 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import Unauthenticated
 from broadcaster.settings import SecuritySettings, Settings
-from broadcaster.web import session as web_session
-from tests.integration.test_console_support import PASSWORD, login, users
+from tests.integration.console_support import PASSWORD, login, users
 
 
 def _settings(tmp_path: Path, **security: float) -> Settings:

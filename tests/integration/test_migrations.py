@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from broadcaster.db.database import Database
-from broadcaster.db.models import Base
+from broadcaster.tables import Base
 
 
 def test_migrations_match_models(db: Database) -> None:

@@ -8,9 +8,9 @@ import base64
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from broadcaster.alerts.tokens import read_token
 from broadcaster.auth.models import Role
 from broadcaster.confirm.models import Confirmation, HelpRequest
-from broadcaster.confirm.tokens import read_token
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth

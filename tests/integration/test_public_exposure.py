@@ -15,7 +15,7 @@ from broadcaster.registry.models import ZoneKind
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_feeds_support import (
+from tests.integration.feeds_support import (
     cap_document,
     post_cap,
     region_registry,

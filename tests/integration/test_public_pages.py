@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
-from broadcaster.registry.demo_district import generate_district
 from broadcaster.registry.models import Group, Household, Person, Worker, Zone, ZoneKind
+from broadcaster.sample.district import generate_district
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
 

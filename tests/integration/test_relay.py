@@ -20,7 +20,7 @@ from broadcaster.relay.escalation import escalate_overdue
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.settings import Settings
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_relay_support import seed_village, tasks_by_group
+from tests.integration.relay_support import seed_village, tasks_by_group
 from tests.stack import running_stack, wait_until
 
 RELAY_LINK = re.compile(r"(http://[^\s]+/relay/[A-Za-z0-9_-]+)")

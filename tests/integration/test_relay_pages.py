@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from broadcaster.alerts.models import Alert
-from broadcaster.alerts.updates import top_up
 from broadcaster.auth.models import AuditEvent, Role
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery
+from broadcaster.flows.updates import top_up
 from broadcaster.registry.models import Household, Zone
 from broadcaster.relay.escalation import cancel_ended, escalate_overdue
 from broadcaster.relay.models import RelayState, RelayTask
@@ -24,7 +24,7 @@ from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_relay_support import link_path, seed_village, tasks_by_group
+from tests.integration.relay_support import link_path, seed_village, tasks_by_group
 
 RELAY_GROUPS = {"WC1", "WC2", "QQ1"}
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from broadcaster.alerts.tokens import make_token
 from broadcaster.app import create_app
-from broadcaster.confirm.tokens import make_token
 from broadcaster.db.database import Database
 from broadcaster.settings import Settings
-from tests.integration.test_console_support import login, seed, users
+from tests.integration.console_support import login, seed, users
 
 STRICT = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'")
 

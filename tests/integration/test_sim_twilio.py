@@ -11,7 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from tests.integration.test_sim_support import (
+from tests.integration.sim_support import (
     ACCOUNT,
     OUR_NUMBER,
     TOKEN,
@@ -36,24 +36,21 @@ def env(env_running: SimEnv) -> SimEnv:
     return env_running
 
 
-def send(
+async def send(
     env: SimEnv, *, to: str = RESIDENT, body: str = "hello", callback: str | None = None
 ) -> MessageInstance:
-    async def run() -> MessageInstance:
-        async with env.twilio() as twilio:
-            return await twilio.client.messages.create_async(
-                to=to, from_=OUR_NUMBER, body=body, status_callback=callback
-            )
-
-    return asyncio.run(run())
+    async with env.twilio() as twilio:
+        return await twilio.client.messages.create_async(
+            to=to, from_=OUR_NUMBER, body=body, status_callback=callback
+        )
 
 
 def of_sid(sid: str) -> Callable[[Hit], bool]:
     return lambda hit: hit.params.get("MessageSid") == sid
 
 
-def test_create_answers_like_twilio_and_fetch_follows_status(env: SimEnv) -> None:
-    message = send(env, body="Flood warning: move to high ground")
+async def test_create_answers_like_twilio_and_fetch_follows_status(env: SimEnv) -> None:
+    message = await send(env, body="Flood warning: move to high ground")
     assert SID.match(message.sid)
     assert message.status == "queued"
     assert message.account_sid == ACCOUNT
@@ -64,29 +61,23 @@ def test_create_answers_like_twilio_and_fetch_follows_status(env: SimEnv) -> Non
 
     assert env.wait_status(message.sid, "delivered")["status"] == "delivered"
 
-    async def fetch() -> MessageInstance:
-        async with env.twilio() as twilio:
-            return await twilio.client.messages(message.sid).fetch_async()
-
-    fetched = asyncio.run(fetch())
+    async with env.twilio() as twilio:
+        fetched = await twilio.client.messages(message.sid).fetch_async()
     assert fetched.sid == message.sid
     assert fetched.status == "delivered"
     assert fetched.date_sent is not None
 
 
-def test_fetch_unknown_sid_is_404_20404(env: SimEnv) -> None:
-    async def fetch() -> None:
-        async with env.twilio() as twilio:
+async def test_fetch_unknown_sid_is_404_20404(env: SimEnv) -> None:
+    async with env.twilio() as twilio:
+        with pytest.raises(TwilioRestException) as caught:
             await twilio.client.messages("SM" + "0" * 32).fetch_async()
-
-    with pytest.raises(TwilioRestException) as caught:
-        asyncio.run(fetch())
     assert (caught.value.status, caught.value.code) == (404, 20404)
 
 
-def test_status_callbacks_are_sent_then_delivered_and_signed(env: SimEnv) -> None:
+async def test_status_callbacks_are_sent_then_delivered_and_signed(env: SimEnv) -> None:
     url = env.hook("status", "delivery=42&kind=sms")
-    message = send(env, callback=url)
+    message = await send(env, callback=url)
     hits = env.receiver.wait_for(of_sid(message.sid), count=2)
     assert [hit.params["MessageStatus"] for hit in hits] == ["sent", "delivered"]
     validator = RequestValidator(TOKEN)
@@ -110,9 +101,9 @@ def test_status_callbacks_are_sent_then_delivered_and_signed(env: SimEnv) -> Non
     ("fate", "expected"),
     [("undelivered", ["sent", "undelivered"]), ("failed", ["failed"])],
 )
-def test_unhappy_fates_carry_error_codes(env: SimEnv, fate: str, expected: list[str]) -> None:
+async def test_unhappy_fates_carry_error_codes(env: SimEnv, fate: str, expected: list[str]) -> None:
     env.configure(number_fates={RESIDENT: fate})
-    message = send(env, callback=env.hook("status"))
+    message = await send(env, callback=env.hook("status"))
     hits = env.receiver.wait_for(of_sid(message.sid), count=len(expected))
     assert [hit.params["MessageStatus"] for hit in hits] == expected
     assert hits[-1].params["ErrorCode"].startswith("300")
@@ -137,17 +128,14 @@ def test_unhappy_fates_carry_error_codes(env: SimEnv, fate: str, expected: list[
         ("Flood warning 洪水预警", "1"),
     ],
 )
-def test_segment_counts(env: SimEnv, body: str, segments: str) -> None:
-    assert send(env, body=body).num_segments == segments
+async def test_segment_counts(env: SimEnv, body: str, segments: str) -> None:
+    assert (await send(env, body=body)).num_segments == segments
 
 
-def test_wrong_token_is_401_20003(env: SimEnv) -> None:
-    async def run() -> None:
-        async with env.twilio(token="wrong") as twilio:
+async def test_wrong_token_is_401_20003(env: SimEnv) -> None:
+    async with env.twilio(token="wrong") as twilio:
+        with pytest.raises(TwilioRestException) as caught:
             await twilio.client.messages.create_async(to=RESIDENT, from_=OUR_NUMBER, body="x")
-
-    with pytest.raises(TwilioRestException) as caught:
-        asyncio.run(run())
     assert (caught.value.status, caught.value.code) == (401, 20003)
     assert env.control.get("/api/stats").json()["messages"] == 0
 
@@ -156,15 +144,15 @@ def test_wrong_token_is_401_20003(env: SimEnv) -> None:
     ("to", "body", "code"),
     [("", "x", 21604), ("13912345678", "x", 21211), (RESIDENT, "", 21602)],
 )
-def test_validation_errors_like_twilio(env: SimEnv, to: str, body: str, code: int) -> None:
+async def test_validation_errors_like_twilio(env: SimEnv, to: str, body: str, code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        send(env, to=to, body=body)
+        await send(env, to=to, body=body)
     assert (caught.value.status, caught.value.code) == (400, code)
     assert env.control.get("/api/stats").json()["messages"] == 0
 
 
-def test_reply_posts_signed_inbound_sms_and_records_twiml_answer(env: SimEnv) -> None:
-    message = send(env)
+async def test_reply_posts_signed_inbound_sms_and_records_twiml_answer(env: SimEnv) -> None:
+    message = await send(env)
     response = env.control.post(f"/api/messages/{message.sid}/reply", json={"body": "1"})
     assert response.status_code == 200, response.text
     result = response.json()
@@ -207,22 +195,19 @@ def test_inbound_to_number_without_webhook_is_refused(env: SimEnv) -> None:
     assert env.control.get("/api/stats").json()["messages"] == 0
 
 
-def test_adapter_reuses_one_pooled_session(env: SimEnv) -> None:
-    async def run() -> tuple[int, int]:
-        async with env.twilio() as twilio:
-            await twilio.client.messages.create_async(to=RESIDENT, from_=OUR_NUMBER, body="a")
-            first = twilio.http.session
-            await asyncio.gather(
-                *(
-                    twilio.client.messages.create_async(to=RESIDENT, from_=OUR_NUMBER, body="b")
-                    for _ in range(50)
-                )
+async def test_adapter_reuses_one_pooled_session(env: SimEnv) -> None:
+    async with env.twilio() as twilio:
+        await twilio.client.messages.create_async(to=RESIDENT, from_=OUR_NUMBER, body="a")
+        first = twilio.http.session
+        await asyncio.gather(
+            *(
+                twilio.client.messages.create_async(to=RESIDENT, from_=OUR_NUMBER, body="b")
+                for _ in range(50)
             )
-            assert twilio.http.session is first
-            assert first is not None
-            return id(first), first.connector.limit if first.connector else 0
-
-    _, limit = asyncio.run(run())
+        )
+        assert twilio.http.session is first
+        assert first is not None
+        limit = first.connector.limit if first.connector else 0
     assert limit == 100
     listed = env.control.get("/api/messages", params={"to": RESIDENT, "limit": 1000}).json()
     assert len(listed["messages"]) == 51

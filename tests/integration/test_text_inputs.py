@@ -11,7 +11,7 @@ from broadcaster.db.database import Database
 from broadcaster.plain_text import text_problem
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
-from tests.integration.test_feeds_support import cap_document, counts, post_cap, region_registry
+from tests.integration.feeds_support import cap_document, counts, post_cap, region_registry
 
 ALERT = {**RED_RAIN, "level": "yellow", "zones": ["JB"]}
 

@@ -3,10 +3,8 @@ simulator, which fetches the service's TwiML and posts signed keys and statuses 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +17,7 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.models import DeliveryState
 from channels.base import LookupItem, ProviderState
 from channels.voice_twiml import PHRASES
-from tests.integration.test_voice_env import (
+from tests.integration.voice_env import (
     Env,
     delivery,
     household,
@@ -29,7 +27,7 @@ from tests.integration.test_voice_env import (
     sim_config,
     spoken,
 )
-from tests.integration.test_voice_support import GATHER, STATUS, TWIML, plan_calls
+from tests.integration.voice_support import GATHER, STATUS, TWIML, plan_calls
 from tests.stack import wait_until
 
 ZH = PHRASES["cmn-CN"]
@@ -49,8 +47,8 @@ def env(servers: Env, db: Database) -> Env:
     return servers
 
 
-def test_pressing_1_confirms_the_household_by_keypress(env: Env) -> None:
-    rows, sids = placed(env, households=2)
+async def test_pressing_1_confirms_the_household_by_keypress(env: Env) -> None:
+    rows, sids = await placed(env, households=2)
     answered = env.act(sids[0], "answer")
     assert (answered["status"], answered["answered_by"]) == ("in-progress", "human")
     assert answered["waiting_for_key"]
@@ -75,8 +73,8 @@ def test_pressing_1_confirms_the_household_by_keypress(env: Env) -> None:
     assert delivery(env, rows[1].delivery_id)[0] == DeliveryState.sent
 
 
-def test_pressing_2_opens_a_help_request(env: Env) -> None:
-    rows, sids = placed(env)
+async def test_pressing_2_opens_a_help_request(env: Env) -> None:
+    rows, sids = await placed(env)
     env.act(sids[0], "answer")
     done = env.act(sids[0], "press", digits="2")
     assert "已通知值班人员" in spoken(done)[-1]
@@ -88,8 +86,8 @@ def test_pressing_2_opens_a_help_request(env: Env) -> None:
         ]
 
 
-def test_pressing_9_replays_the_message(env: Env) -> None:
-    rows, sids = placed(env, status="exercise")
+async def test_pressing_9_replays_the_message(env: Env) -> None:
+    rows, sids = await placed(env, status="exercise")
     first = spoken(env.act(sids[0], "answer"))[0]
     assert first.startswith("这是一次演练。")
     replayed = env.act(sids[0], "press", digits="9")
@@ -106,8 +104,8 @@ def test_pressing_9_replays_the_message(env: Env) -> None:
     assert household(env, rows[0].recipient_id) == RecipientState.confirmed
 
 
-def test_silence_repeats_once_then_says_goodbye(env: Env) -> None:
-    rows, sids = placed(env)
+async def test_silence_repeats_once_then_says_goodbye(env: Env) -> None:
+    rows, sids = await placed(env)
     env.act(sids[0], "answer")
     again = env.act(sids[0], "press", digits="")
     assert again["waiting_for_key"]
@@ -118,8 +116,8 @@ def test_silence_repeats_once_then_says_goodbye(env: Env) -> None:
     assert household(env, rows[0].recipient_id) == RecipientState.reached
 
 
-def test_a_wrong_key_prompts_again(env: Env) -> None:
-    rows, sids = placed(env)
+async def test_a_wrong_key_prompts_again(env: Env) -> None:
+    rows, sids = await placed(env)
     env.act(sids[0], "answer")
     again = env.act(sids[0], "press", digits="4")
     assert again["waiting_for_key"]
@@ -129,11 +127,11 @@ def test_a_wrong_key_prompts_again(env: Env) -> None:
 
 
 @pytest.mark.parametrize("fate", ["busy", "no-answer", "failed"])
-def test_unanswered_calls_fail_with_their_reason(env: Env, fate: str) -> None:
+async def test_unanswered_calls_fail_with_their_reason(env: Env, fate: str) -> None:
     phone = "+8613700000001"
     env.configure(number_fates={phone: fate})
     alert_id, rows = plan_calls(env.db, env.settings, phones=[phone])
-    sid = place(env, alert_id)[rows[0].delivery_id].provider_id
+    sid = (await place(env, alert_id))[rows[0].delivery_id].provider_id
     wait_until(lambda: delivery(env, rows[0].delivery_id)[0] == DeliveryState.failed, timeout=60)
     assert delivery(env, rows[0].delivery_id) == (DeliveryState.failed, fate, sid)
     call = env.call(sid or "")
@@ -141,11 +139,11 @@ def test_unanswered_calls_fail_with_their_reason(env: Env, fate: str) -> None:
     assert household(env, rows[0].recipient_id) == RecipientState.pending
 
 
-def test_a_machine_answering_fails_the_call_as_machine(env: Env) -> None:
+async def test_a_machine_answering_fails_the_call_as_machine(env: Env) -> None:
     phone = "+8613700000002"
     env.configure(number_fates={phone: "machine"})
     alert_id, rows = plan_calls(env.db, env.settings, phones=[phone])
-    sid = place(env, alert_id)[rows[0].delivery_id].provider_id or ""
+    sid = (await place(env, alert_id))[rows[0].delivery_id].provider_id or ""
     done = env.act(sid, "answer")
     assert (done["status"], done["answered_by"], done["transcript"]) == (
         "completed",
@@ -156,11 +154,11 @@ def test_a_machine_answering_fails_the_call_as_machine(env: Env) -> None:
     assert delivery(env, rows[0].delivery_id)[:2] == (DeliveryState.failed, "machine")
 
 
-def test_async_detection_plays_the_message_and_still_fails_a_machine(env: Env) -> None:
+async def test_async_detection_plays_the_message_and_still_fails_a_machine(env: Env) -> None:
     phone = "+8613700000003"
     env.configure(number_fates={phone: "machine"})
     alert_id, rows = plan_calls(env.db, env.settings, phones=[phone])
-    sid = place(env, alert_id, async_amd=True)[rows[0].delivery_id].provider_id or ""
+    sid = (await place(env, alert_id, async_amd=True))[rows[0].delivery_id].provider_id or ""
     done = env.act(sid, "answer")
     assert done["status"] == "completed"
     assert spoken(done)[-1] == ZH.goodbye
@@ -168,16 +166,16 @@ def test_async_detection_plays_the_message_and_still_fails_a_machine(env: Env) -
     assert delivery(env, rows[0].delivery_id)[:2] == (DeliveryState.failed, "machine")
 
 
-def test_auto_answer_and_auto_press_confirm_without_a_test_driving(env: Env) -> None:
+async def test_auto_answer_and_auto_press_confirm_without_a_test_driving(env: Env) -> None:
     env.configure(auto_answer=True, answer_after_ms=0, auto_press="1")
-    rows, _sids = placed(env, households=3)
+    rows, _sids = await placed(env, households=3)
     for row in rows:
         wait_until(lambda r=row: household(env, r.recipient_id) == RecipientState.confirmed)  # type: ignore[misc]
         wait_until(lambda r=row: delivery(env, r.delivery_id)[0] == DeliveryState.delivered)  # type: ignore[misc]
 
 
-def test_lookup_fetches_the_call_by_its_sid(env: Env) -> None:
-    rows, sids = placed(env, households=2)
+async def test_lookup_fetches_the_call_by_its_sid(env: Env) -> None:
+    rows, sids = await placed(env, households=2)
     env.act(sids[0], "answer")
     env.act(sids[0], "press", digits="2")
     now = utcnow()
@@ -188,14 +186,10 @@ def test_lookup_fetches_the_call_by_its_sid(env: Env) -> None:
         LookupItem(4, rows[1].phone, now, "", None),
     ]
     sender = env.channel()
-
-    async def run() -> list[Any]:
-        try:
-            return list(await sender.lookup(items))
-        finally:
-            await sender.close()
-
-    found = {result.key: result for result in asyncio.run(run())}
+    try:
+        found = {result.key: result for result in await sender.lookup(items)}
+    finally:
+        await sender.close()
     assert (found[1].found, found[1].state, found[1].provider_id) == (
         True,
         ProviderState.delivered,
@@ -205,8 +199,8 @@ def test_lookup_fetches_the_call_by_its_sid(env: Env) -> None:
     assert (found[3].found, found[4].found) == (False, None)
 
 
-def test_forged_webhooks_over_http_are_403(env: Env) -> None:
-    rows, sids = placed(env)
+async def test_forged_webhooks_over_http_are_403(env: Env) -> None:
+    rows, sids = await placed(env)
     params = {"CallSid": sids[0], "CallStatus": "completed", "Digits": "2"}
     for path in (TWIML, GATHER, STATUS):
         url = f"{env.api_url}{path}?d={rows[0].delivery_id}&attempt=1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from broadcaster.sim import NumberConfig, SimConfig, create_standalone_app
 from channels.base import Outcome, SendItem, SendResult
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
-from tests.integration.test_sim_support import Hit, Receiver, ServerThread
+from tests.integration.sim_support import Hit, Receiver, ServerThread
 
 ACCOUNT = "AC" + "d5" * 16
 TOKEN = "voice-channel-token-0123456789"
@@ -49,7 +48,7 @@ def sim(running: tuple[httpx.Client, str, Receiver, str]) -> tuple[httpx.Client,
     return control, sim_url, hooks
 
 
-def send(sim_url: str, items: list[SendItem], **settings: Any) -> list[SendResult]:
+async def send(sim_url: str, items: list[SendItem], **settings: Any) -> list[SendResult]:
     options: dict[str, Any] = {
         "account_sid": ACCOUNT,
         "auth_token": TOKEN,
@@ -59,13 +58,10 @@ def send(sim_url: str, items: list[SendItem], **settings: Any) -> list[SendResul
     }
     channel = VoiceTwilio(VoiceTwilioSettings.model_validate(options))
 
-    async def run() -> list[SendResult]:
-        try:
-            return await channel.send_batch(items)
-        finally:
-            await channel.close()
-
-    return asyncio.run(run())
+    try:
+        return await channel.send_batch(items)
+    finally:
+        await channel.close()
 
 
 def item(key: int, to: str = RESIDENT, hooks: str = "http://127.0.0.1:9/hooks") -> SendItem:
@@ -78,11 +74,11 @@ def item(key: int, to: str = RESIDENT, hooks: str = "http://127.0.0.1:9/hooks") 
     )
 
 
-def test_a_call_is_created_as_twilio_would_and_asks_what_we_set(
+async def test_a_call_is_created_as_twilio_would_and_asks_what_we_set(
     sim: tuple[httpx.Client, str, str],
 ) -> None:
     control, sim_url, hooks = sim
-    [result] = send(sim_url, [item(1, hooks=hooks)])
+    [result] = await send(sim_url, [item(1, hooks=hooks)])
     assert result.outcome is Outcome.accepted
     assert result.provider_id
     call = control.get(f"/api/calls/{result.provider_id}").json()
@@ -94,12 +90,12 @@ def test_a_call_is_created_as_twilio_would_and_asks_what_we_set(
     assert requests[-1]["status"] == 201
 
 
-def test_status_callbacks_are_signed_for_each_event(
+async def test_status_callbacks_are_signed_for_each_event(
     sim: tuple[httpx.Client, str, str], running: tuple[httpx.Client, str, Receiver, str]
 ) -> None:
     control, sim_url, hooks = sim
     receiver = running[2]
-    [result] = send(sim_url, [item(7, hooks=hooks)])
+    [result] = await send(sim_url, [item(7, hooks=hooks)])
     sid = result.provider_id or ""
 
     def mine(hit: Hit) -> bool:
@@ -119,38 +115,40 @@ def test_status_callbacks_are_signed_for_each_event(
         assert (hit.params["AccountSid"], hit.params["To"]) == (ACCOUNT, RESIDENT)
 
 
-def test_refusals_fail_with_twilio_codes(sim: tuple[httpx.Client, str, str]) -> None:
+async def test_refusals_fail_with_twilio_codes(sim: tuple[httpx.Client, str, str]) -> None:
     _control, sim_url, _hooks = sim
-    results = send(sim_url, [item(1, to="13912340000"), item(2, to="")])
+    results = await send(sim_url, [item(1, to="13912340000"), item(2, to="")])
     by_key = {r.key: r for r in results}
     assert (by_key[1].outcome, by_key[1].error_code) == (Outcome.failed, "21211")
     assert (by_key[2].outcome, by_key[2].error_code) == (Outcome.failed, "21201")
-    [other] = send(sim_url, [item(3)], from_number="+8613800000001")
+    [other] = await send(sim_url, [item(3)], from_number="+8613800000001")
     assert (other.outcome, other.error_code) == (Outcome.failed, "21210")
-    [unauthorised] = send(sim_url, [item(4)], auth_token="wrong")
+    [unauthorised] = await send(sim_url, [item(4)], auth_token="wrong")
     assert (unauthorised.outcome, unauthorised.error_code) == (Outcome.failed, "20003")
-    [no_url] = send(sim_url, [SendItem(5, RESIDENT, "")])
+    [no_url] = await send(sim_url, [SendItem(5, RESIDENT, "")])
     assert (no_url.outcome, no_url.error_code) == (Outcome.failed, "no_twiml_url")
 
 
-def test_rate_limits_and_errors_are_retried(sim: tuple[httpx.Client, str, str]) -> None:
+async def test_rate_limits_and_errors_are_retried(sim: tuple[httpx.Client, str, str]) -> None:
     control, sim_url, _hooks = sim
     control.post("/api/config", json={"error_500_rate": 1}).raise_for_status()
-    [five_hundred] = send(sim_url, [item(1)])
+    [five_hundred] = await send(sim_url, [item(1)])
     assert (five_hundred.outcome, five_hundred.error_code) == (Outcome.retry, "20500")
     control.post("/api/config", json={"error_500_rate": 0, "error_429_rate": 1})
-    [limited] = send(sim_url, [item(2)])
+    [limited] = await send(sim_url, [item(2)])
     assert (limited.outcome, limited.error_code) == (Outcome.retry, "20429")
-    [refused] = send("http://127.0.0.1:9/sim", [item(3)])
+    [refused] = await send("http://127.0.0.1:9/sim", [item(3)])
     assert (refused.outcome, refused.error_code) == (Outcome.retry, "connection")
     assert control.get("/api/calls").json()["calls"] == []
 
 
-def test_a_timeout_is_unknown_and_the_call_may_exist(sim: tuple[httpx.Client, str, str]) -> None:
+async def test_a_timeout_is_unknown_and_the_call_may_exist(
+    sim: tuple[httpx.Client, str, str],
+) -> None:
     control, sim_url, _hooks = sim
     control.post("/api/config", json={"timeout_rate": 1, "timeout_seconds": 2}).raise_for_status()
     started = time.monotonic()
-    [result] = send(sim_url, [item(1)], timeout_seconds=0.3)
+    [result] = await send(sim_url, [item(1)], timeout_seconds=0.3)
     assert (result.outcome, result.error_code, result.provider_id) == (
         Outcome.unknown,
         "timeout",

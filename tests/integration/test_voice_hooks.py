@@ -16,7 +16,7 @@ from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpReq
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.settings import Settings
-from tests.integration.test_voice_support import (
+from tests.integration.voice_support import (
     GATHER,
     STATUS,
     TWIML,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from broadcaster.alerts.tokens import make_token, read_token
 from broadcaster.confirm.models import Answer
 from broadcaster.confirm.replies import parse_reply
-from broadcaster.confirm.tokens import make_token, read_token
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ import pytest
 
 from broadcaster.alerts.models import Hazard, Level
 from broadcaster.feeds.cap.model import Severity
-from broadcaster.feeds.polling import cap_link, entry_key
 from broadcaster.feeds.rules import RulesInvalid, load_rules, parse_rules
 from broadcaster.feeds.thresholds import step
 from broadcaster.feeds.wording import reading_wording
+from broadcaster.flows.polling import cap_link, entry_key
 from broadcaster.jobs import periodic_ticks
 from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
 
@@ -167,4 +167,4 @@ def test_feed_entries_point_at_their_cap_documents() -> None:
 
 def test_feed_polling_is_a_periodic_tick() -> None:
     ticks = {t.name: t for t in periodic_ticks(Settings(env="test"))}
-    assert ticks["feeds"].func == "broadcaster.feeds.polling.tick"
+    assert ticks["feeds"].func == "broadcaster.flows.polling.tick"

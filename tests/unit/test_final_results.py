@@ -3,7 +3,6 @@ IP-broadcast server that says it played (against a real local HTTP server)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -47,6 +46,6 @@ async def _push(answer: dict[str, Any]) -> tuple[Outcome, bool]:
     return result.outcome, result.final
 
 
-def test_a_broadcast_server_that_says_played_makes_the_push_final() -> None:
-    assert asyncio.run(_push({"ok": True, "played": True})) == (Outcome.accepted, True)
-    assert asyncio.run(_push({"ok": True, "queued": 1})) == (Outcome.accepted, False)
+async def test_a_broadcast_server_that_says_played_makes_the_push_final() -> None:
+    assert await _push({"ok": True, "played": True}) == (Outcome.accepted, True)
+    assert await _push({"ok": True, "queued": 1}) == (Outcome.accepted, False)

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 
 from broadcaster.alerts.models import Alert, AlertStatus, Hazard, Level
-from broadcaster.confirm.tokens import make_token, read_token
+from broadcaster.alerts.policy import parse_policy
+from broadcaster.alerts.tokens import make_token, read_token
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry.models import Group, GroupKind
 from broadcaster.relay.items import sms_text
-from broadcaster.relay.service import relay_after
 from broadcaster.relay.tokens import PHONE_HOLDER, make_relay_token, read_relay_token
 from broadcaster.settings import Settings
 from channels.base import Audience
@@ -65,11 +65,11 @@ def test_owner_and_lead_sms_name_the_group_and_carry_the_link() -> None:
 
 
 def test_relay_after_comes_from_the_policy() -> None:
-    assert relay_after({"relay_after": "10m"}) == dt.timedelta(minutes=10)
-    assert relay_after({"relay_after": 90}) == dt.timedelta(seconds=90)
-    assert relay_after({"channels": ["sms"]}) is None
+    assert parse_policy({"relay_after": "10m"}).relay_after == dt.timedelta(minutes=10)
+    assert parse_policy({"relay_after": 90}).relay_after == dt.timedelta(seconds=90)
+    assert parse_policy({"channels": ["sms"]}).relay_after is None
     with pytest.raises(ValidationFailed) as bad:
-        relay_after({"relay_after": "soon"})
+        parse_policy({"relay_after": "soon"})
     assert bad.value.field == "relay_after"
 
 
@@ -77,11 +77,11 @@ def test_shipped_policies_relay_red_orange_yellow() -> None:
     from broadcaster.alerts.policy import load_policies
     from broadcaster.settings import PACKAGE_CONFIG_DIR
 
-    policies = load_policies(PACKAGE_CONFIG_DIR)
-    assert relay_after(policies["red"]) == dt.timedelta(minutes=10)
-    assert relay_after(policies["orange"]) == dt.timedelta(minutes=15)
-    assert relay_after(policies["yellow"]) == dt.timedelta(minutes=30)
-    assert relay_after(policies["blue"]) is None
+    policies = {level: parse_policy(t) for level, t in load_policies(PACKAGE_CONFIG_DIR).items()}
+    assert policies["red"].relay_after == dt.timedelta(minutes=10)
+    assert policies["orange"].relay_after == dt.timedelta(minutes=15)
+    assert policies["yellow"].relay_after == dt.timedelta(minutes=30)
+    assert policies["blue"].relay_after is None
 
 
 def test_relay_is_a_registered_group_channel_sending_like_sms() -> None:

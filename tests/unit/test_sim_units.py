@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import asyncio
 import random
 import string
 from pathlib import Path
@@ -111,9 +110,9 @@ async def _create_three(seed: int) -> list[dict[str, Any]]:
         await sim_state(app).aclose()
 
 
-def test_same_seed_same_sids_and_fates() -> None:
-    first, second = asyncio.run(_create_three(11)), asyncio.run(_create_three(11))
-    other = asyncio.run(_create_three(12))
+async def test_same_seed_same_sids_and_fates() -> None:
+    first, second = await _create_three(11), await _create_three(11)
+    other = await _create_three(12)
     assert [(m["sid"], m["fate"]) for m in first] == [(m["sid"], m["fate"]) for m in second]
     assert [m["sid"] for m in first] != [m["sid"] for m in other]
 
@@ -175,5 +174,5 @@ async def _through_fastapi() -> tuple[int, int]:
         await sim_state(sim).aclose()
 
 
-def test_mounts_inside_a_fastapi_app() -> None:
-    assert asyncio.run(_through_fastapi()) == (201, 1)
+async def test_mounts_inside_a_fastapi_app() -> None:
+    assert await _through_fastapi() == (201, 1)

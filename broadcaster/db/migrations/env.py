@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from broadcaster.db.models import Base
+from broadcaster.tables import Base
 
 target_metadata = Base.metadata
 

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import coverage
-from broadcaster.alerts.export import STATUS_FILTERS, RecipientFilter, base_query, count, details
 from broadcaster.alerts.models import Alert, AlertState, Recipient
 from broadcaster.auth.audit import record
 from broadcaster.db.ids import Id
 from broadcaster.errors import BroadcasterError
 from broadcaster.registry.models import Zone, ZoneKind
 from broadcaster.registry.service import zone_by_code
+from broadcaster.reports.export import STATUS_FILTERS, RecipientFilter, base_query, count, details
 from broadcaster.web.auth import PageUser
 from broadcaster.web.console.board import may_approve
 from broadcaster.web.console.common import (

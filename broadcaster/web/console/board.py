@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.approval import person
 from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
 from broadcaster.confirm.models import Confirmation, HelpRequest
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
+from broadcaster.flows.approval import person
 from broadcaster.registry.models import Household, Loudspeaker, Person, Worker
 
 LISTED = 30

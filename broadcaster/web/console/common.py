@@ -11,16 +11,18 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.export import mask_phone
 from broadcaster.api.deps import client_ip
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import BroadcasterError, NotFound
+from broadcaster.reports.export import mask_phone
 from broadcaster.settings import Settings
 from broadcaster.web.auth import PageUser, check_csrf, page_user
 from broadcaster.web.templating import render
+from channels.base import Reach
+from channels.registry import registered
 
 ROLES = (Role.officer, Role.admin)
 T = TypeVar("T")
@@ -67,13 +69,17 @@ DELIVERY_STATES = {  # of a delivery and of each attempt at it
     "cancelled": "已撤回",
     "superseded": "未送出，已重发",
 }
-CHANNELS = {
-    "sms": "短信",
-    "voice": "语音电话",
-    "wecom_group": "企业微信群",
-    "loudspeaker": "农村大喇叭",
-    "email": "电子邮件",
-}
+
+
+def channel_names() -> dict[str, str]:
+    """The installed channels' labels, in the order of the addresses they reach."""
+    order = list(Reach)
+    ranked = sorted(
+        registered().items(), key=lambda kv: (order.index(kv[1].capabilities.addresses), kv[0])
+    )
+    return {name: cls.label or name for name, cls in ranked}
+
+
 VIA = {
     "sms_reply": "短信回复",
     "keypress": "电话按键",
@@ -204,7 +210,7 @@ def page(
         alert_states=ALERT_STATES,
         recipient_states=RECIPIENT_STATES,
         delivery_states=DELIVERY_STATES,
-        channel_names=CHANNELS,
+        channel_names=channel_names(),
         vulnerability_names=VULNERABILITY,
         role_names=ROLE_NAMES,
         via_names=VIA,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -13,12 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert, AlertSource, AlertStatus, Hazard, Level, MsgType
-from broadcaster.alerts.policy import load_policies, needs_approval
+from broadcaster.alerts.policy import PolicySnapshot, load_policies, needs_approval, parse_policy
 from broadcaster.db.ids import Id
-from broadcaster.delivery.channel_config import registry
+from broadcaster.errors import ValidationFailed
 from broadcaster.web.console.common import (
-    CHANNELS,
     HAZARDS,
+    channel_names,
     console_user,
     console_write,
     db_of,
@@ -27,6 +28,7 @@ from broadcaster.web.console.common import (
 )
 from broadcaster.web.console.zonetree import grid_nodes, suggestions, zone_tree
 from channels.loudspeaker import render_announcement
+from channels.registry import registered
 
 router = APIRouter()
 _RENDERING = threading.Lock()  # one audio render at a time: it is CPU-bound
@@ -50,16 +52,27 @@ def _render(text: str) -> bytes:
         return render_announcement(text).mp3
 
 
+def _readable(table: dict[str, Any]) -> PolicySnapshot:
+    """A level's policy for the form; a wrong one still shows the form (issuing at that
+    level is what names the mistake)."""
+    try:
+        return parse_policy(table)
+    except ValidationFailed:
+        return PolicySnapshot()
+
+
 @router.get("/console/compose", response_class=HTMLResponse)
 def compose_page(request: Request) -> HTMLResponse:
     user = console_user(request)
     settings = settings_of(request)
     with db_of(request).read() as session:
         roots, hazard_zones = zone_tree(session)
-    available = set(registry())
-    policies = load_policies(settings.config_dir)
+    available = set(registered())
+    policies = {
+        level: _readable(table) for level, table in load_policies(settings.config_dir).items()
+    }
     defaults = {
-        level: [c for c in policy.get("channels", ["sms"]) if c in available]
+        level: [c for c in policy.start_channels if c in available]
         for level, policy in policies.items()
     }
     held = {
@@ -73,7 +86,7 @@ def compose_page(request: Request) -> HTMLResponse:
         roots=roots,
         hazard_zones=hazard_zones,
         hazard_choices=list(HAZARDS),
-        channel_choices=[c for c in CHANNELS if c in available] + sorted(available - set(CHANNELS)),
+        channel_choices=list(channel_names()),
         defaults=defaults,
         held=held,
         suggestions=suggestions(settings.config_dir, settings.language),

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts import coverage
 from broadcaster.alerts.models import Alert
+from broadcaster.auth import cookies as web_session
 from broadcaster.auth.models import Role, User
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.registry.models import Zone
-from broadcaster.web import session as web_session
 from broadcaster.web.console import board
 from broadcaster.web.console.alert_page import hazard_codes
 from broadcaster.web.console.common import (

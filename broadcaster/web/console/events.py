@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from broadcaster.auth import cookies as web_session
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
-from broadcaster.web import session as web_session
 from broadcaster.web.console.common import console_user, db_of
 from broadcaster.web.console.live import snapshot
 

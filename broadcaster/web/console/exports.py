@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from broadcaster.alerts.export import csv_chunks, export_rows, write_xlsx
 from broadcaster.alerts.models import Alert
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.errors import ValidationFailed
+from broadcaster.reports.export import csv_chunks, export_rows, write_xlsx
 from broadcaster.web.console.alert_page import Filters, audit_phones
 from broadcaster.web.console.common import console_user, db_of, message, missing
 

@@ -11,10 +11,11 @@ from sqlalchemy import Integer, cast, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
-from broadcaster.alerts.progress import FINAL, SHARES
+from broadcaster.alerts.states import FINAL
 from broadcaster.confirm.models import Confirmation
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.reports.progress import SHARES
 from broadcaster.web.console.chart import Chart, draw
 
 FIRST_BATCH = 2000  # deliveries are planned most urgent first: the first send is among these

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from broadcaster.auth.audit import record
 from broadcaster.auth.models import Role
-from broadcaster.errors import BroadcasterError, Conflict, ValidationFailed
+from broadcaster.errors import BroadcasterError
+from broadcaster.registry.households import MAX_NOTES, edit_household, version_of
 from broadcaster.registry.importer import import_households
 from broadcaster.registry.importer.reading import read_upload
 from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
@@ -28,27 +26,7 @@ from broadcaster.web.console.common import (
 )
 
 router = APIRouter()
-MAX_NOTES = 2000
 SHOWN_PROBLEMS = 500
-
-
-def clean_notes(text: str) -> str:
-    """Notes as typed, minus control characters (newlines and tabs stay); length-checked."""
-    kept = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
-    ).strip()
-    if len(kept) > MAX_NOTES:
-        raise ValidationFailed(f"备注过长（最多 {MAX_NOTES} 字）/ notes too long", field="notes")
-    return kept.replace("\r\n", "\n")
-
-
-def clean_flags(flags: list[str]) -> list[str]:
-    unknown = sorted(set(flags) - set(VULNERABILITY_FLAGS))
-    if unknown:
-        raise ValidationFailed(
-            f"未知重点人群类别 / unknown vulnerability: {', '.join(unknown)}", field="vulnerability"
-        )
-    return [flag for flag in VULNERABILITY_FLAGS if flag in flags]
 
 
 @router.get("/console/registry/households/{code}", response_class=HTMLResponse)
@@ -75,7 +53,7 @@ def household_page(request: Request, code: str) -> HTMLResponse:
             household=household,
             flags=VULNERABILITY_FLAGS,
             saved=request.query_params.get("saved") == "1",
-            version=household.updated_at.isoformat(),
+            version=version_of(household),
         )
 
 
@@ -91,29 +69,14 @@ def household_save(
     """Save notes and vulnerability flags; refused if someone else changed the household since."""
     user = console_write(request, csrf)
     try:
-        cleaned, flags = clean_notes(notes), clean_flags(vulnerability)
         with db_of(request).transaction() as session:
-            household = session.scalar(
-                select(Household).where(Household.code == code).with_for_update()
-            )
-            if household is None:
-                return missing(request, f"household {code}")
-            if version and household.updated_at.isoformat() != version:
-                raise Conflict(
-                    "该住户已被他人修改，请刷新后重试 / the household changed meanwhile, reload",
-                    field="version",
-                )
-            before = {"notes": household.notes, "vulnerability": list(household.vulnerability)}
-            household.notes, household.vulnerability = cleaned, flags
-            household.is_vulnerable = bool(flags)
-            record(
+            edit_household(
                 session,
+                code=code,
                 actor=principal(user, request).actor,
-                action="household.edit",
-                object_type="household",
-                object_id=code,
-                before=before,
-                after={"notes": cleaned, "vulnerability": flags},
+                notes=notes,
+                vulnerability=vulnerability,
+                version=version or None,
             )
     except BroadcasterError as exc:
         return message(request, exc)

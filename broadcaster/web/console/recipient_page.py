@@ -7,12 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from broadcaster.alerts.export import details
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.db.ids import Id
 from broadcaster.delivery.attempts import of_recipients
 from broadcaster.delivery.models import Delivery
 from broadcaster.registry.models import Household
+from broadcaster.reports.export import details
 from broadcaster.web.console.common import console_user, db_of, missing, page
 
 router = APIRouter()

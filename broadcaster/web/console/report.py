@@ -13,17 +13,17 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from broadcaster.alerts.export import (
+from broadcaster.alerts.models import Alert
+from broadcaster.db.database import Database
+from broadcaster.db.ids import Id
+from broadcaster.reports.export import (
     RecipientFilter,
     export_rows,
     header_row,
     local_time,
     safe_cell,
 )
-from broadcaster.alerts.models import Alert
-from broadcaster.alerts.scorecard import Scorecard, scorecard
-from broadcaster.db.database import Database
-from broadcaster.db.ids import Id
+from broadcaster.reports.scorecard import Scorecard, scorecard
 from broadcaster.web.console.common import alongside, console_user, db_of, missing, page
 from broadcaster.web.console.exports import XLSX
 from broadcaster.web.console.figures import channel_rows

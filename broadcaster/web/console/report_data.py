@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.export import UNCONFIRMED, Details, details
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.followup.models import VisitTask
 from broadcaster.registry.models import Household, Zone
+from broadcaster.reports.export import UNCONFIRMED, Details, details
 from broadcaster.web.console.figures import (
     ChannelRow,
     Timing,

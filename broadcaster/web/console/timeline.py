@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.policy import parse_policy
 from broadcaster.auth.models import AuditEvent
 from broadcaster.confirm.models import HelpRequest
 from broadcaster.db.base import utcnow
@@ -92,7 +93,7 @@ def _audit(session: Session, alert: Alert) -> list[Event]:
 def _escalations(session: Session, alert: Alert) -> list[Event]:
     """Each policy step: how many households got it, or when it is due."""
     try:
-        plan = escalation(alert.policy or {})
+        plan = escalation(parse_policy(alert.policy))
     except ValidationFailed:
         return []
     if alert.issued_at is None:

@@ -1,0 +1,1 @@
+"""Flows: the orchestration (issue, approve, update, confirm, follow up, ingest) that faces call."""

@@ -1,0 +1,159 @@
+"""RQ entry points of the delivery pipeline: they take ids, lease rows, and are safe to rerun."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert, AlertState
+from broadcaster.db.base import utcnow
+from broadcaster.db.retry import retrying
+from broadcaster.delivery.dispatch import batch_limit
+from broadcaster.delivery.items import (
+    Builder,
+    ItemContext,
+    email_items,
+    loudspeaker_items,
+    sms_items,
+    voice_items,
+    wecom_items,
+)
+from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
+from broadcaster.delivery.limits import admit, bucket_for
+from broadcaster.delivery.runtime import Runtime, runtime
+from broadcaster.delivery.stream import RETRY_AFTER, note
+from broadcaster.relay.items import relay_items
+from channels.base import Channel, ChannelError, Outcome, Reach, SendItem, SendResult
+from channels.registry import reach_of
+
+log = logging.getLogger(__name__)
+SENDABLE = (AlertState.sending, AlertState.active)
+
+BUILDERS: dict[Reach, Builder] = {
+    Reach.mobile: sms_items,
+    Reach.email: email_items,
+    Reach.phone: voice_items,
+    Reach.group_robot: wecom_items,
+    Reach.loudspeaker: loudspeaker_items,
+    Reach.group_owner: relay_items,
+}
+
+
+def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """Items for the channel, built for the addresses it reaches."""
+    return BUILDERS[reach_of(ctx.channel)](session, ctx, claimed)
+
+
+def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
+    """Lease one batch of an alert's queued deliveries on a channel and send it. Answers are
+    recorded as they arrive; requests still out when the rest is done (timeouts on their
+    way) are left to the process's recorder, and the worker takes its next batch."""
+    rt = runtime()
+    _wait_for_room(rt)
+    with rt.db.transaction() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None or alert.state not in SENDABLE:
+            return {"claimed": 0, "skipped": "alert not sending"}
+        lease = claim(
+            session,
+            alert_id=alert_id,
+            channel=channel,
+            limit=batch_limit(rt.settings, channel),
+            lease_seconds=rt.settings.delivery.lease_seconds,
+            now=utcnow(),
+        )
+        session.expunge(alert)
+    if not lease.items:
+        return {"claimed": 0}
+    stats = RecordStats()
+    try:
+        sender = rt.channel(channel, drill=alert.is_drill)
+    except ChannelError as exc:
+        _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
+        return {"claimed": len(lease.items), **asdict(stats)}
+
+    def build() -> list[SendItem]:  # a read: safe to run again after a lost connection
+        with rt.db.read() as session:
+            return build_items(session, ItemContext(rt.settings, alert, channel), lease.items)
+
+    items = retrying(build, what="building send items")
+    built = {item.key for item in items}
+    unaddressable = [
+        SendResult(
+            c.id, Outcome.failed, error_code="no_address", message="无可用地址 / nothing to send to"
+        )
+        for c in lease.items
+        if c.id not in built
+    ]
+    try:
+        admission = admit(rt, channel, alert.is_drill, items, sender.limits())
+    except redis.RedisError as exc:  # nothing sent: give the lease back (the reconciler kicks)
+        _record(rt, lease.token, unaddressable + _unsent(items, exc), stats)
+        return {"claimed": len(lease.items), **asdict(stats)}
+    if unaddressable or admission.deferred:
+        _record(rt, lease.token, unaddressable + admission.deferred, stats)
+    _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token)
+    stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
+    return {"claimed": len(lease.items), **asdict(stats)}
+
+
+def _wait_for_room(rt: Runtime) -> None:
+    """Answers still on their way (timeouts to come) hold connections: take no new batch
+    while this process waits for more of them than its connections allow."""
+    room = rt.settings.delivery.concurrency * 4
+    deadline = time.monotonic() + rt.settings.delivery.lease_seconds
+    while rt.recorder.backlog() > room and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
+    outcome = Outcome.retry if exc.retryable else Outcome.failed
+    return SendResult(claimed.id, outcome, error_code=exc.code or "channel", message=exc.message)
+
+
+def _send_rate_limited(
+    rt: Runtime, sender: Channel[Any], channel: str, drill: bool, items: list[SendItem], token: str
+) -> None:
+    """Hand items to the channel loop in the chunks the shared rate limit grants."""
+    rt.recorder.open(token, len(items))
+    bucket = bucket_for(rt, sender.limits(), drill)
+    breaker = rt.breaker(channel, drill=drill)
+    pending = items
+    while pending:
+        try:
+            granted, wait = bucket.take(len(pending)) if bucket else (len(pending), 0.0)
+        except redis.RedisError as exc:  # Redis went away mid-batch: the rest waits for it
+            rt.recorder.settle(token, _unsent(pending, exc))
+            return
+        if granted == 0:
+            time.sleep(wait)
+            continue
+        chunk, pending = pending[:granted], pending[granted:]
+        rt.recorder.submit(token, sender, chunk, breaker)
+
+
+def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:
+    """Items not handed to the provider because Redis (the rate limit) is unavailable."""
+    log.warning("Redis unavailable (%s): %d deliveries go back to the queue", exc, len(items))
+    message = "限流服务不可用，稍后重发 / rate limiter unavailable, will retry"
+    return [
+        SendResult(i.key, Outcome.retry, error_code="redis_unavailable", message=message)
+        for i in items
+    ]
+
+
+def _record(rt: Runtime, token: str, results: list[SendResult], stats: RecordStats) -> None:
+    def write() -> RecordStats:  # re-checks the lease: safe to run again after a lost COMMIT
+        with rt.db.transaction() as session:
+            return record_results(
+                session, token=token, results=results, now=utcnow(), retry_after=RETRY_AFTER
+            )
+
+    got = retrying(write, what="recording send results")
+    stats.add(got)
+    note(got)

@@ -1,0 +1,80 @@
+"""Editing a household's notes and vulnerability flags: checked, audited, and refused when
+someone else changed the household since the editor loaded it."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcaster.auth.audit import Actor, record
+from broadcaster.errors import Conflict, NotFound, ValidationFailed
+from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
+from broadcaster.registry.models import Household
+
+MAX_NOTES = 2000
+
+
+def clean_notes(text: str) -> str:
+    """Notes as typed, minus control characters (newlines and tabs stay); length-checked."""
+    kept = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+    ).strip()
+    if len(kept) > MAX_NOTES:
+        raise ValidationFailed(f"备注过长（最多 {MAX_NOTES} 字）/ notes too long", field="notes")
+    return kept.replace("\r\n", "\n")
+
+
+def clean_flags(flags: list[str]) -> list[str]:
+    """Known vulnerability flags in their canonical order; an unknown one is refused."""
+    unknown = sorted(set(flags) - set(VULNERABILITY_FLAGS))
+    if unknown:
+        raise ValidationFailed(
+            f"未知重点人群类别 / unknown vulnerability: {', '.join(unknown)}", field="vulnerability"
+        )
+    return [flag for flag in VULNERABILITY_FLAGS if flag in flags]
+
+
+def version_of(household: Household) -> str:
+    """What an editor sends back to say which state of the household it edited."""
+    return household.updated_at.isoformat()
+
+
+def edit_household(
+    session: Session,
+    *,
+    code: str,
+    actor: Actor,
+    notes: str | None = None,
+    vulnerability: list[str] | None = None,
+    version: str | None = None,
+) -> Household:
+    """Change what is given (notes, vulnerability); every value is checked before anything
+    changes. NotFound for an unknown code, Conflict if `version` is no longer current."""
+    cleaned = None if notes is None else clean_notes(notes)
+    flags = None if vulnerability is None else clean_flags(vulnerability)
+    household = session.scalar(select(Household).where(Household.code == code).with_for_update())
+    if household is None:
+        raise NotFound(f"未知住户 / unknown household: {code}")
+    if version and version_of(household) != version:
+        raise Conflict(
+            "该住户已被他人修改，请刷新后重试 / the household changed meanwhile, reload",
+            field="version",
+        )
+    before = {"notes": household.notes, "vulnerability": list(household.vulnerability)}
+    if cleaned is not None:
+        household.notes = cleaned
+    if flags is not None:
+        household.vulnerability, household.is_vulnerable = flags, bool(flags)
+    record(
+        session,
+        actor=actor,
+        action="household.edit",
+        object_type="household",
+        object_id=code,
+        before=before,
+        after={"notes": household.notes, "vulnerability": list(household.vulnerability)},
+    )
+    session.flush()
+    return household

@@ -1,0 +1,58 @@
+"""How far an alert has got: households final, visits, and the time to 50/90/100 % final."""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.schemas import Progress
+from broadcaster.alerts.states import FINAL
+from broadcaster.followup.models import VisitState, VisitTask
+
+SHARES = (50, 90, 100)
+
+
+def progress(session: Session, alert: Alert, targeted: int) -> Progress:
+    """Final households and the time from issue until 50, 90 and 100 % of them were final."""
+    final = int(
+        session.scalar(
+            select(func.count()).where(Recipient.alert_id == alert.id, Recipient.state.in_(FINAL))
+        )
+        or 0
+    )
+    timings: dict[str, float | None] = {}
+    for share in SHARES:
+        needed = math.ceil(targeted * share / 100)
+        moment = None
+        if targeted and final >= needed and alert.issued_at is not None:
+            moment = session.scalar(
+                select(Recipient.final_at)
+                .where(Recipient.alert_id == alert.id, Recipient.state.in_(FINAL))
+                .order_by(Recipient.final_at)
+                .offset(needed - 1)
+                .limit(1)
+            )
+        timings[f"p{share}"] = (
+            round((moment - alert.issued_at).total_seconds(), 1)
+            if moment is not None and alert.issued_at is not None
+            else None
+        )
+    visits = {
+        state.value: count
+        for state, count in session.execute(
+            select(VisitTask.state, func.count())
+            .where(VisitTask.alert_id == alert.id)
+            .group_by(VisitTask.state)
+        ).all()
+    }
+    for state in VisitState:
+        visits.setdefault(state.value, 0)
+    return Progress(
+        households_final=final,
+        complete=alert.completed_at is not None,
+        seconds_to_final=timings,
+        visits=visits,
+    )

@@ -1,0 +1,1 @@
+"""The fictional sample district of demos and benchmarks: its geography, households and logins."""
