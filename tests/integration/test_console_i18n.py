@@ -32,7 +32,7 @@ def console_strings() -> set[str]:
         found.update(CALL.findall(path.read_text(encoding="utf-8")))
     labels = (common.LEVELS, common.HAZARDS, common.ALERT_STATES, common.RECIPIENT_STATES,
               common.channel_names(), common.VULNERABILITY, common.ROLE_NAMES, common.VIA,
-              common.VISITS, timeline.ACTIONS)  # fmt: skip
+              common.VISITS, common.DELIVERY_STATES, timeline.ACTIONS)  # fmt: skip
     for names in labels:
         found.update(names.values())
     found.update(CAUSES)

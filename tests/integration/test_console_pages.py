@@ -25,6 +25,7 @@ PAGES = (
     "/console/alerts/{alert}",
     "/console/alerts/{alert}?status=unconfirmed&vulnerable=1&zone=G1&page=1",
     "/console/alerts/{alert}/coverage",
+    "/console/alerts/{alert}/households/{household}",
     "/console/alerts/{alert}/report",
     "/console/registry",
     "/console/registry?tab=zones",

@@ -12,6 +12,7 @@ from broadcaster.web.console import (
     events,
     exports,
     household_edit,
+    recipient_page,
     registry_pages,
     report,
 )
@@ -23,6 +24,7 @@ _MODULES = (
     compose,
     alerts_list,
     alert_page,
+    recipient_page,
     exports,
     report,
     registry_pages,

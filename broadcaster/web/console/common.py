@@ -59,6 +59,16 @@ RECIPIENT_STATES = {
     "visited": "已上门",
     "unconfirmed": "未确认（全部）",
 }
+DELIVERY_STATES = {  # of a delivery and of each attempt at it
+    "queued": "排队中",
+    "sending": "发送中",
+    "sent": "已发出",
+    "delivered": "已送达",
+    "failed": "失败",
+    "unknown": "结果未知",
+    "cancelled": "已撤回",
+    "superseded": "未送出，已重发",
+}
 
 
 def channel_names() -> dict[str, str]:
@@ -199,6 +209,7 @@ def page(
         hazards=HAZARDS,
         alert_states=ALERT_STATES,
         recipient_states=RECIPIENT_STATES,
+        delivery_states=DELIVERY_STATES,
         channel_names=channel_names(),
         vulnerability_names=VULNERABILITY,
         role_names=ROLE_NAMES,
