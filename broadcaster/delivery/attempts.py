@@ -20,9 +20,13 @@ S = DeliveryState
 CHUNK = 1000  # ids per IN list
 
 
-def open_attempts(session: Session, delivery_ids: Sequence[int], now: dt.datetime) -> None:
+def open_attempts(
+    session: Session, delivery_ids: Sequence[int], now: dt.datetime, provider: str | None = None
+) -> None:
     """A `sending` attempt for each delivery just leased, numbered by its lease count and
-    named after the channel that carries it; written with the lease, before any call."""
+    named after the provider that carries it (unnamed: the delivery's medium); written with
+    the lease, before any call."""
+    carrier = deliveries.c.channel if provider is None else literal(provider)
     for start in range(0, len(delivery_ids), CHUNK):
         chunk = list(delivery_ids[start : start + CHUNK])
         session.execute(
@@ -31,7 +35,7 @@ def open_attempts(session: Session, delivery_ids: Sequence[int], now: dt.datetim
                 select(
                     deliveries.c.id,
                     deliveries.c.attempts,
-                    deliveries.c.channel,
+                    carrier,
                     literal(now, UTCDateTime()),
                     literal(S.sending.value),
                 ).where(deliveries.c.id.in_(chunk)),

@@ -50,9 +50,11 @@ def claim(
     limit: int,
     lease_seconds: int,
     now: dt.datetime,
+    provider: str | None = None,
 ) -> Lease:
     """Lease up to `limit` queued deliveries, most urgent first, each with a new attempt
-    (written before the call); committed by the caller."""
+    (written before the call) carried by `provider` (unnamed: the medium); committed by the
+    caller."""
     token = secrets.token_hex(8)
     expires = now + dt.timedelta(seconds=lease_seconds)
     candidates = (
@@ -91,7 +93,7 @@ def claim(
     )
     rows = [Claimed(**row._mapping) for row in session.execute(stmt)]
     rows.sort(key=lambda c: (c.priority, c.id))
-    open_attempts(session, [c.id for c in rows], now)
+    open_attempts(session, [c.id for c in rows], now, provider)
     return Lease(token, expires, rows)
 
 

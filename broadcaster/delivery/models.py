@@ -89,7 +89,7 @@ class DeliveryAttempt(Base):
     number: Mapped[int] = mapped_column(  # 1, 2, …: the delivery's lease count
         primary_key=True, autoincrement=False
     )
-    provider: Mapped[str] = mapped_column(String(64))  # the configured channel that carried it
+    provider: Mapped[str] = mapped_column(String(64))  # who carried it (e.g. twilio)
     requested_at: Mapped[dt.datetime]
     outcome: Mapped[DeliveryState] = mapped_column(
         str_enum(DeliveryState, "attempt_outcome"), default=DeliveryState.sending

@@ -57,24 +57,27 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     way) are left to the process's recorder, and the worker takes its next batch."""
     rt = runtime()
     _wait_for_room(rt)
+    provider = _provider(rt, channel)
     with rt.db.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is None or alert.state not in SENDABLE:
             return {"claimed": 0, "skipped": "alert not sending"}
-        lease = claim(
+        lease = claim(  # each attempt names the provider that carries it
             session,
             alert_id=alert_id,
             channel=channel,
             limit=batch_limit(rt.settings, channel),
             lease_seconds=rt.settings.delivery.lease_seconds,
             now=utcnow(),
+            provider=None if isinstance(provider, ChannelError) else provider.provider,
         )
         session.expunge(alert)
     if not lease.items:
         return {"claimed": 0}
     stats = RecordStats()
     try:
-        provider: ChannelClass = provider_for(channel, rt.settings)
+        if isinstance(provider, ChannelError):
+            raise provider
         sender = rt.channel(provider.name, drill=alert.is_drill)
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
@@ -104,6 +107,14 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     _send_rate_limited(rt, sender, provider.name, alert.is_drill, admission.admitted, lease.token)
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
+
+
+def _provider(rt: Runtime, medium: str) -> ChannelClass | ChannelError:
+    """The provider that carries the medium now, or why none can (recorded on the batch)."""
+    try:
+        return provider_for(medium, rt.settings)
+    except ChannelError as exc:
+        return exc
 
 
 def _wait_for_room(rt: Runtime) -> None:

@@ -1,7 +1,7 @@
 """A new medium from outside the package (tests/fixtures/plugin_dist: a module and its entry
 point, no core edit): pagers through the fictional Acme provider are planned, sent at Acme's
 rate limit, confirmed by Acme's pushed receipts at its own webhook, counted, and escalated to
-as a policy step — by API process and worker alike."""
+as a policy step — by API process and worker alike; each attempt names its provider."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.db.database import Database
-from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
 from channels.registry import registered
 from tests.factories import registry as f
@@ -175,7 +175,13 @@ def test_a_third_party_medium_is_planned_limited_confirmed_counted_and_escalated
             .order_by(Delivery.queued_at)
         ).all()
         states = set(session.scalars(select(Recipient.state)))
+        carriers = session.execute(
+            select(Delivery.channel, DeliveryAttempt.provider)
+            .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+            .distinct()
+        ).all()
     assert {state for _q, state, _p in pages} == {DeliveryState.delivered}
     assert all(provider_id.startswith("ACME-") for _q, _s, provider_id in pages)
     assert (pages[-1].queued_at - pages[0].queued_at).total_seconds() >= 3  # the policy step
     assert states == {RecipientState.reached}
+    assert sorted(tuple(c) for c in carriers) == [("pager", "acme"), ("sms", "twilio")]
