@@ -70,7 +70,16 @@ async def hook_request(request: Request, settings: Settings, provider: str) -> H
     )
 
 
-@router.post("/{provider}/{kind:path}")
+PATH_PARAMETERS = [
+    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": d}
+    for name, d in (
+        ("provider", "the provider's name, as its channel declares it"),
+        ("kind", "one of the webhooks the provider declares (may contain /)"),
+    )
+]
+
+
+@router.post("/{provider}/{kind:path}", openapi_extra={"parameters": PATH_PARAMETERS})
 async def provider_hook(request: Request) -> Response:
     """A provider's callback: 404 for a hook no installed provider declares, 403 when its
     channel does not recognise the request as the provider's, 422 when it cannot parse it."""
