@@ -7,13 +7,16 @@ from fastapi import APIRouter
 from broadcaster.web.console import (
     alert_page,
     alerts_list,
+    audit_page,
     compose,
     dashboard,
+    duty,
     events,
     exports,
     household_edit,
     registry_pages,
     report,
+    situation,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -25,6 +28,9 @@ _MODULES = (
     alert_page,
     exports,
     report,
+    situation,
+    duty,
+    audit_page,
     registry_pages,
     household_edit,
 )
