@@ -1,5 +1,4 @@
-"""Duty shifts (值班): the roster, who is on duty now with the open items, handovers and their
-acknowledgement, and the handover log as CSV or XLSX."""
+"""Duty shifts (值班) API: the roster, who is on duty with the open items, handovers, the log."""
 
 from __future__ import annotations
 

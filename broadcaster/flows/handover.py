@@ -1,5 +1,4 @@
-"""Shift handover (交接班): the outgoing officer's note with the open items attached, and the
-incoming officer's acknowledgement; both audited."""
+"""Shift handover (交接班): the note with the open items attached, then the acknowledgement."""
 
 from __future__ import annotations
 

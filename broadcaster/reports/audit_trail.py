@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from broadcaster.auth.models import AuditEvent, User
+from broadcaster.confirm.models import HelpRequest
+from broadcaster.followup.models import VisitTask
 from broadcaster.registry.logins import actor_names
 from broadcaster.reports.export import local_time
 
@@ -84,8 +86,17 @@ def header() -> list[str]:
     return [f"{zh} {key}" for key, zh in HEADER]
 
 
+def _part(
+    kind: str, table: type[VisitTask] | type[HelpRequest], alert_id: int
+) -> ColumnElement[bool]:
+    """Events on one kind of the alert's parts, by their ids (audit object ids are text)."""
+    ids = select(cast(table.id, String)).where(table.alert_id == alert_id)
+    return (AuditEvent.object_type == kind) & AuditEvent.object_id.in_(ids)
+
+
 def alert_events(session: Session, alert_id: int) -> ColumnElement[bool]:
-    """Events on the alert itself, and events on its parts that name it (detail.alert_id)."""
+    """Events on the alert itself, on its parts that name it (detail.alert_id), and on its
+    visits and help requests (whose events name only themselves)."""
     named = AuditEvent.detail["alert_id"]
     in_detail = (
         named.as_string() == str(alert_id)
@@ -93,7 +104,8 @@ def alert_events(session: Session, alert_id: int) -> ColumnElement[bool]:
         else named.as_integer() == alert_id
     )
     own = (AuditEvent.object_type == "alert") & (AuditEvent.object_id == str(alert_id))
-    return or_(own, in_detail)
+    parts = (_part("visit", VisitTask, alert_id), _part("help_request", HelpRequest, alert_id))
+    return or_(own, in_detail, *parts)
 
 
 def user_events(user: User) -> ColumnElement[bool]:

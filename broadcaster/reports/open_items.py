@@ -1,5 +1,4 @@
-"""What a shift hands on (交接班): alerts in progress, open help requests, unplayed loudspeakers,
-escalated relays, open and flagged visits, alerts waiting for approval — counted and listed."""
+"""What a shift hands on (交接班): every kind of open item counted, the first of each listed."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Situation report (灾情报送): an alert's or a time window's figures per township → village →
-grid, each row the sum of the rows under it, the total reconciling with the alerts' counts."""
+"""Situation report (灾情报送): an alert's or a window's figures per township → village → grid."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The situation report as the district's forms: 灾情报送 and 转移人员统计 (title, reporting
-unit, time, signature line), and the vulnerable households not yet final."""
+"""The situation report as the district's XLSX forms: 灾情报送 and 转移人员统计, signed."""
 
 from __future__ import annotations
 

@@ -75,6 +75,12 @@ def test_rows_add_up_to_the_alert_and_the_people_evacuated(
     assert shelters["二镇礼堂"]["over_capacity"] is True  # 5 people, room for 4
     listed = {v["state"] for v in found["vulnerable_not_final"]}
     assert listed <= {"pending", "reached", "unreachable"}
+    # the alert's audit trail has every finding at its doors, the evacuations with their people
+    trail = client.get(f"/api/v1/audit/alerts/{district.alert_id}", headers=auth(officer)).json()
+    outcomes = [e for e in trail if e["action"] == "visit.outcome"]
+    assert len(outcomes) == 5
+    assert {e["action_name"] for e in outcomes} == {"记录上门结果"}
+    assert sorted(e["detail"].get("people_moved") or 0 for e in outcomes) == [0, 2, 3, 4, 5]
 
 
 def test_the_xlsx_forms_have_chinese_headers(
