@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.coverage import path_ids, tree_order
-from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.models import Alert, AlertState, AlertStatus, Recipient, RecipientState
 from broadcaster.alerts.states import FINAL, NOT_FINAL
 from broadcaster.confirm.models import HelpRequest
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
@@ -282,5 +282,5 @@ def window_alerts(
         Alert.issued_at >= since, Alert.issued_at < until, Alert.state.not_in(NOT_SENT)
     )
     if not drills:
-        stmt = stmt.where(Alert.status == "actual")
+        stmt = stmt.where(Alert.status == AlertStatus.actual)
     return list(session.scalars(stmt.order_by(Alert.issued_at, Alert.id).limit(limit)))

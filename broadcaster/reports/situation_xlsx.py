@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from broadcaster.feeds.cap.publish import LEVEL_NAMES
+from broadcaster.registry.importer.values import VULNERABILITY_LABELS
 from broadcaster.registry.models import ZoneKind
 from broadcaster.reports.export import local_time, safe_cell
 from broadcaster.reports.situation import Figures, SituationReport, ZoneRow
@@ -86,8 +87,9 @@ def place(row: ZoneRow, names: dict[int, ZoneRow]) -> list[str]:
     return cells
 
 
-def _value(figures: Figures, key: str) -> int:
-    return int(figures.as_dict()[key])
+def _values(figures: Figures, keys: Sequence[str]) -> list[int]:
+    found = figures.as_dict()
+    return [int(found[key]) for key in keys]
 
 
 def _head(sheet: Worksheet, report: SituationReport, title: str, width: int, unit: str) -> None:
@@ -123,8 +125,8 @@ def _zone_lines(report: SituationReport, keys: Sequence[str]) -> Iterable[list[o
         if row.kind is ZoneKind.district:
             continue
         cells = [safe_cell(c) for c in place(row, names)]
-        yield [*cells, *(_value(row.figures, k) for k in keys)]
-    yield ["合计", "", "", *(_value(report.total, k) for k in keys)]
+        yield [*cells, *_values(row.figures, keys)]
+    yield ["合计", "", "", *_values(report.total, keys)]
 
 
 def _situation_sheet(book: Workbook, report: SituationReport, unit: str) -> None:
@@ -189,7 +191,8 @@ def _vulnerable_sheet(book: Workbook, report: SituationReport) -> None:
     sheet = book.create_sheet("重点人群未完成")
     sheet.append(list(VULNERABLE))
     for v in report.vulnerable:
-        cells = [v.household_code, v.head_name, v.address, v.grid, "、".join(v.vulnerability)]
+        flags = "、".join(VULNERABILITY_LABELS.get(flag, flag) for flag in v.vulnerability)
+        cells = [v.household_code, v.head_name, v.address, v.grid, flags]
         sheet.append([*(safe_cell(c) for c in cells), STATES.get(v.state, v.state), v.alert_id])
     if report.total.vulnerable_not_final > len(report.vulnerable):
         listed, total = len(report.vulnerable), report.total.vulnerable_not_final

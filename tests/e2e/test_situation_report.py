@@ -20,7 +20,7 @@ from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.followup.models import VisitReport
+from broadcaster.followup.models import VisitReport, VisitTask
 from broadcaster.registry.duty_models import Handover
 from broadcaster.registry.models import WorkerRole, ZoneKind
 from broadcaster.settings import Settings
@@ -31,6 +31,7 @@ from tests.stack import Stack, running_stack, wait_until
 
 PASSWORD = "situation-test-password"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+NOTE = "老人腿脚不便，已背下楼"
 A4_LANDSCAPE = {"width": 1123, "height": 794}  # 297 × 210 mm at 96 dpi
 VULNERABLE = {"li": "G1", "wu": "G1", "zhou": "G2", "sun": "G3"}
 OTHERS = {"a": "G1", "b": "G2", "c": "G2", "d": "G3", "e": "G3"}
@@ -102,6 +103,21 @@ def evacuate(page: Any, code: str, people: int, where: str, shot: str | None = N
     card.locator(".evacuate .evac-ok").click()
 
 
+def redrawn_keeps_typing(page: Any, code: str) -> None:
+    """A sync redraws the list: the notes and the half-filled evacuation stay on the card."""
+    card = page.locator(f"article.task[data-household={code}]")
+    card.locator("textarea.notes").fill(NOTE)
+    card.locator("button[data-outcome=evacuated]").click()
+    card.locator(".evacuate .people").fill("3")
+    card.evaluate("node => { node.dataset.old = '1'; }")
+    page.evaluate("window.dispatchEvent(new Event('online'))")  # sync, then draw again
+    page.wait_for_function("() => !document.querySelector('article.task[data-old]')")
+    assert card.locator("textarea.notes").input_value() == NOTE
+    assert card.locator(".evacuate").is_visible()
+    assert card.locator(".evacuate .people").input_value() == "3"
+    card.locator(".evacuate .evac-cancel").click()
+
+
 def reports(db: Database) -> int:
     with db.read() as session:
         return int(session.scalar(select(func.count()).select_from(VisitReport)) or 0)
@@ -128,6 +144,7 @@ def test_evacuations_reach_the_situation_report_and_the_shift_is_handed_over(
         problems = page_problems(field)
         for name in VULNERABLE:
             field.locator(f"article.task[data-household={homes[name][1]}]").wait_for()
+        redrawn_keeps_typing(field, homes["li"][1])
         evacuate(field, homes["li"][1], 3, f"shelter:{shelters['school']}", "field-evacuation.png")
         evacuate(field, homes["sun"][1], 4, f"shelter:{shelters['hall']}")
         evacuate(field, homes["wu"][1], 2, "relatives")
@@ -135,6 +152,13 @@ def test_evacuations_reach_the_situation_report_and_the_shift_is_handed_over(
                       "button[data-outcome=needs_help]").click()  # fmt: skip
         wait_until(lambda: reports(db) == 4, timeout=60)
         assert "已转移 · 3 人 → 一村小学" in field.locator("#notices").inner_text()
+        with db.read() as session:
+            kept = session.execute(
+                select(VisitReport.notes, VisitReport.people_moved, VisitReport.shelter_id)
+                .join(VisitTask, VisitTask.id == VisitReport.task_id)
+                .where(VisitTask.household_id == homes["li"][0])
+            ).one()
+        assert tuple(kept) == (NOTE, 3, shelters["school"])
         assert problems == []
 
         found = admin.get(f"/api/v1/alerts/{alert_id}/situation-report").json()
