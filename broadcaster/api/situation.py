@@ -15,22 +15,15 @@ from broadcaster.api.deps import allow, read_session
 from broadcaster.auth.models import Role
 from broadcaster.db.base import utcnow
 from broadcaster.db.ids import Id
-from broadcaster.errors import NotFound, ValidationFailed
+from broadcaster.errors import NotFound
 from broadcaster.plain_text import PlainLine
-from broadcaster.reports.export import given_time
-from broadcaster.reports.situation import (
-    SituationReport,
-    ZoneRow,
-    situation_report,
-    window_alerts,
-)
+from broadcaster.reports.situation import SituationReport, ZoneRow, situation_report
+from broadcaster.reports.situation_window import window_report
 from broadcaster.reports.situation_xlsx import write_situation
 
 router = APIRouter(tags=["situation reports"])
 duty = allow(Role.officer, Role.admin)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_ALERTS = 1000
-MAX_SPAN = dt.timedelta(days=366)
 UNIT = Query(default=None, max_length=100, description="填报单位 (default: the district's name)")
 Format = Literal["json", "xlsx"]
 
@@ -188,31 +181,6 @@ def alert_situation(
         raise NotFound(f"预警不存在 / no alert {alert_id}")
     report = situation_report(session, [alert], now=utcnow())
     return _answer(report, format, unit, f"alert-{alert_id}")
-
-
-def window(since: dt.datetime, until: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
-    """The window asked for, checked: since before until, at most a year long."""
-    start = given_time(since, "since")
-    end = given_time(until, "until") if until is not None else utcnow()
-    if end <= start:
-        raise ValidationFailed("until 须晚于 since / until must be after since", field="until")
-    if end - start > MAX_SPAN:
-        raise ValidationFailed("时段不超过一年 / at most a year", field="since")
-    return start, end
-
-
-def window_report(
-    session: Session, since: dt.datetime, until: dt.datetime | None, drills: bool
-) -> SituationReport:
-    start, end = window(since, until)
-    alerts = window_alerts(session, since=start, until=end, drills=drills, limit=MAX_ALERTS + 1)
-    if len(alerts) > MAX_ALERTS:
-        raise ValidationFailed(
-            f"时段内预警超过 {MAX_ALERTS} 条，请缩短时段 / more than {MAX_ALERTS} alerts: "
-            "narrow the window",
-            field="since",
-        )
-    return situation_report(session, alerts, now=utcnow(), since=start, until=end)
 
 
 @router.get("/situation-report", response_model=SituationOut)

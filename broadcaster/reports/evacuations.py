@@ -117,6 +117,8 @@ def shelter_rows(
     session: Session, use: dict[int, tuple[int, int]], *, every: bool = False
 ) -> list[ShelterRow]:
     """The shelters in `use` (or every shelter, `every`), with occupancy now, by code."""
+    if not use and not every:
+        return []
     now = occupancy(session)
     stmt = select(Shelter, Zone.code, Zone.name).join(Zone, Zone.id == Shelter.zone_id)
     if not every:

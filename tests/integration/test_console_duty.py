@@ -31,6 +31,10 @@ def test_situation_page_shows_the_district_and_its_people(
     assert "二镇礼堂" in page
     assert "超员" in page  # 5 people in a hall for 4
     assert "unit=%E4%B8%80%E9%95%87" in page  # the XLSX link carries the unit
+    assert "一村一网格" in page  # a few grids: all shown
+    villages = client.get(f"/console/alerts/{district.alert_id}/situation?grids=0").text
+    assert "一村一网格" not in villages
+    assert "显示 3 个网格" in villages
     bad = client.get(f"/console/alerts/{district.alert_id}/situation?unit=%E2%80%AE")
     assert bad.status_code == 422
     english = client.get(f"/console/alerts/{district.alert_id}/situation?lang=en").text

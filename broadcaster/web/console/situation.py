@@ -9,17 +9,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from broadcaster.alerts.models import Alert
-from broadcaster.api.situation import window_report
 from broadcaster.db.base import utcnow
 from broadcaster.db.ids import Id
 from broadcaster.errors import ValidationFailed
 from broadcaster.plain_text import text_problem
+from broadcaster.registry.models import ZoneKind
 from broadcaster.reports.export import CST, given_time
 from broadcaster.reports.situation import SituationReport, situation_report
+from broadcaster.reports.situation_window import window_report
 from broadcaster.web.console.common import console_user, db_of, message, missing, page
 
 router = APIRouter()
 UNIT = Query(default=None, max_length=100)
+GRIDS_SHOWN = 300  # more grids than this: the page stops at villages unless asked (XLSX has all)
 
 
 def _unit(report: SituationReport, unit: str | None) -> str:
@@ -47,8 +49,13 @@ def _show(
     link = xlsx + ("&" if "?" in xlsx else "?") + urlencode({"format": "xlsx", "unit": chosen})
     vulnerable_total = report.total.vulnerable_not_final
     section = "situation" if window else "alerts"
+    grids = sum(1 for r in report.rows if r.kind is ZoneKind.grid)
+    asked = request.query_params.get("grids")
+    show_grids = grids <= GRIDS_SHOWN if asked not in ("0", "1") else asked == "1"
+    toggle = urlencode({**request.query_params, "grids": "0" if show_grids else "1"})
     return page(request, "console_situation.html", user, section, report=report, unit=chosen,
-                xlsx=link, vulnerable_total=vulnerable_total, window=window)  # fmt: skip
+                xlsx=link, vulnerable_total=vulnerable_total, window=window, grids=grids,
+                show_grids=show_grids, toggle=f"?{toggle}")  # fmt: skip
 
 
 @router.get("/console/alerts/{alert_id}/situation", response_class=HTMLResponse)
