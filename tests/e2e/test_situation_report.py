@@ -91,6 +91,14 @@ def sign_in(browser: Any, stack: Stack, username: str, target: str, **options: A
     return page
 
 
+def redraw(page: Any) -> None:
+    """Have the page sync and draw its list again (a sync already under way draws at its end),
+    and wait until it has."""
+    page.evaluate("document.querySelectorAll('article.task').forEach(n => n.dataset.old = '1')")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_function("() => !document.querySelector('article.task[data-old]')")
+
+
 def evacuate(page: Any, code: str, people: int, where: str, shot: str | None = None) -> None:
     """Tap 已转移, fill in the people and where to, and record it."""
     card = page.locator(f"article.task[data-household={code}]")
@@ -101,17 +109,17 @@ def evacuate(page: Any, code: str, people: int, where: str, shot: str | None = N
         card.scroll_into_view_if_needed()
         page.screenshot(path=str(DOCS / shot))
     card.locator(".evacuate .evac-ok").click()
+    redraw(page)  # sent, and drawn again: the next card is not redrawn under the test's hands
 
 
 def redrawn_keeps_typing(page: Any, code: str) -> None:
     """A sync redraws the list: the notes and the half-filled evacuation stay on the card."""
+    redraw(page)  # the page's first sync is over: the next redraw is the one below
     card = page.locator(f"article.task[data-household={code}]")
     card.locator("textarea.notes").fill(NOTE)
     card.locator("button[data-outcome=evacuated]").click()
     card.locator(".evacuate .people").fill("3")
-    card.evaluate("node => { node.dataset.old = '1'; }")
-    page.evaluate("window.dispatchEvent(new Event('online'))")  # sync, then draw again
-    page.wait_for_function("() => !document.querySelector('article.task[data-old]')")
+    redraw(page)
     assert card.locator("textarea.notes").input_value() == NOTE
     assert card.locator(".evacuate").is_visible()
     assert card.locator(".evacuate .people").input_value() == "3"
