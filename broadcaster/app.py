@@ -24,6 +24,9 @@ from broadcaster.api.loudspeakers import router as loudspeaker_router
 from broadcaster.api.registry import router as registry_router
 from broadcaster.api.retry_reads import RetryReads
 from broadcaster.api.security_headers import SecurityHeaders
+from broadcaster.api.shelters import router as shelters_router
+from broadcaster.api.shifts import router as shifts_router
+from broadcaster.api.situation import router as situation_router
 from broadcaster.api.users import router as auth_router
 from broadcaster.api.visits import router as visits_router
 from broadcaster.auth.service import ensure_bootstrap_key
@@ -98,12 +101,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
+    app.include_router(shelters_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")
     app.include_router(loudspeaker_router, prefix="/api/v1")
     app.include_router(feeds_router, prefix="/api/v1")
     app.include_router(visits_router, prefix="/api/v1")
     app.include_router(relay_router, prefix="/api/v1")
+    app.include_router(situation_router, prefix="/api/v1")
+    app.include_router(shifts_router, prefix="/api/v1")
     app.include_router(public_router)
     app.include_router(cap_out_router)
     app.include_router(login_router)

@@ -40,6 +40,14 @@ PAGES = (
     "/console/fragments/coverage?alert={alert}",
     "/console/alerts/{alert}/coverage/{village}",
     "/console/compose/zones/{village}",
+    "/console/alerts/{alert}/situation",
+    "/console/alerts/{alert}/situation?unit=一镇人民政府",
+    "/console/situation",
+    "/console/situation?since=2026-01-01T00:00&drills=true",
+    "/console/duty",
+    "/console/audit",
+    "/console/audit?alert={alert}",
+    "/console/fragments/shift",
 )
 
 

@@ -7,14 +7,17 @@ from fastapi import APIRouter
 from broadcaster.web.console import (
     alert_page,
     alerts_list,
+    audit_page,
     compose,
     dashboard,
+    duty,
     events,
     exports,
     household_edit,
     recipient_page,
     registry_pages,
     report,
+    situation,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -27,6 +30,9 @@ _MODULES = (
     recipient_page,
     exports,
     report,
+    situation,
+    duty,
+    audit_page,
     registry_pages,
     household_edit,
 )

@@ -101,6 +101,16 @@ ROLE_NAMES = {
     "operator": "喇叭操作员",
     "field": "网格员",
 }
+DUTY_POSTS = {"leader": "带班领导", "officer": "值班员"}
+OPEN_KINDS = {
+    "alerts_in_progress": "进行中的预警",
+    "approvals_waiting": "待审批预警",
+    "help_open": "待处理求助",
+    "speakers_unplayed": "未播放的喇叭",
+    "relay_escalated": "超时未转发的群",
+    "visits_open": "待上门",
+    "visits_flagged": "超时上门（已转交）",
+}
 VULNERABILITY = {
     "elderly_alone": "独居老人",
     "disabled": "残疾",
@@ -215,6 +225,8 @@ def page(
         role_names=ROLE_NAMES,
         via_names=VIA,
         visit_names=VISITS,
+        duty_posts=DUTY_POSTS,
+        open_kinds=OPEN_KINDS,
         mask=mask_phone,
         **context,
     )
