@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.texts import MessageText, render
 from broadcaster.alerts.tokens import make_token
-from broadcaster.alerts.visibility import public_url
+from broadcaster.alerts.visibility import audio_url, public_url
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
@@ -27,15 +27,26 @@ class ItemContext:
     settings: Settings
     alert: Alert
     channel: str
+    # The officer's words with a closing notice, by notice (loaded when a batch carries one).
+    notes: dict[str, str] = field(default_factory=dict)
+    _texts: dict[tuple[str, str | None], MessageText] = field(default_factory=dict)
 
-    def text(self, template: str | None = None) -> MessageText:
-        return render(
-            self.alert,
-            channel=template or self.channel,
-            language=self.settings.language,
-            templates_dir=self.settings.config_dir / "templates",
-            sender=self.settings.sender_name,
-        )
+    def text(self, template: str | None = None, notice: str | None = None) -> MessageText:
+        """The channel's (or `template`'s) text of the warning or of a delivery's notice,
+        rendered once per batch."""
+        key = (template or self.channel, notice)
+        if key not in self._texts:
+            self._texts[key] = render(
+                self.alert,
+                channel=key[0],
+                language=self.settings.language,
+                templates_dir=self.settings.config_dir / "templates",
+                sender=self.settings.sender_name,
+                notice=notice,
+                zone=self.settings.zone,
+                note=self.notes.get(notice or "", ""),
+            )
+        return self._texts[key]
 
     def token(self, claimed: Claimed) -> str:
         secret = self.settings.secret_key.get_secret_value().encode()
@@ -55,12 +66,11 @@ Builder = Callable[[Session, ItemContext, list[Claimed]], list[SendItem]]
 
 
 def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    text = ctx.text()
     return [
         SendItem(
             key=c.id,
             address=c.address,
-            body=text.personal(ctx.personal_link(c)),
+            body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
             callback_url=ctx.hook("twilio", "sms/status", c),
             extra={"token": ctx.token(c)},
         )
@@ -69,13 +79,15 @@ def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> li
 
 
 def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    text, subject = ctx.text(), ctx.text("email_subject").template
     return [
         SendItem(
             key=c.id,
             address=c.address,
-            body=text.personal(ctx.personal_link(c)),
-            extra={"subject": subject, "token": ctx.token(c)},
+            body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
+            extra={
+                "subject": ctx.text("email_subject", c.notice).template,
+                "token": ctx.token(c),
+            },
         )
         for c in claimed
     ]
@@ -104,20 +116,18 @@ def wecom_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
             select(Group).where(Group.id.in_([c.group_id for c in claimed if c.group_id]))
         )
     }
-    text = ctx.text().personal(ctx.public_link())
     items = []
     for c in claimed:
         group = groups.get(c.group_id or 0)
         if group is None or not group.webhook_key:
             continue  # the group lost its robot since planning: the job records a failure
+        mentions = [] if c.notice else _unconfirmed_mobiles(session, ctx.alert.id, group.id)
         items.append(
             SendItem(
                 key=c.id,
                 address=group.webhook_key,
-                body=text,
-                extra={
-                    "mentioned_mobile_list": _unconfirmed_mobiles(session, ctx.alert.id, group.id)
-                },
+                body=ctx.text(notice=c.notice).personal(ctx.public_link()),
+                extra={"mentioned_mobile_list": mentions},
             )
         )
     return items
@@ -151,15 +161,14 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
             )
         )
     }
-    audio = public_url(ctx.settings, ctx.alert, "/audio.mp3")
-    script = ctx.text().template
+    audio = audio_url(ctx.settings, ctx.alert)
     return [
         SendItem(
             key=c.id,
             address=(speakers[c.loudspeaker_id].endpoint_url or "")
             if c.loudspeaker_id in speakers
             else "",
-            body=script,
+            body=ctx.text(notice=c.notice).template,
             extra={"audio_url": audio, "loudspeaker": c.address},
         )
         for c in claimed

@@ -31,6 +31,8 @@ class Claimed:
     loudspeaker_id: int | None
     address: str
     priority: int
+    revision: int = 1
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,10 @@ def claim(
     limit: int,
     lease_seconds: int,
     now: dt.datetime,
+    notices_only: bool = False,
 ) -> Lease:
-    """Lease up to `limit` queued deliveries, most urgent first; committed by the caller."""
+    """Lease up to `limit` queued deliveries, most urgent first; committed by the caller.
+    `notices_only`: the alert has ended, only its notices (all-clear, correction) still go."""
     token = secrets.token_hex(8)
     expires = now + dt.timedelta(seconds=lease_seconds)
     candidates = (
@@ -63,6 +67,8 @@ def claim(
         .order_by(Delivery.priority, Delivery.id)
         .limit(limit)
     )
+    if notices_only:
+        candidates = candidates.where(Delivery.notice.is_not(None))
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     stmt = (
@@ -83,6 +89,8 @@ def claim(
             Delivery.loudspeaker_id,
             Delivery.address,
             Delivery.priority,
+            Delivery.revision,
+            Delivery.notice,
         )
         .execution_options(synchronize_session=False)
     )
