@@ -118,7 +118,8 @@ def _problem(
     column = column if column in COLUMNS else "file"
     value = _cell(cells, index, column) if column in index else ""
     label = f"{COLUMNS[column][0]} {column}" if column in COLUMNS else column
-    return ImportProblem(row=row, column=label, value=value, reason=reason)
+    heading = COLUMNS[column][0] if column in COLUMNS else ""
+    return ImportProblem(row=row, column=label, heading=heading, value=value, reason=reason)
 
 
 def import_groups(

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from broadcaster.alerts.clock import stamp
 from broadcaster.alerts.models import Alert
 from broadcaster.alerts.policy import parse_policy
 from broadcaster.auth.audit import Actor, record
@@ -173,15 +174,17 @@ def mark_forwarded(
     by_worker_id: int | None,
     actor: Actor,
     now: dt.datetime,
+    zone: dt.tzinfo | None = None,
 ) -> RelayTask:
-    """The holder pasted the text into the group. Once only: a second time is refused."""
+    """The holder pasted the text into the group. Once only: a second time is refused (saying
+    by whom and when, in the district's `zone`)."""
     task = session.get(RelayTask, task_id, with_for_update=True)
     if task is None:
         raise NotFound(f"转发任务不存在 / no relay task {task_id}")
     if task.state is RelayState.forwarded:
         raise InvalidState(
             f"已记录转发 / already recorded as forwarded ({task.forwarded_by}, "
-            f"{task.forwarded_at:%Y-%m-%d %H:%M} UTC)"
+            f"{stamp(task.forwarded_at, zone)})"
         )
     if task.state is RelayState.cancelled:
         raise InvalidState("预警已结束，无需转发 / the alert has ended; nothing to forward")
