@@ -6,15 +6,18 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from broadcaster.alerts.models import Alert, AlertState
+from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.alerts.texts import render
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
 from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.registry.models import Zone
 from broadcaster.relay.models import RelayState, RelayTask
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import alerts as fa
+from tests.factories import registry as f
 from tests.integration.test_alert_updates import deliveries, issue, village
 
 
@@ -148,3 +151,37 @@ def test_cancel_tells_only_those_already_reached_and_a_held_alert_tells_no_one(
     )
     assert client.post(f"/api/v1/alerts/{held['id']}/cancel", headers=auth(officer)).is_success
     assert [d for d in deliveries(db, held["id"]) if d.notice] == []
+
+
+def test_a_household_with_only_a_landline_is_called_with_the_all_clear(
+    client: TestClient, db: Database, settings: Settings, role_keys: dict[Role, str]
+) -> None:
+    """Its only way to hear the warning was a call (the orange policy's voice step): the
+    all-clear calls it too, and the call speaks the all-clear, not the warning."""
+    village(db, households=2)
+    with db.transaction() as session:
+        grid = session.scalars(select(Zone).where(Zone.code == "G1")).one()
+        landline = f.household(session, grid=grid, phones=("+862312345678",)).id
+    officer = role_keys[Role.officer]
+    alert = issue(client, officer, channels=["sms", "voice"])
+    fa.mark_sent(db, alert["id"])
+    lifted = client.post(f"/api/v1/alerts/{alert['id']}/all-clear", headers=auth(officer))
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["deliveries"] == {"sms": 2, "voice": 1}
+    with db.read() as session:
+        called = session.scalars(
+            select(Recipient.household_id)
+            .join(Delivery, Delivery.recipient_id == Recipient.id)
+            .where(Delivery.notice == "all_clear", Delivery.channel == "voice")
+        ).all()
+        ended = session.get_one(Alert, alert["id"])
+        spoken = render(
+            ended,
+            channel="voice",
+            language="zh-CN",
+            templates_dir=settings.config_dir / "templates",
+            sender=settings.sender_name,
+        ).template
+    assert called == [landline]
+    assert "解除" in spoken
+    assert "按1" not in spoken

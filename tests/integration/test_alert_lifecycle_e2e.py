@@ -165,6 +165,10 @@ def test_orange_then_evacuation_order_at_red_then_all_clear(
             assert "降雨已减弱" in messages[2].body
         wait_until(lambda: len(sim(stack, "/api/wecom/messages")["messages"]) == 3)
         assert "解除" in sim(stack, "/api/wecom/messages")["messages"][-1]["content"]
+        speakers = api.get("/api/v1/loudspeaker/tasks", params={"state": "open"}).json()
+        assert len(speakers) == 1  # the operator plays the all-clear, with its own audio
+        assert "解除" in speakers[0]["script"]
+        assert speakers[0]["audio_mp3"].endswith("audio.mp3?r=3x")
         detail = api.get(f"/api/v1/alerts/{alert_id}").json()
         assert detail["state"] == "closed"
         assert "暴雨橙色预警" not in api.get("/public").text

@@ -5,6 +5,8 @@ confirmations; a narrowed area tells those left out; bad input changes nothing."
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,6 +19,7 @@ from broadcaster.alerts.models import (
     RecipientRound,
     RecipientState,
 )
+from broadcaster.app import create_app
 from broadcaster.auth.models import Role
 from broadcaster.confirm.models import Confirmation
 from broadcaster.db.base import utcnow
@@ -24,7 +27,7 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
 from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.registry.models import Household, Person
-from broadcaster.settings import Settings
+from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
 from tests.api_fixtures import auth
 from tests.factories import alerts as fa
 from tests.factories import registry as f
@@ -283,3 +286,31 @@ def test_a_preview_shows_what_an_update_would_send_and_changes_nothing(
     with db.read() as session:
         assert session.get_one(Alert, alert["id"]).revision == 1
         assert session.scalar(select(func.count()).select_from(Household)) == 5
+
+
+def test_the_level_policy_may_make_a_correction_ask_again(
+    db: Database, tmp_path: Path, role_keys: dict[Role, str]
+) -> None:
+    """reconfirm_corrections = true: a new text alone starts a new round."""
+    config = tmp_path / "config"
+    shutil.copytree(PACKAGE_CONFIG_DIR / "templates", config / "templates")
+    policies = (PACKAGE_CONFIG_DIR / "policies.toml").read_text(encoding="utf-8")
+    (config / "policies.toml").write_text(
+        policies.replace("[orange]\n", "[orange]\nreconfirm_corrections = true\n"),
+        encoding="utf-8",
+    )
+    settings = Settings(
+        env="test", data_dir=tmp_path / "var", public_base_url="http://testserver",
+        config_dir=config,
+    )  # fmt: skip
+    village(db, households=3)
+    with TestClient(create_app(settings, db)) as client:
+        officer = role_keys[Role.officer]
+        alert = issue(client, officer, channels=["sms"])
+        fa.mark_sent(db, alert["id"])
+        confirm(client, db, settings, alert["id"], 2)
+        body = {"body": "降雨加强，预计未来6小时降雨量将达80毫米以上。"}
+        out = client.post(f"/api/v1/alerts/{alert['id']}/update", json=body, headers=auth(officer))
+    assert out.status_code == 200, out.text
+    assert (out.json()["asks_again"], out.json()["households_asked"]) == (True, 3)
+    assert list(states(db, alert["id"]).values()) == [R.pending] * 3
