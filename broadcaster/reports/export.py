@@ -22,6 +22,7 @@ from broadcaster.followup.models import VisitTask
 from broadcaster.registry.models import Household, Person, Zone, ZoneKind
 from broadcaster.registry.service import households_in_zone
 from broadcaster.reports import labels
+from broadcaster.reports.labels import mask_phone
 
 R = RecipientState
 UNCONFIRMED = (R.pending, R.reached, R.unreachable)
@@ -66,14 +67,6 @@ class RecipientFilter:
         if self.zone is not None:
             found.append(Recipient.household_id.in_(households_in_zone(self.zone)))
         return found
-
-
-def mask_phone(phone: str) -> str:
-    """+8613812348000 → 138****8000: enough to recognise, not enough to call."""
-    digits = phone[3:] if phone.startswith("+86") else phone.lstrip("+")
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * max(len(digits) - 2, 0) + digits[-2:]
 
 
 def local_time(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:

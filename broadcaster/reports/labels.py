@@ -110,7 +110,8 @@ HAZARD_TYPES = {
 REVISION_KINDS = {"alert": "发布", "update": "更新", "all_clear": "解除", "cancel": "撤销"}
 VULNERABILITY = dict(VULNERABILITY_LABELS)
 EXPORT_PHONES = {"masked": "号码已遮蔽", "full": "完整号码"}
-ACTOR_KINDS = {"sms": "短信", "link": "链接", "poll": "订阅源", "key": "接口密钥"}
+ACTOR_KINDS = {"link": "链接", "poll": "订阅源", "key": "接口密钥"}
+RESIDENT = "住户"  # an answer from a resident's phone (an SMS reply)
 SYSTEM_ACTORS = {"system": "系统", "rules": "传感器规则"}
 YES, NO = "是", "否"
 NOTICES = {"all_clear": "解除通知", "cancel": "撤销通知", "released": "范围调整通知"}
@@ -142,8 +143,8 @@ def name(table: Mapping[str, str], code: object, translate: Translate = str) -> 
 
 
 def actor_name(raw: str | None, translate: Translate = str) -> str:
-    """Who acted, as a person reads it: "user:wang/key:7" → wang, "sms:+86…" → 短信 +86…,
-    "rules" → 传感器规则."""
+    """Who acted, as a person reads it: "user:wang/key:7" → wang, a resident's phone → 住户
+    138****8000, "rules" → 传感器规则."""
     if not raw:
         return ""
     if raw in SYSTEM_ACTORS:
@@ -153,7 +154,17 @@ def actor_name(raw: str | None, translate: Translate = str) -> str:
         return rest.split("/key:", 1)[0]
     if kind in ACTOR_KINDS and rest:
         return f"{translate(ACTOR_KINDS[kind])} {rest}"
+    if rest.startswith("+"):
+        return f"{translate(RESIDENT)} {mask_phone(rest)}"
     return raw
+
+
+def mask_phone(phone: str) -> str:
+    """+8613812348000 → 138****8000: enough to recognise, not enough to call."""
+    digits = phone[3:] if phone.startswith("+86") else phone.lstrip("+")
+    if len(digits) >= 8:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]
 
 
 def sent_text(sent: Sent, translate: Translate = str) -> str:

@@ -20,7 +20,6 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import BroadcasterError, NotFound
 from broadcaster.reports import labels
-from broadcaster.reports.export import mask_phone
 from broadcaster.reports.labels import (
     ALERT_STATES,
     ANSWERS,
@@ -43,6 +42,7 @@ from broadcaster.reports.labels import (
     WORKER_ROLES,
     ZONE_KINDS,
     channel_names,
+    mask_phone,
 )
 from broadcaster.settings import Settings
 from broadcaster.web.auth import PageUser, check_csrf, page_user
