@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jinja2 import TemplateNotFound
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.authority import Issuer
@@ -24,6 +24,10 @@ from broadcaster.flows.updates import Revision
 from broadcaster.registry.service import households_in_zone, zones_by_code
 from broadcaster.settings import Settings
 
+EMPTY_AREA = (
+    "新区域内没有登记住户：缩小范围会让所有住户都不再涉及，请核对区域编号，或解除预警 / the new "
+    "area holds no registered household; check the zone codes, or lift the alert"
+)
 NOTHING = (
     "更新内容与当前预警相同 / nothing would change: every field given is as the alert already reads"
 )
@@ -65,7 +69,15 @@ def revision_from(session: Session, alert: Alert, body: UpdateIn) -> tuple[Revis
     )
     if unchanged:
         raise ValidationFailed(NOTHING, field=next(iter(sorted(given)), None))
-    return revision, [households_in_zone(zone) for zone in zones or ()]
+    selects = [households_in_zone(zone) for zone in zones or ()]
+    if zones is not None and not _any_household(session, selects):
+        raise ValidationFailed(EMPTY_AREA, field="zones")
+    return revision, selects
+
+
+def _any_household(session: Session, selects: list) -> bool:  # type: ignore[type-arg]
+    found = union(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+    return session.scalar(select(func.count()).select_from(found)) != 0
 
 
 def apply_change(

@@ -240,6 +240,7 @@ def test_bad_updates_name_the_field_and_change_nothing(
     before = len(deliveries(db, alert["id"]))
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"zones": ["NOPE"]}, 422, "zones"),
+        ({"zones": ["H1"]}, 422, "zones"),  # a hazard zone with no household: nobody left
         ({}, 422, "body"),
         ({"level": "purple"}, 422, "level"),
         ({"expires_at": "2001-01-01T00:00:00+08:00"}, 422, "expires_at"),
