@@ -12,8 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster import __version__
-from broadcaster.alerts.visibility import public_url
+from broadcaster.alerts.visibility import audio_url
 from broadcaster.api import errors, log_masking
+from broadcaster.api.alert_changes import router as alert_changes_router
 from broadcaster.api.alerts import router as alerts_router
 from broadcaster.api.audit import router as audit_router
 from broadcaster.api.duty_board import router as confirm_api_router
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.inbound_replies = inbound_committer(db)
     app.state.hook_channels = {}
     app.state.shutdown_hooks = []
-    app.state.voice_audio = lambda alert, _language: public_url(settings, alert, "/audio.mp3")
+    app.state.voice_audio = lambda alert, _language: audio_url(settings, alert)
     errors.install(app)
     app.add_middleware(RetryReads)
     # Provider webhooks first: routes are matched in order, and these are the hot paths
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(registry_router, prefix="/api/v1")
     app.include_router(shelters_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
+    app.include_router(alert_changes_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")
     app.include_router(loudspeaker_router, prefix="/api/v1")
     app.include_router(feeds_router, prefix="/api/v1")

@@ -6,8 +6,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -238,6 +239,10 @@ class Settings(BaseSettings):
     bootstrap_api_key: SecretStr | None = None
     default_region: str = "CN"
     language: Literal["zh-CN", "en"] = "zh-CN"
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="The district's time zone: every time a person reads is shown in it.",
+    )
     sender_name: str = "防汛抗旱指挥部"
     config_dir: Path = Field(default_factory=lambda: _default_config_dir())
     followup_every_seconds: float = Field(
@@ -296,6 +301,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"BROADCASTER_CONFIG points to a missing file: {path}")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The district's time zone."""
+        return ZoneInfo(self.time_zone)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

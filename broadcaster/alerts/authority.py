@@ -58,7 +58,7 @@ class NotIssuer(Forbidden):
         self.issuer = issuer
 
 
-ACTIONS = {"update": "更新", "cancel": "取消"}
+ACTIONS = {"update": "更新", "cancel": "取消", "all_clear": "解除"}
 
 
 def may_act(alert: Alert, issuer: Issuer) -> bool:

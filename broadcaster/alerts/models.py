@@ -67,6 +67,12 @@ class AlertState(enum.StrEnum):
     expired = "expired"
 
 
+# Alerts whose warning is being sent; ended alerts whose notices (the all-clear, a cancel's
+# correction) still go out, and nothing else.
+SENDING_STATES = (AlertState.sending, AlertState.active)
+NOTICE_STATES = (AlertState.closed, AlertState.cancelled)
+
+
 class RecipientState(enum.StrEnum):
     """Where one household stands under one alert."""
 
@@ -76,6 +82,18 @@ class RecipientState(enum.StrEnum):
     needs_help = "needs_help"
     unreachable = "unreachable"
     visited = "visited"
+    # No longer concerned: the alert's area was narrowed and left the household out (it was
+    # told so when it had been sent the alert); kept for history, counted apart.
+    released = "released"
+
+
+class RevisionKind(enum.StrEnum):
+    """What a revision of an alert did: the first issue, an update, the all-clear, a cancel."""
+
+    alert = "alert"
+    update = "update"
+    all_clear = "all_clear"
+    cancel = "cancel"
 
 
 class Alert(TimestampMixin, Base):
@@ -123,10 +141,25 @@ class Alert(TimestampMixin, Base):
     area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # A drill shown on the public page (marked 【演练】); actual alerts are always public.
     public: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Revisions (alert_revisions): `revision` is the latest; `text_revision` the last that
+    # changed what people read (groups and loudspeakers get each such text once); `round` the
+    # revision that last asked every household to confirm (a raised level or an evacuation
+    # order), from `round_at` (escalation counts from it); `evacuate`: an evacuation order.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    text_revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    round: Mapped[int] = mapped_column(default=1, server_default="1")
+    round_at: Mapped[dt.datetime | None]
+    evacuate: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_drill(self) -> bool:
         return self.status.is_drill
+
+    @property
+    def round_started_at(self) -> dt.datetime | None:
+        """When the current round of confirmations began: the issue, or the last revision
+        that asked every household again (escalation steps and timings count from it)."""
+        return self.round_at if self.round > 1 and self.round_at else self.issued_at
 
 
 class Recipient(Base):
@@ -151,3 +184,56 @@ class Recipient(Base):
     next_action_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     reached_at: Mapped[dt.datetime | None]
     final_at: Mapped[dt.datetime | None]
+    # The round (revision number) the state belongs to: a revision that asks again starts a
+    # new round for every household; the last round's outcome is kept in recipient_rounds.
+    round: Mapped[int] = mapped_column(default=1, server_default="1")
+
+
+class AlertRevision(Base):
+    """One revision of an alert as it was sent: what people read, and what it asked of them."""
+
+    __tablename__ = "alert_revisions"
+    __table_args__ = (UniqueConstraint("alert_id", "number", name="uq_alert_revisions_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    number: Mapped[int]
+    kind: Mapped[RevisionKind] = mapped_column(str_enum(RevisionKind, "revision_kind"))
+    level: Mapped[Level] = mapped_column(str_enum(Level, "level"))
+    hazard: Mapped[Hazard] = mapped_column(str_enum(Hazard, "hazard"))
+    headline: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    instruction: Mapped[str] = mapped_column(Text, default="")
+    zone_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[dt.datetime | None]
+    evacuate: Mapped[bool] = mapped_column(default=False)
+    # True when every household was asked to confirm again (a new round began).
+    asks_again: Mapped[bool] = mapped_column(default=False)
+    identifier: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    households_added: Mapped[int] = mapped_column(default=0)
+    households_released: Mapped[int] = mapped_column(default=0)
+    deliveries: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # The officer's words with an all-clear or cancel (e.g. 降雨已减弱), sent with the notice.
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RecipientRound(Base):
+    """Where a household stood when its round ended (a later revision asked again)."""
+
+    __tablename__ = "recipient_rounds"
+    __table_args__ = (
+        UniqueConstraint("recipient_id", "round", name="uq_recipient_rounds_round"),
+        Index("ix_recipient_rounds_alert_round", "alert_id", "round", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    round: Mapped[int]
+    state: Mapped[RecipientState] = mapped_column(str_enum(RecipientState, "recipient_state"))
+    stage: Mapped[int] = mapped_column(default=0)
+    reached_at: Mapped[dt.datetime | None]
+    final_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime]

@@ -80,6 +80,9 @@ class PolicySnapshot(BaseModel):
     visit_reassign_after: Duration = dt.timedelta(minutes=30)
     relay_after: Duration | None = None
     loudspeaker_plays: int = 1
+    # A correction (new text, a lower level) asks confirmed households again only when true;
+    # a raised level or an evacuation order always does.
+    reconfirm_corrections: bool = False
 
     @property
     def start_channels(self) -> tuple[str, ...]:

@@ -84,6 +84,15 @@ class AlertCounts(BaseModel):
     households_visited: int
     households_pending: int
     households_without_channel: int
+    households_released: int = Field(
+        default=0, description="Left out of a narrowed area (told so); not counted as targeted."
+    )
+    revision: int = Field(default=1, description="The alert's current revision.")
+    round: int = Field(
+        default=1,
+        description="The revision whose round the household counts are of: the last that asked "
+        "every household to confirm (a raised level or an evacuation order).",
+    )
     deliveries: dict[str, DeliveryCounts]
     groups: GroupCounts = Field(default_factory=GroupCounts)
     lease_lost: int = Field(
@@ -117,6 +126,8 @@ class AlertOut(BaseModel):
     flagged: bool = False
     note: str = ""
     public: bool = False
+    revision: int = 1
+    evacuate: bool = Field(default=False, description="An evacuation order (转移令).")
 
 
 class AlertDetail(AlertOut):

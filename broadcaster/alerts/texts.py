@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from broadcaster.alerts.models import Alert
+from broadcaster.alerts.clock import spoken
+from broadcaster.alerts.models import Alert, AlertState
 
 LINK_MARK = "\x00LINK\x00"
 # A clause asking to reply by SMS ("需要帮助请回复2", "reply 2 for help"): each channel's
@@ -18,6 +20,10 @@ LINK_MARK = "\x00LINK\x00"
 REPLY_ASK = re.compile(r"回复\s*[0-9０-９]|[Rr]eply\s+[0-9]|[Pp]ress\s+[0-9]|按\s*[0-9]")
 CLAUSE_END = re.compile(r"(?<=[。；;！!])|(?<=\.\s)")
 LANGUAGES = ("zh-CN", "en")
+# Notices: what a delivery says instead of the warning (delivery.notice).
+NOTICE_ALL_CLEAR = "all_clear"  # 解除: the warning is lifted
+NOTICE_CANCEL = "cancel"  # 撤销: the warning was issued in error
+NOTICE_RELEASED = "released"  # the area was narrowed: this household is no longer concerned
 
 
 @lru_cache(maxsize=8)
@@ -46,13 +52,45 @@ class MessageText:
         return self.template.replace(LINK_MARK, link)
 
 
+def closing_notice(alert: Alert) -> str | None:
+    """What an ended alert still says: the all-clear once lifted, the correction once
+    cancelled (a call or an audio file made after it ended speaks that, not the warning)."""
+    if alert.state is AlertState.closed:
+        return NOTICE_ALL_CLEAR
+    if alert.state is AlertState.cancelled and alert.issued_at is not None:
+        return NOTICE_CANCEL
+    return None
+
+
+def template_names(language: str, channel: str, notice: str | None) -> list[str]:
+    """The channel's own template of the notice, else the notice's for every channel; the
+    channel's warning template when there is no notice."""
+    if notice is None:
+        return [f"{language}/{channel}.txt.j2"]
+    return [f"{language}/{channel}_{notice}.txt.j2", f"{language}/notice_{notice}.txt.j2"]
+
+
 def render(
-    alert: Alert, *, channel: str, language: str, templates_dir: Path, sender: str
+    alert: Alert,
+    *,
+    channel: str,
+    language: str,
+    templates_dir: Path,
+    sender: str,
+    notice: str | None = None,
+    zone: dt.tzinfo | None = None,
+    note: str = "",
+    **extra: str,
 ) -> MessageText:
-    """The alert's text for `channel` in `language` (zh-CN when the language is unknown)."""
+    """The alert's text for `channel` in `language` (zh-CN when the language is unknown):
+    the warning as currently revised, or a `notice` about it (all_clear, cancel, released;
+    an ended alert's own notice when none is named). Times are in the district's `zone`."""
     language = language if language in LANGUAGES else "zh-CN"
+    notice = notice or closing_notice(alert)
     names = _names(templates_dir)[language]
-    template = _environment(templates_dir).get_template(f"{language}/{channel}.txt.j2")
+    template = _environment(templates_dir).select_template(
+        template_names(language, channel, notice)
+    )
     text = template.render(
         drill=alert.is_drill,
         sender=sender,
@@ -62,6 +100,12 @@ def render(
         body=alert.body,
         instruction=without_reply_ask(alert.instruction),
         link=LINK_MARK,
+        # revisions: an update says so, an evacuation order (转移令) above all
+        update=(alert.revision or 1) > 1,
+        evacuate=bool(alert.evacuate),
+        issued=spoken(alert.issued_at, zone, language),
+        note=note,  # the officer's words with an all-clear or cancel
+        **extra,
     )
     lines = (" ".join(line.split()) for line in text.splitlines())
     return MessageText("\n".join(line for line in lines if line))

@@ -11,6 +11,7 @@ from broadcaster.settings import Settings
 VIEW = b"view:"  # the seal's domain: a view key opens one alert's page and audio, nothing else
 
 NOT_PUBLIC_STATES = (AlertState.draft, AlertState.pending_approval)
+ENDED_STATES = (AlertState.closed, AlertState.cancelled)
 
 
 def public_condition() -> ColumnElement[bool]:
@@ -63,4 +64,12 @@ def public_url(settings: Settings, alert: Alert, suffix: str = "") -> str:
     """The alert's public page (or `suffix`, e.g. "/audio.mp3"), with its view key when the
     alert is not shown publicly, so a drill's own messages still open it."""
     url = settings.public_url(f"/public/alerts/{alert.id}{suffix}")
-    return url if is_public(alert) else f"{url}?k={view_key(settings, alert.id)}"
+    separator = "&" if "?" in url else "?"
+    return url if is_public(alert) else f"{url}{separator}k={view_key(settings, alert.id)}"
+
+
+def audio_url(settings: Settings, alert: Alert, fmt: str = "mp3") -> str:
+    """The alert's loudspeaker audio, named by its current text (each new text, or the
+    all-clear, is a new URL: players and caches never replay an earlier revision's file)."""
+    text = f"{alert.text_revision or 1}{'x' if alert.state in ENDED_STATES else ''}"
+    return public_url(settings, alert, f"/audio.{fmt}?r={text}")

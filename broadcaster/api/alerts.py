@@ -8,22 +8,22 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import authority
 from broadcaster.alerts.authority import Issuer
-from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState
+from broadcaster.alerts.change_schemas import CloseIn
+from broadcaster.alerts.models import Alert, AlertSource, AlertState, RecipientState, RevisionKind
 from broadcaster.alerts.preview import Preview, preview
 from broadcaster.alerts.schemas import AlertDetail, AlertIn, AlertOut, RecipientPage
+from broadcaster.api.alert_changes import change
 from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
-from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id, Offset
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
-from broadcaster.feeds.outbound import own_message
-from broadcaster.flows import approval, updates
+from broadcaster.flows import approval
 from broadcaster.flows import issuing as service
+from broadcaster.flows.revising import Change
 from broadcaster.plain_text import PlainText
 from broadcaster.reports.counts import CountsCache
 from broadcaster.reports.progress import progress
@@ -156,17 +156,17 @@ def recipients(
 @router.post("/{alert_id}/cancel", response_model=AlertOut)
 def cancel(
     alert_id: Id,
+    body: CloseIn | None = None,
     db: Database = Depends(get_db),
     settings: Settings = Depends(get_settings_dep),
+    redis_client: redis.Redis | None = Depends(get_redis),
     who: Principal = allow(Role.officer, Role.admin),
-) -> Alert:
-    """Cancel the alert: queued deliveries withdrawn, open loudspeaker and visit tasks closed."""
-    with authority.audited(db, who.actor), db.transaction() as session:
-        message = own_message(session, _alert(session, alert_id), settings, utcnow())
-        changed = updates.cancel_alert(
-            session, alert_id=alert_id, message=message, actor=who.actor, issuer=Issuer.of(who)
-        )
-    return changed.alert
+) -> AlertOut:
+    """Cancel the alert (撤销, issued in error): queued deliveries withdrawn, open loudspeaker,
+    visit and relay tasks closed, and a short correction sent to everyone already reached
+    (households, groups, loudspeakers, relay holders). `/cancel/preview` shows it first."""
+    asked = Change(RevisionKind.cancel, note=body.note if body else "")
+    return change(db, settings, redis_client, who, alert_id, asked).alert
 
 
 class RejectIn(BaseModel):

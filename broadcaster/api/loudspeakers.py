@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.audio import script
 from broadcaster.alerts.models import Alert, Level
 from broadcaster.alerts.policy import parse_policy
-from broadcaster.alerts.visibility import public_url
+from broadcaster.alerts.visibility import audio_url
 from broadcaster.api.deps import allow, get_db, get_settings_dep, read_session
 from broadcaster.auth.audit import record
 from broadcaster.auth.models import Role
@@ -87,8 +87,8 @@ def _out(task: LoudspeakerTask, alert: Alert, speaker: Loudspeaker, settings: Se
         loudspeaker_code=speaker.code,
         loudspeaker_name=speaker.name,
         script=script(alert, settings),
-        audio_mp3=public_url(settings, alert, "/audio.mp3"),
-        audio_wav=public_url(settings, alert, "/audio.wav"),
+        audio_mp3=audio_url(settings, alert),
+        audio_wav=audio_url(settings, alert, "wav"),
         state=task.state,
         created_at=task.created_at,
         played_at=task.played_at,

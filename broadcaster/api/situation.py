@@ -38,6 +38,9 @@ class FiguresOut(BaseModel):
     households_needs_help: int
     households_unreachable: int
     households_visited: int
+    households_released: int = Field(
+        default=0, description="Left out of a narrowed area (told so); not counted as targeted."
+    )
     households_final: int
     households_not_final: int
     visits_total: int

@@ -45,6 +45,8 @@ class Confirmation(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     source_ip: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The household's round the answer counts for (an earlier one for a late reply).
+    round: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class HelpRequest(Base):

@@ -37,6 +37,17 @@ class Database:
             yield session
 
     @contextmanager
+    def dry_run(self) -> Iterator[Session]:
+        """A writing session that is always rolled back: to see what a change would do
+        (previews), with the same code that makes it."""
+        with self.sessions() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading only: on SQLite it takes no write lock."""
         with self.readers() as session:

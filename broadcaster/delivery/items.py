@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.texts import MessageText, render
 from broadcaster.alerts.tokens import make_token
-from broadcaster.alerts.visibility import public_url
+from broadcaster.alerts.visibility import audio_url, public_url
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
@@ -41,15 +41,26 @@ class ItemContext:
     alert: Alert
     channel: str
     hooks: Mapping[str, str] = field(default_factory=dict)
+    # The officer's words with a closing notice, by notice (loaded when a batch carries one).
+    notes: dict[str, str] = field(default_factory=dict)
+    _texts: dict[tuple[str, str | None], MessageText] = field(default_factory=dict)
 
-    def text(self, template: str | None = None) -> MessageText:
-        return render(
-            self.alert,
-            channel=template or self.channel,
-            language=self.settings.language,
-            templates_dir=self.settings.config_dir / "templates",
-            sender=self.settings.sender_name,
-        )
+    def text(self, template: str | None = None, notice: str | None = None) -> MessageText:
+        """The channel's (or `template`'s) text of the warning or of a delivery's notice,
+        rendered once per batch."""
+        key = (template or self.channel, notice)
+        if key not in self._texts:
+            self._texts[key] = render(
+                self.alert,
+                channel=key[0],
+                language=self.settings.language,
+                templates_dir=self.settings.config_dir / "templates",
+                sender=self.settings.sender_name,
+                notice=notice,
+                zone=self.settings.zone,
+                note=self.notes.get(notice or "", ""),
+            )
+        return self._texts[key]
 
     def token(self, claimed: Claimed) -> str:
         secret = self.settings.secret_key.get_secret_value().encode()
@@ -75,12 +86,11 @@ Builder = Callable[[Session, ItemContext, list[Claimed]], list[SendItem]]
 
 
 def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    text = ctx.text()
     return [
         SendItem(
             key=c.id,
             address=c.address,
-            body=text.personal(ctx.personal_link(c)),
+            body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
             callback_url=ctx.callback(c),
             extra={**ctx.hook_extra(c), "token": ctx.token(c)},
         )
@@ -89,14 +99,17 @@ def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> li
 
 
 def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    text, subject = ctx.text(), ctx.text("email_subject").template
     return [
         SendItem(
             key=c.id,
             address=c.address,
-            body=text.personal(ctx.personal_link(c)),
+            body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
             callback_url=ctx.callback(c),
-            extra={**ctx.hook_extra(c), "subject": subject, "token": ctx.token(c)},
+            extra={
+                **ctx.hook_extra(c),
+                "subject": ctx.text("email_subject", c.notice).template,
+                "token": ctx.token(c),
+            },
         )
         for c in claimed
     ]
@@ -125,22 +138,19 @@ def wecom_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
             select(Group).where(Group.id.in_([c.group_id for c in claimed if c.group_id]))
         )
     }
-    text = ctx.text().personal(ctx.public_link())
     items = []
     for c in claimed:
         group = groups.get(c.group_id or 0)
         if group is None or not group.webhook_key:
             continue  # the group lost its robot since planning: the job records a failure
+        mentions = [] if c.notice else _unconfirmed_mobiles(session, ctx.alert.id, group.id)
         items.append(
             SendItem(
                 key=c.id,
                 address=group.webhook_key,
-                body=text,
+                body=ctx.text(notice=c.notice).personal(ctx.public_link()),
                 callback_url=ctx.callback(c),
-                extra={
-                    **ctx.hook_extra(c),
-                    "mentioned_mobile_list": _unconfirmed_mobiles(session, ctx.alert.id, group.id),
-                },
+                extra={**ctx.hook_extra(c), "mentioned_mobile_list": mentions},
             )
         )
     return items
@@ -174,15 +184,14 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
             )
         )
     }
-    audio = public_url(ctx.settings, ctx.alert, "/audio.mp3")
-    script = ctx.text().template
+    audio = audio_url(ctx.settings, ctx.alert)
     return [
         SendItem(
             key=c.id,
             address=(speakers[c.loudspeaker_id].endpoint_url or "")
             if c.loudspeaker_id in speakers
             else "",
-            body=script,
+            body=ctx.text(notice=c.notice).template,
             callback_url=ctx.callback(c),
             extra={**ctx.hook_extra(c), "audio_url": audio, "loudspeaker": c.address},
         )

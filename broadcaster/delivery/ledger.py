@@ -33,6 +33,8 @@ class Claimed:
     loudspeaker_id: int | None
     address: str
     priority: int
+    revision: int = 1
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,12 @@ def claim(
     lease_seconds: int,
     now: dt.datetime,
     provider: str | None = None,
+    notices_only: bool = False,
 ) -> Lease:
     """Lease up to `limit` queued deliveries, most urgent first, each with a new attempt
     (written before the call) carried by `provider` (unnamed: the medium); committed by the
-    caller."""
+    caller. `notices_only`: the alert has ended, only its notices (all-clear, correction) still
+    go."""
     token = secrets.token_hex(8)
     expires = now + dt.timedelta(seconds=lease_seconds)
     candidates = (
@@ -68,6 +72,8 @@ def claim(
         .order_by(Delivery.priority, Delivery.id)
         .limit(limit)
     )
+    if notices_only:
+        candidates = candidates.where(Delivery.notice.is_not(None))
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     stmt = (
@@ -88,6 +94,8 @@ def claim(
             Delivery.loudspeaker_id,
             Delivery.address,
             Delivery.priority,
+            Delivery.revision,
+            Delivery.notice,
         )
         .execution_options(synchronize_session=False)
     )

@@ -71,6 +71,10 @@ class Delivery(Base):
     queued_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
     final_at: Mapped[dt.datetime | None]
+    # The alert's revision this message carries, and what it says: None for the warning
+    # itself, else a notice (all_clear, cancel, released) — see alerts/texts.py.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
+    notice: Mapped[str | None] = mapped_column(String(16))
 
 
 class DeliveryAttempt(Base):
@@ -113,7 +117,7 @@ class LoudspeakerTask(Base):
 
     __tablename__ = "loudspeaker_tasks"
     __table_args__ = (
-        Index("ix_loudspeaker_tasks_alert", "alert_id", "loudspeaker_id", unique=True),
+        Index("ix_loudspeaker_tasks_alert", "alert_id", "loudspeaker_id", "revision", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,3 +130,5 @@ class LoudspeakerTask(Base):
     created_at: Mapped[dt.datetime]
     played_at: Mapped[dt.datetime | None]
     played_by: Mapped[str | None] = mapped_column(String(100))
+    # One task per loudspeaker and revision: a raised level or the all-clear is played anew.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    String,
     case,
     cast,
     func,
@@ -81,7 +82,8 @@ def insert_recipients(
     where: ColumnElement[bool],
     next_action_at: dt.datetime | None = None,
 ) -> None:
-    """One pending recipient per household that `where` selects, by INSERT … SELECT."""
+    """One pending recipient per household that `where` selects, by INSERT … SELECT; its
+    round is the alert's current revision (a household joining later starts there)."""
     rows = select(
         literal(alert.id, Integer),
         Household.id,
@@ -90,6 +92,7 @@ def insert_recipients(
         Household.is_vulnerable,
         literal(0, Integer),
         literal(next_action_at, UTCDateTime()),
+        literal(alert.revision, Integer),
     ).where(where)
     columns = [
         "alert_id",
@@ -99,6 +102,7 @@ def insert_recipients(
         "is_vulnerable",
         "stage",
         "next_action_at",
+        "round",
     ]
     session.execute(insert(Recipient).from_select(columns, rows))
 
@@ -113,6 +117,8 @@ PERSON_COLUMNS = [
     "priority",
     "attempts",
     "queued_at",
+    "revision",
+    "notice",
 ]
 
 
@@ -125,9 +131,11 @@ def _plan_people(
     address: Any,
     condition: ColumnElement[bool],
     only: ColumnElement[bool] | None = None,
+    notice: str | None = None,
 ) -> int:
     """One delivery on `channel` per active person of every recipient household that
-    meets `condition`, addressed to `address` (a Person column)."""
+    meets `condition`, addressed to `address` (a Person column), carrying the alert's current
+    revision (or `notice`, e.g. the all-clear, instead of the warning)."""
     rows = (
         select(
             Recipient.alert_id,
@@ -139,6 +147,8 @@ def _plan_people(
             Recipient.priority,
             literal(0, Integer),
             literal(now, UTCDateTime()),
+            literal(alert.revision, Integer),
+            literal(notice, String(16)),
         )
         .join(Person, Person.household_id == Recipient.household_id)
         .where(Recipient.alert_id == alert.id, Person.active.is_(True), condition)
@@ -157,6 +167,7 @@ def plan_mobiles(
     now: dt.datetime,
     channel: str,
     only: ColumnElement[bool] | None = None,
+    notice: str | None = None,
 ) -> int:
     """One delivery on `channel` per active mobile number of every recipient household."""
     return _plan_people(
@@ -167,6 +178,7 @@ def plan_mobiles(
         address=Person.phone,
         condition=Person.phone_kind == PhoneKind.mobile,
         only=only,
+        notice=notice,
     )
 
 
@@ -177,6 +189,7 @@ def plan_phones(
     now: dt.datetime,
     channel: str,
     only: ColumnElement[bool] | None = None,
+    notice: str | None = None,
 ) -> int:
     """One call per active number, landlines included (calls are their only channel)."""
     return _plan_people(
@@ -187,6 +200,7 @@ def plan_phones(
         address=Person.phone,
         condition=Person.phone.is_not(None),
         only=only,
+        notice=notice,
     )
 
 
@@ -197,6 +211,7 @@ def plan_email(
     now: dt.datetime,
     channel: str,
     only: ColumnElement[bool] | None = None,
+    notice: str | None = None,
 ) -> int:
     """One email per person with an address."""
     return _plan_people(
@@ -207,4 +222,5 @@ def plan_email(
         address=Person.email,
         condition=Person.email.is_not(None),
         only=only,
+        notice=notice,
     )

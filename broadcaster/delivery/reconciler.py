@@ -12,7 +12,13 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, AlertStatus
+from broadcaster.alerts.models import (
+    NOTICE_STATES,
+    SENDING_STATES,
+    Alert,
+    AlertState,
+    AlertStatus,
+)
 from broadcaster.alerts.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
@@ -206,6 +212,8 @@ def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
             attempts=0,
             resend_of=delivery.id,
             queued_at=now,
+            revision=delivery.revision,
+            notice=delivery.notice,
         )
     )
     return 1
@@ -221,7 +229,8 @@ def kick_queued(rt: Runtime, now: dt.datetime) -> int:
             .join(Alert, Alert.id == Delivery.alert_id)
             .where(
                 Delivery.state == S.queued,
-                Alert.state.in_((AlertState.sending, AlertState.active)),
+                Alert.state.in_(SENDING_STATES)
+                | (Alert.state.in_(NOTICE_STATES) & Delivery.notice.is_not(None)),
                 (Delivery.not_before.is_(None)) | (Delivery.not_before <= now),
             )
             .group_by(Delivery.alert_id, Alert.level, Delivery.channel)

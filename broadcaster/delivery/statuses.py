@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient, RecipientState
@@ -102,13 +102,21 @@ def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.dat
 
 
 def mark_reached(session: Session, delivery_ids: Sequence[int], now: dt.datetime) -> None:
-    """Households with a delivered message move from pending to reached."""
-    households = select(Delivery.recipient_id).where(
-        Delivery.id.in_(delivery_ids), Delivery.state == S.delivered
+    """Households with a delivered message move from pending to reached — a message of their
+    current round (a late report of an earlier revision's message, or a notice such as the
+    all-clear, reaches nobody for this round)."""
+    delivered = (
+        Delivery.id.in_(delivery_ids),
+        Delivery.state == S.delivered,
+        Delivery.notice.is_(None),
+    )
+    households = select(Delivery.recipient_id).where(*delivered)
+    this_round = exists().where(
+        *delivered, Delivery.recipient_id == Recipient.id, Delivery.revision >= Recipient.round
     )
     session.execute(
         update(Recipient)
-        .where(Recipient.id.in_(households), movable_to(RecipientState.reached))
+        .where(Recipient.id.in_(households), this_round, movable_to(RecipientState.reached))
         .values(state=RecipientState.reached, reached_at=now)
         .execution_options(synchronize_session=False)
     )

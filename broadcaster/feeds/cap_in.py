@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from broadcaster.alerts.clock import stamp
 from broadcaster.feeds.cap import CapError, FeedAlert, FeedContent, parse_alert, to_feed_alert
 from broadcaster.feeds.cap.bounds import GeometryLimits
 from broadcaster.feeds.rules import load_rules
@@ -55,9 +56,10 @@ def stale_reason(
     """Why a new alert is already over on arrival (an old entry of a polled feed, a replay):
     it expired, or it has no expiry and was sent longer ago than the configured age."""
     if content.expires is not None and content.expires <= now:
+        expired = stamp(content.expires, settings.zone)  # as the duty desk reads time
         return (
-            f"到达时已过期（{content.expires.isoformat()}），未发送 / expired before it "
-            f"arrived ({content.expires.isoformat()}): nothing was sent"
+            f"到达时已过期（{expired}），未发送 / expired before it "
+            f"arrived ({expired}): nothing was sent"
         )
     age = now - feed.sent
     if content.expires is None and age > dt.timedelta(hours=settings.feeds.stale_after_hours):

@@ -1,4 +1,5 @@
-"""Our alerts as CAP: the current message (Alert, Update or Cancel), its area, no personal data."""
+"""Our alerts as CAP: the current message (Alert, Update — AllClear once lifted — or Cancel),
+its area, no personal data."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.identifiers import new_identifier
-from broadcaster.alerts.models import Alert, MsgType
+from broadcaster.alerts.models import Alert, AlertState, MsgType
 from broadcaster.feeds.cap import GB_T_2260, PublishedAlert, PublishedArea
-from broadcaster.feeds.cap.model import Reference
+from broadcaster.feeds.cap.model import Reference, ResponseType
 from broadcaster.feeds.cap.values import BadValue, format_reference, parse_references
 from broadcaster.feeds.geometry import geojson_rings
 from broadcaster.feeds.messages import Message
@@ -123,4 +124,15 @@ def published(session: Session, alert: Alert, settings: Settings) -> PublishedAl
         sender_name=settings.sender_name,
         web=settings.public_url(f"/public/alerts/{alert.id}"),
         expires=alert.expires_at,
+        response_types=response_types(alert),
     )
+
+
+def response_types(alert: Alert) -> tuple[ResponseType, ...]:
+    """What people should do: nothing more once lifted (AllClear), leave under an evacuation
+    order (Evacuate); otherwise left to the text."""
+    if alert.state is AlertState.closed:
+        return (ResponseType.all_clear,)
+    if alert.evacuate and alert.state is not AlertState.cancelled:
+        return (ResponseType.evacuate,)
+    return ()

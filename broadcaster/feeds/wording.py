@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from broadcaster.alerts.clock import DEFAULT_ZONE, spoken
 from broadcaster.feeds.rules import KINDS, SensorRule, Threshold
 
 UNIT_NAMES = {"zh-CN": {"mm": "毫米", "m": "米", "index": ""}, "en": {"index": ""}}
@@ -45,12 +46,10 @@ def number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def moment(value: dt.datetime, language: str) -> str:
-    """The observation time in its own offset: 6月14日10时05分 / 14 Jun 10:05 (UTC+08:00)."""
-    if language == "zh-CN":
-        return f"{value.month}月{value.day}日{value.hour}时{value.minute:02d}分"
-    offset = f"{value:%z}"
-    return f"{value:%d %b %H:%M} (UTC{offset[:3]}:{offset[3:]})"
+def moment(value: dt.datetime, language: str, zone: dt.tzinfo | None = None) -> str:
+    """The observation time in the district's zone, whatever offset the reading carried:
+    6月14日10时05分 / 14 Jun 10:05."""
+    return spoken(value, zone or DEFAULT_ZONE, language)
 
 
 def reading_wording(
@@ -61,6 +60,7 @@ def reading_wording(
     *,
     templates_dir: Path,
     language: str,
+    zone: dt.tzinfo | None = None,
 ) -> Wording:
     """Headline, body and instruction of the alert a reading raises (Chinese by default)."""
     language = language if language in ("zh-CN", "en") else "zh-CN"
@@ -77,7 +77,7 @@ def reading_wording(
         "level_name": _level_names(templates_dir)[language][threshold.level.value],
         "label": threshold.label,
         "label_en": LABELS_EN.get(threshold.label, threshold.label),
-        "observed": moment(observed_at, language),
+        "observed": moment(observed_at, language, zone),
     }
     env = _environment(templates_dir)
 

@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.alerts.states import CONCERNED
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, InvalidState, NotFound
@@ -66,9 +67,11 @@ def approve(session: Session, *, alert_id: int, actor: Actor) -> Approved:
         )
     now = utcnow()
     alert.state, alert.issued_at, alert.approved_by = AlertState.sending, now, actor.name
-    counts = {c: planner_for(c)(session, alert=alert, now=now) for c in alert.channels}
+    # households an update released while it was held are not sent it
+    held = (Recipient.alert_id == alert.id) & Recipient.state.in_(CONCERNED)
+    counts = {c: planner_for(c)(session, alert=alert, now=now, only=held) for c in alert.channels}
     counts.update(plan_for_policy(session, alert=alert, now=now))
-    visits = service.schedule_follow_up(session, alert=alert, now=now)
+    visits = service.schedule_follow_up(session, alert=alert, now=now, only=held)
     record(
         session,
         actor=actor,

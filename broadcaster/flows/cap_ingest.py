@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts import authority, policy
 from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.identifiers import new_identifier
-from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType
+from broadcaster.alerts.models import Alert, AlertSource, AlertState, Level, MsgType
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
@@ -26,7 +26,7 @@ from broadcaster.feeds.cap_in import read_cap, stale_reason
 from broadcaster.feeds.messages import Message, record_message
 from broadcaster.feeds.models import AlertMessage
 from broadcaster.feeds.schemas import CapAction
-from broadcaster.flows import approval, updates
+from broadcaster.flows import approval, closing, updates
 from broadcaster.flows.updates import OPEN_STATES, Revision
 from broadcaster.settings import Settings
 from channels.registry import media
@@ -42,6 +42,8 @@ class Ingested:
     channel_counts: dict[str, int] = dataclasses.field(default_factory=dict)
     withdrawn: int = 0
     tasks_closed: int = 0
+    # A cancel's corrections, per cancelled alert: (alert id, level, deliveries per channel).
+    notices: tuple[tuple[int, Level, dict[str, int]], ...] = ()
 
     @property
     def created(self) -> bool:
@@ -149,14 +151,19 @@ def _cancel(
         record_message(session, targets[0], message, MsgType.cancel)
         return Ingested("unchanged", targets[0])
     withdrawn = closed = 0
+    told: list[tuple[int, Level, dict[str, int]]] = []
     for alert in live:
-        changed = updates.cancel_alert(
+        changed = closing.cancel_alert(
             session, alert_id=alert.id, message=message, actor=actor, issuer=issuer
         )
         withdrawn, closed = withdrawn + changed.withdrawn, closed + changed.tasks_closed
+        if changed.channel_counts:
+            told.append((alert.id, alert.level, changed.channel_counts))
         # one row per alert: the same message cancelling a second alert gets a suffix
         message = dataclasses.replace(message, identifier=f"{message.identifier[:100]}#{alert.id}")
-    return Ingested("cancelled", live[0], withdrawn=withdrawn, tasks_closed=closed)
+    return Ingested(
+        "cancelled", live[0], withdrawn=withdrawn, tasks_closed=closed, notices=tuple(told)
+    )
 
 
 def _revision(content: FeedContent, area: Coverage) -> Revision:
@@ -279,6 +286,10 @@ def ingest_document(
 
 
 def enqueue(settings: Settings, connection: redis.Redis | None, result: Ingested) -> None:
+    for alert_id, level, counts in result.notices:  # a cancel's corrections
+        try_enqueue_sends(
+            settings, connection, alert_id=alert_id, level=level, channel_counts=counts
+        )
     alert = result.alert
     if result.channel_counts and alert.state in (AlertState.sending, AlertState.active):
         try_enqueue_sends(

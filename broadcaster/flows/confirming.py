@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.alerts.models import Recipient, RecipientRound, RecipientState
 from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpRequest
@@ -21,6 +21,13 @@ from broadcaster.registry.models import Person
 R = RecipientState
 # Which household states each answer may move from (DESIGN §3.4: states only move forward).
 OPEN_VISITS = (VisitState.open, VisitState.in_progress)
+# A message in these states has gone (or may have gone: leased) to the provider.
+WENT_OUT = (
+    DeliveryState.sending,
+    DeliveryState.sent,
+    DeliveryState.delivered,
+    DeliveryState.unknown,
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,17 @@ def record_confirmation(
     now: dt.datetime,
     person_id: int | None = None,
     text: str = "",
+    for_round: int | None = None,
 ) -> Recorded:
-    """Keep the answer; move the household forward; stop its remaining sends."""
+    """Keep the answer; move the household forward in its round; stop its remaining sends.
+
+    An SMS reply that cannot have answered the current round (no message of it has gone out
+    to the household yet: "1" to the orange warning, arriving after the red was issued) is
+    kept for the round it answered and moves nothing, as is a finding of an earlier round's
+    visit (`for_round`); "needs help" always counts now."""
+    answered = answered_round(session, recipient, via, answer)
+    if for_round is not None and answer is not Answer.needs_help:
+        answered = min(for_round, recipient.round)
     confirmation = Confirmation(
         alert_id=recipient.alert_id,
         recipient_id=recipient.id,
@@ -61,17 +77,19 @@ def record_confirmation(
         text=text[:1000],
         source_ip=actor.source_ip,
         at=now,
+        round=answered,
     )
     session.add(confirmation)
     session.flush()
+    current = answered == recipient.round
     state = target_state(answer, via)
-    moved = may_move(recipient.state, state)
+    moved = current and may_move(recipient.state, state)
     if moved:
         recipient.state = state
         recipient.final_at = now
         recipient.next_action_at = None
-    withdrawn = withdraw_queued(session, recipient_id=recipient.id, now=now)
-    if via is not ConfirmVia.visit and answer is not Answer.needs_help:
+    withdrawn = withdraw_queued(session, recipient_id=recipient.id, now=now) if current else 0
+    if current and via is not ConfirmVia.visit and answer is not Answer.needs_help:
         cancel_open_visits(session, recipient_id=recipient.id, now=now)
     if answer is Answer.needs_help:
         open_help_request(session, recipient=recipient, confirmation=confirmation, now=now)
@@ -85,15 +103,44 @@ def record_confirmation(
         via=via.value,
         answer=answer.value,
         moved=moved,
+        round=answered,
     )
     return Recorded(confirmation, recipient.state, moved, withdrawn)
 
 
+def answered_round(session: Session, recipient: Recipient, via: ConfirmVia, answer: Answer) -> int:
+    """The round an answer belongs to: the current one, unless it is an SMS reply while no
+    message of the current round has gone out to the household (then it answers the last)."""
+    if recipient.round <= 1 or via is not ConfirmVia.sms_reply or answer is Answer.needs_help:
+        return recipient.round
+    asked = session.scalar(
+        select(
+            exists().where(
+                Delivery.recipient_id == recipient.id,
+                Delivery.notice.is_(None),
+                Delivery.revision >= recipient.round,
+                Delivery.state.in_(WENT_OUT),
+            )
+        )
+    )
+    if asked:
+        return recipient.round
+    earlier = session.scalar(
+        select(func.max(RecipientRound.round)).where(RecipientRound.recipient_id == recipient.id)
+    )
+    return int(earlier) if earlier is not None else recipient.round
+
+
 def withdraw_queued(session: Session, *, recipient_id: int, now: dt.datetime) -> int:
-    """Cancel the household's deliveries that have not gone out yet."""
+    """Cancel the household's warnings that have not gone out yet (never a notice: the
+    all-clear still goes to a household that has confirmed)."""
     result = session.execute(
         update(Delivery)
-        .where(Delivery.recipient_id == recipient_id, Delivery.state == DeliveryState.queued)
+        .where(
+            Delivery.recipient_id == recipient_id,
+            Delivery.state == DeliveryState.queued,
+            Delivery.notice.is_(None),
+        )
         .values(state=DeliveryState.cancelled, final_at=now, error_code="confirmed")
         .execution_options(synchronize_session=False)
     )

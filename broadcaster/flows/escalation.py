@@ -99,7 +99,7 @@ def advance(session: Session, *, alert: Alert, stage: int, now: dt.datetime) -> 
             reassign_after=plan.reassign_after,
             reason="escalation",
         )
-    issued = alert.issued_at or now
+    issued = alert.round_started_at or now  # steps count from the round's start
     moved = session.execute(
         update(Recipient)
         .where(condition)

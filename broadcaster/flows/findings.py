@@ -212,8 +212,9 @@ def record_outcome(
             actor=actor,
             now=at,
             text=body.notes,
+            for_round=task.round,
         )
-    elif may_move(recipient.state, RecipientState.visited):
+    elif task.round == recipient.round and may_move(recipient.state, RecipientState.visited):
         recipient.state, recipient.final_at, recipient.next_action_at = (
             RecipientState.visited,
             at,

@@ -1,4 +1,4 @@
-"""Alert lifecycle: issue (idempotent), plan in one transaction, cancel."""
+"""Issuing an alert: idempotent, planned in one transaction, follow-up scheduled."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType, R
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
-from broadcaster.db.database import rowcount
-from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.planning import plan_recipients
-from broadcaster.errors import Conflict, InvalidState, NotFound
+from broadcaster.errors import Conflict
 from broadcaster.flows.planners import planner_for
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import create_visits
@@ -170,35 +168,3 @@ def schedule_follow_up(
         reassign_after=plan.reassign_after,
         reason="vulnerable",
     )
-
-
-def withdraw_queued_and_mark_cancelled(
-    session: Session, *, alert_id: int, actor: Actor
-) -> tuple[Alert, int]:
-    """The alert's own part of a cancel: every delivery still queued withdrawn, the alert
-    marked cancelled; returns it and the count withdrawn. Authority, open tasks and the
-    cancel message are updates.cancel_alert's, the one entry point for cancelling."""
-    alert = session.get(Alert, alert_id, with_for_update=True)
-    if alert is None:
-        raise NotFound(f"预警不存在 / no alert {alert_id}")
-    if alert.state in (AlertState.cancelled, AlertState.closed, AlertState.expired):
-        raise InvalidState(f"预警已结束 / alert is already {alert.state.value}")
-    withdrawn = rowcount(
-        session.execute(
-            update(Delivery)
-            .where(Delivery.alert_id == alert_id, Delivery.state == DeliveryState.queued)
-            .values(state=DeliveryState.cancelled, final_at=utcnow(), error_code="alert_cancelled")
-            .execution_options(synchronize_session=False)
-        )
-    )
-    alert.state = AlertState.cancelled
-    alert.closed_at = utcnow()
-    record(
-        session,
-        actor=actor,
-        action="alert.cancel",
-        object_type="alert",
-        object_id=alert_id,
-        withdrawn=withdrawn,
-    )
-    return alert, withdrawn

@@ -27,6 +27,7 @@ class Planner(Protocol):
         alert: Alert,
         now: dt.datetime,
         only: ColumnElement[bool] | None = None,
+        notice: str | None = None,
     ) -> int: ...
 
 
@@ -39,6 +40,7 @@ class ReachPlanner(Protocol):
         now: dt.datetime,
         channel: str,
         only: ColumnElement[bool] | None = None,
+        notice: str | None = None,
     ) -> int: ...
 
 

@@ -184,6 +184,7 @@ def _text(ctx: Context, rule: SensorRule, threshold: Threshold, reading: Reading
         reading.observed_at,
         templates_dir=ctx.settings.config_dir / "templates",
         language=ctx.settings.language,
+        zone=ctx.settings.zone,
     )
     return Revision(
         headline=words.headline,

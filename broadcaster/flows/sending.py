@@ -10,7 +10,8 @@ from typing import Any
 import redis
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState
+from broadcaster.alerts.models import NOTICE_STATES, SENDING_STATES, Alert
+from broadcaster.alerts.revisions import closing_notes
 from broadcaster.db.base import utcnow
 from broadcaster.db.retry import retrying
 from broadcaster.delivery.dispatch import batch_limit
@@ -34,7 +35,6 @@ from channels.base import Channel, ChannelError, Outcome, Reach, SendItem, SendR
 from channels.registry import ChannelClass, reach_of
 
 log = logging.getLogger(__name__)
-SENDABLE = (AlertState.sending, AlertState.active)
 
 BUILDERS: dict[Reach, Builder] = {
     Reach.mobile: sms_items,
@@ -48,6 +48,8 @@ BUILDERS: dict[Reach, Builder] = {
 
 def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
     """Items for the channel, built for the addresses it reaches."""
+    if any(c.notice for c in claimed):
+        ctx.notes.update(closing_notes(session, ctx.alert.id))
     return BUILDERS[reach_of(ctx.channel)](session, ctx, claimed)
 
 
@@ -60,7 +62,7 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     provider = _provider(rt, channel)
     with rt.db.transaction() as session:
         alert = session.get(Alert, alert_id)
-        if alert is None or alert.state not in SENDABLE:
+        if alert is None or alert.state not in (*SENDING_STATES, *NOTICE_STATES):
             return {"claimed": 0, "skipped": "alert not sending"}
         lease = claim(  # each attempt names the provider that carries it
             session,
@@ -70,6 +72,7 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
             lease_seconds=rt.settings.delivery.lease_seconds,
             now=utcnow(),
             provider=None if isinstance(provider, ChannelError) else provider.provider,
+            notices_only=alert.state in NOTICE_STATES,  # ended: its closing notices only
         )
         session.expunge(alert)
     if not lease.items:

@@ -1,16 +1,18 @@
-"""Updates and cancels of a live alert: new text, households topped up, queued sends withdrawn."""
+"""Updates of a live alert, each a kept revision: a raised level or an evacuation order asks
+every household again (a new round), a correction tells those already sent, the area grows
+(new households) or shrinks (those left out are told); queued sends carry the new text."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import authority, policy
+from broadcaster.alerts import authority, policy, revisions
 from broadcaster.alerts.authority import Issuer
 from broadcaster.alerts.models import (
     Alert,
@@ -19,30 +21,29 @@ from broadcaster.alerts.models import (
     Level,
     MsgType,
     Recipient,
+    RevisionKind,
 )
-from broadcaster.alerts.states import NOT_FINAL
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
-from broadcaster.db.database import rowcount
-from broadcaster.delivery.models import Delivery, LoudspeakerTask, TaskState
 from broadcaster.delivery.planning import insert_recipients
 from broadcaster.errors import InvalidState, NotFound
 from broadcaster.feeds.messages import Message, record_message
-from broadcaster.flows import approval
+from broadcaster.flows import approval, resending
 from broadcaster.flows import issuing as service
-from broadcaster.flows.planners import planner_for, reach_of
-from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.flows.resending import SENDING, add_counts
 from broadcaster.registry.models import Household
-from broadcaster.relay.service import plan_for_policy
 from broadcaster.settings import Settings
 
 OPEN_STATES = (AlertState.pending_approval, AlertState.sending, AlertState.active)
-SENDING = (AlertState.sending, AlertState.active)
 
 
 @dataclass(frozen=True)
 class Revision:
-    """What an Update sets: the text, level, hazard, expiry and the area as given."""
+    """What an Update sets: the text, level, hazard, expiry and the area as given.
+
+    `evacuate`: True makes it an evacuation order (转移令), False lifts the order, None keeps
+    it. `replace_zones`: the zones are the whole new area (an officer's update), so households
+    outside it are released; otherwise (a feed's update) they are added to the area."""
 
     headline: str
     body: str
@@ -52,6 +53,20 @@ class Revision:
     expires_at: dt.datetime | None
     zone_codes: tuple[str, ...] = ()
     area: dict[str, Any] | None = None
+    evacuate: bool | None = None
+    replace_zones: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What an update means for the households: whether what they read changed, and whether
+    they are asked again (a raised level, a new evacuation order, or a correction when the
+    level's policy says so)."""
+
+    raised: bool
+    evacuation: bool
+    words: bool
+    asks_again: bool
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,11 @@ class Changed:
     channel_counts: dict[str, int] | None = None
     withdrawn: int = 0
     tasks_closed: int = 0
+    households_released: int = 0
+    households_asked: int = 0
+    households_notified: int = 0
+    assessment: Assessment | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def locked_open(session: Session, alert_id: int) -> Alert:
@@ -72,6 +92,23 @@ def locked_open(session: Session, alert_id: int) -> Alert:
     if alert.state not in OPEN_STATES:
         raise InvalidState(f"预警已结束 / alert is already {alert.state.value}")
     return alert
+
+
+def assess(alert: Alert, revision: Revision, settings: Settings) -> Assessment:
+    """What the revision changes, judged against the alert as it stands."""
+    raised = revision.level.rank > alert.level.rank
+    evacuation = bool(revision.evacuate) and not alert.evacuate
+    words = (
+        revision.level is not alert.level
+        or revision.hazard is not alert.hazard
+        or revision.headline[:200] != alert.headline
+        or revision.body != alert.body
+        or revision.instruction != alert.instruction
+        or (revision.evacuate is not None and revision.evacuate != alert.evacuate)
+    )
+    level_policy = policy.parse_policy(policy.snapshot(settings.config_dir, revision.level))
+    reconfirm = words and level_policy.reconfirm_corrections
+    return Assessment(raised, evacuation, words, raised or evacuation or reconfirm)
 
 
 def update_alert(
@@ -86,33 +123,57 @@ def update_alert(
     settings: Settings,
     available_channels: set[str],
 ) -> Changed:
-    """Replace the text (and level) and top up the households (selects of ids) not yet targeted.
+    """Apply the revision (only the alert's issuer, an officer or an admin may: NotIssuer
+    otherwise, nothing changed) and plan what it sends, in the caller's transaction.
 
-    Only the alert's issuer, an officer or an admin may (NotIssuer otherwise, nothing changed).
-    Households already targeted keep their deliveries and state; a household no longer in
-    the area is never dropped. A higher level brings its policy's extra channels.
+    `households` are selects of the household ids of the (new) area. A raised level brings
+    its policy and extra channels and, like an evacuation order, starts a new round: every
+    household still concerned, confirmed ones included, gets the new text on the alert's
+    channels, groups and loudspeakers get it anew, escalation restarts from the level's
+    policy. A correction goes to the households already sent the alert (confirmations kept).
     """
     alert = locked_open(session, alert_id)
     authority.require(alert, issuer, "update")
     now = utcnow()
-    raised = revision.level.rank > alert.level.rank
-    if raised:
+    revisions.first_revision(session, alert)
+    judged = assess(alert, revision, settings)
+    if judged.raised:
         alert.policy = policy.snapshot(settings.config_dir, revision.level)
         level_channels = policy.parse_policy(alert.policy).channels or ()
         extra = [c for c in level_channels if c in available_channels]
         alert.channels = list(dict.fromkeys([*alert.channels, *extra]))
-    alert.level, alert.hazard = revision.level, revision.hazard
-    alert.headline, alert.body = revision.headline[:200], revision.body
-    alert.instruction, alert.expires_at = revision.instruction, revision.expires_at
-    renotified = renotify(session, alert=alert, now=now) if raised else {}
-    alert.zone_codes = list(dict.fromkeys([*alert.zone_codes, *revision.zone_codes]))
-    if revision.area is not None:
-        alert.area = revision.area
-    added, counts = top_up_all(session, alert=alert, households=households, now=now)
-    for channel, n in renotified.items():
-        counts[channel] = counts.get(channel, 0) + n
+    _apply(alert, revision, judged)
+    live = alert.state in SENDING
+    inside = or_(*(Household.id.in_(s) for s in households)) if households else None
+    released, counts = 0, dict[str, int]()
+    if revision.replace_zones and inside is not None:
+        released, counts = resending.release_outside(session, alert=alert, inside=inside, now=now)
+    asked = notified = 0
+    if live and judged.asks_again:
+        asked, more = resending.ask_again(session, alert=alert, now=now)
+        add_counts(counts, more)
+    elif live and judged.words:
+        notified, more = resending.notify_correction(session, alert=alert, now=now)
+        add_counts(counts, more)
+    added, more = top_up_all(session, alert=alert, households=households, now=now)
+    add_counts(counts, more)
+    if inside is not None and revision.replace_zones:
+        added += resending.rejoin_inside(
+            session, alert=alert, inside=inside, now=now, counts=counts
+        )
     record_message(session, alert, message, MsgType.update)
     approval.flag_if_empty(alert)
+    kept = revisions.record_revision(
+        session,
+        alert,
+        kind=RevisionKind.update,
+        asks_again=live and judged.asks_again,
+        identifier=message.identifier,
+        now=now,
+        by=actor.name,
+    )
+    kept.households_added, kept.households_released = added, released
+    kept.deliveries = {c: n for c, n in counts.items() if n}
     record(
         session,
         actor=actor,
@@ -120,27 +181,44 @@ def update_alert(
         object_type="alert",
         object_id=alert.id,
         identifier=message.identifier,
+        revision=alert.revision,
         level=alert.level.value,
+        evacuate=alert.evacuate,
+        asks_again=kept.asks_again,
         households_added=added,
+        households_released=released,
+        households_asked=asked,
+        households_notified=notified,
         deliveries=counts,
     )
-    return Changed(alert, added, counts)
+    return Changed(
+        alert,
+        added,
+        counts,
+        households_released=released,
+        households_asked=asked,
+        households_notified=notified,
+        assessment=judged,
+    )
 
 
-def renotify(session: Session, *, alert: Alert, now: dt.datetime) -> dict[str, int]:
-    """A higher level reaches again every household already targeted and not yet final,
-    on the alert's person channels, with the new text (its queued sends carry it too)."""
-    if alert.state not in SENDING:
-        return {}
-    open_households = (Recipient.alert_id == alert.id) & Recipient.state.in_(NOT_FINAL)
-    counts: dict[str, int] = {}
-    for channel in alert.channels:
-        if reach_of(channel).zone_wide:
-            continue  # zone-wide posts are not per household; queued ones carry the new text
-        before = _count(session, alert.id, channel)
-        planner_for(channel)(session, alert=alert, now=now, only=open_households)
-        counts[channel] = _count(session, alert.id, channel) - before
-    return counts
+def _apply(alert: Alert, revision: Revision, judged: Assessment) -> None:
+    """The alert now reads as revised: a new revision number (and text revision when what
+    people read changed); a feed's zones are added to, an officer's replace them."""
+    alert.level, alert.hazard = revision.level, revision.hazard
+    alert.headline, alert.body = revision.headline[:200], revision.body
+    alert.instruction, alert.expires_at = revision.instruction, revision.expires_at
+    if revision.evacuate is not None:
+        alert.evacuate = revision.evacuate
+    alert.revision += 1
+    if judged.words:
+        alert.text_revision = alert.revision
+    if revision.replace_zones:
+        alert.zone_codes = list(dict.fromkeys(revision.zone_codes))
+    else:
+        alert.zone_codes = list(dict.fromkeys([*alert.zone_codes, *revision.zone_codes]))
+    if revision.area is not None:
+        alert.area = revision.area
 
 
 def top_up_all(
@@ -151,8 +229,7 @@ def top_up_all(
     for selected in households:
         more, planned = top_up(session, alert=alert, households=selected, now=now)
         added += more
-        for channel, n in planned.items():
-            counts[channel] = counts.get(channel, 0) + n
+        add_counts(counts, planned)
     return added, counts
 
 
@@ -169,71 +246,7 @@ def top_up(
     alert.households_targeted += added
     if alert.state not in SENDING:
         return added, {}  # held: planned for every household when approved; ended: never
-    counts = plan_new(session, alert=alert, new=new, now=now) if added else {}
+    counts = resending.plan_channels(session, alert=alert, now=now, only=new) if added else {}
     if added:
         service.schedule_follow_up(session, alert=alert, now=now, only=new)
-        for channel, n in plan_for_policy(session, alert=alert, now=now).items():
-            counts[channel] = counts.get(channel, 0) + n  # groups of newly touched villages
     return added, counts
-
-
-def plan_new(
-    session: Session, *, alert: Alert, new: ColumnElement[bool], now: dt.datetime
-) -> dict[str, int]:
-    """Deliveries of the alert's channels to the new households only (zone-wide channels:
-    to the groups and loudspeakers of newly touched villages, their planners skip the rest)."""
-    counts: dict[str, int] = {}
-    for channel in alert.channels:
-        before = _count(session, alert.id, channel)
-        planner_for(channel)(session, alert=alert, now=now, only=new)
-        counts[channel] = _count(session, alert.id, channel) - before
-    return counts
-
-
-def _count(session: Session, alert_id: int, channel: str) -> int:
-    query = select(func.count()).where(Delivery.alert_id == alert_id, Delivery.channel == channel)
-    return int(session.scalar(query) or 0)
-
-
-def cancel_alert(
-    session: Session, *, alert_id: int, message: Message, actor: Actor, issuer: Issuer
-) -> Changed:
-    """Cancel: queued sends withdrawn, open loudspeaker and visit tasks closed (only by the
-    alert's issuer, an officer or an admin: NotIssuer otherwise, nothing changed)."""
-    target = session.get(Alert, alert_id, with_for_update=True)
-    if target is not None:
-        authority.require(target, issuer, "cancel")
-    alert, withdrawn = service.withdraw_queued_and_mark_cancelled(
-        session, alert_id=alert_id, actor=actor
-    )
-    now = utcnow()
-    speakers = session.execute(
-        update(LoudspeakerTask)
-        .where(LoudspeakerTask.alert_id == alert_id, LoudspeakerTask.state == TaskState.open)
-        .values(state=TaskState.cancelled)
-        .execution_options(synchronize_session=False)
-    )
-    visits = session.execute(
-        update(VisitTask)
-        .where(VisitTask.alert_id == alert_id, VisitTask.state == VisitState.open)
-        .values(state=VisitState.cancelled, done_at=now, notes="预警已取消 / alert cancelled")
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Recipient)
-        .where(Recipient.alert_id == alert_id)
-        .values(next_action_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    closed = rowcount(speakers) + rowcount(visits)
-    record_message(session, alert, message, MsgType.cancel)
-    record(
-        session,
-        actor=actor,
-        action="alert.cancel_tasks",
-        object_type="alert",
-        object_id=alert_id,
-        identifier=message.identifier,
-        tasks_closed=closed,
-    )
-    return Changed(alert, withdrawn=withdrawn, tasks_closed=closed)

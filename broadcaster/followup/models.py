@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcaster.db.base import Base, str_enum
@@ -45,11 +45,12 @@ class VisitTask(Base):
     __table_args__ = (
         Index("ix_visit_tasks_worker_state", "worker_id", "state", "priority"),
         Index("ix_visit_tasks_alert_state", "alert_id", "state"),
+        UniqueConstraint("recipient_id", "round", name="uq_visit_tasks_recipient_round"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"), unique=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     priority: Mapped[int] = mapped_column(default=0)
@@ -68,6 +69,8 @@ class VisitTask(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     done_by: Mapped[str | None] = mapped_column(String(100))
+    # The household's round the visit belongs to: one visit per household and round.
+    round: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class VisitReport(Base):

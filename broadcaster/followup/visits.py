@@ -27,10 +27,12 @@ def create_visits(
     reassign_after: dt.timedelta,
     reason: str,
 ) -> int:
-    """One visit task per household matching `condition` that has none yet, assigned to its
-    responsible worker (包保责任人), else a field worker of its grid (else the zone lead takes
-    it at the next reassignment tick)."""
-    has_task = exists().where(VisitTask.recipient_id == Recipient.id)
+    """One visit task per household matching `condition` that has none yet in its current
+    round, assigned to its responsible worker (包保责任人), else a field worker of its grid
+    (else the zone lead takes it at the next reassignment tick)."""
+    has_task = exists().where(
+        VisitTask.recipient_id == Recipient.id, VisitTask.round == Recipient.round
+    )
     grid_worker = (
         select(Worker.id)
         .join(worker_zones, worker_zones.c.worker_id == Worker.id)
@@ -57,6 +59,7 @@ def create_visits(
             literal(now + reassign_after, UTCDateTime()),
             literal(False),
             literal("", type_=VisitTask.notes.type),
+            Recipient.round,
         )
         .join(Household, Household.id == Recipient.household_id)
         .where(condition, ~has_task)
@@ -74,6 +77,7 @@ def create_visits(
         "reassign_at",
         "flagged",
         "notes",
+        "round",
     ]
     before = _count(session, alert.id)
     session.execute(insert(VisitTask).from_select(columns, rows))

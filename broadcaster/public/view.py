@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from broadcaster.alerts.clock import stamp
 from broadcaster.alerts.models import Alert, AlertState
 from broadcaster.alerts.texts import _names, without_reply_ask
 from broadcaster.alerts.visibility import public_condition
@@ -20,11 +20,10 @@ LIVE = (AlertState.sending, AlertState.active)
 STATE_NAMES = {
     AlertState.sending: "生效中 / in force",
     AlertState.active: "生效中 / in force",
-    AlertState.closed: "已解除 / lifted",
+    AlertState.closed: "已解除 / lifted",  # the all-clear
     AlertState.cancelled: "已取消 / cancelled",
     AlertState.expired: "已过期 / expired",
 }
-CHINA = dt.timezone(dt.timedelta(hours=8), "北京时间")
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,6 @@ def listed(session: Session, *, limit: int = 50) -> list[Alert]:
     )
 
 
-def _stamp(moment: dt.datetime | None) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def public_alerts(
     session: Session, settings: Settings, alerts: Sequence[Alert]
 ) -> list[PublicAlert]:
@@ -84,8 +79,8 @@ def public_alerts(
                 body=alert.body,
                 instruction=without_reply_ask(alert.instruction),
                 areas=list(dict.fromkeys(areas)),
-                issued=_stamp(alert.issued_at),
-                updated=_stamp(last_change(session, alert)),
+                issued=stamp(alert.issued_at, settings.zone),
+                updated=stamp(last_change(session, alert), settings.zone),
                 state_name=STATE_NAMES.get(alert.state, alert.state.value),
                 live=alert.state in LIVE,
                 drill=alert.is_drill,

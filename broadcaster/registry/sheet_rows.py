@@ -79,7 +79,8 @@ class Columns:
         column = column if column in self.names else "file"
         value = self.cell(cells, column) if column in self.index else ""
         label = f"{self.names[column][0]} {column}" if column in self.names else column
-        return ImportProblem(row=row, column=label, value=value, reason=reason)
+        heading = self.names[column][0] if column in self.names else ""
+        return ImportProblem(row=row, column=label, heading=heading, value=value, reason=reason)
 
 
 def import_rows(

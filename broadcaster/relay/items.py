@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.alerts.texts import _names
+from broadcaster.alerts.texts import _names, render
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, GroupKind
 from broadcaster.relay.models import RelayTask
@@ -71,6 +71,9 @@ def relay_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
         task, group = tasks.get(c.group_id or 0), groups.get(c.group_id or 0)
         if task is None or group is None:
             continue
+        if c.notice is not None:  # the all-clear or a cancel, to paste into the group
+            items.append(notice_item(ctx, c, group))
+            continue
         lead = c.id == task.lead_delivery_id and task.escalated_to_worker_id is not None
         if lead:
             holder = task.escalated_to_worker_id or PHONE_HOLDER
@@ -87,3 +90,26 @@ def relay_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
             )
         )
     return items
+
+
+def notice_item(ctx: ItemContext, claimed: Claimed, group: Group) -> SendItem:
+    """A notice (all-clear, cancel) for a group's holder: the text to paste, and the public
+    page (the relay link is closed once the alert has ended)."""
+    text = render(
+        ctx.alert,
+        channel=ctx.channel,
+        language=ctx.settings.language,
+        templates_dir=ctx.settings.config_dir / "templates",
+        sender=ctx.settings.sender_name,
+        notice=claimed.notice,
+        zone=ctx.settings.zone,
+        note=ctx.notes.get(claimed.notice or "", ""),
+        group_name=f"{KIND_NAMES.get(group.kind, '群')}「{group.name}」",
+    )
+    return SendItem(
+        key=claimed.id,
+        address=claimed.address,
+        body=text.personal(ctx.public_link()),
+        callback_url=ctx.callback(claimed),
+        extra=ctx.hook_extra(claimed),
+    )

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from broadcaster.alerts.clock import stamp
 from broadcaster.alerts.models import Alert
 from broadcaster.alerts.policy import parse_policy
 from broadcaster.auth.audit import Actor, record
@@ -37,12 +38,16 @@ def plan_relay(
     now: dt.datetime,
     channel: str | None = None,
     only: ColumnElement[bool] | None = None,
+    notice: str | None = None,
 ) -> int:
     """One relay task per WeChat/QQ group of the touched villages and grids that has none yet,
     and one text (on `channel`, else the relay channel) to its owner; returns the deliveries
-    queued. An owner-less group's task is due at once: the next tick hands it to the lead."""
-    zones = touched_zones(session, alert)
+    queued. An owner-less group's task is due at once: the next tick hands it to the lead.
+    With a `notice` (the all-clear, a cancel), a text of it to every group's holder instead."""
     channel = channel or relay_channel()
+    if notice is not None and channel is not None:
+        return plan_relay_notices(session, alert=alert, now=now, channel=channel, notice=notice)
+    zones = touched_zones(session, alert)
     if not zones or channel is None:
         return 0
     taken = select(RelayTask.group_id).where(RelayTask.alert_id == alert.id)
@@ -78,10 +83,45 @@ def plan_relay(
     return queued
 
 
-def queue_sms(
-    session: Session, *, alert: Alert, group_id: int, phone: str, now: dt.datetime, channel: str
+def plan_relay_notices(
+    session: Session, *, alert: Alert, now: dt.datetime, channel: str, notice: str
 ) -> int:
-    """A queued relay text to one holder on `channel`; its id."""
+    """A text of the notice to the holder of every group the alert was relayed to: the owner,
+    or the lead it escalated to (the group heard the warning from them)."""
+    queued = 0
+    for task in session.scalars(
+        select(RelayTask).where(RelayTask.alert_id == alert.id).order_by(RelayTask.id)
+    ):
+        phone = task.owner_phone
+        if task.escalated_to_worker_id is not None and task.state is not RelayState.forwarded:
+            lead = session.get(Worker, task.escalated_to_worker_id)
+            phone = lead.phone if lead is not None else phone
+        if phone:
+            queue_sms(
+                session,
+                alert=alert,
+                group_id=task.group_id,
+                phone=phone,
+                now=now,
+                channel=channel,
+                notice=notice,
+            )
+            queued += 1
+    return queued
+
+
+def queue_sms(
+    session: Session,
+    *,
+    alert: Alert,
+    group_id: int,
+    phone: str,
+    now: dt.datetime,
+    channel: str,
+    notice: str | None = None,
+) -> int:
+    """A queued relay text to one holder on `channel` (of the alert's current revision, or a
+    notice); its id."""
     delivery = Delivery(
         alert_id=alert.id,
         group_id=group_id,
@@ -91,6 +131,8 @@ def queue_sms(
         priority=(4 - alert.level.rank) * LEVEL_WEIGHT,  # with the first wave
         attempts=0,
         queued_at=now,
+        revision=alert.revision,
+        notice=notice,
     )
     session.add(delivery)
     session.flush()
@@ -132,15 +174,17 @@ def mark_forwarded(
     by_worker_id: int | None,
     actor: Actor,
     now: dt.datetime,
+    zone: dt.tzinfo | None = None,
 ) -> RelayTask:
-    """The holder pasted the text into the group. Once only: a second time is refused."""
+    """The holder pasted the text into the group. Once only: a second time is refused (saying
+    by whom and when, in the district's `zone`)."""
     task = session.get(RelayTask, task_id, with_for_update=True)
     if task is None:
         raise NotFound(f"转发任务不存在 / no relay task {task_id}")
     if task.state is RelayState.forwarded:
         raise InvalidState(
             f"已记录转发 / already recorded as forwarded ({task.forwarded_by}, "
-            f"{task.forwarded_at:%Y-%m-%d %H:%M} UTC)"
+            f"{stamp(task.forwarded_at, zone)})"
         )
     if task.state is RelayState.cancelled:
         raise InvalidState("预警已结束，无需转发 / the alert has ended; nothing to forward")

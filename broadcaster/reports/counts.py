@@ -1,4 +1,5 @@
-"""Live counts of an alert: households by state, deliveries by channel and state."""
+"""Live counts of an alert: households by state in the current round (a raised level or an
+evacuation order restarts them), deliveries by channel and state."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts, GroupCounts
+from broadcaster.alerts.states import CONCERNED
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.relay.service import group_counts
 
@@ -37,7 +39,9 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         select(func.count())
         .select_from(Recipient)
         .where(
-            Recipient.alert_id == alert.id, ~exists().where(Delivery.recipient_id == Recipient.id)
+            Recipient.alert_id == alert.id,
+            Recipient.state.in_(CONCERNED),
+            ~exists().where(Delivery.recipient_id == Recipient.id),
         )
     )
 
@@ -45,13 +49,16 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         return int(by_state.get(state, 0))
 
     return AlertCounts(
-        households_targeted=sum(by_state.values()),
+        households_targeted=sum(v for k, v in by_state.items() if k in CONCERNED),
         households_reached=n(RecipientState.reached),
         households_confirmed=n(RecipientState.confirmed),
         households_needs_help=n(RecipientState.needs_help),
         households_unreachable=n(RecipientState.unreachable),
         households_visited=n(RecipientState.visited),
         households_pending=n(RecipientState.pending),
+        households_released=n(RecipientState.released),
+        revision=alert.revision,
+        round=alert.round,
         households_without_channel=int(without or 0),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),

@@ -1,4 +1,5 @@
-"""An alert's recipients as filtered rows for the console table, CSV and XLSX, phones masked."""
+"""An alert's recipients as filtered rows for the console table, CSV and XLSX, phones masked;
+every code in words (Chinese, or translated by the caller), times in the district's zone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from broadcaster.alerts.clock import DEFAULT_ZONE, stamp
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.confirm.models import Confirmation
 from broadcaster.delivery.models import Delivery
@@ -20,12 +22,13 @@ from broadcaster.errors import ValidationFailed
 from broadcaster.followup.models import VisitTask
 from broadcaster.registry.models import Household, Person, Zone, ZoneKind
 from broadcaster.registry.service import households_in_zone
+from broadcaster.reports import labels
+from broadcaster.reports.labels import mask_phone
 
 R = RecipientState
 UNCONFIRMED = (R.pending, R.reached, R.unreachable)
 STATUS_FILTERS = ("unconfirmed", *(s.value for s in RecipientState))
 CHUNK = 2000
-CST = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
 HEADER = (
     ("household_code", "户编号"),
     ("head_name", "户主"),
@@ -44,7 +47,6 @@ HEADER = (
     ("visit", "上门核实"),
     ("exercise", "演练"),
 )
-DRILL = "演练 drill"
 
 
 @dataclass(frozen=True)
@@ -68,30 +70,22 @@ class RecipientFilter:
         return found
 
 
-def mask_phone(phone: str) -> str:
-    """+8613812348000 → 138****8000: enough to recognise, not enough to call."""
-    digits = phone[3:] if phone.startswith("+86") else phone.lstrip("+")
-    if len(digits) >= 8:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    return "*" * max(len(digits) - 2, 0) + digits[-2:]
-
-
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
-def given_time(value: dt.datetime, field: str) -> dt.datetime:
-    """A time someone gave (without a zone: Beijing time) in UTC, within 2000–2100, else a
+def given_time(value: dt.datetime, field: str, zone: dt.tzinfo = DEFAULT_ZONE) -> dt.datetime:
+    """A time someone gave (without a zone: the district's) in UTC, within 2000–2100, else a
     ValidationFailed naming the field."""
-    stamp = value if value.tzinfo is not None else value.replace(tzinfo=CST)
+    stamp = value if value.tzinfo is not None else value.replace(tzinfo=zone)
     if not EARLIEST <= stamp < LATEST:
         raise ValidationFailed(f"{field}: 时间超出范围 / time out of range", field=field)
     return stamp.astimezone(dt.UTC)
 
 
-def local_time(value: dt.datetime | None) -> str:
-    """A UTC timestamp as Beijing time, to the second ("" for none)."""
-    return value.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+def local_time(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """A UTC timestamp in the district's zone, to the second ("" for none)."""
+    return stamp(value, zone, seconds=True)
 
 
 def base_query(flt: RecipientFilter, alert_id: int) -> Select[Recipient, Household]:
@@ -109,16 +103,18 @@ def count(session: Session, flt: RecipientFilter, alert_id: int) -> int:
 
 @dataclass
 class Details:
-    """What hangs off a page of recipients: phones, deliveries, first answer, visit."""
+    """What hangs off a page of recipients in their current round: phones, deliveries (channel,
+    notice, state, how many), the first answer (how, what), the visit (state, outcome)."""
 
     phones: dict[int, list[str]]
-    deliveries: dict[int, list[str]]
+    deliveries: dict[int, list[labels.Sent]]
     answers: dict[int, tuple[str, str]]
-    visits: dict[int, str]
+    visits: dict[int, tuple[str, str | None]]
 
 
 def details(session: Session, recipients: list[Recipient]) -> Details:
-    """Four set-based look-ups for one page (or chunk) of recipients."""
+    """Four set-based look-ups for one page (or chunk) of recipients (of their current round:
+    what an earlier revision asked is history)."""
     ids = [r.id for r in recipients]
     homes = [r.household_id for r in recipients]
     found = Details({}, {}, {}, {})
@@ -130,28 +126,33 @@ def details(session: Session, recipients: list[Recipient]) -> Details:
         .order_by(Person.household_id, Person.position)
     ):
         found.phones.setdefault(household_id, []).append(phone)
-    for recipient_id, channel, state, n in session.execute(
-        select(Delivery.recipient_id, Delivery.channel, Delivery.state, func.count())
-        .where(Delivery.recipient_id.in_(ids))
-        .group_by(Delivery.recipient_id, Delivery.channel, Delivery.state)
-        .order_by(Delivery.recipient_id, Delivery.channel, Delivery.state)
+    this_round = Recipient.id == Delivery.recipient_id
+    for recipient_id, channel, notice, state, n in session.execute(
+        select(
+            Delivery.recipient_id, Delivery.channel, Delivery.notice, Delivery.state, func.count()
+        )
+        .join(Recipient, this_round)
+        .where(Delivery.recipient_id.in_(ids), Delivery.revision >= Recipient.round)
+        .group_by(Delivery.recipient_id, Delivery.channel, Delivery.notice, Delivery.state)
+        .order_by(Delivery.recipient_id, Delivery.channel, Delivery.notice, Delivery.state)
     ):
         if recipient_id is None:
             continue
-        label = f"{channel}:{state.value}" + (f"×{n}" if n > 1 else "")
-        found.deliveries.setdefault(recipient_id, []).append(label)
+        sent = labels.Sent(channel, notice, state.value, int(n))
+        found.deliveries.setdefault(recipient_id, []).append(sent)
     for recipient_id, via, answer in session.execute(
         select(Confirmation.recipient_id, Confirmation.via, Confirmation.answer)
-        .where(Confirmation.recipient_id.in_(ids))
+        .join(Recipient, Recipient.id == Confirmation.recipient_id)
+        .where(Confirmation.recipient_id.in_(ids), Confirmation.round == Recipient.round)
         .order_by(Confirmation.at.desc(), Confirmation.id.desc())
     ):
         found.answers[recipient_id] = (via.value, answer.value)  # the earliest one wins
     for recipient_id, visit_state, outcome in session.execute(
-        select(VisitTask.recipient_id, VisitTask.state, VisitTask.outcome).where(
-            VisitTask.recipient_id.in_(ids)
-        )
+        select(VisitTask.recipient_id, VisitTask.state, VisitTask.outcome)
+        .join(Recipient, Recipient.id == VisitTask.recipient_id)
+        .where(VisitTask.recipient_id.in_(ids), VisitTask.round == Recipient.round)
     ):
-        found.visits[recipient_id] = visit_state.value + (f":{outcome.value}" if outcome else "")
+        found.visits[recipient_id] = (visit_state.value, outcome.value if outcome else None)
     return found
 
 
@@ -175,13 +176,27 @@ class ZoneNames:
         return names
 
 
+@dataclass(frozen=True)
+class Words:
+    """How an export reads: the language (a translation of the Chinese labels) and zone."""
+
+    translate: labels.Translate = str
+    zone: dt.tzinfo | None = None
+
+
 def export_rows(
-    session: Session, flt: RecipientFilter, alert_id: int, *, full_phones: bool
+    session: Session,
+    flt: RecipientFilter,
+    alert_id: int,
+    *,
+    full_phones: bool,
+    words: Words | None = None,
 ) -> Iterator[list[str]]:
     """Every matching household, most urgent first, read in chunks by keyset."""
+    words = words or Words()
     zones = ZoneNames(session)
     alert = session.get(Alert, alert_id)
-    drill = DRILL if alert is not None and alert.is_drill else ""
+    drill = words.translate(labels.YES) if alert is not None and alert.is_drill else ""
     last: tuple[int, int] | None = None
     while True:
         stmt = base_query(flt, alert_id).order_by(Recipient.priority, Recipient.id)
@@ -193,15 +208,24 @@ def export_rows(
         recipients = [r for r, _h in rows]
         more = details(session, recipients)
         for recipient, home in rows:
-            yield [*row_values(recipient, home, more, zones.of(home.grid_id), full_phones), drill]
+            names = zones.of(home.grid_id)
+            yield [*row_values(recipient, home, more, names, full_phones, words), drill]
         last = (recipients[-1].priority, recipients[-1].id)
 
 
 def row_values(
-    recipient: Recipient, home: Household, more: Details, names: dict[str, str], full: bool
+    recipient: Recipient,
+    home: Household,
+    more: Details,
+    names: dict[str, str],
+    full: bool,
+    words: Words | None = None,
 ) -> list[str]:
+    words = words or Words()
+    say = words.translate
     phones = more.phones.get(home.id, [])
     via, answer = more.answers.get(recipient.id, ("", ""))
+    visit = more.visits.get(recipient.id)
     return [
         home.code,
         home.head_name,
@@ -209,28 +233,29 @@ def row_values(
         names["township"],
         names["village"],
         names["grid"],
-        ",".join(home.vulnerability),
-        recipient.state.value,
+        "、".join(labels.name(labels.VULNERABILITY, flag, say) for flag in home.vulnerability),
+        labels.name(labels.RECIPIENT_STATES, recipient.state, say),
         " ".join(p if full else mask_phone(p) for p in phones),
-        " ".join(more.deliveries.get(recipient.id, [])),
-        via,
-        answer,
-        local_time(recipient.reached_at),
-        local_time(recipient.final_at),
-        more.visits.get(recipient.id, ""),
+        " ".join(labels.sent_text(d, say) for d in more.deliveries.get(recipient.id, [])),
+        labels.name(labels.VIA, via, say) if via else "",
+        labels.name(labels.ANSWERS, answer, say) if answer else "",
+        local_time(recipient.reached_at, words.zone),
+        local_time(recipient.final_at, words.zone),
+        labels.visit_text(visit, say) if visit else "",
     ]
 
 
-def header_row() -> list[str]:
-    return [f"{zh} {key}" for key, zh in HEADER]
+def header_row(translate: labels.Translate = str) -> list[str]:
+    """The column names people read (Chinese; translated for another language)."""
+    return [translate(zh) for _key, zh in HEADER]
 
 
-def csv_chunks(rows: Iterable[list[str]]) -> Iterator[bytes]:
+def csv_chunks(rows: Iterable[list[str]], translate: labels.Translate = str) -> Iterator[bytes]:
     """CSV in UTF-8 with a byte-order mark (Excel opens it as Chinese text), a chunk at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(header_row())
+    writer.writerow(header_row(translate))
     for n, row in enumerate(rows, 1):
         writer.writerow([safe_cell(v) for v in row])
         if n % 500 == 0:
@@ -248,11 +273,13 @@ def safe_cell(value: str) -> str:
     return value
 
 
-def write_xlsx(path: Path, rows: Iterable[list[str]], *, title: str) -> None:
+def write_xlsx(
+    path: Path, rows: Iterable[list[str]], *, title: str, translate: labels.Translate = str
+) -> None:
     """One sheet, written row by row (openpyxl's write-only mode keeps memory flat)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31] or "recipients")
-    sheet.append(header_row())
+    sheet.append(header_row(translate))
     for row in rows:
         sheet.append([safe_cell(v) for v in row])
     book.save(path)

@@ -16,18 +16,20 @@ SHARES = (50, 90, 100)
 
 
 def progress(session: Session, alert: Alert, targeted: int) -> Progress:
-    """Final households and the time from issue until 50, 90 and 100 % of them were final."""
+    """Final households and the time from the current round's start (the issue, or the last
+    revision that asked again) until 50, 90 and 100 % of them were final."""
     final = int(
         session.scalar(
             select(func.count()).where(Recipient.alert_id == alert.id, Recipient.state.in_(FINAL))
         )
         or 0
     )
+    start = alert.round_started_at
     timings: dict[str, float | None] = {}
     for share in SHARES:
         needed = math.ceil(targeted * share / 100)
         moment = None
-        if targeted and final >= needed and alert.issued_at is not None:
+        if targeted and final >= needed and start is not None:
             moment = session.scalar(
                 select(Recipient.final_at)
                 .where(Recipient.alert_id == alert.id, Recipient.state.in_(FINAL))
@@ -36,8 +38,8 @@ def progress(session: Session, alert: Alert, targeted: int) -> Progress:
                 .limit(1)
             )
         timings[f"p{share}"] = (
-            round((moment - alert.issued_at).total_seconds(), 1)
-            if moment is not None and alert.issued_at is not None
+            round((moment - start).total_seconds(), 1)
+            if moment is not None and start is not None
             else None
         )
     visits = {

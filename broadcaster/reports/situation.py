@@ -36,6 +36,7 @@ class Figures:
     households_needs_help: int = 0
     households_unreachable: int = 0
     households_visited: int = 0
+    households_released: int = 0  # left out of a narrowed area: not targeted any more
     visits_total: int = 0
     visits_open: int = 0
     visits_done: int = 0
@@ -152,6 +153,7 @@ def _households(session: Session, ids: Sequence[int], found: dict[int, Figures])
         f.households_targeted += int(n)
         for state, count in zip(RecipientState, counts, strict=False):
             setattr(f, STATE_FIELD[state], getattr(f, STATE_FIELD[state]) + int(count))
+        f.households_targeted -= int(counts[list(RecipientState).index(R.released)])
         vulnerable_n, final_n, help_n = (int(c) for c in counts[len(states) :])
         f.vulnerable_targeted += vulnerable_n
         f.vulnerable_final += final_n

@@ -62,9 +62,12 @@ def resolve(db: Database, settings: Settings, token: str, now: dt.datetime) -> T
         grace = dt.timedelta(hours=settings.confirm_grace_hours)
         if ended is not None and now > ended + grace:
             raise LinkProblem(410, "链接已过期 / link expired", "这条预警已经结束。")
-        last = session.scalar(
+        last = session.scalar(  # in the household's current round: an update asks again
             select(Confirmation.answer)
-            .where(Confirmation.recipient_id == recipient.id)
+            .where(
+                Confirmation.recipient_id == recipient.id,
+                Confirmation.round == recipient.round,
+            )
             .order_by(Confirmation.id.desc())
             .limit(1)
         )
@@ -131,7 +134,10 @@ def _confirm(db: Database, settings: Settings, token: str, answer: Answer, ip: s
         assert recipient is not None
         last = session.scalar(
             select(Confirmation)
-            .where(Confirmation.recipient_id == recipient.id)
+            .where(
+                Confirmation.recipient_id == recipient.id,
+                Confirmation.round == recipient.round,
+            )
             .order_by(Confirmation.id.desc())
             .limit(1)
         )

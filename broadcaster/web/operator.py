@@ -42,7 +42,7 @@ def operator_page(
         worker=name,
         tasks=tasks,
         levels=LEVELS,
-        fmt=Format,
+        fmt=Format(settings.zone),
         message=request.query_params.get("msg"),
     )
 

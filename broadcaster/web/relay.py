@@ -133,14 +133,14 @@ async def forwarded(
     except LinkProblem as problem:
         return _problem(request, problem)
     try:
-        view = await run_in_threadpool(_forward, db, view, client_ip(request))
+        view = await run_in_threadpool(_forward, db, view, client_ip(request), settings)
     except BroadcasterError as exc:
         current = await run_in_threadpool(resolve, db, settings, token)
         return _page(request, settings, current, status=exc.status_code, note=exc.message)
     return _page(request, settings, view, note="已记录，谢谢！/ Recorded, thank you!")
 
 
-def _forward(db: Database, view: RelayView, ip: str | None) -> RelayView:
+def _forward(db: Database, view: RelayView, ip: str | None, settings: Settings) -> RelayView:
     with db.transaction() as session:
         task = service.mark_forwarded(
             session,
@@ -149,6 +149,7 @@ def _forward(db: Database, view: RelayView, ip: str | None) -> RelayView:
             by_worker_id=view.holder or None,
             actor=Actor(f"relay:{view.holder or 'phone'}:{view.task.id}", ip),
             now=utcnow(),
+            zone=settings.zone,
         )
         session.flush()
         session.expunge(task)
@@ -170,7 +171,10 @@ def list_tasks(
 
 @api.post("/{task_id}/forwarded", response_model=RelayTaskOut)
 def forwarded_by_officer(
-    task_id: Id, db: Database = Depends(get_db), who: Principal = duty
+    task_id: Id,
+    db: Database = Depends(get_db),
+    settings: Settings = Depends(get_settings_dep),
+    who: Principal = duty,
 ) -> RelayTaskOut:
     """An owner who called the duty desk: the officer records the forwarding for them."""
     with db.transaction() as session:
@@ -181,6 +185,7 @@ def forwarded_by_officer(
             by_worker_id=None,
             actor=who.actor,
             now=utcnow(),
+            zone=settings.zone,
         )
     with db.read() as session:
         return relay_tasks(session, task_id=task_id, limit=1)[0]

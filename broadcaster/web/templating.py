@@ -23,7 +23,16 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_null_translations()  # type: ignore[attr-defined]
+    env.filters["bilingual"] = in_language
     return env
+
+
+def in_language(text: str, language: str) -> str:
+    """A domain message written "中文 / English" in the page's language (as it is)."""
+    chinese, separator, english = str(text).partition(" / ")
+    if not separator:
+        return str(text)
+    return english if language == "en" else chinese
 
 
 def request_language(request: Request) -> str:

@@ -151,7 +151,7 @@ def test_compose_send_watch_export_and_report(
         sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
         rows = list(sheet.worksheets[0].iter_rows(values_only=True))
         assert len(rows) == 1 + HOUSEHOLDS
-        assert {row[7] for row in rows[1:]} == {"confirmed"}
+        assert {row[7] for row in rows[1:]} == {"已确认"}  # in words, as the console reads
         assert all("****" in str(row[8]) for row in rows[1:])  # phones masked
         page.click("text=事后报告")
         page.wait_for_url("**/report")

@@ -171,7 +171,7 @@ def test_exports_mask_phones_unless_asked_and_are_audited(
     values = list(next(iter(book.worksheets)).iter_rows(values_only=True))
     assert len(values) == 1 + 2  # header + the two vulnerable households
     report = client.get(f"/console/alerts/{seeded.alert_id}/report.xlsx")
-    assert load_workbook(io.BytesIO(report.content), read_only=True).sheetnames[0] == "概要 summary"
+    assert load_workbook(io.BytesIO(report.content), read_only=True).sheetnames[0] == "概要"
     with db.read() as session:
         exports = list(
             session.scalars(

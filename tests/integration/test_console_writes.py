@@ -103,9 +103,10 @@ def test_import_is_for_administrators_with_the_token(
     assert households() == 7
     page = done.text
     assert "registry.xlsx" in page
-    assert 'class="num">3</td><td>grid_code</td>' in page  # row 3, the bad grid
-    assert "unknown grid code" in page
-    assert "invalid phone number" in page
+    # row 3, the bad grid, named as the file named the column
+    assert 'class="num">3</td><td>所属网格 grid_code</td>' in page
+    assert "未知网格编号" in page  # the page's language only (English with ?lang=en)
+    assert "无效电话号码" in page
 
 
 def test_api_writes_from_the_console_need_the_csrf_header(

@@ -69,8 +69,8 @@ def test_a_drill_is_marked_on_visits_help_and_exports(
     export = client.get(f"/console/alerts/{alert.id}/recipients.csv")
     assert f"drill-alert-{alert.id}" in export.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert rows[0][-1] == "演练 exercise"
-    assert rows[1][-1] == "演练 drill"
+    assert rows[0][-1] == "演练"
+    assert rows[1][-1] == "是"
 
 
 def test_worker_logins_are_checked(db: Database) -> None:

@@ -151,6 +151,21 @@ def test_the_alert_text_is_chinese_first_and_names_the_guarantee_level() -> None
     assert "(UTC+08:00)" in english.body
 
 
+def test_a_reading_stamped_in_utc_is_worded_in_the_district_time_zone() -> None:
+    """A reading at 18:11:55Z is 02:11 the next day in Beijing (issue 15): every text a person
+    reads is in the district's zone, whatever zone the reading was stamped in."""
+    rule = next(iter(parse_rules(GAUGE).sensors.values()))
+    observed = dt.datetime(2024, 12, 3, 18, 11, 55, tzinfo=dt.UTC)
+    words = reading_wording(
+        rule, rule.thresholds[1], 183.25, observed, templates_dir=TEMPLATES, language="zh-CN"
+    )
+    assert words.body.startswith("12月4日02时11分，")
+    english = reading_wording(
+        rule, rule.thresholds[0], 180.5, observed, templates_dir=TEMPLATES, language="en"
+    )
+    assert "4 Dec 02:11 (UTC+08:00)" in english.body
+
+
 def test_feed_entries_point_at_their_cap_documents() -> None:
     parsed = feedparser.parse(
         b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>e1</id>'

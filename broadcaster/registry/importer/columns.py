@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broadcaster.errors import ValidationFailed
 
@@ -163,10 +163,17 @@ class Header:
     row: int
     index: dict[str, int]
     unknown: tuple[str, ...]
+    # Each known column's header as the file wrote it (所属网格, Grid…): problems are
+    # reported under the name the person who made the file gave the column.
+    written: dict[str, str] = field(default_factory=dict)
 
     @property
     def present(self) -> frozenset[str]:
         return frozenset(self.index)
+
+    def heading(self, key: str) -> str:
+        """The column's name as written in the file, else its Chinese label."""
+        return self.written.get(key) or COLUMN_BY_KEY[key].label
 
     def is_blank(self, cells: Sequence[object]) -> bool:
         """True when none of the known columns holds anything."""
@@ -179,6 +186,7 @@ class Header:
 def map_header(row: int, cells: Sequence[object]) -> Header:
     """Map one header row; raise ValidationFailed on duplicate or missing required columns."""
     index: dict[str, int] = {}
+    written: dict[str, str] = {}
     unknown: list[str] = []
     for position, cell in enumerate(cells):
         key = column_key(cell)
@@ -194,6 +202,7 @@ def map_header(row: int, cells: Sequence[object]) -> Header:
                 field="file",
             )
         index[key] = position
+        written[key] = " ".join(str(cell).split())[:60]
     missing = [COLUMN_BY_KEY[key].title for key in REQUIRED if key not in index]
     if missing:
         raise ValidationFailed(
@@ -213,7 +222,7 @@ def map_header(row: int, cells: Sequence[object]) -> Header:
                 field="file",
                 missing=[COLUMN_BY_KEY[lack].title],
             )
-    return Header(row=row, index=index, unknown=tuple(unknown))
+    return Header(row=row, index=index, unknown=tuple(unknown), written=written)
 
 
 def find_header(rows: Sequence[tuple[int, Sequence[object]]], *, scan: int = 10) -> Header:

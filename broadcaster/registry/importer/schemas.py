@@ -11,7 +11,10 @@ class ImportProblem(BaseModel):
     """One problem of one rejected row; `reason` is Chinese first, then English."""
 
     row: int
-    column: str
+    column: str = Field(description="The column's key (grid_code …).")
+    heading: str = Field(
+        default="", description="The column as the file named it (所属网格 …), for people."
+    )
     value: str
     reason: str
 

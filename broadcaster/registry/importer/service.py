@@ -118,6 +118,7 @@ def _check_batch(
                     ImportProblem(
                         row=number,
                         column="household_code",
+                        heading=checker.header.heading("household_code"),
                         value=code,
                         reason=f"与第 {earlier} 行户编号重复 / duplicate of row {earlier}",
                     )

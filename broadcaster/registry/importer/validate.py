@@ -109,7 +109,10 @@ class RowChecker:
         return cell_text(cells[position])
 
     def problem(self, key: str, value: str, reason: str) -> None:
-        self.problems.append(ImportProblem(row=self.row, column=key, value=value, reason=reason))
+        heading = self.header.heading(key)
+        self.problems.append(
+            ImportProblem(row=self.row, column=key, heading=heading, value=value, reason=reason)
+        )
 
     def check(self, row: int, cells: Sequence[object]) -> tuple[HouseholdRow, list[ImportProblem]]:
         """The row as read, and its problems: the row is valid when there are none."""

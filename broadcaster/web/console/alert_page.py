@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts import coverage
-from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.alerts import coverage, revisions
+from broadcaster.alerts.models import SENDING_STATES, Alert, AlertState, Recipient
 from broadcaster.auth.audit import record
 from broadcaster.db.ids import Id
 from broadcaster.errors import BroadcasterError
@@ -190,6 +190,8 @@ def alert_page(
             "chart": done.chart,
             "answers": answers_by_via(session, alert),
             "events": timeline(session, alert, done.seconds_to_final),
+            "revisions": revisions.revisions_of(session, alert),
+            "tallies": revisions.round_tallies(session, alert),
             "zone_codes": zone_choices(session),
             **recipients_table(session, alert, filters, page_no),
             "channels": channels(),
@@ -204,6 +206,7 @@ def alert_page(
         filters=filters,
         status_choices=STATUS_FILTERS,
         is_open=context["alert"].state in OPEN,
+        is_live=context["alert"].state in SENDING_STATES,
         may_approve=may_approve,
         sent=request.query_params.get("sent") == "1",
         **context,

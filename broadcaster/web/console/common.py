@@ -11,96 +11,73 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from broadcaster.alerts.clock import DEFAULT_ZONE
+from broadcaster.alerts.models import SENDING_STATES, Alert
 from broadcaster.api.deps import client_ip
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.errors import BroadcasterError, NotFound
-from broadcaster.reports.export import mask_phone
+from broadcaster.reports import labels
+from broadcaster.reports.labels import (
+    ALERT_STATES,
+    ANSWERS,
+    DELIVERY_STATES,
+    GROUP_KINDS,
+    HAZARD_TYPES,
+    HAZARDS,
+    LEVELS,
+    PHONE_KINDS,
+    RECIPIENT_STATES,
+    RELAY_STATES,
+    REVISION_KINDS,
+    ROLE_NAMES,
+    SOURCES,
+    TASK_STATES,
+    VIA,
+    VISIT_OUTCOMES,
+    VISITS,
+    VULNERABILITY,
+    WORKER_ROLES,
+    ZONE_KINDS,
+    channel_names,
+    mask_phone,
+)
 from broadcaster.settings import Settings
 from broadcaster.web.auth import PageUser, check_csrf, page_user
 from broadcaster.web.templating import render
-from channels.base import Reach
-from channels.registry import media
 
 ROLES = (Role.officer, Role.admin)
+__all__ = [  # the label tables are the console's (the i18n test reads them from here)
+    "ALERT_STATES",
+    "ANSWERS",
+    "DELIVERY_STATES",
+    "GROUP_KINDS",
+    "HAZARDS",
+    "HAZARD_TYPES",
+    "LEVELS",
+    "PHONE_KINDS",
+    "RECIPIENT_STATES",
+    "RELAY_STATES",
+    "REVISION_KINDS",
+    "ROLE_NAMES",
+    "SOURCES",
+    "TASK_STATES",
+    "VIA",
+    "VISITS",
+    "VISIT_OUTCOMES",
+    "VULNERABILITY",
+    "WORKER_ROLES",
+    "ZONE_KINDS",
+    "channel_names",
+]
 T = TypeVar("T")
 # Independent aggregates of one page run side by side, each in its own reading session
 # (PostgreSQL and SQLite in WAL mode both serve concurrent readers).
 _READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-read")
-CST = dt.timezone(dt.timedelta(hours=8), "CST")  # Beijing time; China keeps no summer time
 PAGE_SIZE = 50
 
-LEVELS = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
-HAZARDS = {
-    "rain": "暴雨",
-    "water_level": "水位",
-    "flood": "洪水",
-    "drought": "干旱",
-    "geohazard": "地质灾害",
-    "other": "其他",
-}
-ALERT_STATES = {
-    "draft": "草稿",
-    "pending_approval": "待审批",
-    "sending": "发送中",
-    "active": "进行中",
-    "closed": "已结束",
-    "cancelled": "已取消",
-    "expired": "已过期",
-}
-RECIPIENT_STATES = {
-    "pending": "待送达",
-    "reached": "已送达未确认",
-    "confirmed": "已确认",
-    "needs_help": "求助",
-    "unreachable": "无法送达",
-    "visited": "已上门",
-    "unconfirmed": "未确认（全部）",
-}
-DELIVERY_STATES = {  # of a delivery and of each attempt at it
-    "queued": "排队中",
-    "sending": "发送中",
-    "sent": "已发出",
-    "delivered": "已送达",
-    "failed": "失败",
-    "unknown": "结果未知",
-    "cancelled": "已撤回",
-    "superseded": "未送出，已重发",
-}
-
-
-def channel_names() -> dict[str, str]:
-    """The installed media's labels, in the order of the addresses they reach."""
-    order = list(Reach)
-    ranked = sorted(
-        media().items(), key=lambda kv: (order.index(kv[1].capabilities.addresses), kv[0])
-    )
-    return {name: cls.label or name for name, cls in ranked}
-
-
-VIA = {
-    "sms_reply": "短信回复",
-    "keypress": "电话按键",
-    "link": "点击链接",
-    "visit": "上门核实",
-    "operator": "值班员代录",
-}
-VISITS = {
-    "open": "待上门",
-    "in_progress": "上门中",
-    "done": "已上门",
-    "unable": "未能核实",
-    "cancelled": "已取消",
-}
-ROLE_NAMES = {
-    "admin": "管理员",
-    "officer": "值班员",
-    "feed": "自动数据源",
-    "operator": "喇叭操作员",
-    "field": "网格员",
-}
 DUTY_POSTS = {"leader": "带班领导", "officer": "值班员"}
 OPEN_KINDS = {
     "alerts_in_progress": "进行中的预警",
@@ -111,31 +88,24 @@ OPEN_KINDS = {
     "visits_open": "待上门",
     "visits_flagged": "超时上门（已转交）",
 }
-VULNERABILITY = {
-    "elderly_alone": "独居老人",
-    "disabled": "残疾",
-    "bedridden": "卧床",
-    "child_alone": "留守儿童",
-    "pregnant": "孕妇",
-    "basement": "地下室",
-}
 
 
 class Format:
-    """Formatting helpers handed to the templates as `fmt`."""
+    """Formatting helpers handed to the templates as `fmt`: times in the district's zone."""
 
-    @staticmethod
-    def time(value: dt.datetime | None, seconds: bool = True) -> str:
+    def __init__(self, zone: dt.tzinfo | None = None) -> None:
+        self.zone = zone or DEFAULT_ZONE
+
+    def time(self, value: dt.datetime | None, seconds: bool = True) -> str:
         if value is None:
             return "—"
-        local = value.astimezone(CST)
-        today = utcnow().astimezone(CST).date()
+        local = value.astimezone(self.zone)
+        today = utcnow().astimezone(self.zone).date()
         clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
         return clock if local.date() == today else local.strftime("%m-%d ") + clock
 
-    @staticmethod
-    def stamp(value: dt.datetime | None) -> str:
-        return value.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+    def stamp(self, value: dt.datetime | None) -> str:
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
     @staticmethod
     def duration(seconds: float | None) -> str:
@@ -167,6 +137,20 @@ class Format:
     @staticmethod
     def number(value: int | None) -> str:
         return "—" if value is None else f"{value:,}"
+
+    @staticmethod
+    def actor(raw: str | None) -> str:
+        """Who acted, without the raw prefix ("user:wang/key:7" → wang); the templates
+        translate the words of it they know."""
+        return labels.actor_name(raw)
+
+
+def alert_state_name(alert: Alert) -> str:
+    """The alert's state as people read it: a drill whose households are all final is done,
+    no longer "in progress"."""
+    if alert.is_drill and alert.completed_at is not None and alert.state in SENDING_STATES:
+        return labels.DRILL_DONE
+    return labels.ALERT_STATES.get(alert.state.value, alert.state.value)
 
 
 def console_user(request: Request) -> PageUser:
@@ -214,19 +198,34 @@ def page(
         template,
         user=user,
         section=section,
-        fmt=Format,
+        fmt=Format(settings_of(request).zone),
+        time_zone=settings_of(request).time_zone,
         levels=LEVELS,
         hazards=HAZARDS,
         alert_states=ALERT_STATES,
+        alert_state_name=alert_state_name,
         recipient_states=RECIPIENT_STATES,
         delivery_states=DELIVERY_STATES,
         channel_names=channel_names(),
         vulnerability_names=VULNERABILITY,
         role_names=ROLE_NAMES,
+        worker_roles=WORKER_ROLES,
+        phone_kinds=PHONE_KINDS,
+        group_kinds=GROUP_KINDS,
+        zone_kinds=ZONE_KINDS,
+        hazard_types=HAZARD_TYPES,
         via_names=VIA,
+        answer_names=ANSWERS,
         visit_names=VISITS,
         duty_posts=DUTY_POSTS,
         open_kinds=OPEN_KINDS,
+        outcome_names=VISIT_OUTCOMES,
+        task_states=TASK_STATES,
+        relay_states=RELAY_STATES,
+        revision_kinds=REVISION_KINDS,
+        sources=SOURCES,
+        sent_text=labels.sent_text,
+        visit_text=labels.visit_text,
         mask=mask_phone,
         **context,
     )

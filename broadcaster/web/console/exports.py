@@ -15,19 +15,29 @@ from broadcaster.alerts.models import Alert
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
 from broadcaster.errors import ValidationFailed
-from broadcaster.reports.export import csv_chunks, export_rows, write_xlsx
+from broadcaster.reports.export import Words, csv_chunks, export_rows, write_xlsx
 from broadcaster.web.console.alert_page import Filters, audit_phones
-from broadcaster.web.console.common import console_user, db_of, message, missing
+from broadcaster.web.console.common import console_user, db_of, message, missing, settings_of
+from broadcaster.web.i18n import translations
+from broadcaster.web.templating import request_language
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _rows(db: Database, alert_id: int, filters: Filters) -> Iterator[list[str]]:
+def export_words(request: Request) -> Words:
+    """Exports read like the console: its language, the district's time zone."""
+    language = request_language(request)
+    return Words(translations(language).gettext, settings_of(request).zone)
+
+
+def _rows(db: Database, alert_id: int, filters: Filters, words: Words) -> Iterator[list[str]]:
     """The export's rows, read in one reading session that lives as long as the download."""
     with db.read() as session:
         flt, _error = filters.resolve(session)
-        yield from export_rows(session, flt, alert_id, full_phones=bool(filters.phones))
+        yield from export_rows(
+            session, flt, alert_id, full_phones=bool(filters.phones), words=words
+        )
 
 
 def _checked(request: Request, alert_id: int, fmt: str) -> tuple[Filters, str, Response | None]:
@@ -59,8 +69,9 @@ def export_csv(request: Request, alert_id: Id) -> Response:
     if refused is not None:
         return refused
     name = f"{stem}-recipients{'-full' if filters.phones else ''}.csv"
+    words = export_words(request)
     return StreamingResponse(
-        csv_chunks(_rows(db_of(request), alert_id, filters)),
+        csv_chunks(_rows(db_of(request), alert_id, filters, words), words.translate),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -74,8 +85,12 @@ def export_xlsx(request: Request, alert_id: Id) -> Response:
     folder = Path(tempfile.mkdtemp(prefix="export-"))
     name = f"{stem}-recipients{'-full' if filters.phones else ''}.xlsx"
     path = folder / name
+    words = export_words(request)
     write_xlsx(
-        path, _rows(db_of(request), alert_id, filters), title=stem.replace("drill-", "演练 ")
+        path,
+        _rows(db_of(request), alert_id, filters, words),
+        title=stem.replace("drill-", words.translate("演练") + " "),
+        translate=words.translate,
     )
     return FileResponse(
         path,

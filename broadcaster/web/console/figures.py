@@ -76,7 +76,7 @@ def timing(session: Session, alert: Alert, targeted: int) -> Timing:
     """One read of the final households' times: the cumulative chart and the 50/90/100 % marks
     (as the API's progress counts them: the n-th final household, n = ceil(share × targeted)),
     each an upper bound within 0.1 s (or 1/20,000 of the alert's span when that is longer)."""
-    start = alert.issued_at or alert.created_at
+    start = alert.round_started_at or alert.created_at  # the current round's start
     end = alert.completed_at or utcnow()
     span = max((end - start).total_seconds(), 60.0)
     histogram = _histogram(session, alert, start, max(0.1, span / MAX_SLOTS))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
+from broadcaster.alerts.models import Alert, AlertState, AlertStatus, Recipient, RecipientState
 from broadcaster.confirm.models import HelpRequest
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
@@ -21,6 +22,7 @@ from broadcaster.relay.models import RelayState, RelayTask
 R = RecipientState
 LIVE = (AlertState.sending, AlertState.active)
 SHOWN = 12  # active alerts on the board at most (the newest; the rest are in the list)
+DRILL_SHOWN_DONE = dt.timedelta(minutes=10)  # a finished drill stays this long, marked done
 OPEN_VISITS = (VisitState.open, VisitState.in_progress)
 DONE_VISITS = (VisitState.done, VisitState.unable)
 
@@ -90,7 +92,7 @@ def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
     found: dict[int, Funnel] = {}
     for alert_id in ids:
         by = states[alert_id]
-        targeted = sum(by.values())
+        targeted = sum(n for state, n in by.items() if state is not R.released)
         final = by.get(R.confirmed, 0) + by.get(R.needs_help, 0) + by.get(R.visited, 0)
         pending, unreachable = by.get(R.pending, 0), by.get(R.unreachable, 0)
         found[alert_id] = Funnel(
@@ -134,18 +136,31 @@ def _relay_counts(session: Session, ids: list[int]) -> dict[int, dict[str, int]]
 
 
 def active_alerts(session: Session) -> list[Alert]:
-    """Alerts being sent or followed up, newest first (complete ones after the rest)."""
+    """Alerts being sent or followed up, newest first (complete ones after the rest); a drill
+    whose every household is final is done: shown so for a few minutes, then off the board."""
     rows = session.scalars(
-        select(Alert).where(Alert.state.in_(LIVE)).order_by(Alert.id.desc()).limit(SHOWN)
+        select(Alert)
+        .where(Alert.state.in_(LIVE), ~finished_drill())
+        .order_by(Alert.id.desc())
+        .limit(SHOWN)
     ).all()
     return sorted(rows, key=lambda a: (a.completed_at is not None, -a.id))
+
+
+def finished_drill() -> ColumnElement[bool]:
+    """Drills whose households have all been final for a while: no longer on the board."""
+    return (
+        (Alert.status != AlertStatus.actual)
+        & Alert.completed_at.is_not(None)
+        & (Alert.completed_at < utcnow() - DRILL_SHOWN_DONE)
+    )
 
 
 def versions(session: Session) -> dict[str, str]:
     """A short token per board section; a section is fetched again when its token changes."""
     alerts = session.execute(
         select(Alert.id, Alert.state, Alert.flagged)
-        .where(Alert.state.in_((*LIVE, AlertState.pending_approval)))
+        .where(Alert.state.in_((*LIVE, AlertState.pending_approval)), ~finished_drill())
         .order_by(Alert.id.desc())
         .limit(SHOWN * 2)
     ).all()

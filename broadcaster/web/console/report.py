@@ -16,16 +16,25 @@ from starlette.background import BackgroundTask
 from broadcaster.alerts.models import Alert
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
+from broadcaster.reports import labels
 from broadcaster.reports.export import (
     RecipientFilter,
+    Words,
     export_rows,
     header_row,
     local_time,
     safe_cell,
 )
 from broadcaster.reports.scorecard import Scorecard, scorecard
-from broadcaster.web.console.common import alongside, console_user, db_of, missing, page
-from broadcaster.web.console.exports import XLSX
+from broadcaster.web.console.common import (
+    alert_state_name,
+    alongside,
+    console_user,
+    db_of,
+    missing,
+    page,
+)
+from broadcaster.web.console.exports import XLSX, export_words
 from broadcaster.web.console.figures import channel_rows
 from broadcaster.web.console.report_data import Missing, figures, missing_households, why
 
@@ -60,57 +69,62 @@ def report_page(request: Request, alert_id: Id) -> HTMLResponse:
     return page(request, "console_report.html", user, "alerts", **context)
 
 
-def _summary(alert: Alert, card: Scorecard, gaps: Missing) -> list[list[Any]]:
-    s = card.seconds_to_final
+def _summary(alert: Alert, card: Scorecard, gaps: Missing, words: Words) -> list[list[Any]]:
+    s, say = card.seconds_to_final, words.translate
     return [
-        ["预警 alert", f"#{alert.id} {alert.headline}"],
-        ["标识 identifier", alert.identifier],
-        ["演练 drill", "是 yes" if card.drill else "否 no"],
-        ["级别 level", alert.level.value],
-        ["状态 state", alert.state.value],
-        ["发布 issued", local_time(alert.issued_at)],
-        ["全部完成 complete", local_time(alert.completed_at)],
-        ["目标户 households targeted", card.households_targeted],
-        ["已完成户 households final", card.households_final],
-        ["已确认 confirmed", card.households_confirmed],
-        ["求助 needs help", card.households_needs_help],
-        ["已上门 visited", card.households_visited],
-        ["未完成 not final", gaps.total],
-        ["从未送达 never reached", card.households_never_reached],
-        ["无联系方式 without any contact", gaps.without_contact],
-        ["首条发送用时(秒) first send (s)", card.seconds_to_first_send],
-        ["50% 用时(秒) time to 50 % (s)", s.get("p50")],
-        ["90% 用时(秒) time to 90 % (s)", s.get("p90")],
-        ["100% 用时(秒) time to 100 % (s)", s.get("p100")],
+        [say("预警"), f"#{alert.id} {alert.headline}"],
+        [say("标识"), alert.identifier],
+        [say("演练"), say(labels.YES if card.drill else labels.NO)],
+        [say("级别"), labels.name(labels.LEVELS, alert.level, say)],
+        [say("状态"), say(alert_state_name(alert))],
+        [say("发布"), local_time(alert.issued_at, words.zone)],
+        [say("全部完成"), local_time(alert.completed_at, words.zone)],
+        [say("目标户"), card.households_targeted],
+        [say("已完成户"), card.households_final],
+        [say("已确认"), card.households_confirmed],
+        [say("求助"), card.households_needs_help],
+        [say("已上门"), card.households_visited],
+        [say("未完成户"), gaps.total],
+        [say("从未送达"), card.households_never_reached],
+        [say("无联系方式"), gaps.without_contact],
+        [say("首条发送用时（秒）"), card.seconds_to_first_send],
+        [say("50% 用时（秒）"), s.get("p50")],
+        [say("90% 用时（秒）"), s.get("p90")],
+        [say("100% 用时（秒）"), s.get("p100")],
     ]
 
 
-def write_report(path: Path, session: Session, alert: Alert) -> None:
-    """Summary, channels, visits and every household not final, one sheet each."""
+CHANNEL_COLUMNS = ("渠道", "发送", "送达", "失败", "撤回", "送达率", "送达户", "回复户", "确认率")
+
+
+def write_report(path: Path, session: Session, alert: Alert, words: Words | None = None) -> None:
+    """Summary, channels, visits and every household not final, one sheet each (in the
+    console's language, times in the district's zone)."""
+    words = words or Words()
+    say = words.translate
     card = scorecard(session, alert)
     gaps = missing_households(session, alert)
     book = Workbook(write_only=True)
-    summary = book.create_sheet("概要 summary")
-    for row in _summary(alert, card, gaps):
+    summary = book.create_sheet(say("概要"))
+    for row in _summary(alert, card, gaps, words):
         summary.append(row)
-    channels = book.create_sheet("渠道 channels")
-    channels.append(["渠道 channel", "发送 deliveries", "送达 delivered", "失败 failed",
-                     "撤回 withdrawn", "送达率 delivery rate", "送达户 households delivered",
-                     "回复户 households answered", "确认率 confirmation rate"])  # fmt: skip
+    channels = book.create_sheet(say("渠道"))
+    channels.append([say(c) for c in CHANNEL_COLUMNS])
     for name, c in card.channels.items():
         figures = [c.deliveries, c.delivered, c.failed, c.withdrawn, c.delivery_rate]
         households = [c.households_delivered, c.households_answered, c.confirmation_rate]
-        channels.append([name, *figures, *households])
-    visits = book.create_sheet("上门 visits")
-    visits.append(["状态 state", "数量 count"])
+        channels.append([labels.name(labels.channel_names(), name, say), *figures, *households])
+    visits = book.create_sheet(say("上门"))
+    visits.append([say("状态"), say("数量")])
     for state, n in card.visits.items():
-        visits.append([state, n])
-    visits.append(["需上门户 households needing a visit", card.visits_needed])
+        visits.append([labels.name(labels.VISITS, state, say), n])
+    visits.append([say("需上门户"), card.visits_needed])
     for via, n in card.confirmations_by_via.items():
-        visits.append([f"确认方式 via {via}", n])
-    rest = book.create_sheet("未完成住户 not final")
-    rest.append(header_row())
-    for row in export_rows(session, RecipientFilter("unconfirmed"), alert.id, full_phones=False):
+        visits.append([f"{say('确认方式')}：{labels.name(labels.VIA, via, say)}", n])
+    rest = book.create_sheet(say("未完成住户"))
+    rest.append(header_row(say))
+    unconfirmed = RecipientFilter("unconfirmed")
+    for row in export_rows(session, unconfirmed, alert.id, full_phones=False, words=words):
         rest.append([safe_cell(v) for v in row])
     book.save(path)
 
@@ -125,7 +139,7 @@ def report_xlsx(request: Request, alert_id: Id) -> Response:
         if alert is None:
             shutil.rmtree(folder, ignore_errors=True)
             return missing(request, f"alert {alert_id}")
-        write_report(path, session, alert)
+        write_report(path, session, alert, export_words(request))
     return FileResponse(
         path,
         media_type=XLSX,

@@ -35,7 +35,7 @@ class Missing:
     outcomes: dict[str, int]
     rows: list[tuple[Recipient, Household, str]] = field(default_factory=list)
     more: Details = field(default_factory=lambda: Details({}, {}, {}, {}))
-    errors: dict[int, list[str]] = field(default_factory=dict)
+    errors: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -55,7 +55,8 @@ class Figures:
 
     @property
     def targeted(self) -> int:
-        return sum(self.states.values())
+        """Households concerned (those a narrowed area released are counted apart)."""
+        return sum(n for state, n in self.states.items() if state != "released")
 
     def n(self, state: str) -> int:
         return self.states.get(state, 0)
@@ -95,7 +96,7 @@ def figures(
     }
     return Figures(
         states=states,
-        timing=timing(session, alert, sum(states.values())),
+        timing=timing(session, alert, sum(states.values()) - states["released"]),
         first_send_seconds=(
             round((sent - alert.issued_at).total_seconds(), 1)
             if sent is not None and alert.issued_at is not None
@@ -151,7 +152,7 @@ def missing_households(session: Session, alert: Alert) -> Missing:
         .order_by(Delivery.id)
     ):
         if recipient_id is not None:
-            found.errors.setdefault(recipient_id, []).append(f"{channel}:{code or '?'}")
+            found.errors.setdefault(recipient_id, []).append((channel, code or "?"))
     return found
 
 

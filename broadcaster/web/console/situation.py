@@ -14,10 +14,17 @@ from broadcaster.db.ids import Id
 from broadcaster.errors import ValidationFailed
 from broadcaster.plain_text import text_problem
 from broadcaster.registry.models import ZoneKind
-from broadcaster.reports.export import CST, given_time
+from broadcaster.reports.export import given_time
 from broadcaster.reports.situation import SituationReport, situation_report
 from broadcaster.reports.situation_window import window_report
-from broadcaster.web.console.common import console_user, db_of, message, missing, page
+from broadcaster.web.console.common import (
+    console_user,
+    db_of,
+    message,
+    missing,
+    page,
+    settings_of,
+)
 
 router = APIRouter()
 UNIT = Query(default=None, max_length=100)
@@ -70,15 +77,15 @@ def alert_situation(request: Request, alert_id: Id, unit: str | None = UNIT) -> 
     return _show(request, report, unit, f"/api/v1/alerts/{alert_id}/situation-report")
 
 
-def _local(value: str | None, field: str, default: dt.datetime) -> dt.datetime:
-    """A time from a datetime-local field (Beijing time), or the default."""
+def _local(value: str | None, field: str, default: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """A time from a datetime-local field (the district's time), or the default."""
     if not value:
         return default
     try:
         given = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise ValidationFailed(f"{field}: 时间格式不对 / not a time", field=field) from exc
-    return given_time(given, field)
+    return given_time(given, field, zone)
 
 
 @router.get("/console/situation", response_class=HTMLResponse)
@@ -91,18 +98,19 @@ def window_situation(
 ) -> HTMLResponse:
     """Every alert of a time window (default: today, Beijing time), ready to print."""
     console_user(request)
-    today = utcnow().astimezone(CST).replace(hour=0, minute=0, second=0, microsecond=0)
+    zone = settings_of(request).zone
+    today = utcnow().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
-        start = _local(since, "since", today)
-        end = _local(until, "until", utcnow())
+        start = _local(since, "since", today, zone)
+        end = _local(until, "until", utcnow(), zone)
         with db_of(request).read() as session:
             report = window_report(session, start, end, drills)
     except ValidationFailed as exc:
         return message(request, exc)
     query = urlencode({"since": start.isoformat(), "until": end.isoformat(), "drills": drills})
     shown = {
-        "since": start.astimezone(CST).strftime("%Y-%m-%dT%H:%M"),
-        "until": end.astimezone(CST).strftime("%Y-%m-%dT%H:%M"),
+        "since": start.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "until": end.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
         "drills": drills,
     }
     return _show(request, report, unit, f"/api/v1/situation-report?{query}", shown)

@@ -18,10 +18,13 @@ from broadcaster.errors import ValidationFailed
 from broadcaster.followup.models import VisitTask
 from broadcaster.followup.steps import escalation
 from broadcaster.reports.audit_trail import ACTION_NAMES
+from broadcaster.reports.labels import EXPORT_PHONES, LEVELS
 from broadcaster.web.console.figures import first_send
 
 # The alert's own actions, named as in the audit trail (the rest are shown by their parts).
 ACTIONS = {k: v for k, v in ACTION_NAMES.items() if k.startswith("alert.") and k != "alert.refused"}
+EVACUATION = "转移令"
+ASKED_AGAIN = "户重新确认"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Event:
     tone: str = ""  # good, bad or ""
     planned: bool = False
     channel: str = ""
+    tags: tuple[str, ...] = ()  # words to translate after the text (level, 转移令)
 
 
 def timeline(
@@ -48,11 +52,12 @@ def timeline(
         events.append(Event(sent, "首条消息交给服务商"))
     events.extend(_escalations(session, alert))
     events.extend(_tasks(session, alert))
-    if alert.issued_at is not None:
+    start = alert.round_started_at
+    if start is not None:
         for key, share in (("p50", "50%"), ("p90", "90%"), ("p100", "100%")):
             seconds = seconds_to_final.get(key)
             if seconds is not None:
-                at = alert.issued_at + dt.timedelta(seconds=seconds)
+                at = start + dt.timedelta(seconds=seconds)
                 events.append(Event(at, "住户完成", share, tone="good"))
     if alert.completed_at is not None:
         events.append(Event(alert.completed_at, "全部住户已完成", tone="good"))
@@ -70,18 +75,33 @@ def _audit(session: Session, alert: Alert) -> list[Event]:
     for row in rows:
         detail = row.detail or {}
         note, unit = "", ""
+        tags: tuple[str, ...] = ()
         if row.action in ("alert.issue", "alert.approve"):
             note, unit = f"{detail.get('households', alert.households_targeted)}", "户"
         elif row.action == "alert.reject":
             note = str(detail.get("reason", ""))
-        elif row.action == "alert.cancel":
+        elif row.action == "alert.cancel" and "households_told" not in detail:
             note, unit = f"{detail.get('withdrawn', 0)}", "条发送已撤回"
+        elif row.action in ("alert.cancel", "alert.all_clear"):
+            note, unit = f"{detail.get('households_told', 0)}", "户已通知"
+        elif row.action == "alert.update":
+            note, unit, tags = _update_note(detail)
         elif row.action == "alert.export":
-            note = f"{detail.get('format', '')} {detail.get('phones', '')}".strip()
+            note = str(detail.get("format", "")).upper()
+            tags = tuple(t for t in (EXPORT_PHONES.get(str(detail.get("phones", ""))),) if t)
         tone = "bad" if row.action in ("alert.cancel", "alert.reject") else ""
         text = ACTIONS.get(row.action, row.action)
-        found.append(Event(row.at, text, note, unit, row.actor, tone))
+        found.append(Event(row.at, text, note, unit, row.actor, tone, tags=tags))
     return found
+
+
+def _update_note(detail: dict[str, object]) -> tuple[str, str, tuple[str, ...]]:
+    """An update's line: the households asked again, the level and whether it orders
+    evacuation (words the page translates)."""
+    level = LEVELS.get(str(detail.get("level", "")), "")
+    tags = tuple(t for t in (level, EVACUATION if detail.get("evacuate") else "") if t)
+    asked = detail.get("households_asked") or 0
+    return (f"{asked}", ASKED_AGAIN, tags) if asked else ("", "", tags)
 
 
 def _escalations(session: Session, alert: Alert) -> list[Event]:
@@ -90,11 +110,12 @@ def _escalations(session: Session, alert: Alert) -> list[Event]:
         plan = escalation(parse_policy(alert.policy))
     except ValidationFailed:
         return []
-    if alert.issued_at is None:
+    start = alert.round_started_at  # the current round's steps
+    if start is None:
         return []
     now, found = utcnow(), []
     stages: dict[int, int] = {}
-    if any(alert.issued_at + step.after <= now for step in plan.steps):  # else: no scan
+    if any(start + step.after <= now for step in plan.steps):  # else: no scan
         stages = dict(
             session.execute(
                 select(Recipient.stage, func.count())
@@ -103,7 +124,7 @@ def _escalations(session: Session, alert: Alert) -> list[Event]:
             ).all()
         )
     for index, step in enumerate(plan.steps):
-        at = alert.issued_at + step.after
+        at = start + step.after
         what = "升级：上门核实" if step.is_visit else "升级：改用渠道"
         channel = step.channel or ""
         households = sum(n for stage, n in stages.items() if stage > index)

@@ -115,7 +115,7 @@
       const source = new EventSource(root.dataset.events);
       source.addEventListener("counts", (event) => {
         const data = JSON.parse(event.data);
-        status.textContent = T.live + " " + new Date().toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+        status.textContent = T.live + " " + new Date().toLocaleTimeString("zh-CN", { timeZone: T.time_zone || "Asia/Shanghai", hour12: false });
         status.className = "live";
         for (const [id, f] of Object.entries(data.alerts)) updateFunnel(id, f);
         if (versions) {
@@ -374,7 +374,92 @@
     });
   });
 
+  // ---- an alert's changes (update, evacuation order, all-clear, cancel): preview, then apply
+  function changePanel() {
+    const form = $("form[data-change]");
+    if (!form) return;
+    const L = JSON.parse(form.dataset.labels);
+    const box = $(".change-preview", form);
+    const apply = $("[data-change-apply]", form);
+    const kind = () => $("input[name=kind]:checked", form).value;
+    const closing = () => ["all-clear", "cancel"].includes(kind());
+
+    function sync() {
+      $(".for-update", form).hidden = closing();
+      $(".for-close", form).hidden = !closing();
+      apply.disabled = true;
+      box.replaceChildren();
+    }
+    function request() {
+      const base = form.dataset.change;
+      if (closing()) {
+        const note = form.elements.note.value.trim();
+        return { url: base + "/" + kind(), body: note ? { note: note } : {} };
+      }
+      const zones = form.elements.zones.value.split(/[,，、\s]+/).filter((z) => z);
+      const body = {
+        level: form.elements.level.value,
+        headline: form.elements.headline.value.trim(),
+        body: form.elements.body.value.trim(),
+        instruction: form.elements.instruction.value.trim(),
+        zones: zones
+      };
+      if (kind() === "evacuate") body.evacuate = true;
+      return { url: base + "/update", body: body };
+    }
+    function line(text) {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }
+    function show(out) {
+      const list = document.createElement("ul");
+      for (const key of ["asked", "notified", "added", "released", "withdrawn", "tasks"]) {
+        const n = { asked: out.households_asked, notified: out.households_notified,
+          added: out.households_added, released: out.households_released,
+          withdrawn: out.withdrawn, tasks: out.tasks_closed }[key];
+        if (n) list.append(line(n + " " + L[key]));
+      }
+      list.append(line(L.targeted + " " + out.households_targeted));
+      const sent = Object.entries(out.deliveries || {});
+      if (!sent.length) list.append(line(L.nothing));
+      for (const [channel, n] of sent) {
+        list.append(line((L.channels[channel] || channel) + " · " + n + " " + L.deliveries));
+      }
+      box.replaceChildren(list);
+      for (const [channel, text] of Object.entries(out.texts || {})) {
+        const title = document.createElement("h3");
+        title.textContent = L.channels[channel] || channel;
+        const body = document.createElement("pre");
+        body.textContent = text;
+        box.append(title, body);
+      }
+    }
+
+    $$("input[name=kind]", form).forEach((radio) => radio.addEventListener("change", sync));
+    form.addEventListener("input", () => { apply.disabled = true; });
+    $("[data-change-preview]", form).addEventListener("click", async () => {
+      const asked = request();
+      box.textContent = T.loading;
+      const result = await api("POST", asked.url + "/preview", asked.body);
+      if (!result.ok) { box.textContent = problem(result); return; }
+      show(result.data);
+      apply.disabled = false;
+    });
+    apply.addEventListener("click", async () => {
+      if (!window.confirm(L.confirm)) return;
+      const asked = request();
+      apply.disabled = true;
+      const result = await api("POST", asked.url, asked.body);
+      if (!result.ok) { window.alert(problem(result)); apply.disabled = false; return; }
+      box.textContent = L.done;
+      location.reload();
+    });
+    sync();
+  }
+
   window.Console = { api: api, problem: problem, refresh: refresh, text: T, $: $, $$: $$ };
   live();
   compose();
+  changePanel();
 })();

@@ -6,13 +6,15 @@
   const T = JSON.parse(root.dataset.text);
   const LABELS = JSON.parse(root.dataset.vulnerability);
   const lang = document.documentElement.lang || "zh-CN";
+  const zone = root.dataset.zone || "Asia/Shanghai";  // the district's time, not the phone's
+  const day = (d) => d.toLocaleDateString("en-CA", { timeZone: zone });
 
   function time(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    const today = new Date().toDateString() === d.toDateString();
-    const opts = today ? { hour: "2-digit", minute: "2-digit" }
-      : { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    const today = day(new Date()) === day(d);
+    const opts = today ? { hour: "2-digit", minute: "2-digit", timeZone: zone }
+      : { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: zone };
     return d.toLocaleString(lang, opts);
   }
 
