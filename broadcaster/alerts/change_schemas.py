@@ -7,8 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from broadcaster.alerts.models import AlertState, Hazard, Level, RevisionKind
-from broadcaster.alerts.schemas import AlertOut
-from broadcaster.db.base import utcnow
+from broadcaster.alerts.schemas import AlertOut, aware_future, distinct_zone_codes
 from broadcaster.plain_text import PlainLine, PlainText
 
 CHANGEABLE = ("level", "hazard", "headline", "body", "instruction", "zones", "expires_at")
@@ -41,21 +40,12 @@ class UpdateIn(BaseModel):
     @field_validator("zones")
     @classmethod
     def _distinct_zone_codes(cls, zones: list[str] | None) -> list[str] | None:
-        if zones is None:
-            return None
-        cleaned = [z.strip() for z in zones]
-        if any(not z for z in cleaned):
-            raise ValueError("zone codes must not be empty")
-        return list(dict.fromkeys(cleaned))
+        return None if zones is None else distinct_zone_codes(zones)
 
     @field_validator("expires_at")
     @classmethod
     def _aware_future(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (e.g. +08:00)")
-        if value is not None and value <= utcnow():
-            raise ValueError(f"失效时间已过 / expires_at is in the past: {value.isoformat()}")
-        return value
+        return aware_future(value)
 
     @model_validator(mode="after")
     def _something(self) -> UpdateIn:

@@ -42,19 +42,29 @@ class AlertIn(BaseModel):
     @field_validator("zones")
     @classmethod
     def _distinct_zone_codes(cls, zones: list[str]) -> list[str]:
-        cleaned = [z.strip() for z in zones]
-        if any(not z for z in cleaned):
-            raise ValueError("zone codes must not be empty")
-        return list(dict.fromkeys(cleaned))
+        return distinct_zone_codes(zones)
 
     @field_validator("expires_at")
     @classmethod
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (e.g. +08:00)")
-        if value is not None and value <= utcnow():
-            raise ValueError(f"失效时间已过 / expires_at is in the past: {value.isoformat()}")
-        return value
+        return aware_future(value)
+
+
+def distinct_zone_codes(zones: list[str]) -> list[str]:
+    """Zone codes trimmed, none empty, each once (in the order given)."""
+    cleaned = [z.strip() for z in zones]
+    if any(not z for z in cleaned):
+        raise ValueError("zone codes must not be empty")
+    return list(dict.fromkeys(cleaned))
+
+
+def aware_future(value: dt.datetime | None) -> dt.datetime | None:
+    """An expiry with a time zone, in the future (None stays None)."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("expires_at needs a time zone (e.g. +08:00)")
+    if value is not None and value <= utcnow():
+        raise ValueError(f"失效时间已过 / expires_at is in the past: {value.isoformat()}")
+    return value
 
 
 class DeliveryCounts(BaseModel):
