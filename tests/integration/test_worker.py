@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,10 +17,10 @@ from pathlib import Path
 import pytest
 from rq import Worker
 
-from broadcaster.queues import DEFAULT, SEND, URGENT, connect, get_queue
+from broadcaster.queues import DEFAULT, SEND, URGENT, all_queues, connect, get_queue
 from broadcaster.redis_embedded import EmbeddedRedis
 from broadcaster.settings import Settings
-from broadcaster.worker import Periodic, fire_due_ticks, run_worker, tick_key
+from broadcaster.worker import WORKER_CLASSES, Periodic, fire_due_ticks, run_worker, tick_key
 
 pytestmark = pytest.mark.integration
 
@@ -140,6 +141,33 @@ def test_sigterm_is_a_warm_shutdown(
 
     assert connection.lrange(marks, 0, -1) == [b"started", b"done"]
     assert Worker.all(queue=queue) == []
+    connection.close()
+
+
+def test_a_stopping_worker_does_not_wait_a_minute_for_its_pubsub_thread(
+    redis_settings: Settings,
+) -> None:
+    """RQ unsubscribes, then stops its pubsub thread, and redis-py's stop() joins it. Had the
+    thread read the UNSUBSCRIBE reply in between, it waited its 60 s for a new subscription
+    (why SIGTERMed workers sometimes took a minute to exit). That interleaving is forced here:
+    the thread must end with the reply, not a minute later."""
+    connection = connect(redis_settings.redis_url or "")
+    worker = WORKER_CLASSES["simple"](all_queues(connection, redis_settings), connection=connection)
+    worker.subscribe()
+    pubsub, thread = worker.pubsub, worker.pubsub_thread
+    sent = pubsub.unsubscribe
+
+    def unsubscribe_and_let_the_thread_read_the_reply(*channels: str) -> object:
+        answer = sent(*channels)
+        _wait_for(lambda: not pubsub.subscribed, "the pubsub thread to read the reply")
+        return answer
+
+    pubsub.unsubscribe = unsubscribe_and_let_the_thread_read_the_reply
+    stopping = threading.Thread(target=worker.unsubscribe, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)  # the bug took 60 s; the fix takes one round trip
+    assert not stopping.is_alive(), "unsubscribe waited for the pubsub thread's 60 s"
+    assert not thread.is_alive()
     connection.close()
 
 
