@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import signal
 import subprocess
@@ -213,20 +212,28 @@ def test_a_tick_whose_worker_died_mid_job_does_not_block_later_ticks(
 def test_periodic_tick_runs_once_per_interval_across_two_workers(
     redis_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
-    every = 1.0
+    every = 0.5
     connection = connect(redis_settings.redis_url or "")
     queue = get_queue(DEFAULT, connection, redis_settings)
     ticks_key = f"{redis_settings.queue_prefix}:ticks"
+
+    def redis_clock() -> float:  # the clock the tick lock's expiry runs on
+        seconds, microseconds = connection.time()
+        return float(seconds) + microseconds / 1e6
+
+    started = redis_clock()
     workers = [spawn_worker(every), spawn_worker(every)]
     _wait_for(lambda: len(Worker.all(queue=queue)) == 2, "both workers to register")
     seen = connection.llen(ticks_key)
-    _wait_for(lambda: connection.llen(ticks_key) >= seen + 3, "three ticks with both workers up")
+    _wait_for(lambda: connection.llen(ticks_key) >= seen + 16, "sixteen ticks with both workers up")
 
     for index, process in enumerate(workers):
         _stop(process, tmp_path / f"worker-{index}.log")
+    ended = redis_clock()
 
-    enqueued = sorted(float(v) for v in connection.lrange(ticks_key, 0, -1))
-    gaps = [later - earlier for earlier, later in itertools.pairwise(enqueued)]
-    # Two uncoordinated 1 s tickers always produce a gap <= 0.5 s; one shared lock cannot.
-    assert min(gaps) >= 0.6 * every, gaps
+    # A tick fires only by taking the shared lock, which expires one interval after it was
+    # taken: however late a busy machine enqueues each tick, there are at most as many as
+    # intervals in the whole run, plus one. Two uncoordinated tickers fire twice as often.
+    fired = connection.llen(ticks_key)
+    assert fired <= (ended - started) / every + 1, (fired, ended - started)
     connection.close()
