@@ -23,6 +23,9 @@ from broadcaster.api.loudspeakers import router as loudspeaker_router
 from broadcaster.api.registry import router as registry_router
 from broadcaster.api.retry_reads import RetryReads
 from broadcaster.api.security_headers import SecurityHeaders
+from broadcaster.api.shelters import router as shelters_router
+from broadcaster.api.shifts import router as shifts_router
+from broadcaster.api.situation import router as situation_router
 from broadcaster.api.twilio_sms import inbound_committer
 from broadcaster.api.twilio_sms import router as inbound_router
 from broadcaster.api.twilio_status import report_committer
@@ -101,12 +104,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(auth_router, prefix="/api/v1")
     app.include_router(audit_router, prefix="/api/v1")
     app.include_router(registry_router, prefix="/api/v1")
+    app.include_router(shelters_router, prefix="/api/v1")
     app.include_router(alerts_router, prefix="/api/v1")
     app.include_router(confirm_api_router, prefix="/api/v1")
     app.include_router(loudspeaker_router, prefix="/api/v1")
     app.include_router(feeds_router, prefix="/api/v1")
     app.include_router(visits_router, prefix="/api/v1")
     app.include_router(relay_router, prefix="/api/v1")
+    app.include_router(situation_router, prefix="/api/v1")
+    app.include_router(shifts_router, prefix="/api/v1")
     app.include_router(public_router)
     app.include_router(cap_out_router)
     app.include_router(login_router)

@@ -160,11 +160,15 @@ def import_cmd(
     groups: Annotated[
         bool, typer.Option("--groups", help="the file lists WeChat/QQ/WeCom groups (群登记表)")
     ] = False,
+    shelters: Annotated[
+        bool, typer.Option("--shelters", help="the file lists shelters (安置点)")
+    ] = False,
 ) -> None:
-    """Import households (户籍表) or, with --groups, groups; good rows are applied, bad rows
-    reported by row number."""
+    """Import households (户籍表), or with --groups groups, or with --shelters shelters; good
+    rows are applied, bad rows reported by row number."""
     from broadcaster.registry.group_import import import_groups
     from broadcaster.registry.importer import import_households
+    from broadcaster.registry.shelters import import_shelters
 
     if not file.is_file():
         raise _fail(f"文件不存在 / no such file: {file}")
@@ -184,8 +188,9 @@ def import_cmd(
 
         try:
             with db.transaction() as session:
-                if groups:
-                    report = import_groups(
+                if groups or shelters:
+                    chosen = import_groups if groups else import_shelters
+                    report = chosen(
                         session, data=file.read_bytes(), filename=file.name, actor=CLI_ACTOR
                     )
                 else:

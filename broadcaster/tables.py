@@ -8,6 +8,7 @@ from broadcaster.db.base import Base
 from broadcaster.delivery import models as delivery_models
 from broadcaster.feeds import models as feed_models
 from broadcaster.followup import models as followup_models
+from broadcaster.registry import duty_models
 from broadcaster.registry import models as registry_models
 from broadcaster.relay import models as relay_models
 
@@ -17,6 +18,7 @@ __all__ = [
     "auth_models",
     "confirm_models",
     "delivery_models",
+    "duty_models",
     "feed_models",
     "followup_models",
     "registry_models",

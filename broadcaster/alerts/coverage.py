@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import CTE, ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -14,6 +14,22 @@ from broadcaster.alerts.states import FINAL
 from broadcaster.registry.models import Household, Zone, ZoneKind, household_zones
 
 ROLLED_UP = (ZoneKind.district, ZoneKind.township, ZoneKind.village)
+
+
+class Node(Protocol):
+    """A row of a zone tree: its zone, its parent zone and its code (the sibling order)."""
+
+    @property
+    def zone_id(self) -> int: ...
+
+    @property
+    def parent_id(self) -> int | None: ...
+
+    @property
+    def code(self) -> str: ...
+
+
+N = TypeVar("N", bound=Node)
 
 
 @dataclass(frozen=True)
@@ -174,14 +190,14 @@ def hazard_rows(
     return [_row(r) for r in session.execute(stmt).all()]
 
 
-def tree_order(rows: list[ZoneCoverage]) -> list[ZoneCoverage]:
+def tree_order(rows: list[N]) -> list[N]:
     """Parents before children, siblings by code (a pre-order walk)."""
     ids = {r.zone_id for r in rows}
-    children: dict[int | None, list[ZoneCoverage]] = {}
+    children: dict[int | None, list[N]] = {}
     for row in rows:
         parent = row.parent_id if row.parent_id in ids else None
         children.setdefault(parent, []).append(row)
-    ordered: list[ZoneCoverage] = []
+    ordered: list[N] = []
 
     def walk(parent: int | None) -> None:
         for row in sorted(children.get(parent, []), key=lambda r: r.code):
@@ -190,6 +206,11 @@ def tree_order(rows: list[ZoneCoverage]) -> list[ZoneCoverage]:
 
     walk(None)
     return ordered
+
+
+def path_ids(path: str) -> list[int]:
+    """The zone ids of a materialised path ("/1/4/17/" → [1, 4, 17]), root first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
 
 
 def zone_households(session: Session) -> dict[int, int]:

@@ -128,6 +128,22 @@ class AlertDetail(AlertOut):
     completed_at: dt.datetime | None
 
 
+class AttemptOut(BaseModel):
+    """One attempt at sending one of the household's deliveries."""
+
+    delivery: str = Field(description='Its delivery, named as in `deliveries` ("sms:8000").')
+    number: int
+    provider: str
+    requested_at: dt.datetime
+    outcome: str = Field(
+        description="A delivery state: sending, sent, delivered, failed, unknown, or "
+        "superseded (not sent, tried again)."
+    )
+    error_code: str | None
+    provider_message_id: str | None
+    finished_at: dt.datetime | None
+
+
 class RecipientOut(BaseModel):
     household_code: str
     head_name: str
@@ -137,6 +153,7 @@ class RecipientOut(BaseModel):
     priority: int
     reached_at: dt.datetime | None
     deliveries: dict[str, str]
+    attempts: list[AttemptOut] = Field(default_factory=list, description="Oldest first.")
 
 
 class RecipientPage(BaseModel):

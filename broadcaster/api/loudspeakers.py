@@ -18,8 +18,9 @@ from broadcaster.auth.audit import record
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
-from broadcaster.db.database import Database
+from broadcaster.db.database import Database, rowcount
 from broadcaster.db.ids import Id
+from broadcaster.delivery import attempts
 from broadcaster.delivery.models import Delivery, DeliveryState, LoudspeakerTask, TaskState
 from broadcaster.delivery.statuses import PREDECESSORS
 from broadcaster.errors import Forbidden, InvalidState, NotFound, ValidationFailed
@@ -149,15 +150,15 @@ def mark_played(session: Session, *, task_id: int, who: Principal, settings: Set
     now = utcnow()
     task.state, task.played_at, task.played_by = TaskState.played, now, who.actor.name
     if task.delivery_id is not None:  # played is as delivered as a loudspeaker gets
-        session.execute(
+        delivered, before = DeliveryState.delivered, PREDECESSORS[DeliveryState.delivered]
+        moved = session.execute(
             update(Delivery)
-            .where(
-                Delivery.id == task.delivery_id,
-                Delivery.state.in_(PREDECESSORS[DeliveryState.delivered]),
-            )
-            .values(state=DeliveryState.delivered, final_at=now, lease_token=None)
+            .where(Delivery.id == task.delivery_id, Delivery.state.in_(before))
+            .values(state=delivered, final_at=now, lease_token=None)
             .execution_options(synchronize_session=False)
         )
+        if rowcount(moved):
+            attempts.finish(session, task.delivery_id, delivered, before, now)
     record(
         session,
         actor=who.actor,

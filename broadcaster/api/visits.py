@@ -16,9 +16,10 @@ from broadcaster.auth.service import Principal
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
-from broadcaster.flows.findings import OutcomeIn, record_outcome
-from broadcaster.followup.models import VisitOutcome, VisitState, VisitTask
+from broadcaster.flows.findings import Evacuation, OutcomeIn, record_outcome
+from broadcaster.followup.models import Placement, VisitOutcome, VisitState, VisitTask
 from broadcaster.followup.visits import start_visit, worker_of
+from broadcaster.plain_text import PlainLine
 from broadcaster.registry.logins import actor_names
 from broadcaster.registry.models import Household, Person, Worker
 
@@ -64,6 +65,10 @@ class FindingOut(VisitOut):
         "cancelled, done…); the finding was recorded all the same."
     )
     help_request_id: int | None
+    people_moved: int | None = Field(description="People of the household moved (evacuated).")
+    placement: Placement | None = Field(description="shelter, relatives or other.")
+    shelter_id: int | None
+    destination: str
 
 
 class OutcomeBody(BaseModel):
@@ -79,6 +84,20 @@ class OutcomeBody(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     found_at: dt.datetime | None = Field(
         default=None, description="When the worker tapped, by the phone's clock (offline sync)."
+    )
+    people_moved: int | None = Field(
+        default=None, ge=1, le=100, description="With `evacuated`: how many people were moved."
+    )
+    placement: Placement | None = Field(
+        default=None,
+        description="With `evacuated`: to a shelter (集中安置), to relatives (投亲靠友), or other.",
+    )
+    shelter_id: Id | None = Field(
+        default=None,
+        description="The shelter (GET /api/v1/registry/shelters) when placement is shelter.",
+    )
+    destination: PlainLine = Field(
+        default="", max_length=200, description="Where to, in words (placement other)."
     )
 
 
@@ -198,18 +217,28 @@ def outcome(
 ) -> FindingOut:
     """What was found at the door. Sent again with the same client_id, it changes nothing.
     A task reassigned, cancelled or finished since the phone loaded it still takes the
-    finding (`moved_on` says what it had become); "needs help" always opens a help request."""
+    finding (`moved_on` says what it had become); "needs help" always opens a help request.
+    With `evacuated`: how many people were moved and where (a shelter, relatives, other)."""
+    moved = Evacuation(body.people_moved, body.placement, body.shelter_id, body.destination)
     with db.transaction() as session:
         found = record_outcome(
             session,
             task_id=task_id,
             body=OutcomeIn(
-                body.outcome, body.notes, body.client_id, body.lat, body.lon, body.found_at
+                body.outcome, body.notes, body.client_id, body.lat, body.lon, body.found_at, moved
             ),
             worker=worker_of(session, who.user_id),
             is_field=who.role is Role.field,
             actor=who.actor,
             now=utcnow(),
         )
-        moved_on, help_id = found.moved_on, found.help_request_id
-    return FindingOut(**_one(db, task_id).model_dump(), moved_on=moved_on, help_request_id=help_id)
+        moved_on, help_id, kept = found.moved_on, found.help_request_id, found.evacuation
+    return FindingOut(
+        **_one(db, task_id).model_dump(),
+        moved_on=moved_on,
+        help_request_id=help_id,
+        people_moved=kept.people,
+        placement=kept.placement,
+        shelter_id=kept.shelter_id,
+        destination=kept.destination,
+    )

@@ -55,7 +55,8 @@ def households_for(deliveries: int) -> int:
 
 
 def prepare(db: Database, settings: Settings) -> tuple[int, int, float, float]:
-    """Plan one alert in-process, then mark every delivery sent with a fake provider id."""
+    """Plan one alert in-process, then mark every delivery sent with a fake provider id (and
+    its attempt, so that callbacks find it as they would)."""
     started = time.perf_counter()
     with db.transaction() as session:
         issued = issue_alert(
@@ -76,9 +77,17 @@ def prepare(db: Database, settings: Settings) -> tuple[int, int, float, float]:
             ),
             {"alert": alert_id},
         )
+        session.execute(  # each with the attempt a lease would have written and answered
+            text(
+                "INSERT INTO delivery_attempts (delivery_id, number, provider, requested_at, "
+                "outcome, provider_message_id) SELECT id, 1, channel, sent_at, 'sent', "
+                "provider_id FROM deliveries WHERE alert_id = :alert"
+            ),
+            {"alert": alert_id},
+        )
     if db.dialect == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE deliveries, recipients"))
+            connection.execute(text("ANALYZE deliveries, recipients, delivery_attempts"))
     marked = time.perf_counter()
     count = sum(issued.channel_counts.values())
     return alert_id, count, round(planned - started, 2), round(marked - planned, 2)

@@ -49,6 +49,11 @@ PAGES = (
     ("alert: needs help in a village", "/console/alerts/{alert}?status=needs_help&zone=T01V01"),
     ("alert: last page", "/console/alerts/{alert}?page=2000"),
     ("report", "/console/alerts/{alert}/report"),
+    ("situation report", "/console/alerts/{alert}/situation"),
+    ("situation, today's alerts", "/console/situation"),
+    ("duty shift", "/console/duty"),
+    ("fragment shift", "/console/fragments/shift"),
+    ("audit of the alert", "/console/audit?alert={alert}"),
     ("registry households", "/console/registry"),
     ("registry search", "/console/registry?q=%E5%BC%A0&vulnerable=1"),
     ("registry zones", "/console/registry?tab=zones"),
@@ -61,6 +66,7 @@ EXPORTS = (
     ("export csv (unconfirmed)", "/console/alerts/{alert}/recipients.csv?status=unconfirmed"),
     ("export xlsx (needs help)", "/console/alerts/{alert}/recipients.xlsx?status=needs_help"),
     ("report xlsx", "/console/alerts/{alert}/report.xlsx"),
+    ("situation xlsx", "/api/v1/alerts/{alert}/situation-report?format=xlsx"),
 )
 
 # What happened after issue, set-based: 60 % confirmed, 2 % needing help, 10 % visited,

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
+from broadcaster.delivery.answers import LATE_ACCEPT, ON_ATTEMPT, ON_DELIVERY
+from broadcaster.delivery.attempts import open_attempts
 from broadcaster.delivery.models import Delivery, DeliveryState
 from channels.base import Outcome, SendResult
 
@@ -49,7 +51,8 @@ def claim(
     lease_seconds: int,
     now: dt.datetime,
 ) -> Lease:
-    """Lease up to `limit` queued deliveries, most urgent first; committed by the caller."""
+    """Lease up to `limit` queued deliveries, most urgent first, each with a new attempt
+    (written before the call); committed by the caller."""
     token = secrets.token_hex(8)
     expires = now + dt.timedelta(seconds=lease_seconds)
     candidates = (
@@ -88,6 +91,7 @@ def claim(
     )
     rows = [Claimed(**row._mapping) for row in session.execute(stmt)]
     rows.sort(key=lambda c: (c.priority, c.id))
+    open_attempts(session, [c.id for c in rows], now)
     return Lease(token, expires, rows)
 
 
@@ -107,60 +111,6 @@ class RecordStats:
             setattr(self, name, getattr(self, name) + value)
 
 
-_LEASED = and_(
-    deliveries.c.id == bindparam("d_id"),
-    deliveries.c.lease_token == bindparam("d_token"),
-    deliveries.c.state == DeliveryState.sending.value,
-)
-_ACCEPT = (
-    update(deliveries)
-    .where(_LEASED)
-    .values(
-        state=bindparam("d_state"),  # sent, or delivered when the answer is final
-        provider_id=bindparam("d_provider"),
-        segments=bindparam("d_segments"),
-        sent_at=bindparam("d_now"),
-        error_code=None,  # an earlier attempt's refusal is history, not this message's
-        final_at=bindparam("d_final"),
-        lease_token=None,
-        lease_expires_at=None,
-    )
-)
-_FAIL = (
-    update(deliveries)
-    .where(_LEASED)
-    .values(
-        state=DeliveryState.failed.value,
-        error_code=bindparam("d_error"),
-        final_at=bindparam("d_now"),
-        lease_token=None,
-        lease_expires_at=None,
-    )
-)
-_RETRY = (
-    update(deliveries)
-    .where(_LEASED)
-    .values(
-        state=DeliveryState.queued.value,
-        error_code=bindparam("d_error"),
-        not_before=bindparam("d_not_before"),
-        lease_token=None,
-        lease_expires_at=None,
-    )
-)
-_UNKNOWN = (
-    update(deliveries)
-    .where(_LEASED)
-    .values(
-        state=DeliveryState.unknown.value,
-        error_code=bindparam("d_error"),
-        sent_at=bindparam("d_now"),
-        lease_token=None,
-        lease_expires_at=None,
-    )
-)
-
-
 def record_results(
     session: Session,
     *,
@@ -169,7 +119,8 @@ def record_results(
     now: dt.datetime,
     retry_after: dt.timedelta,
 ) -> RecordStats:
-    """Store each answer on its delivery, only while this worker still holds the lease."""
+    """Store each answer on its delivery and its attempt, only while this worker still holds
+    the lease."""
     rows = _current(session, [r.key for r in results])
     stats = RecordStats()
     groups: dict[Outcome, list[dict[str, object]]] = {o: [] for o in Outcome}
@@ -194,16 +145,11 @@ def record_results(
                 "d_final": now if result.final else None,
             }
         )
-    statements = {
-        Outcome.accepted: _ACCEPT,
-        Outcome.failed: _FAIL,
-        Outcome.retry: _RETRY,
-        Outcome.unknown: _UNKNOWN,
-    }
     for outcome, params in groups.items():
         if params:
-            matched = session.connection().execute(statements[outcome], params).rowcount
+            matched = session.connection().execute(ON_DELIVERY[outcome], params).rowcount
             setattr(stats, _STAT[outcome], matched)
+            session.connection().execute(ON_ATTEMPT[outcome], params)
     if strangers:
         _unmatched(session, strangers, stats, now)
     return stats
@@ -250,7 +196,7 @@ def _unmatched(
         stats.lease_lost += 1
         lost[row.alert_id] = lost.get(row.alert_id, 0) + 1
         if result.outcome is Outcome.accepted and row.state == DeliveryState.unknown.value:
-            session.execute(
+            kept = session.connection().execute(
                 update(deliveries)
                 .where(
                     deliveries.c.id == result.key,
@@ -261,6 +207,8 @@ def _unmatched(
                     state=DeliveryState.sent.value, provider_id=result.provider_id, error_code=None
                 )
             )
+            if kept.rowcount:
+                session.execute(LATE_ACCEPT, {"r_id": result.key, "r_provider": result.provider_id})
     for alert_id, count in lost.items():
         session.execute(
             update(alerts)

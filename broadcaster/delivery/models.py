@@ -73,6 +73,32 @@ class Delivery(Base):
     final_at: Mapped[dt.datetime | None]
 
 
+class DeliveryAttempt(Base):
+    """One attempt at sending a delivery: written `sending` when the delivery is leased (before
+    the call), then given the provider's answer and its callbacks. The delivery keeps its own
+    state; its attempts are its history (a refused first try keeps its error code here)."""
+
+    __tablename__ = "delivery_attempts"
+    # Keyed by what it is, (delivery, number): one index and no surrogate id to keep up on
+    # the send path (on SQLite the table is that index, without a rowid table beside it).
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id"), primary_key=True, autoincrement=False
+    )
+    number: Mapped[int] = mapped_column(  # 1, 2, …: the delivery's lease count
+        primary_key=True, autoincrement=False
+    )
+    provider: Mapped[str] = mapped_column(String(64))  # the configured channel that carried it
+    requested_at: Mapped[dt.datetime]
+    outcome: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState, "attempt_outcome"), default=DeliveryState.sending
+    )
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    finished_at: Mapped[dt.datetime | None]
+
+
 class TaskState(enum.StrEnum):
     open = "open"
     played = "played"

@@ -16,6 +16,7 @@ from broadcaster.alerts.models import Alert, AlertState, AlertStatus
 from broadcaster.alerts.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
+from broadcaster.delivery import attempts
 from broadcaster.delivery.dispatch import enqueue_sends, queue_for
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.runtime import Runtime, runtime
@@ -57,8 +58,9 @@ def tick() -> dict[str, Any]:
 
 
 def expire_leases(session: Session, now: dt.datetime) -> int:
-    """Deliveries whose worker vanished mid-send: their fate is unknown, never assumed."""
-    result = session.execute(
+    """Deliveries whose worker vanished mid-send: their fate (and their attempt's) is
+    unknown, never assumed."""
+    expired = session.scalars(
         update(Delivery)
         .where(Delivery.state == S.sending, Delivery.lease_expires_at < now)
         .values(
@@ -68,9 +70,11 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
             lease_expires_at=None,
             sent_at=func.coalesce(Delivery.sent_at, now),
         )
+        .returning(Delivery.id)
         .execution_options(synchronize_session=False)
-    )
-    return rowcount(result)
+    ).all()
+    attempts.expire(session, expired, EXPIRED)
+    return len(expired)
 
 
 def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
@@ -179,8 +183,8 @@ def _apply_lookups(
 
 
 def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
-    """The provider never got it: this attempt is superseded (history, not a failure) by a
-    new one, queued."""
+    """The provider never got it: this delivery and its attempt are superseded (history, not
+    a failure) by a new delivery, queued; its lease makes the new attempt."""
     closed = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery.id, Delivery.state == S.unknown)
@@ -189,6 +193,7 @@ def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
     )
     if not rowcount(closed):
         return 0
+    attempts.supersede(session, delivery.id, now, "not_sent")
     session.execute(
         insert(Delivery).values(
             alert_id=delivery.alert_id,

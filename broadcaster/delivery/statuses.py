@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.alerts.states import movable_to
+from broadcaster.delivery.attempts import report_statement
 from broadcaster.delivery.ledger import lock_in_order
 from broadcaster.delivery.models import Delivery, DeliveryState
 
@@ -68,10 +69,13 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
 
 
 _STATEMENTS = {state: _statement(state) for state in PREDECESSORS}
+# The attempt a report is about moves forward by the same table (a superseded one never).
+_ATTEMPTS = {state: report_statement(state, PREDECESSORS[state]) for state in PREDECESSORS}
 
 
 def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.datetime) -> int:
-    """Apply a batch of reports; returns how many moved a delivery forward."""
+    """Apply a batch of reports to deliveries and their attempts; returns how many moved a
+    delivery forward."""
     lock_in_order(session, [r.delivery_id for r in reports])
     moved = 0
     by_state: dict[DeliveryState, list[dict[str, object]]] = {}
@@ -90,6 +94,7 @@ def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.dat
         params = by_state.get(state)
         if params:
             moved += session.connection().execute(_STATEMENTS[state], params).rowcount
+            session.connection().execute(_ATTEMPTS[state], params)
     delivered = [r.delivery_id for r in reports if r.state is S.delivered]
     if delivered:
         mark_reached(session, delivered, now)

@@ -13,10 +13,16 @@ from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
 from broadcaster.confirm.models import Answer, ConfirmVia, HelpRequest
-from broadcaster.errors import Conflict, Forbidden, NotFound
+from broadcaster.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from broadcaster.flows.confirming import record_confirmation
-from broadcaster.followup.models import VisitOutcome, VisitReport, VisitState, VisitTask
-from broadcaster.registry.models import Worker
+from broadcaster.followup.models import (
+    Placement,
+    VisitOutcome,
+    VisitReport,
+    VisitState,
+    VisitTask,
+)
+from broadcaster.registry.models import Shelter, Worker
 
 OPEN = (VisitState.open, VisitState.in_progress)
 ANSWERS = {
@@ -27,6 +33,21 @@ ANSWERS = {
 
 
 @dataclass(frozen=True)
+class Evacuation:
+    """How many people of the household were moved, and where to: a registered shelter, to
+    relatives (投亲靠友), or elsewhere in words. Any part may be missing (an older phone)."""
+
+    people: int | None = None
+    placement: Placement | None = None
+    shelter_id: int | None = None
+    destination: str = ""
+
+    @property
+    def given(self) -> bool:
+        return bool(self.people or self.placement or self.shelter_id or self.destination)
+
+
+@dataclass(frozen=True)
 class OutcomeIn:
     outcome: VisitOutcome
     notes: str
@@ -34,6 +55,7 @@ class OutcomeIn:
     lat: float | None = None
     lon: float | None = None
     found_at: dt.datetime | None = None  # the phone's clock when the worker tapped
+    evacuation: Evacuation = Evacuation()
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,36 @@ class Finding:
     task: VisitTask
     moved_on: str | None
     help_request_id: int | None
+    evacuation: Evacuation = Evacuation()
+
+
+def checked_evacuation(session: Session, body: OutcomeIn) -> Evacuation:
+    """The evacuation as recorded (placement inferred from a shelter or a destination), or a
+    ValidationFailed naming the field; a closed shelter still takes a finding (it happened)."""
+    moved = body.evacuation
+    if not moved.given:
+        return moved
+    if body.outcome is not VisitOutcome.evacuated:
+        raise ValidationFailed(
+            "转移人数和去向只用于“已转移” / people and destination go with outcome evacuated",
+            field="people_moved" if moved.people else "placement",
+        )
+    placement = moved.placement or (
+        Placement.shelter if moved.shelter_id else Placement.other if moved.destination else None
+    )
+    if placement is Placement.shelter:
+        if moved.shelter_id is None:
+            raise ValidationFailed("请选择安置点 / choose the shelter", field="shelter_id")
+        if session.get(Shelter, moved.shelter_id) is None:
+            raise ValidationFailed(
+                f"安置点不存在 / no shelter {moved.shelter_id}", field="shelter_id"
+            )
+    elif moved.shelter_id is not None:
+        raise ValidationFailed(
+            "只有去向为安置点时才填安置点 / a shelter goes with placement shelter",
+            field="shelter_id",
+        )
+    return Evacuation(moved.people, placement, moved.shelter_id, moved.destination.strip())
 
 
 def _task(session: Session, task_id: int, worker: Worker | None, is_field: bool) -> VisitTask:
@@ -100,7 +152,8 @@ def _seen(session: Session, task_id: int, client_id: str | None) -> Finding | No
             "client_id 已用于另一任务 / client_id used for another task", field="client_id"
         )
     task = session.get_one(VisitTask, task_id)
-    return Finding(task, seen.moved_on, _help_id(session, task.recipient_id))
+    moved = Evacuation(seen.people_moved, seen.placement, seen.shelter_id, seen.destination)
+    return Finding(task, seen.moved_on, _help_id(session, task.recipient_id), moved)
 
 
 def _help_id(session: Session, recipient_id: int) -> int | None:
@@ -121,6 +174,7 @@ def record_outcome(
     task was reassigned, cancelled or finished meanwhile the finding still counts for the
     household: "needs help" opens a help request; safe/evacuated make it final unless a later
     fact already did (states only move forward)."""
+    moved = checked_evacuation(session, body)
     seen = _seen(session, task_id, body.client_id)
     if seen is not None:
         return seen
@@ -139,6 +193,10 @@ def record_outcome(
             by=actor.name,
             received_at=now,
             moved_on=after,
+            people_moved=moved.people,
+            placement=moved.placement,
+            shelter_id=moved.shelter_id,
+            destination=moved.destination[:200],
         )
     )
     if task.state in OPEN:
@@ -171,7 +229,15 @@ def record_outcome(
         client_id=body.client_id,
         found_at=at.isoformat(),
         moved_on=after,
+        **_evacuation_detail(moved),
     )
     needs_help = body.outcome is VisitOutcome.needs_help
     help_id = _help_id(session, task.recipient_id) if needs_help else None
-    return Finding(task, after, help_id)
+    return Finding(task, after, help_id, moved)
+
+
+def _evacuation_detail(moved: Evacuation) -> dict[str, object]:
+    if not moved.given:
+        return {}
+    placement = moved.placement.value if moved.placement else None
+    return {"people_moved": moved.people, "placement": placement, "shelter_id": moved.shelter_id}

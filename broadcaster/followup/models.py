@@ -30,6 +30,14 @@ class VisitOutcome(enum.StrEnum):
     address_invalid = "address_invalid"
 
 
+class Placement(enum.StrEnum):
+    """Where the people of an evacuated household went (集中安置 / 投亲靠友 / 其他)."""
+
+    shelter = "shelter"
+    relatives = "relatives"
+    other = "other"
+
+
 class VisitTask(Base):
     """One household to visit under one alert, assigned to one worker."""
 
@@ -80,3 +88,8 @@ class VisitReport(Base):
     # What the task had become when the finding arrived (reassigned, cancelled, done…):
     # the finding is kept all the same (DESIGN §3.13).
     moved_on: Mapped[str | None] = mapped_column(String(32))
+    # An evacuation (转移): how many people of the household were moved, and where to.
+    people_moved: Mapped[int | None]
+    placement: Mapped[Placement | None] = mapped_column(str_enum(Placement, "placement"))
+    shelter_id: Mapped[int | None] = mapped_column(ForeignKey("shelters.id"), index=True)
+    destination: Mapped[str] = mapped_column(String(200), default="", server_default="")

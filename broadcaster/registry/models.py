@@ -182,3 +182,18 @@ class Loudspeaker(TimestampMixin, Base):
     endpoint_url: Mapped[str | None] = mapped_column(String(300))
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+
+
+class Shelter(TimestampMixin, Base):
+    """A place evacuated people are moved to (安置点): its zone and how many it takes."""
+
+    __tablename__ = "shelters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"), index=True)
+    capacity: Mapped[int] = mapped_column(default=0)
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # A closed shelter takes no new evacuees on the field page; findings naming it still count.
+    active: Mapped[bool] = mapped_column(default=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.confirm.models import Confirmation
 from broadcaster.delivery.models import Delivery
+from broadcaster.errors import ValidationFailed
 from broadcaster.followup.models import VisitTask
 from broadcaster.registry.models import Household, Person, Zone, ZoneKind
 from broadcaster.registry.service import households_in_zone
@@ -73,6 +74,19 @@ def mask_phone(phone: str) -> str:
     if len(digits) >= 8:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
     return "*" * max(len(digits) - 2, 0) + digits[-2:]
+
+
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def given_time(value: dt.datetime, field: str) -> dt.datetime:
+    """A time someone gave (without a zone: Beijing time) in UTC, within 2000–2100, else a
+    ValidationFailed naming the field."""
+    stamp = value if value.tzinfo is not None else value.replace(tzinfo=CST)
+    if not EARLIEST <= stamp < LATEST:
+        raise ValidationFailed(f"{field}: 时间超出范围 / time out of range", field=field)
+    return stamp.astimezone(dt.UTC)
 
 
 def local_time(value: dt.datetime | None) -> str:

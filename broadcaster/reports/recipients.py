@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
-from broadcaster.alerts.schemas import RecipientOut, RecipientPage
+from broadcaster.alerts.schemas import AttemptOut, RecipientOut, RecipientPage
+from broadcaster.delivery.attempts import AttemptRow, of_recipients
 from broadcaster.delivery.models import Delivery
 from broadcaster.registry.models import Household, Zone
 from broadcaster.registry.service import households_in_zone, zone_by_code
@@ -39,6 +40,7 @@ def recipient_page(
         stmt.order_by(Recipient.priority, Recipient.id).offset(offset).limit(limit)
     ).all()
     states = _delivery_states(session, [r[0].id for r in rows])
+    attempts = of_recipients(session, [r[0].id for r in rows])
     items = [
         RecipientOut(
             household_code=code,
@@ -49,10 +51,29 @@ def recipient_page(
             priority=r.priority,
             reached_at=r.reached_at,
             deliveries=states.get(r.id, {}),
+            attempts=[_attempt(a) for a in attempts.get(r.id, [])],
         )
         for r, code, head, grid in rows
     ]
     return RecipientPage(total=total, offset=offset, limit=limit, items=items)
+
+
+def _attempt(row: AttemptRow) -> AttemptOut:
+    return AttemptOut(
+        delivery=_key(row.channel, row.address),
+        number=row.number,
+        provider=row.provider,
+        requested_at=row.requested_at,
+        outcome=row.outcome.value,
+        error_code=row.error_code,
+        provider_message_id=row.provider_message_id,
+        finished_at=row.finished_at,
+    )
+
+
+def _key(channel: str, address: str) -> str:
+    """How the API names one of a household's deliveries: channel and the address's end."""
+    return f"{channel}:{address[-4:]}"
 
 
 def _delivery_states(session: Session, recipient_ids: list[int]) -> dict[int, dict[str, str]]:
@@ -68,5 +89,5 @@ def _delivery_states(session: Session, recipient_ids: list[int]) -> dict[int, di
     for recipient_id, channel, address, state in rows:
         if recipient_id is None:
             continue
-        found.setdefault(recipient_id, {})[f"{channel}:{address[-4:]}"] = state.value
+        found.setdefault(recipient_id, {})[_key(channel, address)] = state.value
     return found

@@ -1,5 +1,6 @@
-"""The field page in a real browser: it opens without signal, records two outcomes offline,
-and both arrive exactly once when the phone is back online."""
+"""The field page in a real browser: it opens without signal, records two outcomes offline (one
+an evacuation to a shelter from the list kept on the phone), and both arrive exactly once when
+the phone is back online."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role
 from broadcaster.confirm.models import Confirmation
 from broadcaster.db.database import Database
-from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.followup.models import (
+    Placement,
+    VisitOutcome,
+    VisitReport,
+    VisitState,
+    VisitTask,
+)
 from broadcaster.registry.models import WorkerRole
 from broadcaster.settings import Settings
 from tests.e2e.browser import chromium, page_problems
@@ -24,9 +31,9 @@ from tests.stack import running_stack, wait_until
 PASSWORD = "field-worker-password"
 
 
-def seed(db: Database, settings: Settings) -> None:
-    """A field worker (with a console password) and two vulnerable households of theirs:
-    the red policy gives them visit tasks at once."""
+def seed(db: Database, settings: Settings) -> int:
+    """A field worker (with a console password), two vulnerable households of theirs (the red
+    policy gives them visit tasks at once) and a shelter; returns the shelter's id."""
     with db.transaction() as session:
         zones = f.zone_tree(session)
         worker = f.worker(session, name="王网格", role=WorkerRole.field)
@@ -36,7 +43,9 @@ def seed(db: Database, settings: Settings) -> None:
         worker.user_id = user.id
         for flag in ("elderly_alone", "bedridden"):
             f.household(session, grid=zones["G1"], vulnerability=(flag,)).worker_id = worker.id
+        shelter = f.shelter(session, zone=zones["V1"], name="一村小学", capacity=80).id
     fa.issue(db, settings, zones=["V1"])
+    return shelter
 
 
 def done_tasks(db: Database) -> list[Any]:
@@ -51,7 +60,7 @@ def done_tasks(db: Database) -> list[Any]:
 def test_two_outcomes_recorded_offline_arrive_once(
     db: Database, redis_settings: Settings, settings: Settings, tmp_path: Path
 ) -> None:
-    seed(db, settings)
+    shelter = seed(db, settings)
     with running_stack(db, redis_settings, tmp_path / "s") as stack, chromium() as browser:
         context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
         page = context.new_page()
@@ -68,8 +77,14 @@ def test_two_outcomes_recorded_offline_arrive_once(
         page.reload()  # no signal: the service worker serves the page from the phone
         page.wait_for_selector("article.task >> nth=1")
         assert "离线" in page.inner_text("#status")
-        for _ in range(2):  # each click re-renders the list: find the next open card anew
-            page.click("article.task:not(.done) button[data-outcome=safe]")
+        page.click("article.task:not(.done) button[data-outcome=safe]")
+        card = page.locator("article.task:not(.done)")  # the list re-rendered: the other one
+        card.locator("button[data-outcome=evacuated]").click()
+        card.locator(".evacuate .evac-ok").click()  # nothing filled in: not recorded
+        assert "转移人数" in card.locator(".evac-error").inner_text()
+        card.locator(".evacuate .people").fill("2")
+        card.locator(".evacuate .placement").select_option(f"shelter:{shelter}")
+        card.locator(".evacuate .evac-ok").click()
         outbox = page.evaluate("JSON.parse(localStorage.getItem('bc-outbox:wang')).length")
         assert outbox == 2
         assert done_tasks(db) == []
@@ -87,3 +102,9 @@ def test_two_outcomes_recorded_offline_arrive_once(
     assert len({client_id for _id, client_id in tasks}) == 2
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Confirmation)) == 2
+        moved = session.execute(
+            select(VisitReport.people_moved, VisitReport.placement, VisitReport.shelter_id).where(
+                VisitReport.outcome == VisitOutcome.evacuated
+            )
+        ).all()
+    assert [tuple(m) for m in moved] == [(2, Placement.shelter, shelter)]

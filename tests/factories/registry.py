@@ -14,6 +14,7 @@ from broadcaster.registry.models import (
     Loudspeaker,
     Person,
     PhoneKind,
+    Shelter,
     Worker,
     WorkerRole,
     Zone,
@@ -132,6 +133,14 @@ def loudspeaker(session: Session, *, zone: Zone, operator: Worker | None = None)
         zone_id=zone.id,
         operator_worker_id=operator.id if operator else None,
     )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def shelter(session: Session, *, zone: Zone, name: str, capacity: int) -> Shelter:
+    """A shelter (安置点) in a zone."""
+    row = Shelter(code=f"AZ{next(_seq):04d}", name=name, zone_id=zone.id, capacity=capacity)
     session.add(row)
     session.flush()
     return row

@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 
 from broadcaster.auth.chain import GENESIS, verify
 from broadcaster.db.database import Database
-from broadcaster.db.engine import make_engine
 from broadcaster.db.migrate import downgrade, upgrade
-from tests.conftest import _drop_pg_schema, _pg_schema_url, pg_unavailable_reason
+from tests.integration.migration_support import blank_db  # noqa: F401 (fixture)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def blank_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each backend, for migrating step by step."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-        db = Database(url, make_engine(url))
-        yield db
-        db.dispose()
-        return
-    reason = pg_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"bm_{os.getpid()}_{secrets.token_hex(3)}"
-    db = Database(_pg_schema_url(schema))
-    yield db
-    db.dispose()
-    _drop_pg_schema(schema)
-
-
-def test_existing_rows_are_chained(blank_db: Database) -> None:
+def test_existing_rows_are_chained(blank_db: Database) -> None:  # noqa: F811
     upgrade(blank_db.engine, "0010")
     with blank_db.engine.begin() as connection:
         for n in range(3):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from broadcaster.reports import audit_trail
 from broadcaster.web.console import common, timeline
 from broadcaster.web.i18n import translations
 from broadcaster.web.templating import TEMPLATES
@@ -32,7 +33,8 @@ def console_strings() -> set[str]:
         found.update(CALL.findall(path.read_text(encoding="utf-8")))
     labels = (common.LEVELS, common.HAZARDS, common.ALERT_STATES, common.RECIPIENT_STATES,
               common.channel_names(), common.VULNERABILITY, common.ROLE_NAMES, common.VIA,
-              common.VISITS, timeline.ACTIONS)  # fmt: skip
+              common.VISITS, common.DELIVERY_STATES, timeline.ACTIONS, common.DUTY_POSTS,
+              common.OPEN_KINDS, audit_trail.ACTION_NAMES, audit_trail.OBJECT_NAMES)  # fmt: skip
     for names in labels:
         found.update(names.values())
     found.update(CAUSES)

@@ -25,6 +25,7 @@ PAGES = (
     "/console/alerts/{alert}",
     "/console/alerts/{alert}?status=unconfirmed&vulnerable=1&zone=G1&page=1",
     "/console/alerts/{alert}/coverage",
+    "/console/alerts/{alert}/households/{household}",
     "/console/alerts/{alert}/report",
     "/console/registry",
     "/console/registry?tab=zones",
@@ -39,6 +40,14 @@ PAGES = (
     "/console/fragments/coverage?alert={alert}",
     "/console/alerts/{alert}/coverage/{village}",
     "/console/compose/zones/{village}",
+    "/console/alerts/{alert}/situation",
+    "/console/alerts/{alert}/situation?unit=一镇人民政府",
+    "/console/situation",
+    "/console/situation?since=2026-01-01T00:00&drills=true",
+    "/console/duty",
+    "/console/audit",
+    "/console/audit?alert={alert}",
+    "/console/fragments/shift",
 )
 
 

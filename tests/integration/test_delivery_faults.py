@@ -1,6 +1,7 @@
 """Provider faults and dead workers at the scale of a village, through the real stack: a
 worker killed mid-batch is taken over once its lease runs out (lease 3 s here); with 30 %
-of requests failing or timing out every number gets exactly one message; counts stay honest."""
+of requests failing or timing out every number gets exactly one message; counts stay honest,
+and every attempt is in the attempt log."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from broadcaster.db.database import Database
-from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from broadcaster.settings import Settings
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
@@ -136,6 +137,14 @@ def test_killed_worker_mid_batch_is_taken_over_by_the_next_worker(
     assert "failed" not in states
     assert final["deliveries"]["sms"]["total"] == households  # superseded ones are history
     assert final["lease_lost"] == 0
+    log = attempt_log(db)
+    assert sum(n for (outcome, _code), n in log.items() if outcome == "delivered") == households
+    assert (
+        sum(n for (outcome, _code), n in log.items() if outcome == "superseded")
+        == (
+            states["superseded"]  # the attempts of the resent ones stay, as history
+        )
+    )
 
 
 def test_thirty_percent_faults_deliver_every_number_once(
@@ -170,6 +179,37 @@ def test_thirty_percent_faults_deliver_every_number_once(
     assert states.get("delivered") == households
     assert "failed" not in states
     assert final["lease_lost"] == 0
+    log = attempt_log(db)
+    assert sum(n for (outcome, _code), n in log.items() if outcome == "delivered") == households
+    assert not {o for o, _code in log} - {"delivered", "superseded"}
+
+
+def attempt_log(db: Database) -> Counter[tuple[str, str | None]]:
+    """Checks each delivery against its attempts (numbered 1 to its lease count, all but
+    the last superseded, the last in the delivery's final state); outcomes with their codes."""
+    found: dict[int, tuple[DeliveryState, int, list[tuple[int, DeliveryState]]]] = {}
+    outcomes: Counter[tuple[str, str | None]] = Counter()
+    with db.read() as session:
+        for delivery_id, state, leased, number, outcome, code in session.execute(
+            select(
+                Delivery.id,
+                Delivery.state,
+                Delivery.attempts,
+                DeliveryAttempt.number,
+                DeliveryAttempt.outcome,
+                DeliveryAttempt.error_code,
+            )
+            .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+            .order_by(Delivery.id, DeliveryAttempt.number)
+        ):
+            found.setdefault(delivery_id, (state, leased, []))[2].append((number, outcome))
+            outcomes[(outcome.value, code)] += 1
+        assert len(found) == session.scalar(select(func.count()).select_from(Delivery))
+    for delivery_id, (state, leased, tries) in found.items():
+        assert [n for n, _o in tries] == list(range(1, leased + 1)), (delivery_id, tries)
+        assert {o for _n, o in tries[:-1]} <= {DeliveryState.superseded}, (delivery_id, tries)
+        assert tries[-1][1] is state, (delivery_id, state, tries)
+    return outcomes
 
 
 def error_codes(db: Database) -> Counter[str | None]:
@@ -205,3 +245,6 @@ def test_breaker_holds_a_down_provider_and_drops_nothing(
     assert refused < households * 2  # without the breaker: 4 tries each, again every 5 s
     assert max(per_number(stack).values()) == 1
     assert final["deliveries"]["sms"]["by_state"] == {"delivered": households}
+    log = attempt_log(db)
+    assert log[("superseded", "circuit_open")] > 0  # each hold is an attempt that never went
+    assert sum(n for (outcome, _code), n in log.items() if outcome == "delivered") == households

@@ -11,46 +11,15 @@ from sqlalchemy import select
 from broadcaster.alerts.models import Alert
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.delivery.ledger import Lease, claim, extend_leases, record_results
+from broadcaster.delivery.ledger import claim, extend_leases
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.reconciler import _resend, expire_leases
 from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendResult
-from tests.factories import alerts as fa
-from tests.factories import registry as f
+from tests.integration.ledger_support import leased, record, row
 
 S = DeliveryState
-RETRY = dt.timedelta(seconds=0)
-
-
-def leased(db: Database, settings: Settings, households: int = 3) -> tuple[int, Lease]:
-    with db.transaction() as session:
-        zones = f.zone_tree(session)
-        for _ in range(households):
-            f.household(session, grid=zones["G1"])
-    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
-    with db.transaction() as session:
-        lease = claim(
-            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=10, now=utcnow()
-        )
-    return alert_id, lease
-
-
-def record(db: Database, token: str, *results: SendResult) -> dict[str, int]:
-    with db.transaction() as session:
-        stats = record_results(
-            session, token=token, results=results, now=utcnow(), retry_after=RETRY
-        )
-    return vars(stats)
-
-
-def row(db: Database, delivery_id: int) -> Delivery:
-    with db.read() as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        session.expunge(delivery)
-        return delivery
 
 
 def lease_lost(db: Database, alert_id: int) -> int:

@@ -1,6 +1,6 @@
 """Delivery states that end: an operator whose login was made with `users create --worker`
-marks the loudspeaker played and its delivery is delivered (rate 100 %); a WeCom post the
-robot accepted is delivered too; the drill scorecard counts both."""
+marks the loudspeaker played and its delivery is delivered (rate 100 %, its attempt too); a
+WeCom post the robot accepted is delivered too; the drill scorecard counts both."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from broadcaster.alerts.models import Alert
 from broadcaster.db.database import Database
-from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from broadcaster.registry.models import WorkerRole
 from broadcaster.settings import Settings
 from broadcaster.web.console.figures import channel_rows
@@ -88,3 +88,14 @@ def test_played_and_accepted_posts_are_delivered(
     assert rows["loudspeaker"].delivery_rate == 1.0
     assert (card["channels"]["wecom_group"]["delivery_rate"], card["drill"]) == (1.0, True)
     assert card["channels"]["loudspeaker"]["delivery_rate"] == 1.0
+    with db.read() as session:
+        attempts = session.execute(
+            select(Delivery.channel, DeliveryAttempt.number, DeliveryAttempt.outcome)
+            .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+            .order_by(Delivery.channel)
+        ).all()
+    assert [tuple(a) for a in attempts] == [
+        ("loudspeaker", 1, DeliveryState.delivered),
+        ("loudspeaker", 1, DeliveryState.delivered),
+        ("wecom_group", 1, DeliveryState.delivered),
+    ]

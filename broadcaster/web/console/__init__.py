@@ -7,13 +7,17 @@ from fastapi import APIRouter
 from broadcaster.web.console import (
     alert_page,
     alerts_list,
+    audit_page,
     compose,
     dashboard,
+    duty,
     events,
     exports,
     household_edit,
+    recipient_page,
     registry_pages,
     report,
+    situation,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -23,8 +27,12 @@ _MODULES = (
     compose,
     alerts_list,
     alert_page,
+    recipient_page,
     exports,
     report,
+    situation,
+    duty,
+    audit_page,
     registry_pages,
     household_edit,
 )

@@ -59,6 +59,16 @@ RECIPIENT_STATES = {
     "visited": "已上门",
     "unconfirmed": "未确认（全部）",
 }
+DELIVERY_STATES = {  # of a delivery and of each attempt at it
+    "queued": "排队中",
+    "sending": "发送中",
+    "sent": "已发出",
+    "delivered": "已送达",
+    "failed": "失败",
+    "unknown": "结果未知",
+    "cancelled": "已撤回",
+    "superseded": "未送出，已重发",
+}
 
 
 def channel_names() -> dict[str, str]:
@@ -90,6 +100,16 @@ ROLE_NAMES = {
     "feed": "自动数据源",
     "operator": "喇叭操作员",
     "field": "网格员",
+}
+DUTY_POSTS = {"leader": "带班领导", "officer": "值班员"}
+OPEN_KINDS = {
+    "alerts_in_progress": "进行中的预警",
+    "approvals_waiting": "待审批预警",
+    "help_open": "待处理求助",
+    "speakers_unplayed": "未播放的喇叭",
+    "relay_escalated": "超时未转发的群",
+    "visits_open": "待上门",
+    "visits_flagged": "超时上门（已转交）",
 }
 VULNERABILITY = {
     "elderly_alone": "独居老人",
@@ -199,11 +219,14 @@ def page(
         hazards=HAZARDS,
         alert_states=ALERT_STATES,
         recipient_states=RECIPIENT_STATES,
+        delivery_states=DELIVERY_STATES,
         channel_names=channel_names(),
         vulnerability_names=VULNERABILITY,
         role_names=ROLE_NAMES,
         via_names=VIA,
         visit_names=VISITS,
+        duty_posts=DUTY_POSTS,
+        open_kinds=OPEN_KINDS,
         mask=mask_phone,
         **context,
     )

@@ -24,11 +24,12 @@ from broadcaster.web.console.common import (
     missing,
     page,
 )
+from broadcaster.web.console.duty import shift_context
 from broadcaster.web.console.live import active_alerts, funnels
 
 router = APIRouter()
 HOMES = {Role.officer: "/console", Role.admin: "/console", Role.operator: "/operator"}
-FRAGMENTS = ("alerts", "help", "approvals", "speakers", "coverage")
+FRAGMENTS = ("alerts", "help", "approvals", "speakers", "coverage", "shift")
 
 
 @router.get("/")
@@ -76,6 +77,8 @@ def board_context(
         context["approvals"] = board.approvals(session)
     if "speakers" in parts:
         context["speakers_total"], context["speakers"] = board.speaker_tasks(session)
+    if "shift" in parts:
+        context.update(shift_context(session))
     if covered is not None:
         context.update(covered())
     return context

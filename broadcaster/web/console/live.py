@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Recipient, RecipientState
 from broadcaster.confirm.models import HelpRequest
+from broadcaster.db.base import utcnow
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.registry.duty_models import Handover
+from broadcaster.registry.roster import on_duty
 from broadcaster.relay.models import RelayState, RelayTask
 
 R = RecipientState
@@ -156,12 +159,28 @@ def versions(session: Session) -> dict[str, str]:
     ).one()
     live = [str(a.id) for a in alerts if a.state in LIVE]
     pending = [str(a.id) for a in alerts if a.state is AlertState.pending_approval]
-    return {
+    found = {
         "alerts": ",".join(live) + "|" + ",".join(str(int(a.flagged)) for a in alerts),
         "approvals": ",".join(pending),
         "help": f"{help_n}:{help_max or 0}",
         "speakers": f"{tasks_n}:{tasks_max or 0}",
     }
+    found["shift"] = "|".join((_shift_version(session), *found.values()))
+    return found
+
+
+def _shift_version(session: Session) -> str:
+    """Who is on duty, handovers waiting, escalated relays and flagged visits: the shift card
+    changes with them (and with the sections above)."""
+    on = ",".join(str(s.id) for s, _u in on_duty(session, utcnow()))
+    handovers = session.execute(
+        select(func.count(), func.max(Handover.id)).where(Handover.acknowledged_at.is_(None))
+    ).one()
+    relays = session.scalar(select(func.count()).where(RelayTask.state == RelayState.escalated))
+    flagged = session.scalar(
+        select(func.count()).where(VisitTask.state.in_(OPEN_VISITS), VisitTask.flagged.is_(True))
+    )
+    return f"{on}:{handovers[0]}:{handovers[1] or 0}:{relays}:{flagged}"
 
 
 def snapshot(session: Session, extra_alert: int | None = None) -> dict[str, Any]:

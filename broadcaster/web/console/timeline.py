@@ -17,17 +17,11 @@ from broadcaster.delivery.models import LoudspeakerTask
 from broadcaster.errors import ValidationFailed
 from broadcaster.followup.models import VisitTask
 from broadcaster.followup.steps import escalation
+from broadcaster.reports.audit_trail import ACTION_NAMES
 from broadcaster.web.console.figures import first_send
 
-ACTIONS = {
-    "alert.issue": "发布",
-    "alert.approve": "批准",
-    "alert.reject": "驳回",
-    "alert.update": "更新",
-    "alert.cancel": "取消",
-    "alert.cancel_tasks": "关闭未完成任务",
-    "alert.export": "导出",
-}
+# The alert's own actions, named as in the audit trail (the rest are shown by their parts).
+ACTIONS = {k: v for k, v in ACTION_NAMES.items() if k.startswith("alert.") and k != "alert.refused"}
 
 
 @dataclass(frozen=True)

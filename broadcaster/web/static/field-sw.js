@@ -1,5 +1,5 @@
 // Keeps the field page and its assets on the phone, so it opens without signal.
-const CACHE = "bc-field-v2";
+const CACHE = "bc-field-v3";
 const SHELL = [
   "/field/", "/static/field.js", "/static/field-view.js", "/static/base.css", "/static/work.css",
 ];

@@ -63,7 +63,39 @@
     return box;
   }
 
-  function card(entry, state, handlers) {
+  // What the worker is typing on each card (notes, an evacuation half filled in): the list is
+  // drawn again after every sync, and must give it back.
+  function drafts() {
+    const found = new Map();
+    document.querySelectorAll("article.task").forEach((node) => {
+      const box = node.querySelector(".evacuate");
+      const active = node.contains(document.activeElement) ? document.activeElement.className : "";
+      found.set(node.dataset.id, {
+        notes: node.querySelector(".notes").value, open: !box.hidden, active,
+        people: box.querySelector(".people").value, where: box.querySelector(".placement").value,
+        destination: box.querySelector(".destination").value,
+      });
+    });
+    return found;
+  }
+
+  function restore(node, draft, open) {
+    node.querySelector(".notes").value = draft.notes;
+    if (draft.open) {
+      open();
+      const box = node.querySelector(".evacuate");
+      box.querySelector(".people").value = draft.people;
+      box.querySelector(".placement").value = draft.where;
+      box.querySelector(".destination").value = draft.destination;
+      box.querySelector(".destination").hidden = draft.where !== "other";
+    }
+    if (draft.active) {
+      const again = node.querySelector("." + draft.active.split(" ")[0]);
+      if (again) again.focus();
+    }
+  }
+
+  function card(entry, state, handlers, draft) {
     const visit = entry.visit;
     const tasks = [visit, ...entry.others];
     const ids = new Set(tasks.map((t) => t.id));
@@ -96,7 +128,7 @@
       node.classList.add("done");
       node.querySelectorAll(".outcomes button, .notes").forEach((b) => { b.disabled = true; });
       result.hidden = false;
-      result.textContent = queued.length ? T.waiting + "：" + (T.outcomes[queued[0].outcome] || queued[0].outcome)
+      result.textContent = queued.length ? T.waiting + "：" + said(queued[0])
         : closedByOther ? T.found_by + visit.done_by_name + " · " + (T.outcomes[visit.outcome] || "")
           : T.recorded;
     }
@@ -115,13 +147,64 @@
       start.addEventListener("click", () => handlers.start(visit));
     }
     node.querySelectorAll("button[data-outcome]").forEach((button) => {
-      button.addEventListener("click", () => handlers.record(tasks, button.dataset.outcome,
-        node.querySelector(".notes").value));
+      button.addEventListener("click", () => {
+        if (button.dataset.outcome === "evacuated") { evacuation(node, tasks, state, handlers); return; }
+        handlers.record(tasks, button.dataset.outcome, node.querySelector(".notes").value);
+      });
     });
+    if (draft && !finished) restore(node, draft, () => evacuation(node, tasks, state, handlers));
     return node;
   }
 
-  function group(entryGroup, state, handlers) {
+  // "已转移": how many people, and where to (a shelter of the list kept on the phone, to
+  // relatives, or elsewhere in words); recorded only once the count and the place are given.
+  function evacuation(node, tasks, state, handlers) {
+    const box = node.querySelector(".evacuate");
+    const select = box.querySelector(".placement");
+    const destination = box.querySelector(".destination");
+    const problem = box.querySelector(".evac-error");
+    select.textContent = "";
+    const option = (value, text) => { const o = el("option", "", text); o.value = value; select.append(o); };
+    option("", T.choose);
+    for (const s of state.shelters) {
+      option("shelter:" + s.id, T.shelter + "：" + s.name + "（" + (s.free > 0 ? T.free.replace("{n}", s.free) : T.full) + "）");
+    }
+    option("relatives", T.relatives);
+    option("other", T.other);
+    select.onchange = () => { destination.hidden = select.value !== "other"; };
+    box.hidden = false;
+    if (!box.contains(document.activeElement)) box.querySelector(".people").focus();
+    box.querySelector(".evac-cancel").onclick = () => { box.hidden = true; };
+    box.querySelector(".evac-ok").onclick = () => {
+      const people = Number(box.querySelector(".people").value);
+      const where = select.value;
+      let text = "";
+      if (!Number.isInteger(people) || people < 1 || people > 100) text = T.people_needed;
+      else if (!where) text = T.placement_needed;
+      else if (where === "other" && !destination.value.trim()) text = T.destination_needed;
+      problem.hidden = !text;
+      problem.textContent = text;
+      if (text) return;
+      const moved = { people_moved: people, placement: where.startsWith("shelter:") ? "shelter" : where };
+      if (where.startsWith("shelter:")) {
+        moved.shelter_id = Number(where.slice(8));
+        moved.where = state.shelters.find((s) => s.id === moved.shelter_id).name;
+      } else if (where === "other") {
+        moved.destination = destination.value.trim();
+        moved.where = moved.destination;
+      } else moved.where = T.relatives;
+      handlers.record(tasks, "evacuated", node.querySelector(".notes").value, moved);
+    };
+  }
+
+  // What a queued or sent outcome says on its card: 已转移 · 3 人 → 一村小学
+  function said(item) {
+    const text = T.outcomes[item.outcome] || item.outcome;
+    const moved = item.evacuation;
+    return moved ? text + " · " + T.people.replace("{n}", moved.people_moved) + " → " + moved.where : text;
+  }
+
+  function group(entryGroup, state, handlers, kept) {
     const visit = entryGroup.visit;
     const node = document.getElementById("group-template").content.firstElementChild.cloneNode(true);
     node.classList.add("level-" + visit.level);
@@ -135,7 +218,9 @@
     const issued = visit.alert_issued_at ? " · " + T.issued + " " + time(visit.alert_issued_at) : "";
     node.querySelector(".groupmeta").textContent = (T.levels[visit.level] || visit.level) + issued +
       " · " + entryGroup.entries.length + " " + T.households;
-    for (const entry of entryGroup.entries) node.append(card(entry, state, handlers));
+    for (const entry of entryGroup.entries) {
+      node.append(card(entry, state, handlers, kept.get(String(entry.visit.id))));
+    }
     return node;
   }
 
@@ -158,13 +243,15 @@
 
   window.FieldView = {
     T,
+    said,
     draw(state, handlers) {
+      const kept = drafts();
       notices(state);
       const rootList = document.getElementById("visits");
       rootList.textContent = "";
       if (!state.visits.length) { rootList.append(el("p", "meta", T.none)); return; }
       for (const entryGroup of groups(households(state.visits))) {
-        rootList.append(group(entryGroup, state, handlers));
+        rootList.append(group(entryGroup, state, handlers, kept));
       }
     },
   };

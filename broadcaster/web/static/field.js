@@ -7,7 +7,7 @@
   const user = document.getElementById("field").dataset.user;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const LIST = "bc-visits:" + user, OUTBOX = "bc-outbox:" + user, SENT = "bc-sent:" + user;
-  const DONE = "bc-done:" + user;
+  const DONE = "bc-done:" + user, SHELTERS = "bc-shelters:" + user;
   const load = (key, fallback) => JSON.parse(localStorage.getItem(key) || fallback);
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
   let loginExpired = false;
@@ -29,7 +29,8 @@
         listed.add(item.task_id);
       }
     }
-    return { visits, outbox, sent: load(SENT, "[]"), done: new Set(load(DONE, "[]")), loginExpired };
+    return { visits, outbox, sent: load(SENT, "[]"), done: new Set(load(DONE, "[]")), loginExpired,
+             shelters: load(SHELTERS, "[]") };
   }
 
   function note(text, bad) {
@@ -48,13 +49,13 @@
   function draw() { View.draw(state(), handlers); status(); }
 
   const handlers = {
-    record(tasks, outcome, notes) {
+    record(tasks, outcome, notes, evacuation) {
       const outbox = load(OUTBOX, "[]");
       const at = new Date().toISOString();
       for (const task of tasks) {
         if (outbox.some((item) => item.kind === "outcome" && item.task_id === task.id)) continue;
         outbox.push({ kind: "outcome", task_id: task.id, outcome, notes, client_id: newId(),
-                      found_at: at, visit: task, problem: null });
+                      found_at: at, visit: task, problem: null, evacuation: evacuation || null });
       }
       save(OUTBOX, outbox);
       draw(); sync();
@@ -75,7 +76,7 @@
       if (!window.confirm(T.discard_confirm)) return;
       const item = load(OUTBOX, "[]").find((x) => x.client_id === clientId);
       save(OUTBOX, load(OUTBOX, "[]").filter((x) => x.client_id !== clientId));
-      if (item && item.visit) note(item.visit.head_name + " · " + T.outcomes[item.outcome] + " · " + T.discard, true);
+      if (item && item.visit) note(item.visit.head_name + " · " + View.said(item) + " · " + T.discard, true);
       draw();
     },
   };
@@ -101,7 +102,7 @@
       done.push(item.task_id);
       save(DONE, done.slice(-500));
     }
-    const parts = [item.visit.head_name + "（" + item.visit.household_code + "）" + T.outcomes[item.outcome]];
+    const parts = [item.visit.head_name + "（" + item.visit.household_code + "）" + View.said(item)];
     if (body.moved_on) parts.push(T["moved_" + body.moved_on] || body.moved_on);
     else parts.push(T.recorded);
     if (body.help_request_id) parts.push(T.help_opened);
@@ -118,6 +119,10 @@
         const path = "/api/v1/visits/" + item.task_id + "/" + (item.kind === "start" ? "start" : "outcome");
         const body = item.kind === "start" ? {} : { outcome: item.outcome, notes: item.notes,
           client_id: item.client_id, found_at: item.found_at };
+        if (item.evacuation) {  // the people moved and where to; `where` is only for the card
+          const { where, ...moved } = item.evacuation;
+          Object.assign(body, moved);
+        }
         let answer;
         try { answer = await post(path, body); } catch (error) { break; }  // no signal after all
         if (answer.status === 401) { loginExpired = true; break; }
@@ -146,7 +151,9 @@
       const answer = await fetch("/api/v1/visits", { credentials: "same-origin" });
       if (answer.status === 401) loginExpired = true;
       if (answer.ok) save(LIST, await answer.json());
-    } catch (error) { /* keep the list we have */ }
+      const shelters = await fetch("/api/v1/registry/shelters?active=true", { credentials: "same-origin" });
+      if (shelters.ok) save(SHELTERS, await shelters.json());  // kept for evacuations offline
+    } catch (error) { /* keep the lists we have */ }
   }
 
   window.addEventListener("online", () => { status(); sync(); });
