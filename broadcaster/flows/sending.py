@@ -52,8 +52,7 @@ def build_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
 def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     """Lease one batch of an alert's queued deliveries on a channel and send it. Answers are
     recorded as they arrive; requests still out when the rest is done (timeouts on their
-    way) are left to the process's recorder, and the worker takes its next batch. The job's
-    result says what it leased: how many, and the first and last priority (most urgent first)."""
+    way) are left to the process's recorder, and the worker takes its next batch."""
     rt = runtime()
     _wait_for_room(rt)
     with rt.db.transaction() as session:
@@ -71,14 +70,12 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         session.expunge(alert)
     if not lease.items:
         return {"claimed": 0}
-    first, last = lease.items[0].priority, lease.items[-1].priority
-    leased: dict[str, Any] = {"claimed": len(lease.items), "priorities": [first, last]}
     stats = RecordStats()
     try:
         sender = rt.channel(channel, drill=alert.is_drill)
     except ChannelError as exc:
         _record(rt, lease.token, [_refusal(c, exc) for c in lease.items], stats)
-        return {**leased, **asdict(stats)}
+        return {"claimed": len(lease.items), **asdict(stats)}
 
     def build() -> list[SendItem]:  # a read: safe to run again after a lost connection
         with rt.db.read() as session:
@@ -97,12 +94,12 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         admission = admit(rt, channel, alert.is_drill, items, sender.limits())
     except redis.RedisError as exc:  # nothing sent: give the lease back (the reconciler kicks)
         _record(rt, lease.token, unaddressable + _unsent(items, exc), stats)
-        return {**leased, **asdict(stats)}
+        return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
     _send_rate_limited(rt, sender, channel, alert.is_drill, admission.admitted, lease.token)
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
-    return {**leased, **asdict(stats)}
+    return {"claimed": len(lease.items), **asdict(stats)}
 
 
 def _wait_for_room(rt: Runtime) -> None:
