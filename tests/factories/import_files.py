@@ -1,32 +1,32 @@
-"""Factories for import tests: groups, workers, and registry files as CSV or xlsx bytes."""
+"""Factories for import tests: groups, workers, and registry files as CSV or xlsx bytes (the
+file builders live in broadcaster.bench.documents, shared with `bench inputs`)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
-
-from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from broadcaster.bench.documents import (
+    HEADER,
+    Cell,
+    csv_bytes,
+    household_row,
+    xlsx_bomb,
+    xlsx_bytes,
+)
 from broadcaster.registry.models import Group, GroupKind, Worker, WorkerRole, Zone
 
-HEADER = (
-    "户编号 household_code",
-    "户主姓名 head_name",
-    "地址 address",
-    "所属网格 grid_code",
-    "风险区 hazard_zones",
-    "联系电话 phones",
-    "重点人群 vulnerability",
-    "包保责任人 worker_name",
-    "包保责任人电话 worker_phone",
-    "经度 lon",
-    "纬度 lat",
-    "微信群 group_code",
-)
-
-Cell = str | int | float | None
+__all__ = [
+    "HEADER",
+    "Cell",
+    "big_registry_csv",
+    "csv_bytes",
+    "group",
+    "household_row",
+    "registry_setup",
+    "worker",
+    "xlsx_bomb",
+    "xlsx_bytes",
+]
 
 
 def group(session: Session, *, code: str = "WX01", zone: Zone | None = None) -> Group:
@@ -45,54 +45,6 @@ def worker(
     session.add(row)
     session.flush()
     return row
-
-
-def household_row(code: Cell, **overrides: Cell) -> list[Cell]:
-    """One data row in HEADER order; override cells by canonical key."""
-    values: dict[str, Cell] = {
-        "household_code": code,
-        "head_name": "王大爷",
-        "address": "一村3组12号",
-        "grid_code": "G1",
-        "hazard_zones": "",
-        "phones": "13800138000",
-        "vulnerability": "",
-        "worker_name": "",
-        "worker_phone": "",
-        "lon": "",
-        "lat": "",
-        "group_code": "",
-    }
-    for key, value in overrides.items():
-        assert key in values, key
-        values[key] = value
-    return list(values.values())
-
-
-def csv_bytes(
-    rows: Sequence[Sequence[Cell]], *, header: Sequence[str] = HEADER, encoding: str = "utf-8"
-) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
-    return buffer.getvalue().encode(encoding)
-
-
-def xlsx_bytes(
-    rows: Sequence[Sequence[Cell]], *, header: Sequence[str] = HEADER, title_row: str | None = None
-) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    if title_row:
-        sheet.append([title_row])
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(list(row))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def registry_setup(
@@ -151,47 +103,3 @@ def big_registry_csv(
             ]
         )
     return csv_bytes(out)
-
-
-def xlsx_bomb(unpacked_mib: int = 1100) -> bytes:
-    """A genuine zip bomb: a small valid .xlsx whose sheet XML unpacks to `unpacked_mib` MiB
-    of rows (written as one deflate stream repeating a fully flushed block, so it takes a
-    second to build, not minutes; the CRC is the real one)."""
-    import struct
-    import zipfile
-    import zlib
-
-    with zipfile.ZipFile(io.BytesIO(xlsx_bytes([household_row("HH1")]))) as template:
-        parts = {i.filename: template.read(i) for i in template.infolist()}
-    sheet = "xl/worksheets/sheet1.xml"
-    head = parts[sheet].split(b"<sheetData>")[0] + b"<sheetData>"
-    tail = b"</sheetData></worksheet>"
-    row = b'<row r="9"><c r="A9" t="inlineStr"><is><t>HH0000009</t></is></c></row>'
-    chunk = row * (1024 * 1024 // len(row))
-    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    packed = [packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)]
-    block = packer.compress(chunk) + packer.flush(zlib.Z_FULL_FLUSH)
-    crc = zlib.crc32(head)
-    for _ in range(unpacked_mib):
-        crc = zlib.crc32(chunk, crc)
-    packed += [block] * unpacked_mib + [packer.compress(tail) + packer.flush()]
-    members = []
-    for name, data in parts.items():
-        if name == sheet:
-            size = len(head) + len(chunk) * unpacked_mib + len(tail)
-            members.append((name, b"".join(packed), zlib.crc32(tail, crc), size))
-        else:
-            raw = zlib.compressobj(6, zlib.DEFLATED, -15)
-            members.append((name, raw.compress(data) + raw.flush(), zlib.crc32(data), len(data)))
-    out, directory = io.BytesIO(), io.BytesIO()
-    for name, data, crc32, size in members:
-        offset, encoded = out.tell(), name.encode()
-        fields = (20, 0, 8, 0, 33, crc32, len(data), size, len(encoded), 0)
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields) + encoded + data)
-        entry = (20, *fields, 0, 0, 0, 0, offset)
-        directory.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, *entry[1:]) + encoded)
-    start, listing = out.tell(), directory.getvalue()
-    out.write(listing)
-    end = (0, 0, len(members), len(members), len(listing), start, 0)
-    out.write(struct.pack("<IHHHHIIH", 0x06054B50, *end))
-    return out.getvalue()

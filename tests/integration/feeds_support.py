@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
-from broadcaster.db.base import utcnow
+from broadcaster.bench.documents import cap_document as cap_document
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, LoudspeakerTask
 from broadcaster.feeds.models import AlertMessage, StationState
@@ -22,7 +21,6 @@ from tests.api_fixtures import auth
 from tests.factories import registry as f
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cap"
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 CAP = "application/cap+xml"
 TABLES: dict[str, Any] = {
     "alerts": Alert,
@@ -68,43 +66,6 @@ def config_copy(tmp_path: Path, *, policies: str | None = None, rules: str | Non
     if rules is not None:
         (target / "rules.toml").write_text(rules, encoding="utf-8")
     return target
-
-
-def cap_document(
-    identifier: str,
-    *,
-    sender: str = "cma@example.cn",
-    status: str = "Actual",
-    msg_type: str = "Alert",
-    references: str = "",
-    event: str = "暴雨黄色预警",
-    headline: str = "发布暴雨黄色预警信号",
-    description: str = "预计未来6小时降雨量将达50毫米以上。",
-    severity: str = "Moderate",
-    geocodes: tuple[str, ...] = ("500112",),
-    polygon: str | None = None,
-    sent: str | None = None,
-) -> bytes:
-    """A small valid CAP 1.2 document in Chinese with GB/T 2260 geocodes, sent now."""
-    sent = sent or utcnow().astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M:%S+08:00")
-    refs = f"<references>{references}</references>" if references else ""
-    shape = f"<polygon>{polygon}</polygon>" if polygon else ""
-    codes = "".join(
-        f"<geocode><valueName>GB/T 2260</valueName><value>{code}</value></geocode>"
-        for code in geocodes
-    )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
-  <identifier>{identifier}</identifier><sender>{sender}</sender><sent>{sent}</sent>
-  <status>{status}</status><msgType>{msg_type}</msgType><scope>Public</scope>{refs}
-  <info>
-    <language>zh-CN</language><category>Met</category><event>{event}</event>
-    <urgency>Expected</urgency><severity>{severity}</severity><certainty>Likely</certainty>
-    <headline>{headline}</headline><description>{description}</description>
-    <instruction>注意防范。</instruction>
-    <area><areaDesc>测试区域</areaDesc>{shape}{codes}</area>
-  </info>
-</alert>""".encode()
 
 
 def region_zone(

@@ -1,4 +1,4 @@
-"""Smoke run of `broadcaster bench fanout`: it completes and reports every household.
+"""Smoke runs of the benchmarks: they complete and report what they measured.
 
 No timing is asserted: benchmarks are not tests, the figures depend on the machine.
 """
@@ -52,3 +52,29 @@ def test_bench_sweep_escalates_every_household(tmp_path: Path) -> None:
     assert run["due_voice"] == run["due_visit"] == 300  # nobody answered: every one is due
     assert run["voice_deliveries"] >= 300
     assert run["visit_tasks"] == 300
+
+
+def test_bench_inputs_answers_every_case_as_the_tests_expect() -> None:
+    command = [
+        sys.executable, "-m", "broadcaster.bench", "inputs", "--runs", "1", "--households", "5",
+        "--json-only",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])["runs"][0]
+    statuses = {case: run[f"{case}_status"] for case in run["cases"]}
+    assert statuses == {
+        "import_valid": 200,
+        "zip_bomb": 422,
+        "cap_valid": 201,
+        "cap_polygon": 422,
+        "cap_circles": 422,
+    }
+    assert run["baselines"] == {
+        "zip_bomb": "import_valid",
+        "cap_polygon": "cap_valid",
+        "cap_circles": "cap_valid",
+    }
+    assert all(run[f"{case}_over_baseline_cpu_ms"] > 0 for case in run["baselines"])

@@ -1,5 +1,5 @@
 """Provider faults and dead workers at the scale of a village, through the real stack: a
-worker killed mid-batch is taken over within seconds of its heartbeat stopping; with 30 %
+worker killed mid-batch is taken over once its lease runs out (lease 3 s here); with 30 %
 of requests failing or timing out every number gets exactly one message; counts stay honest,
 and every attempt is in the attempt log."""
 
@@ -69,7 +69,29 @@ def attempts(db: Database, addresses: list[str]) -> list[tuple[Any, ...]]:
         ]
 
 
-def test_killed_worker_mid_batch_is_taken_over_within_seconds(
+def resends(db: Database) -> list[tuple[str | None, list[str]]]:
+    """Per superseded attempt: its error code and the states of the attempts resent for it."""
+    with db.read() as session:
+        old = session.execute(
+            select(Delivery.id, Delivery.address, Delivery.error_code).where(
+                Delivery.state == DeliveryState.superseded
+            )
+        ).all()
+        new = session.execute(
+            select(Delivery.resend_of, Delivery.address, Delivery.state).where(
+                Delivery.resend_of.is_not(None)
+            )
+        ).all()
+    chains = []
+    for old_id, address, error in old:
+        followers = [n for n in new if n.resend_of == old_id]
+        assert all(n.address == address for n in followers)
+        chains.append((error, [str(n.state) for n in followers]))
+    assert len(new) == len(old)  # no resend without a superseded attempt behind it
+    return chains
+
+
+def test_killed_worker_mid_batch_is_taken_over_by_the_next_worker(
     db: Database, redis_settings: Settings, tmp_path: Path
 ) -> None:
     households = 80
@@ -94,12 +116,20 @@ def test_killed_worker_mid_batch_is_taken_over_within_seconds(
         victim.wait()
         stack.sim.config = stack.sim.config.patched({"latency_ms": 0})
         stack.start_worker()
+        # Liveness: taken over with nobody touching the victim's rows. How fast is a figure,
+        # not a test (printed here; README "Provider faults and dead workers", bench chaos).
         wait_until(lambda: settled(stack, alert_id, households), timeout=120, every=0.1)
         recovery = time.monotonic() - killed_at
         final = counts(stack, alert_id)
     states = final["deliveries"]["sms"]["by_state"]
     print(f"\nworker killed mid-batch: all delivered {recovery:.1f} s after the kill; {states}")
-    assert recovery < 30  # lease 3 s + a tick + 1 s grace + lookups, with room for a busy box
+    # Taken over through the lease: each attempt the victim leased but never sent ended
+    # superseded ("not_sent", after the provider said it never got it) by exactly one new
+    # attempt to the same number, delivered; nothing else was resent.
+    chains = resends(db)
+    assert chains
+    assert all(old_error == "not_sent" for old_error, _new in chains)
+    assert all(new == ["delivered"] for _old_error, new in chains)
     assert max(per_number(stack).values()) == 1
     assert len(per_number(stack)) == households
     assert states.get("delivered") == households

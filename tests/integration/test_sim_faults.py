@@ -89,7 +89,7 @@ async def test_error_rates_are_honoured_roughly(env: SimEnv) -> None:
 
 
 async def test_timeout_creates_message_whose_fate_is_unknown_to_the_caller(env: SimEnv) -> None:
-    env.configure(timeout_rate=1.0, timeout_seconds=3.0)
+    env.configure(timeout_rate=1.0, timeout_seconds=30.0)  # 60 times our 0.5 s
     with pytest.raises((asyncio.TimeoutError, TimeoutError)):
         await create(env, timeout=0.5, callback=env.hook("status"))
     listed = env.control.get("/api/messages", params={"to": RESIDENT}).json()["messages"]
@@ -106,7 +106,7 @@ async def test_timeout_creates_message_whose_fate_is_unknown_to_the_caller(env: 
 
 
 async def test_timeout_without_creation_leaves_nothing(env: SimEnv) -> None:
-    env.configure(timeout_rate=1.0, timeout_seconds=2.0, timeout_creates_message=False)
+    env.configure(timeout_rate=1.0, timeout_seconds=30.0, timeout_creates_message=False)
     with pytest.raises((asyncio.TimeoutError, TimeoutError)):
         await create(env, timeout=0.5)
     assert stats(env)["messages"] == 0
