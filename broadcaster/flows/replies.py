@@ -69,8 +69,13 @@ def inbound_committer(
             if len(messages) == 1:
                 raise
             acks = []
-            for message in messages:  # one bad reply must not hold back the others
-                apply_inbound(db, message, acks)
+            try:
+                for message in messages:  # one bad reply must not hold back the others
+                    apply_inbound(db, message, acks)
+            finally:  # those committed before a failure
+                if settings is not None:
+                    enqueue_acks(settings, connection, acks)
+            return
         if settings is not None:
             enqueue_acks(settings, connection, acks)
 
@@ -90,9 +95,14 @@ def enqueue_acks(settings: Settings, connection: redis.Redis | None, acks: Seque
 
 
 def apply_inbound(db: Database, message: Inbound, acks: list[Ack] | None = None) -> InboundMessage:
-    """One reply in its own transaction (see `keep_reply`)."""
+    """One reply in its own transaction (see `keep_reply`); its acknowledgement is added to
+    `acks` once committed."""
+    queued: list[Ack] = []
     with db.transaction() as session:
-        return keep_reply(session, message, utcnow(), acks)
+        row = keep_reply(session, message, utcnow(), queued)
+    if acks is not None:
+        acks.extend(queued)
+    return row
 
 
 def keep_reply(

@@ -4,6 +4,7 @@ senders and texts that are not an answer get none; a new round (a raised level) 
 
 from __future__ import annotations
 
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -12,12 +13,14 @@ from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE, render
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.flows.replies import Inbound, inbound_committer
+from broadcaster.queues import SEND, URGENT, get_queue
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import alerts as fa
 from tests.integration.test_alert_updates import issue, village
-from tests.integration.test_confirm import sms
+from tests.integration.test_confirm import SMS, setup, sms
 
 ACKS = (NOTICE_ACK_SAFE, NOTICE_ACK_HELP)
 
@@ -109,3 +112,29 @@ def test_acknowledgements_are_templated_in_both_languages(db: Database, settings
     assert "keep your phone on" in texts["en", NOTICE_ACK_HELP]
     zh = [text for (language, _), text in texts.items() if language == "zh-CN"]
     assert all(text.startswith("【防汛办】") for text in zh)
+
+
+def test_replies_together_are_acknowledged_once_each_and_enqueued_after_commit(
+    db: Database, redis_settings: Settings
+) -> None:
+    """A group commit of replies: each household's first answer acknowledged, "2" after "1"
+    in the same batch too; one send job per batch of acknowledgements, once committed."""
+    alert_id, people = setup(db, redis_settings)
+    connection = redis.Redis.from_url(redis_settings.redis_url or "")
+    queues = [get_queue(name, connection, redis_settings) for name in (SEND, URGENT)]
+    before = sum(q.count for q in queues)
+    first, second = people[0].phone or "", people[1].phone or ""
+    inbound_committer(db, redis_settings, connection).apply([
+        Inbound("SM1", first, "1", SMS),
+        Inbound("SM2", first, "1", SMS),
+        Inbound("SM3", first, "2", SMS),
+        Inbound("SM4", second, "1", SMS),
+        Inbound("SM5", "+8617499999999", "2", SMS),
+    ])  # fmt: skip
+    assert [(a[0], a[3]) for a in acks(db, alert_id)] == [
+        (first, NOTICE_ACK_SAFE),
+        (first, NOTICE_ACK_HELP),
+        (second, NOTICE_ACK_SAFE),
+    ]
+    assert sum(q.count for q in queues) == before + 1  # 3 acknowledgements: one batch
+    connection.close()
