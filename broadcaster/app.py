@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
     app.state.status_reports = report_committer(db)
     app.state.counts_cache = CountsCache()
-    app.state.inbound_replies = inbound_committer(db)
+    app.state.inbound_replies = inbound_committer(db, settings, app.state.redis)
     app.state.hook_channels = {}
     app.state.shutdown_hooks = []
     app.state.voice_audio = lambda alert, _language: audio_url(settings, alert)

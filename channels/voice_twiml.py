@@ -32,7 +32,7 @@ PHRASES = {
     "cmn-CN": Phrases(
         prompt="确认收到请按1，需要帮助请按2，重听请按9。",
         thanks="已确认收到，谢谢。请注意安全，再见。",
-        help="已通知值班人员，请保持电话畅通，我们会尽快联系您。",
+        help="已通知值班人员和包保责任人，请保持电话畅通，我们会尽快联系您。",
         invalid="按键无效。",
         goodbye="感谢收听，请注意安全，再见。",
     ),
@@ -40,7 +40,8 @@ PHRASES = {
         prompt="To confirm you received this, press 1. If you need help, press 2. "
         "To hear it again, press 9.",
         thanks="Thank you, your confirmation is recorded. Stay safe. Goodbye.",
-        help="The duty officer has been told. Please keep your phone on; we will call you soon.",
+        help="The duty officer and the official responsible for your household have been told. "
+        "Please keep your phone on; we will call you soon.",
         invalid="That key is not valid.",
         goodbye="Thank you for listening. Stay safe. Goodbye.",
     ),

@@ -24,6 +24,8 @@ LANGUAGES = ("zh-CN", "en")
 NOTICE_ALL_CLEAR = "all_clear"  # 解除: the warning is lifted
 NOTICE_CANCEL = "cancel"  # 撤销: the warning was issued in error
 NOTICE_RELEASED = "released"  # the area was narrowed: this household is no longer concerned
+NOTICE_ACK_SAFE = "ack_safe"  # a resident's "safe" reply was received
+NOTICE_ACK_HELP = "ack_help"  # a resident's call for help was received and passed on
 
 
 @lru_cache(maxsize=8)
@@ -83,8 +85,9 @@ def render(
     **extra: str,
 ) -> MessageText:
     """The alert's text for `channel` in `language` (zh-CN when the language is unknown):
-    the warning as currently revised, or a `notice` about it (all_clear, cancel, released;
-    an ended alert's own notice when none is named). Times are in the district's `zone`."""
+    the warning as currently revised, or a `notice` about it (all_clear, cancel, released,
+    ack_safe, ack_help; an ended alert's own notice when none is named). Times are in the
+    district's `zone`."""
     language = language if language in LANGUAGES else "zh-CN"
     notice = notice or closing_notice(alert)
     names = _names(templates_dir)[language]

@@ -1,4 +1,5 @@
-"""Residents' replies: every message is kept; a known keyword from a targeted number confirms."""
+"""Residents' replies: every message is kept; a known keyword from a targeted number confirms
+and is acknowledged (once per household and round) on the medium it came in on."""
 
 from __future__ import annotations
 
@@ -6,18 +7,22 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+import redis
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
+from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE
 from broadcaster.auth.audit import Actor
-from broadcaster.confirm.models import ConfirmVia, InboundMessage
+from broadcaster.confirm.models import Answer, ConfirmVia, InboundMessage
 from broadcaster.confirm.replies import parse_reply
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.batcher import GroupCommit
-from broadcaster.delivery.models import Delivery
+from broadcaster.delivery.dispatch import try_enqueue_sends
+from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.flows.confirming import record_confirmation
+from broadcaster.settings import Settings
 
 OPEN = (AlertState.sending, AlertState.active)
 
@@ -32,33 +37,80 @@ class Inbound:
     medium: str
 
 
-def inbound_committer(db: Database) -> GroupCommit[Inbound]:
+@dataclass(frozen=True)
+class Ack:
+    """An acknowledgement queued for a reply: sent once its transaction has committed."""
+
+    alert_id: int
+    level: Level
+    medium: str
+
+
+# The acknowledgement of each answer: "needs help" is told help is on its way, any other
+# answer that it was received.
+ACK_NOTICE = {Answer.needs_help: NOTICE_ACK_HELP}
+ACK_PRIORITY = -1  # before any warning still queued: the resident is waiting for it
+
+
+def inbound_committer(
+    db: Database, settings: Settings | None = None, connection: redis.Redis | None = None
+) -> GroupCommit[Inbound]:
     """Replies arriving together share one transaction (a burst of "1"s after an alert
-    serialised on the database's write lock, one commit each: about 200 a second)."""
+    serialised on the database's write lock, one commit each: about 200 a second). Their
+    acknowledgements are enqueued once committed (with `settings`; else the reconciler)."""
 
     def apply(messages: Sequence[Inbound]) -> None:
+        acks: list[Ack] = []
         try:
             with db.transaction() as session:
                 for message in messages:
-                    keep_reply(session, message, utcnow())
+                    keep_reply(session, message, utcnow(), acks)
         except Exception:
             if len(messages) == 1:
                 raise
-            for message in messages:  # one bad reply must not hold back the others
-                apply_inbound(db, message)
+            acks = []
+            try:
+                for message in messages:  # one bad reply must not hold back the others
+                    apply_inbound(db, message, acks)
+            finally:  # those committed before a failure
+                if settings is not None:
+                    enqueue_acks(settings, connection, acks)
+            return
+        if settings is not None:
+            enqueue_acks(settings, connection, acks)
 
     return GroupCommit(apply)
 
 
-def apply_inbound(db: Database, message: Inbound) -> InboundMessage:
-    """One reply in its own transaction (see `keep_reply`)."""
+def enqueue_acks(settings: Settings, connection: redis.Redis | None, acks: Sequence[Ack]) -> None:
+    """Send jobs for committed acknowledgements, one count per alert and medium."""
+    counts: dict[tuple[int, Level], dict[str, int]] = {}
+    for ack in acks:
+        by_medium = counts.setdefault((ack.alert_id, ack.level), {})
+        by_medium[ack.medium] = by_medium.get(ack.medium, 0) + 1
+    for (alert_id, level), channel_counts in counts.items():
+        try_enqueue_sends(
+            settings, connection, alert_id=alert_id, level=level, channel_counts=channel_counts
+        )
+
+
+def apply_inbound(db: Database, message: Inbound, acks: list[Ack] | None = None) -> InboundMessage:
+    """One reply in its own transaction (see `keep_reply`); its acknowledgement is added to
+    `acks` once committed."""
+    queued: list[Ack] = []
     with db.transaction() as session:
-        return keep_reply(session, message, utcnow())
+        row = keep_reply(session, message, utcnow(), queued)
+    if acks is not None:
+        acks.extend(queued)
+    return row
 
 
-def keep_reply(session: Session, message: Inbound, now: dt.datetime) -> InboundMessage:
+def keep_reply(
+    session: Session, message: Inbound, now: dt.datetime, acks: list[Ack] | None = None
+) -> InboundMessage:
     """Keep the message; match it to the sender's latest open alert on the reply's medium;
-    confirm if understood. A message the provider sent again (same id) is kept once."""
+    confirm if understood, and queue its acknowledgement (appended to `acks`, to enqueue
+    after commit). A message the provider sent again (same id) is kept once."""
     answer = parse_reply(message.body)
     existing = session.scalar(
         select(InboundMessage).where(InboundMessage.provider_id == message.provider_id)
@@ -89,7 +141,7 @@ def keep_reply(session: Session, message: Inbound, now: dt.datetime) -> InboundM
     if match is not None and answer is not None:
         recipient = session.get(Recipient, match.recipient_id, with_for_update=True)
         assert recipient is not None
-        record_confirmation(
+        recorded = record_confirmation(
             session,
             recipient=recipient,
             via=ConfirmVia.sms_reply,
@@ -99,4 +151,64 @@ def keep_reply(session: Session, message: Inbound, now: dt.datetime) -> InboundM
             person_id=match.person_id,
             text=message.body,
         )
+        ack = queue_ack(
+            session,
+            recipient=recipient,
+            answer=answer,
+            round_=recorded.confirmation.round,
+            medium=message.medium,
+            address=message.sender,
+            person_id=match.person_id,
+            now=now,
+        )
+        if ack is not None and acks is not None:
+            acks.append(ack)
     return row
+
+
+def queue_ack(
+    session: Session,
+    *,
+    recipient: Recipient,
+    answer: Answer,
+    round_: int,
+    medium: str,
+    address: str,
+    person_id: int | None,
+    now: dt.datetime,
+) -> Ack | None:
+    """Queue the answer's acknowledgement to the household on `medium`, once per household
+    and round: a repeated answer gets none; a call for help after a safe reply gets the
+    help acknowledgement (once); a safe reply after any acknowledgement gets none."""
+    notice = ACK_NOTICE.get(answer, NOTICE_ACK_SAFE)
+    told = (NOTICE_ACK_HELP,) if notice == NOTICE_ACK_HELP else (NOTICE_ACK_SAFE, NOTICE_ACK_HELP)
+    already = session.scalar(
+        select(
+            exists().where(
+                Delivery.recipient_id == recipient.id,
+                Delivery.revision == round_,
+                Delivery.notice.in_(told),
+            )
+        )
+    )
+    if already:
+        return None
+    alert = session.get(Alert, recipient.alert_id)
+    assert alert is not None
+    session.add(
+        Delivery(
+            alert_id=alert.id,
+            recipient_id=recipient.id,
+            person_id=person_id,
+            channel=medium,
+            address=address,
+            state=DeliveryState.queued,
+            priority=ACK_PRIORITY,
+            attempts=0,
+            queued_at=now,
+            revision=round_,
+            notice=notice,
+        )
+    )
+    session.flush()
+    return Ack(alert.id, alert.level, medium)

@@ -114,7 +114,13 @@ ACTOR_KINDS = {"link": "链接", "poll": "订阅源", "key": "接口密钥"}
 RESIDENT = "住户"  # an answer from a resident's phone (an SMS reply)
 SYSTEM_ACTORS = {"system": "系统", "rules": "传感器规则"}
 YES, NO = "是", "否"
-NOTICES = {"all_clear": "解除通知", "cancel": "撤销通知", "released": "范围调整通知"}
+NOTICES = {
+    "all_clear": "解除通知",
+    "cancel": "撤销通知",
+    "released": "范围调整通知",
+    "ack_safe": "平安确认回执",
+    "ack_help": "求助回执",
+}
 
 
 class Sent(NamedTuple):

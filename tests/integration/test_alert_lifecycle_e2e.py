@@ -1,8 +1,9 @@
 """The alert lifecycle end to end (API + worker + simulator): an orange alert to a village,
-60 % confirm; an evacuation order at red reaches every household again — confirmed ones too —
-by SMS and call, WeCom and the loudspeaker get the new text, confirmations restart; 50 %
-confirm again; the all-clear reaches every household that was sent the alert, open visits
-close, the alert ends and leaves /public."""
+60 % confirm, each reply acknowledged once by SMS; an evacuation order at red reaches every
+household again — confirmed ones too — by SMS and call, WeCom and the loudspeaker get the new
+text, confirmations restart; 50 % confirm again (a new acknowledgement each); the all-clear
+reaches every household that was sent the alert, open visits close, the alert ends and leaves
+/public."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ ORANGE = {
     "zones": ["V1"],
 }
 WENT_OUT = ("sent", "delivered")
+SAFE_ACK = "已收到您的平安确认"
 
 
 def seed(db: Database) -> None:
@@ -48,13 +50,19 @@ def seed(db: Database) -> None:
             )
 
 
-def texts(stack: Stack) -> dict[str, list[Any]]:
-    """What each phone was sent, oldest first."""
+def texts(stack: Stack, *, acks: bool = False) -> dict[str, list[Any]]:
+    """What each phone was sent, oldest first: the warnings and notices, or (`acks`) the
+    acknowledgements of its replies."""
     sent: dict[str, list[Any]] = {phone: [] for phone in PHONES}
     for message in sorted(stack.sim_messages(), key=lambda m: m.created):
-        if message.direction == "outbound-api" and message.to in sent:
+        outbound = message.direction == "outbound-api" and message.to in sent
+        if outbound and (SAFE_ACK in message.body) is acks:
             sent[message.to].append(message)
     return sent
+
+
+def ack_counts(stack: Stack) -> list[int]:
+    return [len(messages) for messages in texts(stack, acks=True).values()]
 
 
 def sim(stack: Stack, path: str) -> Any:
@@ -77,6 +85,7 @@ def sms_out(db: Database, alert_id: int, revision: int) -> bool:
                 Delivery.alert_id == alert_id,
                 Delivery.channel == "sms",
                 Delivery.revision == revision,
+                Delivery.notice.is_(None),
             )
         ).all()
     return len(states) == HOUSEHOLDS and all(s.value in WENT_OUT for s in states)
@@ -112,6 +121,9 @@ def test_orange_then_evacuation_order_at_red_then_all_clear(
         first = [texts(stack)[phone][0].sid for phone in PHONES[:6]]  # 60 % confirm
         reply(stack, first)
         wait_until(lambda: counts()["households_confirmed"] == 6)
+        # each reply is acknowledged once, on SMS; a second "1" is not acknowledged again
+        wait_until(lambda: ack_counts(stack) == [1] * 6 + [0] * 4)
+        reply(stack, first[:1])
 
         order = {
             "level": "red",
@@ -147,6 +159,7 @@ def test_orange_then_evacuation_order_at_red_then_all_clear(
         second = [texts(stack)[phone][1].sid for phone in PHONES[:5]]  # 50 % confirm again
         reply(stack, second)
         wait_until(lambda: counts()["households_confirmed"] == 5)
+        wait_until(lambda: ack_counts(stack) == [2] * 5 + [1] + [0] * 4)  # a new round
         history = api.get(f"/api/v1/alerts/{alert_id}/revisions").json()["revisions"]
         assert history[0]["households"]["confirmed"] == 6
         assert history[1]["households"]["confirmed"] == 5
@@ -181,6 +194,8 @@ def test_orange_then_evacuation_order_at_red_then_all_clear(
         assert VisitState.in_progress not in visits
         wait_until(lambda: _all_gone(db))
         assert notices
+        assert ack_counts(stack) == [2] * 5 + [1] + [0] * 4
+        assert all(m.body.startswith("【") for ms in texts(stack, acks=True).values() for m in ms)
 
 
 def _all_gone(db: Database) -> bool:
