@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -160,67 +161,12 @@ def _plan_people(
     return int(session.scalar(count) or 0)
 
 
-def plan_mobiles(
-    session: Session,
-    *,
-    alert: Alert,
-    now: dt.datetime,
-    channel: str,
-    only: ColumnElement[bool] | None = None,
-    notice: str | None = None,
-) -> int:
-    """One delivery on `channel` per active mobile number of every recipient household."""
-    return _plan_people(
-        session,
-        alert=alert,
-        now=now,
-        channel=channel,
-        address=Person.phone,
-        condition=Person.phone_kind == PhoneKind.mobile,
-        only=only,
-        notice=notice,
-    )
-
-
-def plan_phones(
-    session: Session,
-    *,
-    alert: Alert,
-    now: dt.datetime,
-    channel: str,
-    only: ColumnElement[bool] | None = None,
-    notice: str | None = None,
-) -> int:
-    """One call per active number, landlines included (calls are their only channel)."""
-    return _plan_people(
-        session,
-        alert=alert,
-        now=now,
-        channel=channel,
-        address=Person.phone,
-        condition=Person.phone.is_not(None),
-        only=only,
-        notice=notice,
-    )
-
-
-def plan_email(
-    session: Session,
-    *,
-    alert: Alert,
-    now: dt.datetime,
-    channel: str,
-    only: ColumnElement[bool] | None = None,
-    notice: str | None = None,
-) -> int:
-    """One email per person with an address."""
-    return _plan_people(
-        session,
-        alert=alert,
-        now=now,
-        channel=channel,
-        address=Person.email,
-        condition=Person.email.is_not(None),
-        only=only,
-        notice=notice,
-    )
+# Person planners: one delivery per active person with this kind of address.
+# Mobiles: one SMS-like message per mobile number.
+plan_mobiles = partial(
+    _plan_people, address=Person.phone, condition=Person.phone_kind == PhoneKind.mobile
+)
+# Phones: one call per active number, landlines included (calls are their only channel).
+plan_phones = partial(_plan_people, address=Person.phone, condition=Person.phone.is_not(None))
+# E-mail: one message per person with an address.
+plan_email = partial(_plan_people, address=Person.email, condition=Person.email.is_not(None))
