@@ -20,7 +20,8 @@ from broadcaster.db.ids import Id
 from broadcaster.flows.confirming import handle_help_request
 from broadcaster.plain_text import PlainText
 from broadcaster.registry.logins import actor_names
-from broadcaster.registry.models import Household, Person
+from broadcaster.registry.models import Household
+from broadcaster.registry.service import phones_by_household
 
 router = APIRouter(tags=["duty board"])
 duty = allow(Role.officer, Role.admin)
@@ -75,15 +76,9 @@ def help_requests(
     if open_only:
         stmt = stmt.where(HelpRequest.handled_at.is_(None))
     rows = session.execute(stmt).all()
-    phones: dict[int, list[str]] = {}
     household_ids = [h.id for _r, h, _a, _c in rows]
     names = actor_names(session, {c.by for _r, _h, _a, c in rows})
-    for household_id, phone in session.execute(
-        select(Person.household_id, Person.phone).where(
-            Person.household_id.in_(household_ids), Person.active.is_(True)
-        )
-    ):
-        phones.setdefault(household_id, []).append(phone)
+    phones = phones_by_household(session, household_ids)
     return [
         HelpRequestOut(
             id=r.id,

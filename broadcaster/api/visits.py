@@ -21,7 +21,8 @@ from broadcaster.followup.models import Placement, VisitOutcome, VisitState, Vis
 from broadcaster.followup.visits import start_visit, worker_of
 from broadcaster.plain_text import PlainLine
 from broadcaster.registry.logins import actor_names
-from broadcaster.registry.models import Household, Person, Worker
+from broadcaster.registry.models import Household, Worker
+from broadcaster.registry.service import phones_by_household
 
 router = APIRouter(prefix="/visits", tags=["visits"])
 visitors = allow(Role.field, Role.officer, Role.admin)
@@ -115,13 +116,7 @@ def _select() -> Select[VisitTask, Alert, Household, Worker]:
 
 def _out(session: Session, tasks: list[Row]) -> list[VisitOut]:
     ids = [h.id for _t, _a, h, _w in tasks]
-    phones: dict[int, list[str]] = {}
-    for household_id, phone in session.execute(
-        select(Person.household_id, Person.phone)
-        .where(Person.household_id.in_(ids), Person.active.is_(True))
-        .order_by(Person.position)
-    ):
-        phones.setdefault(household_id, []).append(phone)
+    phones = phones_by_household(session, ids)
     names = actor_names(session, {t.done_by for t, _a, _h, _w in tasks if t.done_by})
     return [
         VisitOut(

@@ -171,7 +171,7 @@ def _unconfirmed_mobiles(session: Session, alert_id: int, group_id: int) -> list
         .order_by(Recipient.priority, Person.id)
         .limit(MAX_MENTIONS)
     )
-    return list(rows)
+    return [phone for phone in rows if phone]
 
 
 def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:

@@ -148,10 +148,13 @@ class Household(TimestampMixin, Base):
     people: Mapped[list[Person]] = relationship(
         back_populates="household", order_by="Person.position"
     )
+    proxies: Mapped[list[Proxy]] = relationship(
+        back_populates="household", order_by="Proxy.position", cascade="all, delete-orphan"
+    )
 
 
 class Person(TimestampMixin, Base):
-    """A member of a household and the phone number that reaches them."""
+    """A member of a household and the phone number that reaches them (None: no phone)."""
 
     __tablename__ = "people"
     __table_args__ = (Index("ix_people_household_phone", "household_id", "phone", unique=True),)
@@ -160,13 +163,35 @@ class Person(TimestampMixin, Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str] = mapped_column(String(20), index=True)
-    phone_kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind, "phone_kind"))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone_kind: Mapped[PhoneKind | None] = mapped_column(str_enum(PhoneKind, "phone_kind"))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
 
     household: Mapped[Household] = relationship(back_populates="people")
+
+
+class Proxy(TimestampMixin, Base):
+    """A proxy contact of a household (代联系人): a child in the city, a neighbour, the
+    responsible official — someone who actually reaches its people; `may_confirm` says whether
+    their answer confirms the household."""
+
+    __tablename__ = "household_proxies"
+    __table_args__ = (Index("ix_household_proxies_phone", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    phone_kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind, "phone_kind"))
+    relation: Mapped[str] = mapped_column(String(50), default="")
+    may_confirm: Mapped[bool] = mapped_column(default=False)
+
+    household: Mapped[Household] = relationship(back_populates="proxies")
 
 
 class Loudspeaker(TimestampMixin, Base):

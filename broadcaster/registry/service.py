@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.errors import NotFound, ValidationFailed
-from broadcaster.registry.models import Household, Zone, ZoneKind, household_zones
+from broadcaster.registry.models import Household, Person, Zone, ZoneKind, household_zones
 from broadcaster.registry.schemas import HouseholdOut, PersonOut
 
 
@@ -102,3 +103,21 @@ def zones_by_code(session: Session, codes: list[str]) -> list[Zone]:
             f"未知区域编号 / unknown zone code: {', '.join(missing)}", field="zones"
         )
     return zones
+
+
+def phones_by_household(session: Session, household_ids: Collection[int]) -> dict[int, list[str]]:
+    """The active members' phone numbers of each household, in member order (members without
+    a phone left out; a household without any phone is absent)."""
+    phones: dict[int, list[str]] = {}
+    for household_id, phone in session.execute(
+        select(Person.household_id, Person.phone)
+        .where(
+            Person.household_id.in_(household_ids),
+            Person.active.is_(True),
+            Person.phone.is_not(None),
+        )
+        .order_by(Person.household_id, Person.position)
+    ):
+        if phone is not None:
+            phones.setdefault(household_id, []).append(phone)
+    return phones

@@ -20,8 +20,8 @@ from broadcaster.confirm.models import Confirmation
 from broadcaster.delivery.models import Delivery
 from broadcaster.errors import ValidationFailed
 from broadcaster.followup.models import VisitTask
-from broadcaster.registry.models import Household, Person, Zone, ZoneKind
-from broadcaster.registry.service import households_in_zone
+from broadcaster.registry.models import Household, Zone, ZoneKind
+from broadcaster.registry.service import households_in_zone, phones_by_household
 from broadcaster.reports import labels
 from broadcaster.reports.labels import mask_phone
 
@@ -120,12 +120,7 @@ def details(session: Session, recipients: list[Recipient]) -> Details:
     found = Details({}, {}, {}, {})
     if not ids:
         return found
-    for household_id, phone in session.execute(
-        select(Person.household_id, Person.phone)
-        .where(Person.household_id.in_(homes), Person.active.is_(True))
-        .order_by(Person.household_id, Person.position)
-    ):
-        found.phones.setdefault(household_id, []).append(phone)
+    found.phones.update(phones_by_household(session, homes))
     this_round = Recipient.id == Delivery.recipient_id
     for recipient_id, channel, notice, state, n in session.execute(
         select(

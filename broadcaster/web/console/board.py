@@ -12,7 +12,8 @@ from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
 from broadcaster.confirm.models import Confirmation, HelpRequest
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.flows.approval import person
-from broadcaster.registry.models import Household, Loudspeaker, Person, Worker
+from broadcaster.registry.models import Household, Loudspeaker, Worker
+from broadcaster.registry.service import phones_by_household
 
 LISTED = 30
 
@@ -65,13 +66,7 @@ def help_queue(session: Session) -> tuple[int, list[HelpItem]]:
         .where(HelpRequest.id.in_(first))
         .order_by(HelpRequest.opened_at, HelpRequest.id)
     ).all()
-    phones: dict[int, list[str]] = {}
-    for household_id, phone in session.execute(
-        select(Person.household_id, Person.phone)
-        .where(Person.household_id.in_([h.id for _r, h, *_ in rows]), Person.active.is_(True))
-        .order_by(Person.position)
-    ):
-        phones.setdefault(household_id, []).append(phone)
+    phones = phones_by_household(session, [h.id for _r, h, *_ in rows])
     return total, [
         HelpItem(
             r.id,
