@@ -101,14 +101,29 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Message:
+    """What a text says, for providers that carry only approved templates (mainland SMS and
+    voice): its kind (see channels.templated.KINDS), the alert's hazard and level, and the
+    values a template may use (sender, level_name, hazard_name, headline, body, instruction,
+    token, link, issued, note, and per kind e.g. head, address, phone)."""
+
+    kind: str
+    hazard: str = ""
+    level: str = ""
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SendItem:
-    """One message to one address; `key` ties the result back to the caller's row."""
+    """One message to one address; `key` ties the result back to the caller's row. `body` is
+    our own rendering of the text; `message` what it says, for template-only providers."""
 
     key: int
     address: str
     body: str
     callback_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    message: Message | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from channels.base import ChannelError
 
@@ -20,6 +21,8 @@ class Deployment:
     concurrency: int = 100  # delivery.concurrency
     simulator_url: str | None = None
     simulator_smtp: str | None = None  # host:port of the simulator's SMTP sink
+    config_dir: Path | None = None  # where templates/providers/<provider>.toml live
+    public_base: str = ""  # the service's public URL (what links in approved templates name)
 
     def simulator(self) -> str:
         """The simulator's base URL; an error when drills have nowhere to go."""

@@ -23,6 +23,8 @@ def deployment(settings: Settings, *, drill: bool) -> Deployment:
         concurrency=settings.delivery.concurrency,
         simulator_url=settings.simulator_url,
         simulator_smtp=settings.simulator_smtp,
+        config_dir=settings.config_dir,
+        public_base=settings.public_base_url.rstrip("/"),
     )
 
 
