@@ -310,7 +310,7 @@ def found(item: LookupItem, dto: Any) -> LookupResult:
     it (the SendSms answer was lost), only a final state is reported, under a stand-in id;
     a message still waiting for its receipt stays unknown until the receipt is pushed."""
     state = SEND_STATES.get(int(dto.send_status or 1), ProviderState.sent)
-    code = str(dto.err_code or "failed")[:64] if state is ProviderState.failed else None
+    code = str(dto.err_code or "failed")[:32] if state is ProviderState.failed else None
     provider_id = item.provider_id
     if provider_id is None:
         if state is ProviderState.sent:

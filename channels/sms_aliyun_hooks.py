@@ -15,7 +15,7 @@ from channels.hooks import HookAnswer, HookRejected, HookRequest, Receipt, Reply
 
 TOKEN_PARAM = "token"  # noqa: S105 (the query parameter that carries the push token)
 JSON = "application/json"
-ACKNOWLEDGED = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False)
+ACKNOWLEDGED = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False, separators=(",", ":"))
 MOBILE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
 ID_MAX = 64  # our provider-id columns' width
 
@@ -64,7 +64,7 @@ def sms_report(request: HookRequest) -> HookAnswer:
         success = entry.get("success")
         ok = success is True or str(success).lower() == "true"
         state = ProviderState.delivered if ok else ProviderState.failed
-        code = None if ok else str(entry.get("err_code") or "failed")[:64]
+        code = None if ok else str(entry.get("err_code") or "failed")[:32]
         receipts.append(Receipt(int(out_id), biz_id, state, code))
     return HookAnswer(receipts=receipts, body=ACKNOWLEDGED, media_type=JSON)
 

@@ -29,7 +29,7 @@ UNKNOWN = {
 def _result(
     item: SendItem, outcome: Outcome, code: str, message: str, detail: dict[str, Any]
 ) -> SendResult:
-    return SendResult(item.key, outcome, error_code=code[:64], message=message[:200], detail=detail)
+    return SendResult(item.key, outcome, error_code=code[:32], message=message[:200], detail=detail)
 
 
 def business(item: SendItem, code: str, message: str, detail: dict[str, Any]) -> SendResult:

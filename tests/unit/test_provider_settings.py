@@ -19,6 +19,7 @@ from broadcaster.settings import Settings
 from channels.base import ChannelError
 from channels.email_smtp import EmailSmtpSettings
 from channels.loudspeaker.channel import LoudspeakerSettings
+from channels.sms_aliyun import SmsAliyun
 from channels.sms_twilio import SmsTwilio, SmsTwilioSettings
 from channels.voice_twilio import VoiceTwilioSettings
 from channels.wecom_group import WecomGroupSettings
@@ -142,8 +143,10 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
     assert configured_providers("sms", Settings(env="test", media={"sms": ["twilio"]})) == [
         SmsTwilio
     ]
-    unknown = Settings(env="test", media={"sms": ["aliyun", "twilio"]})
-    with pytest.raises(ChannelError, match="aliyun") as missing:
+    mainland = Settings(env="test", media={"sms": ["aliyun", "twilio"]})
+    assert configured_providers("sms", mainland) == [SmsAliyun, SmsTwilio]
+    unknown = Settings(env="test", media={"sms": ["acme", "twilio"]})
+    with pytest.raises(ChannelError, match="acme") as missing:
         provider_for("sms", unknown)
     assert missing.value.code == "unknown_provider"
     with pytest.raises(ChannelError) as nothing:
