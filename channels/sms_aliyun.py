@@ -5,12 +5,10 @@ replies."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from zoneinfo import ZoneInfo
 
 from alibabacloud_dysmsapi20170525 import models
 from alibabacloud_dysmsapi20170525.client import Client
@@ -27,7 +25,6 @@ from channels.base import (
     LookupItem,
     LookupResult,
     Outcome,
-    ProviderState,
     Reach,
     SendGate,
     SendItem,
@@ -37,14 +34,12 @@ from channels.base import (
 from channels.config import Deployment
 from channels.hooks import Hook, HookRequest
 from channels.sms_aliyun_hooks import MOBILE, push_allowed, sms_report, sms_up
+from channels.sms_aliyun_lookup import look_up
 from channels.sms_aliyun_outcomes import business, failure
 from channels.templated import Filled, book_path, load_book
 
 DEFAULT_ENDPOINT = "dysmsapi.aliyuncs.com"
 SIMULATOR_PATH = "/dysmsapi"  # where the provider simulator plays this host
-CHINA = ZoneInfo("Asia/Shanghai")  # QuerySendDetails' SendDate is a date in China
-PAGE = 50
-SEND_STATES = {1: ProviderState.sent, 2: ProviderState.failed, 3: ProviderState.delivered}
 
 
 class SmsAliyunSettings(BaseModel):
@@ -255,65 +250,6 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
 
         async def one(item: LookupItem) -> LookupResult:
             async with gate:
-                return await self._lookup(item)
+                return await look_up(self._client, item)
 
         return list(await asyncio.gather(*(one(item) for item in items)))
-
-    async def _lookup(self, item: LookupItem) -> LookupResult:
-        """QuerySendDetails on each day (in China) since the attempt; matched by our id
-        (OutId), or by Aliyun's when we have it."""
-        phone = MOBILE.match(item.address)
-        if phone is None:
-            return LookupResult(item.key, False)
-        first = item.since.astimezone(CHINA).date()
-        last = dt.datetime.now(CHINA).date()
-        day = min(first, last)
-        while day <= last:
-            try:
-                found = await self._query(phone.group(1), day, item)
-            except Exception:
-                return LookupResult(item.key, None)
-            if found is not None:
-                return found
-            day += dt.timedelta(days=1)
-        return LookupResult(item.key, False)
-
-    async def _query(self, phone: str, day: dt.date, item: LookupItem) -> LookupResult | None:
-        page = 1
-        while True:
-            request = models.QuerySendDetailsRequest(
-                phone_number=phone,
-                send_date=day.strftime("%Y%m%d"),
-                page_size=PAGE,
-                current_page=page,
-                biz_id=item.provider_id or None,
-            )
-            answer = await self._client.query_send_details_with_options_async(
-                request, RuntimeOptions()
-            )
-            body = answer.body
-            if str(body.code or "") != "OK":
-                raise ChannelError(str(body.message or body.code), code=str(body.code))
-            dtos = (
-                body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else []
-            )
-            for dto in dtos or []:
-                if str(dto.out_id or "") == str(item.key):
-                    return found(item, dto)
-            if page * PAGE >= int(body.total_count or 0):
-                return None
-            page += 1
-
-
-def found(item: LookupItem, dto: Any) -> LookupResult:
-    """What QuerySendDetails says of our message. Its records carry no BizId: when we lack
-    it (the SendSms answer was lost), only a final state is reported, under a stand-in id;
-    a message still waiting for its receipt stays unknown until the receipt is pushed."""
-    state = SEND_STATES.get(int(dto.send_status or 1), ProviderState.sent)
-    code = str(dto.err_code or "failed")[:32] if state is ProviderState.failed else None
-    provider_id = item.provider_id
-    if provider_id is None:
-        if state is ProviderState.sent:
-            return LookupResult(item.key, True)
-        provider_id = f"out:{item.key}"
-    return LookupResult(item.key, True, provider_id, state, code)

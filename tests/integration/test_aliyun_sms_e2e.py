@@ -163,3 +163,33 @@ def test_pushes_without_the_token_are_refused(
         accepted = httpx.post(f"{url}?token={token}", json=item, timeout=30)
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["code"] == 0
+
+
+def test_a_timed_out_send_is_looked_up_never_resent(
+    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendSms answers after our timeout (but sends): the deliveries are unknown, and
+    QuerySendDetails (no pushes configured) finds them delivered; nobody gets a second text."""
+    seed(db)
+    monkeypatch.setenv("BROADCASTER_MEDIA", MEDIA)
+    options = {"aliyun": {"access_key_id": DEFAULT_KEY_ID, "access_key_secret": DEFAULT_KEY_SECRET}}
+    with running_stack(db, redis_settings, tmp_path / "s", channel_options=options) as stack:
+        stack.env["BROADCASTER_CHANNEL_OPTIONS__ALIYUN__ENDPOINT"] = f"{stack.sim_url}/dysmsapi"
+        stack.env["BROADCASTER_MEDIA"] = MEDIA
+        aliyun(stack, "sms/config", public_base=stack.api_url)
+        aliyun(stack, "faults", timeout_rate=1, timeout_seconds=6)
+        with stack.client() as api:
+            created = api.post("/api/v1/alerts", json=ALERT)
+            assert created.status_code == 201, created.text
+            alert_id = created.json()["id"]
+        stack.start_worker()
+
+        wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * HOUSEHOLDS)
+        sent = aliyun(stack, "sms")["sms"]
+        assert sorted(s["phone_number"] for s in sent) == sorted(p[3:] for p in PHONES)
+        assert {s["fault"] for s in sent} == {"timeout"}
+        with db.read() as session:
+            attempts = session.scalars(select(DeliveryAttempt)).all()
+            rows = session.scalars(select(Delivery).where(Delivery.alert_id == alert_id)).all()
+        assert len(rows) == len(attempts) == HOUSEHOLDS  # no resend, no second attempt
+        assert {d.provider_id for d in rows} == {f"out:{d.id}" for d in rows}

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from channels.base import LookupItem, Outcome, ProviderState, SendItem, SendResult
-from channels.sms_aliyun import SmsAliyun
+from channels.base import ChannelError, LookupItem, Outcome, ProviderState, SendItem, SendResult
+from channels.config import Deployment
+from channels.sms_aliyun import SmsAliyun, SmsAliyunSettings
 from tests.integration.aliyun_support import AliyunEnv, alert_message, aliyun_env
 
 RESIDENT = "+8613912345678"
@@ -186,3 +187,18 @@ async def test_a_failed_lookup_says_ask_again(env: AliyunEnv) -> None:
     since = dt.datetime.now(dt.UTC)
     [found] = await env.channel().lookup([LookupItem(1, RESIDENT, since, "")])
     assert found.found is None
+
+
+def test_drills_go_to_the_simulator_only() -> None:
+    options = {"access_key_id": "k", "access_key_secret": "s", "endpoint": "dysmsapi.aliyuncs.com"}
+    real = SmsAliyun.configure(options, Deployment(simulator_url="http://127.0.0.1:8000/sim"))
+    drill = SmsAliyun.configure(
+        options, Deployment(drill=True, simulator_url="http://127.0.0.1:8000/sim")
+    )
+    assert isinstance(real, SmsAliyunSettings)
+    assert isinstance(drill, SmsAliyunSettings)
+    assert (real.endpoint, real.protocol) == ("dysmsapi.aliyuncs.com", "HTTPS")
+    assert (drill.endpoint, drill.protocol) == ("127.0.0.1:8000/sim/dysmsapi", "HTTP")
+    with pytest.raises(ChannelError) as nowhere:
+        SmsAliyun.configure(options, Deployment(drill=True))
+    assert nowhere.value.code == "drill_without_simulator"
