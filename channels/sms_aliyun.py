@@ -33,6 +33,7 @@ from channels.base import (
 )
 from channels.config import Deployment
 from channels.hooks import Hook, HookRequest
+from channels.sms_aliyun_batch import send_batches
 from channels.sms_aliyun_hooks import MOBILE, push_allowed, sms_report, sms_up
 from channels.sms_aliyun_lookup import look_up
 from channels.sms_aliyun_outcomes import business, failure
@@ -57,6 +58,12 @@ class SmsAliyunSettings(BaseModel):
     timeout_seconds: float = Field(default=10.0, gt=0)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     concurrency: int = Field(default=100, ge=1)
+    batch: bool = Field(
+        default=False,
+        description="SendBatchSms (up to batch_size numbers a call) instead of one SendSms "
+        "per number; receipts then come by look-up only.",
+    )
+    batch_size: int = Field(default=100, ge=1, le=100)
     lookup_concurrency: int = Field(default=10, ge=1)
     push_token: SecretStr | None = Field(
         default=None, description="The secret ?token= of the push URLs set in Aliyun's console."
@@ -101,8 +108,8 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
 
     def __init__(self, settings: SmsAliyunSettings) -> None:
         super().__init__(settings)
-        self._client: Any = None
-        self._slots: asyncio.Semaphore | None = None
+        self.client: Any = None
+        self.slots = asyncio.Semaphore(1)
 
     @classmethod
     def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
@@ -149,11 +156,11 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
             read_timeout=int(s.timeout_seconds * 1000),
             connect_timeout=int(s.connect_timeout_seconds * 1000),
         )
-        self._client = Client(config)
-        self._slots = asyncio.Semaphore(s.concurrency)
+        self.client = Client(config)
+        self.slots = asyncio.Semaphore(s.concurrency)
 
     async def close(self) -> None:
-        self._client = None
+        self.client = None
 
     def fill(self, item: SendItem) -> Filled:
         """The approved template, its parameters and text for the item (TemplateRefused)."""
@@ -181,8 +188,12 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
         self, items: Sequence[SendItem], gate: SendGate | None = None
     ) -> AsyncIterator[SendResult]:
         """One SendSms per item, `concurrency` at a time; each answer yielded as it comes."""
-        if self._client is None:
+        if self.client is None:
             await self.open()
+        if self.settings.batch:
+            async for result in send_batches(self, items, gate):
+                yield result
+            return
         done: asyncio.Queue[SendResult] = asyncio.Queue()
 
         async def one(item: SendItem) -> None:
@@ -203,13 +214,12 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
                 task.cancel()
 
     async def _gated(self, item: SendItem, gate: SendGate | None) -> SendResult:
-        assert self._slots is not None
-        async with self._slots:
+        async with self.slots:
             wait = gate.allow() if gate is not None else 0.0
             return held(item, wait) if wait else await self._send(item)
 
-    async def _send(self, item: SendItem) -> SendResult:
-        """Fill the template (refused: nothing is sent), then one SendSms."""
+    def prepare(self, item: SendItem) -> tuple[str, Filled] | SendResult:
+        """The item's national number and filled template, or why nothing can be sent."""
         try:
             filled = self.fill(item)
         except ChannelError as exc:
@@ -224,16 +234,24 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
                 error_code="not_mainland",
                 message="阿里云短信只发中国大陆手机号 / Aliyun SMS reaches mainland mobiles only",
             )
+        return phone.group(1), filled
+
+    async def _send(self, item: SendItem) -> SendResult:
+        """Fill the template (refused: nothing is sent), then one SendSms."""
+        prepared = self.prepare(item)
+        if isinstance(prepared, SendResult):
+            return prepared
+        phone, filled = prepared
         detail: dict[str, Any] = {"segments": filled.segments, "template": filled.code}
         request = models.SendSmsRequest(
-            phone_numbers=phone.group(1),
+            phone_numbers=phone,
             sign_name=self.sign_name(),
             template_code=filled.code,
             template_param=json.dumps(filled.params, ensure_ascii=False),
             out_id=str(item.key),
         )
         try:
-            answer = await self._client.send_sms_with_options_async(request, RuntimeOptions())
+            answer = await self.client.send_sms_with_options_async(request, RuntimeOptions())
         except Exception as exc:
             return failure(item, exc, detail)
         body = answer.body
@@ -244,12 +262,12 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
         return SendResult(item.key, Outcome.accepted, provider_id=str(body.biz_id), detail=detail)
 
     async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
-        if self._client is None:
+        if self.client is None:
             await self.open()
         gate = asyncio.Semaphore(self.settings.lookup_concurrency)
 
         async def one(item: LookupItem) -> LookupResult:
             async with gate:
-                return await look_up(self._client, item)
+                return await look_up(self.client, item)
 
         return list(await asyncio.gather(*(one(item) for item in items)))

@@ -54,8 +54,8 @@ async def _query(client: Any, phone: str, day: dt.date, item: LookupItem) -> Loo
         if str(body.code or "") != "OK":
             raise ChannelError(str(body.message or body.code), code=str(body.code))
         dtos = body.sms_send_detail_dtos.sms_send_detail_dto if body.sms_send_detail_dtos else []
-        for dto in dtos or []:
-            if str(dto.out_id or "") == str(item.key):
+        for dto in dtos or []:  # with a BizId, the query found only ours (batches share one)
+            if item.provider_id or str(dto.out_id or "") == str(item.key):
                 return found(item, dto)
         if page * PAGE >= int(body.total_count or 0):
             return None

@@ -17,9 +17,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from broadcaster.sim.aliyun_sms_auth import Verifier
+from broadcaster.sim.aliyun_sms_batch import batch_requests
 from broadcaster.sim.aliyun_sms_config import AliyunSmsSimConfig
 from broadcaster.sim.aliyun_sms_push import Pusher
-from broadcaster.sim.aliyun_sms_records import CHINA, MOBILE, Account, Sms, sms_size, stamp
+from broadcaster.sim.aliyun_sms_records import (
+    CHINA,
+    MOBILE,
+    Account,
+    Refused,
+    Sms,
+    sms_size,
+    stamp,
+)
 from broadcaster.sim.forms import parse_form
 
 if TYPE_CHECKING:
@@ -29,19 +38,12 @@ PREFIX = "/dysmsapi"  # the simulator's stand-in for the host dysmsapi.aliyuncs.
 VERSION = "2017-05-25"
 VARIABLE = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]*)\}")
 MAX_NUMBERS = 1000
+KEPT_FIELDS = ("Action", "PhoneNumbers", "SignName", "TemplateCode", "TemplateParam", "OutId")
 WINDOWS = (
     ("per_minute", 60.0, "分钟级"),
     ("per_hour", 3600.0, "小时级"),
     ("per_day", 86400.0, "天级"),
 )
-
-
-class Refused(Exception):
-    """A business refusal: HTTP 200 with Aliyun's code (or a gateway error with `status`)."""
-
-    def __init__(self, code: str, message: str, status: int = 200) -> None:
-        super().__init__(code)
-        self.code, self.message, self.status = code, message, status
 
 
 class AliyunSmsApi:
@@ -144,7 +146,9 @@ class AliyunSmsApi:
             if headers.get("x-acs-version", VERSION) != VERSION:
                 raise Refused("InvalidVersion", "Specified parameter Version is not valid.", 400)
             if action == "SendSms":
-                return await self._send(params, key, timeout=fault == "timeout")
+                return await self._send([params], key, timeout=fault == "timeout")
+            if action == "SendBatchSms":
+                return await self._send(batch_requests(params), key, timeout=fault == "timeout")
             if action == "QuerySendDetails":
                 return self._answer(self._query(params))
             raise Refused(
@@ -164,35 +168,24 @@ class AliyunSmsApi:
         while len(self.account.refused) > self.config.max_recorded:
             self.account.refused.popleft()
 
-    async def _send(self, params: dict[str, str], key: str, *, timeout: bool) -> Response:
+    async def _send(self, requests: list[dict[str, str]], key: str, *, timeout: bool) -> Response:
+        """Each request's numbers, under one BizId; one refusal refuses them all."""
         config = self.config
         if timeout and not config.timeout_sends:
             await asyncio.sleep(config.timeout_seconds)
             return self._error(504, "ServiceTimeout", "The request has timed out.")
-        phones, sign, text = self._check(params)
+        checked = [self._check(params) for params in requests]
         now = time.time()
         biz_id = f"{self.state.rng.randrange(10**17, 10**18)}^0"
         sent = dt.datetime.now(dt.UTC)
-        keep: dict[str, str] = {
-            k: params[k]
-            for k in ("PhoneNumbers", "SignName", "TemplateCode", "TemplateParam", "OutId")
-            if k in params
-        }
-        for phone in phones:
-            self.account.windows.setdefault((phone, sign), deque()).append(now)
-            sms = Sms(
-                biz_id,
-                phone,
-                keep,
-                text,
-                sms_size(text),
-                sign,
-                key,
-                sent,
-                fault="timeout" if timeout else None,
-            )
-            self.account.sms.append(sms)
-            self.pusher.report(sms, self._fate(phone))
+        fault = "timeout" if timeout else None
+        for params, (phones, sign, text) in zip(requests, checked, strict=True):
+            keep = {k: params[k] for k in KEPT_FIELDS if k in params}
+            for phone in phones:
+                self.account.windows.setdefault((phone, sign), deque()).append(now)
+                sms = Sms(biz_id, phone, keep, text, sms_size(text), sign, key, sent, fault=fault)
+                self.account.sms.append(sms)
+                self.pusher.report(sms, self._fate(phone))
         while len(self.account.sms) > config.max_recorded:
             self.account.sms.popleft()
         if timeout:

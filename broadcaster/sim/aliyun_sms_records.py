@@ -62,3 +62,11 @@ class Account:
     sms: deque[Sms] = field(default_factory=deque)
     refused: deque[dict[str, Any]] = field(default_factory=deque)
     windows: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+
+
+class Refused(Exception):
+    """A business refusal: HTTP 200 with Aliyun's code (or a gateway error with `status`)."""
+
+    def __init__(self, code: str, message: str, status: int = 200) -> None:
+        super().__init__(code)
+        self.code, self.message, self.status = code, message, status

@@ -3,6 +3,7 @@ of its JSON pushes, and the channel pointed at the simulator."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +22,14 @@ from broadcaster.sim import create_standalone_app
 from broadcaster.sim.aliyun_sms_config import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 from channels.base import Message
 from channels.config import Deployment
+from channels.hooks import HookRequest
 from channels.sms_aliyun import SmsAliyun
 from tests.integration.sim_support import ServerThread, base_config
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 PUBLIC = "https://bc.example.cn"
 WAIT_SECONDS = 60.0
+TOKEN = "push-token-0123456789"
 
 
 def alert_message(headline: str = "暴雨橙色预警", token: str = "tok123") -> Message:
@@ -44,6 +47,20 @@ def alert_message(headline: str = "暴雨橙色预警", token: str = "tok123") -
     )
 
 
+def pushed(body: Any, *, query: str = f"token={TOKEN}", client: str = "10.0.0.7") -> HookRequest:
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    params = dict(p.split("=", 1) for p in query.split("&") if p)
+    return HookRequest(
+        url=f"https://bc.example.cn/hooks/aliyun/sms_report?{query}",
+        base="https://bc.example.cn/hooks/aliyun",
+        query=params,
+        headers={"content-type": "application/json"},
+        form={},
+        body=raw,
+        client=client,
+    )
+
+
 @dataclass
 class Pushes:
     """Records the JSON arrays pushed to /push/{name}; answers {"code":0} unless told to fail."""
@@ -54,8 +71,6 @@ class Pushes:
 
     def app(self) -> Starlette:
         async def push(request: Request) -> Response:
-            import json
-
             body = json.loads(await request.body())
             with self.lock:
                 self.bodies.append((request.path_params["name"], body))
@@ -115,7 +130,7 @@ class AliyunEnv:
             "access_key_id": DEFAULT_KEY_ID,
             "access_key_secret": DEFAULT_KEY_SECRET,
             "endpoint": f"{self.sim_url}/dysmsapi",
-            "push_token": "push-token-0123456789",
+            "push_token": TOKEN,
             **options,
         }
         deployment = Deployment(timeout_seconds=5, config_dir=CONFIG_DIR, public_base=PUBLIC)

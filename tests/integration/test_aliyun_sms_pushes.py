@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from channels.base import Outcome, ProviderState, SendItem
-from channels.hooks import HookRejected, HookRequest
+from channels.hooks import HookRejected
 from channels.sms_aliyun_hooks import sms_report, sms_up
-from tests.integration.aliyun_support import AliyunEnv, alert_message, aliyun_env
+from tests.integration.aliyun_support import AliyunEnv, alert_message, aliyun_env, pushed
 
 PHONES = [f"+861391234{n:04d}" for n in range(5)]
-TOKEN = "push-token-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +26,6 @@ def env_running() -> Iterator[AliyunEnv]:
 def env(env_running: AliyunEnv) -> AliyunEnv:
     env_running.restore()
     return env_running
-
-
-def pushed(body: Any, *, query: str = f"token={TOKEN}", client: str = "10.0.0.7") -> HookRequest:
-    raw = json.dumps(body, ensure_ascii=False).encode()
-    params = dict(p.split("=", 1) for p in query.split("&") if p)
-    return HookRequest(
-        url=f"https://bc.example.cn/hooks/aliyun/sms_report?{query}",
-        base="https://bc.example.cn/hooks/aliyun",
-        query=params,
-        headers={"content-type": "application/json"},
-        form={},
-        body=raw,
-        client=client,
-    )
 
 
 async def test_receipts_are_pushed_in_batches_and_become_receipts(env: AliyunEnv) -> None:

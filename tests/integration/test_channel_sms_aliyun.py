@@ -12,7 +12,8 @@ import pytest
 from channels.base import ChannelError, LookupItem, Outcome, ProviderState, SendItem, SendResult
 from channels.config import Deployment
 from channels.sms_aliyun import SmsAliyun, SmsAliyunSettings
-from tests.integration.aliyun_support import AliyunEnv, alert_message, aliyun_env
+from channels.sms_aliyun_hooks import sms_report
+from tests.integration.aliyun_support import AliyunEnv, alert_message, aliyun_env, pushed
 
 RESIDENT = "+8613912345678"
 OTHER = "+8613912345679"
@@ -202,3 +203,27 @@ def test_drills_go_to_the_simulator_only() -> None:
     with pytest.raises(ChannelError) as nowhere:
         SmsAliyun.configure(options, Deployment(drill=True))
     assert nowhere.value.code == "drill_without_simulator"
+
+
+async def test_batch_mode_sends_up_to_batch_size_numbers_a_call(env: AliyunEnv) -> None:
+    phones = [f"+86139000000{n:02d}" for n in range(5)]
+    items = [item(300 + n, phone) for n, phone in enumerate(phones)]
+    since = dt.datetime.now(dt.UTC)
+    results = await send(env.channel(batch=True, batch_size=2), SendItem(299, RESIDENT, ""), *items)
+    assert (results[0].outcome, results[0].error_code) == (Outcome.failed, "no_message")
+    accepted = results[1:]
+    assert {r.outcome for r in accepted} == {Outcome.accepted}
+    assert [r.detail["batch"] for r in accepted] == [2, 2, 2, 2, 1]
+    sent = env.sms()["sms"]
+    assert sorted(s["phone_number"] for s in sent) == sorted(p[3:] for p in phones)
+    assert {s["Action"] for s in sent} == {"SendBatchSms"}
+    assert {s["TemplateCode"] for s in sent} == {"SMS_480000110"}
+    assert len({s["BizId"] for s in sent}) == 3
+    assert {r.provider_id for r in accepted} == {s["BizId"] for s in sent}
+    arrays = env.pushes.wait("report", 5)
+    assert [sms_report(pushed(a)).receipts for a in arrays] == [[]] * len(arrays)  # OutId: batch
+    found = await env.channel().lookup(
+        [LookupItem(r.key, phones[r.key - 300], since, "", r.provider_id) for r in accepted]
+    )
+    assert {(f.found, f.state) for f in found} == {(True, ProviderState.delivered)}
+    assert [f.provider_id for f in found] == [r.provider_id for r in accepted]
