@@ -193,3 +193,28 @@ def test_a_timed_out_send_is_looked_up_never_resent(
             rows = session.scalars(select(Delivery).where(Delivery.alert_id == alert_id)).all()
         assert len(rows) == len(attempts) == HOUSEHOLDS  # no resend, no second attempt
         assert {d.provider_id for d in rows} == {f"out:{d.id}" for d in rows}
+
+
+def test_a_drill_goes_to_the_simulator_never_to_aliyun(
+    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exercise alert's SMS reach the drill simulator; the simulator playing the real
+    Aliyun (the configured endpoint) gets nothing."""
+    seed(db)
+    monkeypatch.setenv("BROADCASTER_MEDIA", MEDIA)
+    options = {"aliyun": {"access_key_id": DEFAULT_KEY_ID, "access_key_secret": DEFAULT_KEY_SECRET}}
+    with running_stack(
+        db, redis_settings, tmp_path / "s", real_provider=True, channel_options=options
+    ) as stack:
+        real = stack.settings.twilio.api_base_url
+        stack.env["BROADCASTER_CHANNEL_OPTIONS__ALIYUN__ENDPOINT"] = f"{real}/dysmsapi"
+        stack.env["BROADCASTER_MEDIA"] = MEDIA
+        with stack.client() as api:
+            created = api.post("/api/v1/alerts", json={**ALERT, "status": "exercise"})
+            assert created.status_code == 201, created.text
+            alert_id = created.json()["id"]
+        stack.start_worker()
+
+        wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * HOUSEHOLDS)
+        assert len(aliyun(stack, "sms")["sms"]) == HOUSEHOLDS
+        assert httpx.get(f"{real}/api/aliyun/sms", timeout=30).json() == {"sms": [], "refused": []}
