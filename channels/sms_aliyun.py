@@ -118,7 +118,9 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
         o = dict(options)
         o["timeout_seconds"] = o.get("timeout_seconds") or deployment.timeout_seconds
         o.setdefault("concurrency", deployment.concurrency)
-        o["rate_per_second"] = o.get("rate_per_second") or None
+        for name in ("rate_per_second", "per_minute", "per_hour"):  # 0: no limit
+            if name in o and str(o[name]).strip() in ("", "0", "0.0", "None"):
+                o[name] = None
         if deployment.drill:
             o["endpoint"] = deployment.simulator().rstrip("/") + SIMULATOR_PATH
         endpoint, protocol = split_endpoint(str(o.get("endpoint") or DEFAULT_ENDPOINT))

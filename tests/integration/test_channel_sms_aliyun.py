@@ -227,3 +227,18 @@ async def test_batch_mode_sends_up_to_batch_size_numbers_a_call(env: AliyunEnv) 
     )
     assert {(f.found, f.state) for f in found} == {(True, ProviderState.delivered)}
     assert [f.provider_id for f in found] == [r.provider_id for r in accepted]
+
+
+def test_limits_default_to_aliyuns_and_zero_lifts_them() -> None:
+    options = {"access_key_id": "k", "access_key_secret": "s"}
+    default = SmsAliyun(SmsAliyunSettings.model_validate(options)).limits()
+    assert (default.rate_per_second, default.per_minute, default.per_hour) == (100, 1, 5)
+    assert default.credential == "aliyun:k"
+    lifted = SmsAliyun.configure(
+        {**options, "rate_per_second": "0", "per_minute": 0, "per_hour": "0"}, Deployment()
+    )
+    assert isinstance(lifted, SmsAliyunSettings)
+    assert (lifted.rate_per_second, lifted.per_minute, lifted.per_hour) == (None, None, None)
+    kept = SmsAliyun.configure(options, Deployment())
+    assert isinstance(kept, SmsAliyunSettings)
+    assert kept.rate_per_second == 100
