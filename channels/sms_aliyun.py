@@ -216,9 +216,14 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
                 task.cancel()
 
     async def _gated(self, item: SendItem, gate: SendGate | None) -> SendResult:
+        """What no template carries fails at once; the rest waits for a slot, and the gate is
+        asked right before the request goes."""
+        prepared = self.prepare(item)
+        if isinstance(prepared, SendResult):
+            return prepared
         async with self.slots:
             wait = gate.allow() if gate is not None else 0.0
-            return held(item, wait) if wait else await self._send(item)
+            return held(item, wait) if wait else await self._send(item, *prepared)
 
     def prepare(self, item: SendItem) -> tuple[str, Filled] | SendResult:
         """The item's national number and filled template, or why nothing can be sent."""
@@ -238,12 +243,8 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
             )
         return phone.group(1), filled
 
-    async def _send(self, item: SendItem) -> SendResult:
-        """Fill the template (refused: nothing is sent), then one SendSms."""
-        prepared = self.prepare(item)
-        if isinstance(prepared, SendResult):
-            return prepared
-        phone, filled = prepared
+    async def _send(self, item: SendItem, phone: str, filled: Filled) -> SendResult:
+        """One SendSms of the filled template to the national number."""
         detail: dict[str, Any] = {"segments": filled.segments, "template": filled.code}
         request = models.SendSmsRequest(
             phone_numbers=phone,
