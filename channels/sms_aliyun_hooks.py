@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from channels.base import ProviderState
 from channels.hooks import HookAnswer, HookRejected, HookRequest, Receipt, Reply
 
+log = logging.getLogger(__name__)
 TOKEN_PARAM = "token"  # noqa: S105 (the query parameter that carries the push token)
 JSON = "application/json"
 ACKNOWLEDGED = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False, separators=(",", ":"))
@@ -70,16 +72,16 @@ def sms_report(request: HookRequest) -> HookAnswer:
 
 
 def sms_up(request: HookRequest) -> HookAnswer:
-    """Residents' messages to our signature's number."""
+    """Residents' messages to our signature's number. An entry without a mainland number or a
+    sequence id cannot be anyone's reply: it is skipped (logged), the others are kept — a
+    refused push would be pushed again whole, good replies with it."""
     replies = []
     for entry in _entries(request):
         sender = e164(entry.get("phone_number"))
         sequence = str(entry.get("sequence_id") or "")
         if not sender or not sequence:
-            raise HookRejected(
-                "上行短信缺少号码或序号 / an SmsUp entry without phone_number or sequence_id",
-                field="phone_number",
-            )
+            log.warning("SmsUp entry without phone_number or sequence_id skipped")
+            continue
         provider_id = f"aliyun-up:{sequence}"[:ID_MAX]
         replies.append(Reply(provider_id, sender, str(entry.get("content") or "")))
     return HookAnswer(replies=replies, body=ACKNOWLEDGED, media_type=JSON)

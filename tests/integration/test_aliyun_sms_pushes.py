@@ -93,10 +93,11 @@ def test_pushes_need_the_token_and_an_allowed_source(env: AliyunEnv) -> None:
     assert not fenced.verify(pushed([], client="203.0.113.5"))
 
 
-def test_malformed_pushes_are_rejected_and_strangers_skipped() -> None:
+def test_malformed_pushes_are_rejected_and_stray_entries_skipped() -> None:
     with pytest.raises(HookRejected):
         sms_report(pushed("not an array"))
-    with pytest.raises(HookRejected):
-        sms_up(pushed([{"content": "1"}]))
+    good = {"phone_number": "13912340001", "content": "1", "sequence_id": 9}
+    [reply] = sms_up(pushed([{"content": "1"}, good])).replies  # the good one is kept
+    assert (reply.sender, reply.body) == ("+8613912340001", "1")
     stranger = {"out_id": "", "biz_id": "1^0", "success": True}
     assert sms_report(pushed([stranger])).receipts == []
