@@ -141,7 +141,7 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
         s = self.settings
         return Limits(
             rate_per_second=s.rate_per_second,
-            credential=f"aliyun:{s.access_key_id}",
+            credential=f"aliyun-dysms:{s.access_key_id}",  # SMS calls: voice counts apart
             per_minute=s.per_minute,
             per_hour=s.per_hour,
             why="阿里云短信每号码限发 / Aliyun's per-number SMS limit",

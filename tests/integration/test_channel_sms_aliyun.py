@@ -233,7 +233,7 @@ def test_limits_default_to_aliyuns_and_zero_lifts_them() -> None:
     options = {"access_key_id": "k", "access_key_secret": "s"}
     default = SmsAliyun(SmsAliyunSettings.model_validate(options)).limits()
     assert (default.rate_per_second, default.per_minute, default.per_hour) == (100, 1, 5)
-    assert default.credential == "aliyun:k"
+    assert default.credential == "aliyun-dysms:k"
     lifted = SmsAliyun.configure(
         {**options, "rate_per_second": "0", "per_minute": 0, "per_hour": "0"}, Deployment()
     )
