@@ -7,9 +7,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The account's approved templates: the codes the repository's template book names.
-BOOK = (
-    Path(__file__).resolve().parents[2] / "config" / "templates" / "providers" / "sms_aliyun.toml"
+# The account's approved templates: the codes the shipped template book names (the
+# repository's config/, else ./config as in the container image).
+BOOK_PATH = Path("config") / "templates" / "providers" / "sms_aliyun.toml"
+BOOK = next(
+    (p for p in (Path(__file__).resolve().parents[2] / BOOK_PATH, BOOK_PATH) if p.is_file()),
+    BOOK_PATH,
 )
 DEFAULT_KEY_ID = "LTAI5tSimulatorKeyId0001"
 DEFAULT_KEY_SECRET = "sim-aliyun-access-key-secret-0123456789"  # noqa: S105 (the simulator's)
