@@ -40,7 +40,7 @@ def business(item: SendItem, code: str, message: str, detail: dict[str, Any]) ->
             return _result(item, Outcome.failed, code, f"号码限流 / number limit: {message}", extra)
         extra["retry_after"] = MINUTE
     outcome = Outcome.retry if code in RETRY_CODES else Outcome.failed
-    return _result(item, outcome, code, message, extra)
+    return _result(item, outcome, code, f"阿里云拒绝 / refused by Aliyun: {message}", extra)
 
 
 def failure(item: SendItem, exc: BaseException, detail: dict[str, Any]) -> SendResult:
@@ -51,10 +51,12 @@ def failure(item: SendItem, exc: BaseException, detail: dict[str, Any]) -> SendR
         status = int(exc.status_code or 0)
         text = str(exc.message or code)
         if code.startswith("Throttling") or status in RETRY_STATUSES:
-            return _result(item, Outcome.retry, code, text, extra)
+            return _result(
+                item, Outcome.retry, code, f"阿里云暂不受理 / Aliyun busy: {text}", extra
+            )
         if status >= 500:  # the gateway failed after taking the request: maybe sent
             return _result(item, Outcome.unknown, code, f"{UNKNOWN['error']}: {text}", extra)
-        return _result(item, Outcome.failed, code, text, extra)
+        return _result(item, Outcome.failed, code, f"阿里云拒绝 / refused by Aliyun: {text}", extra)
     cause = _cause(exc)
     if isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(cause, TimeoutError):
         return _result(
