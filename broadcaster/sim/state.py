@@ -7,6 +7,7 @@ import binascii
 import hmac
 import random
 import time
+from collections.abc import Awaitable, Callable
 
 from broadcaster.sim.callbacks import Dispatcher
 from broadcaster.sim.config import SimConfig
@@ -43,6 +44,8 @@ class SimState:
         self.dispatcher = Dispatcher(self)
         self._auth_cache: dict[str, str] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        # What provider APIs started in the background and must stop (their push senders).
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     @staticmethod
     def _new_store(config: SimConfig) -> Store:
@@ -121,5 +124,7 @@ class SimState:
         return f"{prefix}{self.rng.getrandbits(128):032x}"
 
     async def aclose(self) -> None:
-        """Stop background senders and close their HTTP session."""
+        """Stop background senders and close their HTTP sessions."""
         await self.dispatcher.close()
+        for close in self.closers:
+            await close()
