@@ -1,0 +1,162 @@
+"""A red alert's calls through Aliyun voice end to end (API + worker + simulator, SQLite and
+PostgreSQL): the IVR with the approved template, the call reports pushed back in batches mark
+deliveries delivered or failed, key 1 confirms a household and key 2 opens a help request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from broadcaster.alerts.models import Recipient, RecipientState
+from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpRequest
+from broadcaster.db.database import Database
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.registry.models import Person
+from broadcaster.settings import Settings
+from channels.voice_aliyun import SIM_PATH
+from tests.factories import registry as f
+from tests.integration.aliyun_voice_support import SimVoice, account, options, push_urls
+from tests.stack import Stack, running_stack, wait_until
+
+PHONES = [f"+86139000200{n:02d}" for n in range(4)]
+BUSY = PHONES[3]
+RED = {
+    "hazard": "rain",
+    "level": "red",
+    "headline": "暴雨红色预警",
+    "body": "预计未来3小时降雨量将达100毫米以上。",
+    "instruction": "危险区人员立即转移。",
+    "zones": ["V1"],
+    "channels": ["voice"],
+}
+MEDIA = {"voice": ["aliyun"]}
+
+
+def seed(db: Database) -> None:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        for phone in PHONES:
+            f.household(session, grid=zones["G1"], phones=(phone,))
+
+
+def calls(db: Database) -> dict[str, tuple[DeliveryState, str | None, str | None]]:
+    """Each phone's call delivery: state, error code, provider id."""
+    with db.read() as session:
+        rows = session.execute(
+            select(
+                Delivery.address, Delivery.state, Delivery.error_code, Delivery.provider_id
+            ).where(Delivery.channel == "voice")
+        ).all()
+    return {address: (state, code, call_id) for address, state, code, call_id in rows}
+
+
+def household(db: Database, phone: str) -> RecipientState:
+    with db.read() as session:
+        state = session.scalar(
+            select(Recipient.state)
+            .join(Person, Person.household_id == Recipient.household_id)
+            .where(Person.phone == phone)
+        )
+    assert state is not None
+    return state
+
+
+@pytest.fixture
+def stack(
+    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """The stack with voice carried by Aliyun (the API reads BROADCASTER_MEDIA from the
+    environment, the workers from theirs), calling the simulator."""
+    seed(db)
+    monkeypatch.setenv("BROADCASTER_MEDIA", json.dumps(MEDIA))
+    with running_stack(
+        db,
+        redis_settings,
+        tmp_path / "s",
+        channel_options={"aliyun": options()},
+    ) as running:
+        assert running.settings.media == MEDIA
+        running.env["BROADCASTER_MEDIA"] = json.dumps(MEDIA)
+        endpoint = f"{running.sim_url}/{SIM_PATH}"
+        running.env["BROADCASTER_CHANNEL_OPTIONS__VOICE_ALIYUN__ENDPOINT"] = endpoint
+        yield running
+
+
+def test_a_red_alerts_calls_go_through_aliyun_and_keys_confirm_or_ask_for_help(
+    stack: Stack, db: Database
+) -> None:
+    with httpx.Client(base_url=stack.sim_url, timeout=30) as control, stack.client() as api:
+        sim = SimVoice(control)
+        sim.configure(**account(**push_urls(stack.settings), number_fates={BUSY[3:]: "busy"}))
+        created = api.post("/api/v1/alerts", json=RED)
+        assert created.status_code == 201, created.text
+        stack.start_worker()
+
+        wait_until(lambda: len(sim.calls()) == len(PHONES))
+        placed = {call["CalledNumber"]: call for call in sim.calls()}
+        assert set(placed) == {phone[3:] for phone in PHONES}  # dialled without +86
+        for call in placed.values():
+            assert (call["Action"], call["StartCode"]) == ("IvrCall", "TTS_310000110")
+            assert call["params"]["headline"] == "暴雨红色预警"
+            assert call["params"]["level"] == "红色"
+            assert call["text"].startswith(f"{stack.settings.sender_name}发布红色暴雨预警")
+        wait_until(
+            lambda: all(c[0] is DeliveryState.sent for p, c in calls(db).items() if p != BUSY)
+        )
+        by_phone = calls(db)
+        for phone in PHONES:
+            assert by_phone[phone][2] == placed[phone[3:]]["CallId"]
+            assert placed[phone[3:]]["OutId"] == str(_delivery_id(db, phone))
+
+        safe, helped, silent = (placed[p[3:]]["CallId"] for p in PHONES[:3])
+        sim.act(safe, "answer")
+        sim.act(safe, "press", digits="1")
+        sim.act(helped, "answer")
+        sim.act(helped, "press", digits="92")  # hears it again, then asks for help
+        sim.act(silent, "answer")
+        sim.act(silent, "press", digits="")
+        sim.act(silent, "press", digits="")  # no key at all: the call still reached them
+
+        wait_until(lambda: household(db, PHONES[0]) is RecipientState.confirmed)
+        wait_until(lambda: household(db, PHONES[1]) is RecipientState.needs_help)
+        wait_until(lambda: calls(db)[PHONES[2]][0] is DeliveryState.delivered)
+        wait_until(lambda: calls(db)[BUSY][:2] == (DeliveryState.failed, "200002"))
+        wait_until(lambda: calls(db)[PHONES[0]][0] is DeliveryState.delivered)
+        assert calls(db)[PHONES[1]][0] is DeliveryState.delivered
+        assert household(db, PHONES[2]) is RecipientState.reached
+        assert household(db, BUSY) is RecipientState.pending
+
+        with db.read() as session:
+            confirmations = session.scalars(select(Confirmation)).all()
+            helps = session.scalars(select(HelpRequest)).all()
+            providers = set(session.scalars(select(DeliveryAttempt.provider)))
+        assert {(c.via, c.answer) for c in confirmations} == {
+            (ConfirmVia.keypress, Answer.safe),
+            (ConfirmVia.keypress, Answer.needs_help),
+        }
+        assert len(helps) == 1
+        assert providers == {"aliyun"}
+        # every report pushed once, answered {"code":0}: one per ended call, one per key
+        wait_until(lambda: len(pushed(sim)) == len(PHONES) + 3)
+        assert all(p["ok"] and p["attempts"] == 1 for p in pushed(sim))
+        assert sorted(p["kind"] for p in pushed(sim)) == ["VoiceCallReport"] * 3 + [
+            "VoiceReport"
+        ] * len(PHONES)
+
+
+def pushed(sim: SimVoice) -> list[dict[str, Any]]:
+    return [push for call in sim.calls() for push in call["pushes"]]
+
+
+def _delivery_id(db: Database, phone: str) -> int:
+    with db.read() as session:
+        found = session.scalar(
+            select(Delivery.id).where(Delivery.channel == "voice", Delivery.address == phone)
+        )
+    assert found is not None
+    return found
