@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from broadcaster.sim.aliyun_signing import Verifier
 from broadcaster.sim.aliyun_voice_config import TEMPLATES
 from channels.aliyun_voice_api import mainland_number
 from channels.aliyun_voice_hooks import ivr_report, voice_report
-from channels.base import ProviderState
+from channels.base import ChannelError, ProviderState
+from channels.config import Deployment
 from channels.hooks import HookRejected, HookRequest, KeyPress, Receipt
 from channels.templated import load_book
 from channels.voice_aliyun import VoiceAliyun, VoiceAliyunSettings
@@ -150,3 +152,25 @@ def test_the_simulator_checks_the_sdk_signature_and_refuses_replays() -> None:
 def test_the_simulated_account_approved_exactly_the_shipped_templates() -> None:
     book = load_book(BOOK)
     assert {t.code: t.text for t in book.templates.values()} == TEMPLATES
+
+
+def test_drills_call_the_simulator_only_and_the_book_comes_from_the_deployment() -> None:
+    options = {"access_key_id": "k", "access_key_secret": "s", "endpoint": "dyvmsapi.aliyuncs.com"}
+    where = Deployment(simulator_url="http://127.0.0.1:8099/sim/", config_dir=BOOK.parents[2])
+    real = VoiceAliyun.configure(dict(options), where)
+    drill = VoiceAliyun.configure(dict(options), replace(where, drill=True))
+    assert isinstance(real, VoiceAliyunSettings)
+    assert isinstance(drill, VoiceAliyunSettings)
+    assert real.endpoint == "dyvmsapi.aliyuncs.com"
+    assert drill.endpoint == "http://127.0.0.1:8099/sim/aliyun/voice"
+    assert real.templates == BOOK
+    with pytest.raises(ChannelError) as refused:
+        VoiceAliyun.configure(dict(options), Deployment(drill=True))
+    assert refused.value.code == "drill_without_simulator"
+
+
+def test_calls_declare_the_accounts_rate_and_per_number_limits() -> None:
+    limits = channel(per_number_per_hour=4).limits()
+    assert (limits.rate_per_second, limits.per_minute, limits.per_hour) == (100.0, 1, 4)
+    assert limits.credential == "aliyun-voice:k"
+    assert limits.per_address
