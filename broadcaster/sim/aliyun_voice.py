@@ -143,7 +143,9 @@ class AliyunVoiceApi:
             raise Refused("InternalError", "The request processing has failed.", 500)
         if config.rate_per_second:
             self._live()
-            bucket = self.buckets.setdefault(key_id, TokenBucket(config.rate_per_second))
+            bucket = self.buckets.get(key_id)
+            if bucket is None or bucket.rate != config.rate_per_second:  # reconfigured
+                bucket = self.buckets[key_id] = TokenBucket(config.rate_per_second)
             if not bucket.allow():
                 raise Refused(
                     "Throttling.User", "Request was denied due to user flow control.", 400
