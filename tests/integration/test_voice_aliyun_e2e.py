@@ -5,6 +5,8 @@ deliveries delivered or failed, key 1 confirms a household and key 2 opens a hel
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,24 +68,31 @@ def household(db: Database, phone: str) -> RecipientState:
     return state
 
 
-@pytest.fixture
-def stack(
-    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Any:
-    """The stack with voice carried by Aliyun (the API reads BROADCASTER_MEDIA from the
-    environment, the workers from theirs), calling the simulator."""
-    seed(db)
-    monkeypatch.setenv("BROADCASTER_MEDIA", json.dumps(MEDIA))
+@contextmanager
+def aliyun_stack(
+    db: Database, redis_settings: Settings, data_dir: Path, **stack: Any
+) -> Iterator[Stack]:
+    """The stack with voice carried by Aliyun, calling the simulator that plays the provider
+    (the API reads BROADCASTER_MEDIA from the environment, the workers from theirs)."""
     with running_stack(
-        db,
-        redis_settings,
-        tmp_path / "s",
-        channel_options={"aliyun": options()},
+        db, redis_settings, data_dir, channel_options={"aliyun": options()}, **stack
     ) as running:
         assert running.settings.media == MEDIA
         running.env["BROADCASTER_MEDIA"] = json.dumps(MEDIA)
-        endpoint = f"{running.sim_url}/{SIM_PATH}"
+        provider = running.settings.twilio.api_base_url or running.sim_url
+        endpoint = f"{provider}/{SIM_PATH}"
         running.env["BROADCASTER_CHANNEL_OPTIONS__VOICE_ALIYUN__ENDPOINT"] = endpoint
+        running.env["BROADCASTER_CHANNEL_OPTIONS__VOICE_ALIYUN__PER_NUMBER_PER_MINUTE"] = "5"
+        yield running
+
+
+@pytest.fixture
+def stack(
+    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    seed(db)
+    monkeypatch.setenv("BROADCASTER_MEDIA", json.dumps(MEDIA))
+    with aliyun_stack(db, redis_settings, tmp_path / "s") as running:
         yield running
 
 
@@ -160,3 +169,30 @@ def _delivery_id(db: Database, phone: str) -> int:
         )
     assert found is not None
     return found
+
+
+def test_a_drills_calls_reach_the_simulator_only(
+    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(db)
+    monkeypatch.setenv("BROADCASTER_MEDIA", json.dumps(MEDIA))
+    with aliyun_stack(db, redis_settings, tmp_path / "s", real_provider=True) as stack:
+        real_url = stack.settings.twilio.api_base_url or ""
+        with (
+            httpx.Client(base_url=stack.sim_url, timeout=30) as drill_control,
+            httpx.Client(base_url=real_url, timeout=30) as real_control,
+            stack.client() as api,
+        ):
+            drill_sim, real_sim = SimVoice(drill_control), SimVoice(real_control)
+            for sim in (drill_sim, real_sim):
+                sim.configure(**account(per_number_per_minute=None, **push_urls(stack.settings)))
+            stack.start_worker()
+            drill = api.post("/api/v1/alerts", json={**RED, "status": "exercise"})
+            assert drill.status_code == 201, drill.text
+            wait_until(lambda: len(drill_sim.calls()) == len(PHONES))
+            assert real_sim.calls() == []
+            actual = api.post("/api/v1/alerts", json={**RED, "headline": "暴雨红色预警（实发）"})
+            assert actual.status_code == 201, actual.text
+            wait_until(lambda: len(real_sim.calls()) == len(PHONES))
+            assert len(drill_sim.calls()) == len(PHONES)
+            assert {c["params"]["headline"] for c in real_sim.calls()} == {"暴雨红色预警（实发）"}
