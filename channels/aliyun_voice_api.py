@@ -88,7 +88,8 @@ async def call(request: Awaitable[Any]) -> Answer:
     try:
         response = await request
     except AlibabaCloudException as exc:
-        code = str(exc.code or exc.status_code)
+        # the SDK writes a missing Code as the text "None"
+        code = str(exc.code) if exc.code not in (None, "", "None") else f"http_{exc.status_code}"
         answer = refused(code, str(exc.message or ""))
         if exc.status_code in RETRY_STATUSES and answer.outcome is Outcome.failed:
             return Answer(Outcome.retry, {}, code, answer.message)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.confirm.models import Confirmation, HelpRequest
@@ -135,3 +135,26 @@ def test_a_push_that_is_not_a_json_array_is_refused(client: TestClient) -> None:
     assert answer.status_code == 422
     text = json.dumps(answer.json(), ensure_ascii=False)
     assert "JSON" in text
+
+
+def test_a_call_whose_request_timed_out_is_resolved_by_its_report(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    _alert, rows = plan_calls(db, settings, households=1)
+    d = rows[0].delivery_id
+    with db.transaction() as session:  # what the worker records when Aliyun did not answer
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == d)
+            .values(state=DeliveryState.unknown, error_code="timeout", provider_id=None)
+        )
+    answer = client.post(f"{REPORT}?token={PUSH_TOKEN}", json=[report(d, "5^6", "200000")])
+    assert answer.status_code == 200
+    with db.read() as session:
+        row = session.get(Delivery, d)
+        assert row is not None
+        assert (row.state, row.provider_id, row.error_code) == (
+            DeliveryState.delivered,
+            "5^6",
+            None,
+        )
