@@ -123,6 +123,7 @@ class Call:
             "transcript": list(self.transcript),
             "pushes": list(self.pushes),
             "fate": self.fate,
+            "request": dict(self.request),  # every field as the SDK sent it
         }
 
 
@@ -172,7 +173,7 @@ class Pusher:
                 record["ok"] = record["http_status"] == 200 and _code_zero(record["response"])
             except (aiohttp.ClientError, TimeoutError) as exc:
                 record["error"] = f"{type(exc).__name__}: {exc}"[:300]
-            if record["ok"]:
+            if record["ok"] or attempt == config.push_retries:
                 break
             await asyncio.sleep(config.push_retry_delay_ms / 1000 * (attempt + 1))
         for _entry, call, kind in batch:
