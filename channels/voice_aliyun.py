@@ -51,14 +51,15 @@ MENU = (("1", "ack_safe"), ("2", "ack_help"))  # key → the template it plays; 
 REPLAY_KEY = "9"
 # Aliyun's product ids, for QueryCallDetailByCallId: IVR calls and TTS notification calls.
 PRODUCTS = (11000000300005, 11010000138001)
+NO_KEY = "未配置阿里云 AccessKey / no Aliyun access key configured"
 NOT_MAINLAND = "被叫号码不是中国大陆号码 / Aliyun voice calls mainland China numbers only"
 
 
 class VoiceAliyunSettings(BaseModel):
     """The `[aliyun]` account (shared with Aliyun SMS), then `channel_options.voice_aliyun`."""
 
-    access_key_id: str
-    access_key_secret: SecretStr
+    access_key_id: str = ""  # unset: calls fail with the reason (pushes are still refused)
+    access_key_secret: SecretStr = SecretStr("")
     called_show_number: str = Field(
         default="", description="The purchased number calls show (empty: public mode)."
     )
@@ -186,6 +187,8 @@ class VoiceAliyun(Channel[VoiceAliyunSettings]):
 
     async def _send(self, item: SendItem) -> SendResult:
         assert self._client is not None
+        if not self.settings.access_key_id:
+            return _failed(item, "no_credentials", NO_KEY)
         number = api.mainland_number(item.address)
         if number is None:
             return _failed(item, "not_mainland", NOT_MAINLAND)

@@ -200,3 +200,21 @@ async def test_lookup_finds_calls_by_their_call_id(sim_url: str, sim: SimVoice) 
         "200003",
     )
     assert (found[4].found, found[5].found) == (False, None)
+
+
+class Paused:
+    """The core's circuit breaker, open: every request held back for five seconds."""
+
+    def allow(self) -> float:
+        return 5.0
+
+
+async def test_a_paused_provider_holds_its_calls_back(sim_url: str, sim: SimVoice) -> None:
+    sender = channel(sim_url)
+    try:
+        items = [SendItem(1, "+8613900001111", "", message=ALERT)]
+        results = [result async for result in sender.send_stream(items, gate=Paused())]
+    finally:
+        await sender.close()
+    assert [(r.outcome, r.error_code) for r in results] == [(Outcome.retry, "circuit_open")]
+    assert sim.calls() == []

@@ -18,7 +18,7 @@ from broadcaster.sim.aliyun_signing import Verifier
 from broadcaster.sim.aliyun_voice_config import TEMPLATES
 from channels.aliyun_voice_api import mainland_number
 from channels.aliyun_voice_hooks import ivr_report, voice_report
-from channels.base import ChannelError, ProviderState
+from channels.base import ChannelError, Outcome, ProviderState, SendItem
 from channels.config import Deployment
 from channels.hooks import HookRejected, HookRequest, KeyPress, Receipt
 from channels.templated import load_book
@@ -174,3 +174,12 @@ def test_calls_declare_the_accounts_rate_and_per_number_limits() -> None:
     assert (limits.rate_per_second, limits.per_minute, limits.per_hour) == (100.0, 1, 4)
     assert limits.credential == "aliyun-voice:k"
     assert limits.per_address
+
+
+async def test_an_unconfigured_account_fails_its_calls_and_refuses_pushes() -> None:
+    unconfigured = VoiceAliyun.configure({}, Deployment())
+    assert isinstance(unconfigured, VoiceAliyunSettings)
+    sender = VoiceAliyun(unconfigured)
+    [result] = await sender.send_batch([SendItem(1, "+8613800000001", "")])
+    assert (result.outcome, result.error_code) == (Outcome.failed, "no_credentials")
+    assert not sender.verify(push([], token=""))
