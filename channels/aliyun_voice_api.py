@@ -38,7 +38,7 @@ def client(
     *, access_key_id: str, access_key_secret: str, endpoint: str, region_id: str, timeout: float
 ) -> Client:
     """An SDK client; `endpoint` is a host (HTTPS, as Aliyun's) or a whole base URL (the
-    simulator's, e.g. http://127.0.0.1:8099/sim/aliyun/voice)."""
+    simulator's, e.g. http://127.0.0.1:8099/sim/dyvmsapi)."""
     config = Config(
         access_key_id=access_key_id,
         access_key_secret=access_key_secret,

@@ -45,7 +45,7 @@ from channels.config import Deployment
 from channels.hooks import Hook, HookRequest
 from channels.templated import Filled, book_path, load_book
 
-SIM_PATH = "aliyun/voice"  # where the simulator plays Aliyun voice, under its base URL
+SIM_PATH = "dyvmsapi"  # where the simulator plays Aliyun voice, under its base URL
 IVR_KINDS = frozenset({"alert", "update", "evacuate"})  # asked to press a key
 MENU = (("1", "ack_safe"), ("2", "ack_help"))  # key → the template it plays; 9 replays
 REPLAY_KEY = "9"
@@ -73,7 +73,7 @@ class VoiceAliyunSettings(BaseModel):
     push_token: SecretStr | None = Field(
         default=None, description="The secret in the push URLs (?token=); pushes refused unset."
     )
-    push_sources: list[str] = Field(
+    push_allow: list[str] = Field(
         default_factory=list, description="Addresses or networks pushes may come from (any)."
     )
     timeout_seconds: float = Field(default=10.0, gt=0)
@@ -122,7 +122,7 @@ class VoiceAliyun(Channel[VoiceAliyunSettings]):
         """Aliyun signs no push: the URL's secret token, and the source when a list is set."""
         s = self.settings
         token = s.push_token.get_secret_value() if s.push_token else ""
-        return token_ok(request, token) and source_ok(request, s.push_sources)
+        return token_ok(request, token) and source_ok(request, s.push_allow)
 
     def limits(self) -> Limits:
         """The account's call rate, and carriers' per-number limits (1 a minute, 5 an hour)."""

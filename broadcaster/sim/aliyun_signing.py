@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -75,15 +74,17 @@ class Verifier:
         query: Mapping[str, str],
         headers: Mapping[str, str],
         body: bytes,
-        keys: Mapping[str, str],
+        secrets: Mapping[str, str],
+        now: dt.datetime | None = None,
     ) -> tuple[str, Refusal | None]:
         """(the AccessKey ID, None) when the request is signed by a known key, else why not.
-        `headers` must have lower-case names; `path` is the canonical URI (RPC APIs: "/")."""
+        `secrets` maps AccessKey IDs to their secrets; `headers` must have lower-case names;
+        `path` is the canonical URI (RPC APIs: "/")."""
         auth = _authorization(headers.get("authorization", ""))
         if auth is None:
             return "", Refusal(400, "IncompleteSignature", "The request signature is incomplete.")
         key_id, signed = auth["Credential"], auth["SignedHeaders"].split(";")
-        secret = keys.get(key_id)
+        secret = secrets.get(key_id)
         if secret is None:
             return key_id, Refusal(
                 404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
@@ -103,15 +104,14 @@ class Verifier:
                 "SignatureDoesNotMatch",
                 "Specified signature does not match our calculation.",
             )
-        return key_id, self._fresh(headers)
+        return key_id, self._fresh(headers, (now or dt.datetime.now(dt.UTC)).timestamp())
 
-    def _fresh(self, headers: Mapping[str, str]) -> Refusal | None:
+    def _fresh(self, headers: Mapping[str, str], now: float) -> Refusal | None:
         """The request's date near now and its nonce never seen (a replay is refused)."""
         try:
             stamp = dt.datetime.strptime(headers.get("x-acs-date", ""), "%Y-%m-%dT%H:%M:%SZ")
         except ValueError:
             return Refusal(400, "InvalidTimeStamp.Format", "Specified time stamp is not valid.")
-        now = time.time()
         if abs(stamp.replace(tzinfo=dt.UTC).timestamp() - now) > MAX_SKEW_SECONDS:
             return Refusal(400, "InvalidTimeStamp.Expired", "Specified time stamp has expired.")
         nonce = headers.get("x-acs-signature-nonce", "")

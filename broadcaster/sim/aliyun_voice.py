@@ -1,5 +1,5 @@
 """Aliyun voice as the SDK calls it (IvrCall, SingleCallByTts, QueryCallDetailByCallId at
-/aliyun/voice/, ACS3-signed) and its control API under /api/aliyun/voice."""
+/dyvmsapi/, ACS3-signed) and its control API under /api/aliyun/voice."""
 
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ class AliyunVoiceApi:
     def routes(self) -> list[Route]:
         base = "/api/aliyun/voice"
         return [
-            Route("/aliyun/voice/", self.rpc, methods=["POST"]),
-            Route("/aliyun/voice", self.rpc, methods=["POST"]),
+            Route("/dyvmsapi/", self.rpc, methods=["POST"]),
+            Route("/dyvmsapi", self.rpc, methods=["POST"]),
             Route(base, self.list_calls, methods=["GET"]),
             Route(base + "/faults", self.faults, methods=["POST"]),
             Route(base + "/calls/{call_id:path}/{action}", self.act, methods=["POST"]),
@@ -110,7 +110,7 @@ class AliyunVoiceApi:
             query=query,
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
-            keys=self.config.access_keys,
+            secrets=self.config.access_keys,
         )
         if refusal is not None:
             return _answer({"Code": refusal.code, "Message": refusal.message}, refusal.status)

@@ -60,9 +60,9 @@ class SimConfig(BaseModel):
     max_recorded: int = Field(default=1_000_000, ge=1)
     max_recorded_requests: int = Field(default=10_000, ge=0)
     max_recorded_callbacks: int = Field(default=100_000, ge=0)
+    aliyun_voice: AliyunVoiceSimConfig = Field(default_factory=AliyunVoiceSimConfig)
     wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
     calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
-    aliyun_voice: AliyunVoiceSimConfig = Field(default_factory=AliyunVoiceSimConfig)
 
     def default_account(self) -> str | None:
         """The account that owns numbers without an explicit one."""

@@ -44,7 +44,7 @@ class SimState:
         self.dispatcher = Dispatcher(self)
         self._auth_cache: dict[str, str] = {}
         self._buckets: dict[str, TokenBucket] = {}
-        # What provider APIs started in the background and must stop (their push senders).
+        # what else runs in the background (e.g. push senders) and how to stop it
         self.closers: list[Callable[[], Awaitable[None]]] = []
 
     @staticmethod
@@ -124,7 +124,7 @@ class SimState:
         return f"{prefix}{self.rng.getrandbits(128):032x}"
 
     async def aclose(self) -> None:
-        """Stop background senders and close their HTTP sessions."""
-        await self.dispatcher.close()
+        """Stop background senders and close their HTTP session."""
         for close in self.closers:
             await close()
+        await self.dispatcher.close()

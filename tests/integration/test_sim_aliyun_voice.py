@@ -20,6 +20,7 @@ from starlette.routing import Route
 from broadcaster.sim import SimConfig, create_standalone_app
 from channels import aliyun_voice_api as api
 from channels.base import Outcome
+from channels.voice_aliyun import SIM_PATH
 from tests.integration.aliyun_voice_support import (
     ACCESS_KEY,
     SECRET,
@@ -86,7 +87,7 @@ async def ivr(sim_url: str, called: str = "13900003333", **fields: Any) -> api.A
     client = api.client(
         access_key_id=ACCESS_KEY,
         access_key_secret=SECRET,
-        endpoint=f"{sim_url}/aliyun/voice",
+        endpoint=f"{sim_url}/{SIM_PATH}",
         region_id="cn-hangzhou",
         timeout=10,
     )

@@ -146,7 +146,7 @@ async def test_down_is_retried_later_and_nothing_is_placed(sim_url: str, sim: Si
 async def test_an_unreachable_endpoint_is_retried_and_a_late_answer_is_unknown(
     sim_url: str, sim: SimVoice
 ) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}/sim/aliyun/voice"
+    nowhere = f"http://127.0.0.1:{free_port()}/sim/dyvmsapi"
     [refused] = await send(
         sim_url, SendItem(1, "+8613900001111", "", message=ALERT), endpoint=nowhere
     )

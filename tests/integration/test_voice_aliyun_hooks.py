@@ -31,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
         env="test",
         data_dir=tmp_path / "var",
         public_base_url="http://testserver",
-        channel_options={"aliyun": options(push_sources=[ALLOWED])},
+        channel_options={"aliyun": options(push_allow=[ALLOWED])},
     )
 
 

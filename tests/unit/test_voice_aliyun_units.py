@@ -3,6 +3,7 @@ check against the SDK's own signer, and the simulator's templates against the sh
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import replace
@@ -103,7 +104,7 @@ def test_a_push_that_is_not_a_json_array_is_rejected(body: bytes) -> None:
 
 def test_pushes_need_the_secret_token_and_an_allowed_source() -> None:
     assert not channel().verify(push([], token=""))  # no token configured: refused
-    guarded = channel(push_token=SecretStr("tok"), push_sources=["10.1.0.0/16", "192.0.2.7"])
+    guarded = channel(push_token=SecretStr("tok"), push_allow=["10.1.0.0/16", "192.0.2.7"])
     assert guarded.verify(push([], token="tok"))
     assert guarded.verify(push([], token="tok", client="192.0.2.7"))
     assert not guarded.verify(push([], token="other"))
@@ -117,7 +118,7 @@ def sdk_signed(secret: str, query: dict[str, str]) -> dict[str, str]:
     request = DaraRequest()
     request.method, request.pathname, request.query = "POST", "/", query
     request.headers = {
-        "host": "http://127.0.0.1:9/sim/aliyun/voice",
+        "host": "http://127.0.0.1:9/sim/dyvmsapi",
         "x-acs-version": "2017-05-25",
         "x-acs-action": "IvrCall",
         "x-acs-date": Utils.get_timestamp(),
@@ -137,12 +138,14 @@ def test_the_simulator_checks_the_sdk_signature_and_refuses_replays() -> None:
 
     def check(**changes: Any) -> str | None:
         args = {"query": query, "headers": headers, "body": b"", **changes}
-        _key, refusal = verifier.check(method="POST", path="/", keys={"AK1": "s3cret"}, **args)
+        _key, refusal = verifier.check(method="POST", path="/", secrets={"AK1": "s3cret"}, **args)
         return refusal.code if refusal else None
 
     assert check(query={**query, "CalledNumber": "13800000002"}) == "SignatureDoesNotMatch"
     assert check(body=b"x") == "InvalidPayload"
     assert check(headers={**headers, "authorization": ""}) == "IncompleteSignature"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    assert check(now=later) == "InvalidTimeStamp.Expired"
     assert check() is None
     assert check() == "SignatureNonceUsed"
     other = sdk_signed("wrong", query)
@@ -162,7 +165,7 @@ def test_drills_call_the_simulator_only_and_the_book_comes_from_the_deployment()
     assert isinstance(real, VoiceAliyunSettings)
     assert isinstance(drill, VoiceAliyunSettings)
     assert real.endpoint == "dyvmsapi.aliyuncs.com"
-    assert drill.endpoint == "http://127.0.0.1:8099/sim/aliyun/voice"
+    assert drill.endpoint == "http://127.0.0.1:8099/sim/dyvmsapi"
     assert real.templates == BOOK
     with pytest.raises(ChannelError) as refused:
         VoiceAliyun.configure(dict(options), Deployment(drill=True))
