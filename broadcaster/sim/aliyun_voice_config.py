@@ -3,6 +3,8 @@ URLs, carriers' limits and the faults to inject."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,8 +19,12 @@ FATE_CODES = {
     "unreachable": ("200007", "用户无法接通"),
     "off": ("200010", "关机"),
 }
-# The account's approved TTS templates (code → text): those of the shipped book
-# config/templates/providers/voice_aliyun.toml, as Aliyun approved them.
+# The simulated account's key (the same account as the simulated Aliyun SMS's).
+DEFAULT_KEY_ID = "LTAI5tSimulatorKeyId0001"
+DEFAULT_KEY_SECRET = "sim-aliyun-access-key-secret-0123456789"  # noqa: S105 (the simulator's)
+BOOK = Path(__file__).resolve().parents[2] / "config/templates/providers/voice_aliyun.toml"
+# The account's approved TTS templates (code → text): those of the shipped book, as Aliyun
+# approved them; a deployment's own book, when it replaced the codes, is read instead.
 TEMPLATES = {
     "TTS_310000110": "${sender}发布${level}${hazard}预警。${headline}。"
     "确认收到请按1，需要帮助请按2，重听请按9。",
@@ -35,6 +41,20 @@ TEMPLATES = {
 }
 
 
+def approved_templates(path: Path = BOOK) -> dict[str, str]:
+    """Template code → text of the deployment's book, else the shipped templates."""
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return dict(TEMPLATES)
+    return {
+        str(entry["code"]): str(entry["text"])
+        for entry in raw.get("templates", {}).values()
+        if isinstance(entry, dict) and entry.get("code") and entry.get("text")
+    } or dict(TEMPLATES)
+
+
 class AliyunVoiceSimConfig(BaseModel):
     """Calls ring until answered (POST /api/aliyun/voice/calls/{id}/answer, or auto_answer);
     keys come from /press (or auto_press). Reports go to the push URLs in batches."""
@@ -42,12 +62,13 @@ class AliyunVoiceSimConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     access_keys: dict[str, str] = Field(
-        default_factory=dict, description="AccessKey ID -> secret (ACS3-HMAC-SHA256 signing)."
+        default_factory=lambda: {DEFAULT_KEY_ID: DEFAULT_KEY_SECRET},
+        description="AccessKey ID -> secret (ACS3-HMAC-SHA256 signing).",
     )
     show_numbers: list[str] = Field(
         default_factory=list, description="Purchased numbers; when set, others are refused."
     )
-    templates: dict[str, str] = Field(default_factory=lambda: dict(TEMPLATES))
+    templates: dict[str, str] = Field(default_factory=approved_templates)
     report_url: str | None = Field(default=None, description="VoiceReport push URL.")
     ivr_report_url: str | None = Field(default=None, description="VoiceCallReport push URL.")
     push_batch: int = Field(default=100, ge=1, le=1000, description="Reports per push.")

@@ -16,7 +16,11 @@ from darabonba.request import DaraRequest
 from pydantic import SecretStr
 
 from broadcaster.sim.aliyun_signing import Verifier
-from broadcaster.sim.aliyun_voice_config import TEMPLATES
+from broadcaster.sim.aliyun_voice_config import (
+    TEMPLATES,
+    AliyunVoiceSimConfig,
+    approved_templates,
+)
 from channels.aliyun_voice_api import mainland_number
 from channels.aliyun_voice_hooks import ivr_report, voice_report
 from channels.base import ChannelError, Outcome, ProviderState, SendItem
@@ -155,6 +159,8 @@ def test_the_simulator_checks_the_sdk_signature_and_refuses_replays() -> None:
 def test_the_simulated_account_approved_exactly_the_shipped_templates() -> None:
     book = load_book(BOOK)
     assert {t.code: t.text for t in book.templates.values()} == TEMPLATES
+    assert AliyunVoiceSimConfig().templates == TEMPLATES
+    assert approved_templates(BOOK.with_name("missing.toml")) == TEMPLATES
 
 
 def test_drills_call_the_simulator_only_and_the_book_comes_from_the_deployment() -> None:
