@@ -176,8 +176,13 @@ class VoiceAliyun(Channel[VoiceAliyunSettings]):
                         item.key, Outcome.unknown, error_code="error", message=type(exc).__name__
                     )
 
-        for done in asyncio.as_completed([one(item) for item in items]):
-            yield await done
+        tasks = [asyncio.ensure_future(one(item)) for item in items]
+        try:
+            for done in asyncio.as_completed(tasks):
+                yield await done
+        finally:  # the caller stopped listening: what has not gone yet does not go
+            for task in tasks:
+                task.cancel()
 
     def _fill(self, message: Message) -> Filled:
         """The approved template for the message (TemplateRefused when none can carry it)."""
