@@ -1,5 +1,4 @@
-"""The official Aliyun voice SDK (dyvmsapi) on a configurable endpoint, and the reading of its
-answers and failures as send outcomes."""
+"""The official Aliyun voice SDK on a configurable endpoint, its answers read as outcomes."""
 
 from __future__ import annotations
 

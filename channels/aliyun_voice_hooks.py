@@ -1,6 +1,4 @@
-"""Aliyun voice pushes parsed: call reports (VoiceReport) become receipts, key reports
-(VoiceCallReport with DTMF) key presses. Both arrive as JSON arrays by HTTP batch push, carry
-no signature, and are answered {"code":0}; the channel checks a secret token and the source."""
+"""Aliyun voice pushes parsed: call reports become receipts, key reports key presses."""
 
 from __future__ import annotations
 

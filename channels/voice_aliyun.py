@@ -1,5 +1,4 @@
-"""Voice calls in mainland China through Aliyun (dyvmsapi, the official SDK): approved TTS
-templates, an IVR menu for warnings (1 safe, 2 help, 9 repeat), notification calls otherwise."""
+"""Voice calls in mainland China through Aliyun: IVR warnings (keys 1, 2, 9), TTS notices."""
 
 from __future__ import annotations
 

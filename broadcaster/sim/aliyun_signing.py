@@ -1,5 +1,4 @@
-"""Aliyun's ACS3-HMAC-SHA256 request signature, checked as Aliyun's gateway checks it (shared by
-the simulator's Aliyun APIs)."""
+"""Aliyun's ACS3-HMAC-SHA256 request signature, checked as Aliyun's gateway checks it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Aliyun voice as the SDK calls it (IvrCall, SingleCallByTts, QueryCallDetailByCallId at
-/dyvmsapi/, ACS3-signed) and its control API under /api/aliyun/voice."""
+"""Aliyun voice as its SDK calls it (/dyvmsapi/, ACS3-signed) and its control API."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Simulated Aliyun voice calls: the resident answers, presses keys or hangs up, and Aliyun's
-reports (VoiceCallReport per key, VoiceReport at the end) are pushed in batches."""
+"""Simulated Aliyun voice calls: the resident's side, and reports pushed in batches."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What the simulated Aliyun voice account knows: keys, numbers, approved TTS templates, push
-URLs, carriers' limits and the faults to inject."""
+"""What the simulated Aliyun voice account knows, and the faults to inject."""
 
 from __future__ import annotations
 

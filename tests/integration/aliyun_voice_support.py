@@ -1,5 +1,4 @@
-"""Shared by the Aliyun voice tests (no tests here): the simulated account, the channel, and
-the simulator's control API."""
+"""Shared by the Aliyun voice tests (no tests here): account, channel, simulator."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The simulator as Aliyun voice, driven by the official SDK and a push receiver over HTTP:
-its refusals with Aliyun's codes, the resident's side of a call, and the pushed reports."""
+"""The simulator as Aliyun voice, driven by the official SDK and a push receiver."""
 
 from __future__ import annotations
 

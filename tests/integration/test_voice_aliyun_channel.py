@@ -1,5 +1,4 @@
-"""The Aliyun voice provider through the official SDK against the simulator over HTTP: the
-approved template and its parameters, the IVR menu, the refusals, faults and look-ups."""
+"""The Aliyun voice provider through the official SDK against the simulator."""
 
 from __future__ import annotations
 

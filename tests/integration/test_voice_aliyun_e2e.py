@@ -1,6 +1,4 @@
-"""A red alert's calls through Aliyun voice end to end (API + worker + simulator, SQLite and
-PostgreSQL): the IVR with the approved template, the call reports pushed back in batches mark
-deliveries delivered or failed, key 1 confirms a household and key 2 opens a help request."""
+"""A red alert's calls through Aliyun voice end to end, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

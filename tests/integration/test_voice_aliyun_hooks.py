@@ -1,6 +1,4 @@
-"""Aliyun voice pushes at /hooks/aliyun/… on a real database: batches of call reports and key
-reports applied, pushes without the secret token or from outside the allowed sources refused
-with nothing changed, and a repeated push changing nothing."""
+"""Aliyun voice pushes at /hooks/aliyun/… on a real database."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Aliyun voice without a network: numbers, pushes, their protection, the simulator's signature
-check against the SDK's own signer, and the simulator's templates against the shipped book."""
+"""Aliyun voice without a network: numbers, pushes, signatures, templates."""
 
 from __future__ import annotations
 
