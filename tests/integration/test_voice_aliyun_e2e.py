@@ -1,4 +1,4 @@
-"""A red alert's calls through Aliyun voice end to end, on SQLite and PostgreSQL."""
+"""Calls through Aliyun voice end to end (and failing over from it), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -68,15 +68,16 @@ def household(db: Database, phone: str) -> RecipientState:
 
 @contextmanager
 def aliyun_stack(
-    db: Database, redis_settings: Settings, data_dir: Path, **stack: Any
+    db: Database, redis_settings: Settings, data_dir: Path, media: Any = MEDIA, **stack: Any
 ) -> Iterator[Stack]:
     """The stack with voice carried by Aliyun, calling the simulator that plays the provider
     (the API reads BROADCASTER_MEDIA from the environment, the workers from theirs)."""
     with running_stack(
         db, redis_settings, data_dir, channel_options={"aliyun": options()}, **stack
     ) as running:
-        assert running.settings.media == MEDIA
-        running.env["BROADCASTER_MEDIA"] = json.dumps(MEDIA)
+        assert running.settings.media == media
+        running.env["BROADCASTER_MEDIA"] = json.dumps(media)
+        running.env["BROADCASTER_VOICE__PER_NUMBER_PER_MINUTE"] = "5"
         provider = running.settings.twilio.api_base_url or running.sim_url
         endpoint = f"{provider}/{SIM_PATH}"
         running.env["BROADCASTER_CHANNEL_OPTIONS__VOICE_ALIYUN__ENDPOINT"] = endpoint
@@ -194,3 +195,41 @@ def test_a_drills_calls_reach_the_simulator_only(
             wait_until(lambda: len(real_sim.calls()) == len(PHONES))
             assert len(drill_sim.calls()) == len(PHONES)
             assert {c["params"]["headline"] for c in real_sim.calls()} == {"暴雨红色预警（实发）"}
+
+
+def test_with_aliyun_down_the_calls_fail_over_to_the_next_provider_and_none_is_placed_twice(
+    db: Database, redis_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(db)
+    media = {"voice": ["aliyun", "twilio"]}
+    monkeypatch.setenv("BROADCASTER_MEDIA", json.dumps(media))
+    breaker = {"min_requests": 2, "error_rate": 0.5, "open_seconds": 60, "probes": 1}
+    with (
+        aliyun_stack(db, redis_settings, tmp_path / "s", media, breaker=breaker) as stack,
+        httpx.Client(base_url=stack.sim_url, timeout=30) as control,
+        stack.client() as api,
+    ):
+        sim = SimVoice(control)
+        sim.configure(**account(**push_urls(stack.settings)))
+        sim.faults(down=True)
+        created = api.post("/api/v1/alerts", json=RED)
+        assert created.status_code == 201, created.text
+        stack.start_worker()
+
+        def twilio_calls() -> list[str]:
+            found = control.get("/api/calls", params={"limit": 100}).json()["calls"]
+            return sorted(call["to"] for call in found)
+
+        wait_until(lambda: twilio_calls() == sorted(PHONES))
+        wait_until(lambda: all(c[0] is DeliveryState.sent for c in calls(db).values()))
+        assert sim.calls() == []  # Aliyun placed none: it refused every request
+        with db.read() as session:
+            attempts = session.execute(
+                select(DeliveryAttempt.provider, DeliveryAttempt.error_code)
+            ).all()
+        carried = [provider for provider, code in attempts if code is None]
+        assert sorted(carried) == ["twilio"] * len(PHONES)
+        assert {code for provider, code in attempts if provider == "aliyun"} <= {
+            "ServiceUnavailable",
+            "circuit_open",
+        }
