@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
-from broadcaster.alerts.texts import MessageText, render
+from broadcaster.alerts.texts import NOTICE_HELP, MessageText, render
 from broadcaster.alerts.tokens import make_token
 from broadcaster.alerts.visibility import audio_url, public_url
+from broadcaster.delivery.help_text import help_text, household_details
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
@@ -85,17 +86,30 @@ class ItemContext:
 Builder = Callable[[Session, ItemContext, list[Claimed]], list[SendItem]]
 
 
-def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    return [
-        SendItem(
-            key=c.id,
-            address=c.address,
-            body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
-            callback_url=ctx.callback(c),
-            extra={**ctx.hook_extra(c), "token": ctx.token(c)},
+def sms_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """The text with the member's own link; a proxy contact (no member) gets the alert's
+    public page, a worker told of a call for help the household's details instead."""
+    helped = [c.recipient_id for c in claimed if c.notice == NOTICE_HELP and c.recipient_id]
+    details = household_details(session, helped, ctx.settings.language) if helped else {}
+    items = []
+    for c in claimed:
+        if c.notice == NOTICE_HELP:
+            if c.recipient_id not in details:
+                continue  # the household is gone: the job records a failure
+            body = help_text(ctx.alert, ctx.settings, ctx.channel, details[c.recipient_id])
+        else:
+            link = ctx.personal_link(c) if c.person_id else ctx.public_link()
+            body = ctx.text(notice=c.notice).personal(link)
+        items.append(
+            SendItem(
+                key=c.id,
+                address=c.address,
+                body=body,
+                callback_url=ctx.callback(c),
+                extra={**ctx.hook_extra(c), "token": ctx.token(c)},
+            )
         )
-        for c in claimed
-    ]
+    return items
 
 
 def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
