@@ -18,6 +18,7 @@ from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.duty_models import Handover
 from broadcaster.registry.roster import on_duty
 from broadcaster.relay.models import RelayState, RelayTask
+from broadcaster.reports.addressing import count_unaddressed
 
 R = RecipientState
 LIVE = (AlertState.sending, AlertState.active)
@@ -46,6 +47,8 @@ class Funnel:
     groups_targeted: int = 0  # WeChat/QQ groups under relay: group reach, not households
     groups_relayed: int = 0
     groups_escalated: int = 0
+    # Households with nothing under way: no warning going or gone, no open visit (should be 0)
+    unaddressed: int = 0
 
     @property
     def percent(self) -> float:
@@ -108,6 +111,7 @@ def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
             visits_open=visits.get(alert_id, (0, 0))[0],
             visits_done=visits.get(alert_id, (0, 0))[1],
             complete=bool(complete.get(alert_id)),
+            unaddressed=count_unaddressed(session, alert_id),
             **groups.get(alert_id, {}),
         )
     return found
