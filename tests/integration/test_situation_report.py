@@ -40,6 +40,7 @@ def report(client: TestClient, alert_id: int, key: str, **params: Any) -> dict[s
 # Alert-wide figures the zone rows do not carry.
 UNROLLED = ("households_without_channel", "households_unaddressed")
 
+
 def test_rows_add_up_to_the_alert_and_the_people_evacuated(
     client: TestClient, db: Database, settings: Settings, role_keys: dict[Role, str]
 ) -> None:
