@@ -9,17 +9,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from broadcaster.alerts.models import Alert, Level, Recipient
+from broadcaster.alerts.models import Alert, AlertSource, Level, Recipient
+from broadcaster.alerts.schemas import AlertIn
+from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery
+from broadcaster.flows.approval import approve
+from broadcaster.flows.issuing import issue_alert
 from broadcaster.flows.resending import ask_again
 from broadcaster.followup.models import VisitTask
 from broadcaster.reports.addressing import count_unaddressed
 from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
 from channels.base import Reach
 from channels.registry import channel_for, media
-from tests.factories.alerts import issue
+from tests.factories.alerts import RED_RAIN, issue
 from tests.integration.addressing_support import (
     LANDLINE,
     PROXY_LANDLINE,
@@ -122,3 +126,29 @@ def test_a_new_round_addresses_everyone_again(db: Database, settings: Settings) 
             )
         ).all()
     assert sorted(calls) == sorted(texts) == [1, 2]
+
+
+def test_a_held_alert_addresses_everyone_once_approved(db: Database, settings: Settings) -> None:
+    """A feed's red alert waits for an officer: nothing is planned (all unaddressed, and
+    counted so) until approval, which addresses every household like an issue does."""
+    village = seed_village(db)
+    body = AlertIn.model_validate({**RED_RAIN, "zones": ["V1"], "channels": None})
+    with db.transaction() as session:
+        held = issue_alert(
+            session,
+            body=body,
+            actor=Actor("feed"),
+            source=AlertSource.feed,
+            settings=settings,
+            available_channels=set(media()),
+        ).alert
+        alert_id = held.id
+    with db.read() as session:
+        assert count_unaddressed(session, alert_id) == 6
+    with db.transaction() as session:
+        approved = approve(session, alert_id=alert_id, actor=Actor("officer"))
+        assert approved.channel_counts[VOICE] >= 2  # the landline and the proxy's landline
+    with db.read() as session:
+        assert count_unaddressed(session, alert_id) == 0
+    assert (VOICE, LANDLINE) in sent_to(db, alert_id, village.landline)
+    assert visited(db, alert_id)[village.alone] == "no_channel"
