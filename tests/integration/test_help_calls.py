@@ -13,22 +13,25 @@ from sqlalchemy import select
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.texts import NOTICE_HELP
 from broadcaster.auth.models import Role
+from broadcaster.confirm.models import Answer
 from broadcaster.db.database import Database
 from broadcaster.delivery.items import ItemContext, sms_items
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.delivery.models import Delivery
+from broadcaster.flows.calls import call_script, confirm_by_key
 from broadcaster.followup.models import VisitState, VisitTask
-from broadcaster.registry.models import Household, Person
+from broadcaster.registry.models import Household, Person, Worker
 from broadcaster.settings import Settings
 from broadcaster.web.console.board import help_queue
 from channels.base import Reach
 from channels.registry import channel_for, media
 from tests.api_fixtures import auth
 from tests.factories import alerts as fa
-from tests.integration.addressing_support import seed_village
+from tests.integration.addressing_support import LANDLINE, seed_village
 from tests.integration.test_confirm import sms
 
-SMS = channel_for(Reach.mobile)
+SMS, VOICE = channel_for(Reach.mobile), channel_for(Reach.phone)
+LEAD_LANDLINE = "+862312345679"
 
 
 @pytest.fixture
@@ -138,3 +141,41 @@ def test_the_help_queue_lists_vulnerable_households_first_then_the_oldest(
         total, queue = help_queue(session)  # the console's duty board, in the same order
     assert total == 3
     assert [item.household_code for item in queue] == [codes[third], codes[first], codes[second]]
+
+
+def test_key_2_in_a_call_tells_a_lead_on_a_landline_by_a_call_that_speaks_the_household(
+    db: Database, settings: Settings
+) -> None:
+    village = seed_village(db)
+    with db.transaction() as session:
+        lead = session.scalars(select(Worker).where(Worker.phone == village.lead_phone)).one()
+        lead.phone = LEAD_LANDLINE
+    alert_id = fa.issue(
+        db, settings, zones=["V1"], level="orange", channels=None, available=set(media())
+    ).alert.id
+    fa.mark_sent(db, alert_id)
+    with db.read() as session:
+        call = session.scalars(
+            select(Delivery.id).where(Delivery.alert_id == alert_id, Delivery.address == LANDLINE)
+        ).one()
+    assert confirm_by_key(
+        db, medium=VOICE, delivery_id=call, answer=Answer.needs_help, digit="2", call_id="CA1"
+    )
+    notices = help_notices(db, alert_id)
+    assert {(c, a) for c, a, _r in notices} == {
+        (SMS, village.worker_phone),
+        (VOICE, LEAD_LANDLINE),
+    }
+    with db.read() as session:
+        lead_call = session.scalars(
+            select(Delivery.id).where(Delivery.address == LEAD_LANDLINE)
+        ).one()
+        head = session.get_one(Household, village.landline).head_name
+    script = call_script(db, settings, medium=VOICE, delivery_id=lead_call, audio=None)
+    assert script is not None
+    assert head in script.text
+    assert "需要帮助" in script.text
+    # the lead pressing 1 in that call does not answer for the household
+    assert not confirm_by_key(
+        db, medium=VOICE, delivery_id=lead_call, answer=Answer.safe, digit="1", call_id="CA2"
+    )
