@@ -111,17 +111,20 @@ def parse_policy(stored: Mapping[str, Any] | None) -> PolicySnapshot:
         raise ValidationFailed(message, field=_field(error["loc"])) from None
 
 
+def default_table() -> dict[str, Any]:
+    """A level the file leaves out (or no file): SMS, and a door visit for whoever is not
+    confirmed after 30 minutes — and at once for whom no SMS can reach."""
+    return {"channels": list(DEFAULT_CHANNELS), "steps": [{"after": "30m", "visit": True}]}
+
+
 def load_policies(config_dir: Path) -> dict[str, dict[str, Any]]:
-    """The policy table of every level (an absent file means SMS only)."""
+    """The policy table of every level (`default_table` for a level the file leaves out)."""
     path = config_dir / "policies.toml"
     if not path.is_file():
-        return {level.value: {"channels": list(DEFAULT_CHANNELS)} for level in Level}
+        return {level.value: default_table() for level in Level}
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    return {
-        level.value: dict(data.get(level.value, {"channels": list(DEFAULT_CHANNELS)}))
-        for level in Level
-    }
+    return {level.value: dict(data.get(level.value, default_table())) for level in Level}
 
 
 def snapshot(config_dir: Path, level: Level) -> dict[str, Any]:

@@ -94,6 +94,11 @@ class AlertCounts(BaseModel):
     households_visited: int
     households_pending: int
     households_without_channel: int
+    households_unaddressed: int = Field(
+        default=0,
+        description="Households of the round, not yet final, with neither a warning under way "
+        "or done nor an open visit task: 0 within a minute of issue, at every level.",
+    )
     households_released: int = Field(
         default=0, description="Left out of a narrowed area (told so); not counted as targeted."
     )

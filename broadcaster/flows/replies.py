@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
-from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE
+from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE, NOTICE_HELP
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, ConfirmVia, InboundMessage
 from broadcaster.confirm.replies import parse_reply
@@ -124,6 +124,8 @@ def keep_reply(
             Delivery.address == message.sender,
             Delivery.channel == message.medium,
             Alert.state.in_(OPEN),
+            # a worker told of a household's call for help does not answer for it
+            or_(Delivery.notice.is_(None), Delivery.notice != NOTICE_HELP),
         )
         .order_by(Alert.issued_at.desc(), Delivery.id.desc())
         .limit(1)
@@ -163,6 +165,10 @@ def keep_reply(
         )
         if ack is not None and acks is not None:
             acks.append(ack)
+        if acks is not None:  # the responsible worker and the lead told of a call for help
+            level = ack.level if ack else session.get_one(Alert, recipient.alert_id).level
+            for medium, count in recorded.sends.items():
+                acks.extend([Ack(recipient.alert_id, level, medium)] * count)
     return row
 
 
