@@ -59,6 +59,7 @@ VIA = {
     "operator": "值班员代录",
 }
 ANSWERS = {"safe": "平安", "needs_help": "需要帮助", "evacuated": "已转移"}
+CONFIRMED_BY = {"member": "本户成员", "proxy": "代联系人"}
 VISITS = {
     "open": "待上门",
     "in_progress": "上门中",

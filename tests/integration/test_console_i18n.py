@@ -34,7 +34,7 @@ def console_strings() -> set[str]:
     tables = (common.LEVELS, common.HAZARDS, common.ALERT_STATES, common.RECIPIENT_STATES,
               common.channel_names(), common.VULNERABILITY, common.ROLE_NAMES, common.VIA,
               common.VISITS, timeline.ACTIONS, labels.DELIVERY_STATES, labels.ANSWERS,
-              labels.VISIT_OUTCOMES, labels.TASK_STATES, labels.RELAY_STATES,
+              labels.CONFIRMED_BY, labels.VISIT_OUTCOMES, labels.TASK_STATES, labels.RELAY_STATES,
               labels.WORKER_ROLES, labels.PHONE_KINDS, labels.GROUP_KINDS, labels.ZONE_KINDS,
               labels.HAZARD_TYPES, labels.REVISION_KINDS, labels.SOURCES, labels.NOTICES,
               labels.EXPORT_PHONES, labels.ACTOR_KINDS, labels.SYSTEM_ACTORS,
