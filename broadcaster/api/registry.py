@@ -73,11 +73,19 @@ def get_household(
 def edit_household(
     code: str, body: HouseholdEdit, db: Database = Depends(get_db), who: Principal = readers
 ) -> HouseholdOut:
-    """Change a household's notes or vulnerability flags (audited); send the `version` you
-    read to be refused (409) if someone changed it meanwhile."""
+    """Change a household's notes, vulnerability flags, members (a member may have no phone)
+    or proxy contacts (代联系人; audited); a bad value is a 422 naming it (`people[1].phone`).
+    Send the `version` you read to be refused (409) if someone changed it meanwhile."""
     with db.transaction() as session:
         households.edit_household(
-            session, code=code, actor=who.actor, **body.model_dump(exclude_none=True)
+            session,
+            code=code,
+            actor=who.actor,
+            notes=body.notes,
+            vulnerability=body.vulnerability,
+            people=body.people,
+            proxies=body.proxies,
+            version=body.version,
         )
     with db.read() as session:
         return service.household_out(service.household_by_code(session, code))

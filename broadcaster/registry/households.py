@@ -1,17 +1,27 @@
-"""Editing a household's notes and vulnerability flags: checked, audited, and refused when
-someone else changed the household since the editor loaded it."""
+"""Editing a household's notes, vulnerability flags, members and proxy contacts: checked,
+audited, and refused when someone else changed the household since the editor loaded it."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.auth.audit import Actor, record
+from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, NotFound, ValidationFailed
+from broadcaster.registry.contacts import (
+    clean_members,
+    clean_proxies,
+    contacts_summary,
+    set_members,
+    set_proxies,
+)
 from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
 from broadcaster.registry.models import Household
+from broadcaster.registry.schemas import PersonIn, ProxyIn
 
 MAX_NOTES = 2000
 
@@ -48,12 +58,17 @@ def edit_household(
     actor: Actor,
     notes: str | None = None,
     vulnerability: list[str] | None = None,
+    people: Sequence[PersonIn] | None = None,
+    proxies: Sequence[ProxyIn] | None = None,
     version: str | None = None,
 ) -> Household:
-    """Change what is given (notes, vulnerability); every value is checked before anything
-    changes. NotFound for an unknown code, Conflict if `version` is no longer current."""
+    """Change what is given (notes, vulnerability, the members — with or without a phone —
+    and the proxies); every value is checked before anything changes. NotFound for an
+    unknown code, Conflict if `version` is no longer current."""
     cleaned = None if notes is None else clean_notes(notes)
     flags = None if vulnerability is None else clean_flags(vulnerability)
+    members = None if people is None else clean_members(people)
+    contacts = None if proxies is None else clean_proxies(proxies)
     household = session.scalar(select(Household).where(Household.code == code).with_for_update())
     if household is None:
         raise NotFound(f"未知住户 / unknown household: {code}")
@@ -62,11 +77,21 @@ def edit_household(
             "该住户已被他人修改，请刷新后重试 / the household changed meanwhile, reload",
             field="version",
         )
-    before = {"notes": household.notes, "vulnerability": list(household.vulnerability)}
+    before = {
+        "notes": household.notes,
+        "vulnerability": list(household.vulnerability),
+        **contacts_summary(household),
+    }
     if cleaned is not None:
         household.notes = cleaned
     if flags is not None:
         household.vulnerability, household.is_vulnerable = flags, bool(flags)
+    if members is not None:
+        set_members(session, household, members)
+    if contacts is not None:
+        set_proxies(household, contacts)
+    if members is not None or contacts is not None:
+        household.updated_at = utcnow()  # a new version even when only the lists changed
     record(
         session,
         actor=actor,
@@ -74,7 +99,11 @@ def edit_household(
         object_type="household",
         object_id=code,
         before=before,
-        after={"notes": household.notes, "vulnerability": list(household.vulnerability)},
+        after={
+            "notes": household.notes,
+            "vulnerability": list(household.vulnerability),
+            **contacts_summary(household),
+        },
     )
     session.flush()
     return household

@@ -1,0 +1,98 @@
+"""Members without a phone and proxy contacts (代联系人) through the household edit API: numbers
+normalised, a bad one a 422 naming the field with nothing changed, 无电话 shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from broadcaster.auth.models import Role
+from broadcaster.db.database import Database
+from tests.api_fixtures import auth
+from tests.integration.test_household_edit_api import seeded
+
+SON = {"name": "王儿子", "phone": "137 0013 7000", "relation": "儿子", "may_confirm": True}
+
+
+def contacts(answer: dict[str, Any]) -> tuple[list[Any], list[Any], bool]:
+    people = [(p["name"], p["phone"], p["phone_kind"], p["active"]) for p in answer["people"]]
+    proxies = [
+        (p["name"], p["phone"], p["phone_kind"], p["relation"], p["may_confirm"])
+        for p in answer["proxies"]
+    ]
+    return people, proxies, answer["no_phone"]
+
+
+def test_members_without_a_phone_and_proxies_are_edited(
+    client: TestClient, db: Database, role_keys: dict[Role, str]
+) -> None:
+    code = seeded(db)
+    url = f"/api/v1/registry/households/{code}"
+    officer = auth(role_keys[Role.officer])
+    body = {
+        "people": [{"name": "王大爷"}, {"name": "王小", "phone": "139 0013 9001"}],
+        "proxies": [SON, {"name": "李邻居", "phone": "023-86010708", "relation": "邻居"}],
+    }
+    head = client.get(url, headers=officer).json()["people"][0]["name"]
+    edited = client.patch(url, json=body, headers=officer)
+    assert edited.status_code == 200, edited.text
+    assert contacts(edited.json()) == (
+        [
+            ("王大爷", None, None, True),
+            ("王小", "+8613900139001", "mobile", True),
+            (head, "+8613800000001", "mobile", False),  # left out: retired, not deleted
+        ],
+        [
+            ("王儿子", "+8613700137000", "mobile", "儿子", True),
+            ("李邻居", "+862386010708", "landline", "邻居", False),
+        ],
+        False,
+    )
+
+    # Only a member without a phone: the household is flagged 无电话; proxies stay.
+    alone = client.patch(url, json={"people": [{"name": "王大爷"}]}, headers=officer)
+    assert alone.status_code == 200, alone.text
+    people, proxies, no_phone = contacts(alone.json())
+    assert [p for p in people if p[3]] == [("王大爷", None, None, True)]
+    assert (len(proxies), no_phone) == (2, True)
+    listed = client.get("/api/v1/registry/households", headers=officer).json()["items"]
+    assert [(h["code"], h["no_phone"]) for h in listed] == [(code, True)]
+
+    # The same number back: its member row comes back (deliveries refer to it), not a twin.
+    back = client.patch(
+        url,
+        json={"people": [{"name": "王大爷", "phone": "13800000001"}], "proxies": []},
+        headers=officer,
+    )
+    people, proxies, no_phone = contacts(back.json())
+    assert [p for p in people if p[3]] == [("王大爷", "+8613800000001", "mobile", True)]
+    assert len(people) == 3
+    assert (proxies, no_phone) == ([], False)
+
+
+def test_bad_members_and_proxies_are_refused_naming_the_field(
+    client: TestClient, db: Database, role_keys: dict[Role, str]
+) -> None:
+    code = seeded(db)
+    url = f"/api/v1/registry/households/{code}"
+    officer = auth(role_keys[Role.officer])
+    before = client.get(url, headers=officer).json()
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"people": [{"name": "甲"}, {"name": "乙", "phone": "12345"}]}, "people[1].phone"),
+        ({"people": [{"name": "甲", "phone": "abc"}]}, "people[0].phone"),
+        ({"people": [{"phone": "13900139001"}, {"phone": "139-0013-9001"}]}, "people[1].phone"),
+        ({"people": [{"name": " "}]}, "people[0]"),
+        ({"proxies": [{**SON, "phone": "0000"}]}, "proxies[0].phone"),
+        ({"proxies": [SON, {**SON, "name": "又一个"}]}, "proxies[1].phone"),
+        ({"proxies": [{"name": "无电话"}]}, "phone"),  # pydantic: missing
+        ({"proxies": [{**SON, "name": ""}]}, "name"),
+        ({"proxies": [SON] * 6}, "proxies"),
+        ({"people": [{"name": "甲", "mobile": "139"}]}, "mobile"),  # unknown key
+    ]
+    for body, field in cases:
+        refused = client.patch(url, json=body, headers=officer)
+        assert refused.status_code == 422, (body, refused.text)
+        assert field in refused.text, (body, refused.text)
+    after = client.get(url, headers=officer).json()
+    assert after == before
