@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
+from broadcaster.registry.models import Household
+from broadcaster.settings import Settings
 from tests.api_fixtures import auth
+from tests.integration.console_support import login, seed, users
 from tests.integration.test_household_edit_api import seeded
 
 SON = {"name": "王儿子", "phone": "137 0013 7000", "relation": "儿子", "may_confirm": True}
@@ -96,3 +100,55 @@ def test_bad_members_and_proxies_are_refused_naming_the_field(
         assert field in refused.text, (body, refused.text)
     after = client.get(url, headers=officer).json()
     assert after == before
+
+
+def test_the_console_page_edits_members_and_proxies_and_flags_no_phone(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    users(db)
+    code = seed(db, settings).household_codes[0]
+    url = f"/console/registry/households/{code}"
+    token = login(client, "officer")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "未登记代联系人。" in page.text
+
+    form = {
+        "csrf": token,
+        "notes": "",
+        "contacts": "1",
+        "member_name": ["王大爷", ""],
+        "member_phone": ["", ""],  # the head has no phone; a blank row
+        "proxy_name": ["王儿子", "李邻居", ""],
+        "proxy_phone": ["13700137000", "023-86010708", ""],
+        "proxy_relation": ["儿子", "邻居", ""],
+        "proxy_may_confirm": ["1", "0", "0"],
+    }
+    bad = client.post(url, data={**form, "proxy_phone": ["13700137000", "12", ""]})
+    assert bad.status_code == 422
+    assert "proxies[1].phone" in bad.text
+    assert "未登记代联系人。" in client.get(url).text  # nothing changed
+
+    saved = client.post(url, data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    page = client.get(url).text
+    assert "无电话" in page
+    assert "+8613700137000" in page
+    assert "+862386010708" in page
+    listed = client.get("/console/registry?tab=households").text
+    assert listed.count("无电话") == 1  # only this household
+    with db.read() as session:
+        home = session.scalars(select(Household).where(Household.code == code)).one()
+        head = home.people[0]
+        assert (head.name, head.phone, head.active) == ("王大爷", None, True)
+        assert [(p.name, p.relation, p.may_confirm) for p in home.proxies] == [
+            ("王儿子", "儿子", True),
+            ("李邻居", "邻居", False),
+        ]
+
+    # an edit of notes alone (no contacts fields) keeps the members and proxies
+    notes_only = client.post(url, data={"csrf": token, "notes": "独居"}, follow_redirects=False)
+    assert notes_only.status_code == 303
+    with db.read() as session:
+        home = session.scalars(select(Household).where(Household.code == code)).one()
+        assert len(home.proxies) == 2
