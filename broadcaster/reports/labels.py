@@ -115,6 +115,7 @@ ACTOR_KINDS = {"link": "链接", "poll": "订阅源", "key": "接口密钥"}
 RESIDENT = "住户"  # an answer from a resident's phone (an SMS reply)
 SYSTEM_ACTORS = {"system": "系统", "rules": "传感器规则"}
 YES, NO = "是", "否"
+NO_PHONE = "无电话"  # a household none of whose members has a phone (proxies or a visit)
 NOTICES = {
     "all_clear": "解除通知",
     "cancel": "撤销通知",

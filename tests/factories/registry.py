@@ -111,6 +111,17 @@ def household(
     return row
 
 
+def phoneless_household(
+    session: Session, *, grid: Zone, code: str | None = None, vulnerability: tuple[str, ...] = ()
+) -> Household:
+    """A household whose only member has no phone (无电话)."""
+    row = household(session, grid=grid, code=code, vulnerability=vulnerability)
+    for person in row.people:
+        person.phone, person.phone_kind = None, None
+    session.flush()
+    return row
+
+
 def proxy(
     session: Session,
     *,

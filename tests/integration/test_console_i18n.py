@@ -47,7 +47,7 @@ def console_strings() -> set[str]:
     # exports: column names, the report's sheets and figures, yes / no
     found.update(zh for _key, zh in export.HEADER)
     found.update(report.CHANNEL_COLUMNS)
-    found.update((labels.DRILL_DONE, labels.YES, labels.NO, timeline.EVACUATION))
+    found.update((labels.DRILL_DONE, labels.YES, labels.NO, labels.NO_PHONE, timeline.EVACUATION))
     found.update((timeline.ASKED_AGAIN, "户已通知", labels.RESIDENT))
     found.update(REPORT_WORDS)
     return found

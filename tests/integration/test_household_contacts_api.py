@@ -3,9 +3,12 @@ normalised, a bad one a 422 naming the field with nothing changed, 无电话 sho
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from broadcaster.auth.models import Role
@@ -13,6 +16,8 @@ from broadcaster.db.database import Database
 from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
+from tests.factories import alerts as fa
+from tests.factories import registry as f
 from tests.integration.console_support import login, seed, users
 from tests.integration.test_household_edit_api import seeded
 
@@ -152,3 +157,26 @@ def test_the_console_page_edits_members_and_proxies_and_flags_no_phone(
     with db.read() as session:
         home = session.scalars(select(Household).where(Household.code == code)).one()
         assert len(home.proxies) == 2
+
+
+def test_recipient_exports_say_no_phone(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    users(db)
+    with db.transaction() as session:
+        grid = f.zone_tree(session)["G1"]
+        f.household(session, grid=grid, code="PHONE", phones=("+8613800000007",))
+        f.phoneless_household(session, grid=grid, code="NOPHONE")
+    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
+    login(client, "officer")
+    base = f"/console/alerts/{alert_id}/recipients"
+    rows = list(csv.reader(io.StringIO(client.get(base + ".csv").content.decode("utf-8-sig"))))
+    assert {r[0]: r[8] for r in rows[1:]} == {"PHONE": "138****0007", "NOPHONE": "无电话"}
+    english = client.get(base + ".csv?lang=en").content.decode("utf-8-sig")
+    assert "No phone" in english
+    sheet = load_workbook(io.BytesIO(client.get(base + ".xlsx").content), read_only=True)
+    values = list(next(iter(sheet.worksheets)).iter_rows(values_only=True))
+    assert {r[0]: r[8] for r in values[1:]} == {"PHONE": "138****0007", "NOPHONE": "无电话"}
+    page = client.get(f"/console/alerts/{alert_id}/households/NOPHONE")
+    assert page.status_code == 200
+    assert "无电话" in page.text
