@@ -42,22 +42,21 @@ def answer_for_households(
     now: dt.datetime,
     text: str = "",
 ) -> list[Answered]:
-    """Record `answer` for each household (locked in recipient order). A proxy who may not
-    confirm is heard only when asking for help; a proxy's "safe" for a household with a
-    vulnerability the alert's policy names (`proxy_still_visit`) is kept, not final, and the
-    household gets a visit task at once."""
+    """Record `answer` for each household (locked in recipient order). A proxy's "safe" is
+    kept but not final when the proxy may not confirm, or when the household has a
+    vulnerability the alert's policy names (`proxy_still_visit`): then it gets a visit task
+    at once. A call for help counts from anyone."""
     done: list[Answered] = []
     for who in sorted(answerers, key=lambda item: item.recipient_id):
-        is_proxy = who.confirmed_by is ConfirmedBy.proxy
-        if is_proxy and not who.may_confirm and answer is not Answer.needs_help:
-            continue
         recipient = session.get(Recipient, who.recipient_id, with_for_update=True)
         assert recipient is not None
         alert = session.get_one(Alert, recipient.alert_id)
-        final = True
-        if is_proxy and answer is not Answer.needs_help:
+        final, visit = True, False
+        if who.confirmed_by is ConfirmedBy.proxy and answer is not Answer.needs_help:
             household = session.get_one(Household, recipient.household_id)
-            final = parse_policy(alert.policy).proxy_is_final(list(household.vulnerability))
+            policy = parse_policy(alert.policy)
+            final = who.may_confirm and policy.proxy_is_final(list(household.vulnerability))
+            visit = who.may_confirm and not final
         recorded = record_confirmation(
             session,
             recipient=recipient,
@@ -71,7 +70,7 @@ def answer_for_households(
             proxy_id=who.proxy_id,
             final=final,
         )
-        if not final and recorded.confirmation.round == recipient.round:
+        if visit and recorded.confirmation.round == recipient.round:
             create_visits(
                 session,
                 alert=alert,

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.texts import LANGUAGES, render
 from broadcaster.auth.audit import Actor
-from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia
+from broadcaster.confirm.models import Answer, Confirmation, ConfirmedBy, ConfirmVia
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery
-from broadcaster.flows.confirming import record_confirmation
+from broadcaster.flows.answering import answer_for_households
+from broadcaster.flows.senders import Answerer, answerers
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from channels.hooks import CallScript
@@ -100,14 +101,20 @@ def confirm_by_key(
         )
         if repeated is not None:  # the provider sent this key press again
             return False
-        record_confirmation(
+        listed = answerers(
+            session, alert_id=recipient.alert_id, sender=delivery.address, medium=medium
+        )
+        who = next(
+            (item for item in listed if item.recipient_id == recipient.id),
+            Answerer(recipient.id, ConfirmedBy.member, delivery.person_id),
+        )
+        answer_for_households(  # a proxy's key press counts as a proxy's (the policy decides)
             session,
-            recipient=recipient,
-            via=ConfirmVia.keypress,
+            answerers=[who],
             answer=answer,
+            via=ConfirmVia.keypress,
             actor=Actor(f"call:{delivery.address}"),
             now=now,
-            person_id=delivery.person_id,
             text=text,
         )
         return True

@@ -10,9 +10,10 @@ from sqlalchemy import func, select, update
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE
 from broadcaster.auth.models import Role
-from broadcaster.confirm.models import Confirmation, ConfirmedBy, HelpRequest
+from broadcaster.confirm.models import Answer, Confirmation, ConfirmedBy, HelpRequest
 from broadcaster.db.database import Database
-from broadcaster.delivery.models import Delivery
+from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.flows.calls import confirm_by_key
 from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
@@ -141,7 +142,10 @@ def test_a_proxy_confirms_but_lone_elderly_and_bedridden_households_still_get_a_
     fa.mark_sent(db, alert_id)
 
     assert sms(client, settings, LISTENER, "1", "SM1").status_code == 200
-    assert answers(db, alert_id) == []  # a proxy listed to be told does not confirm
+    listener = ("PLAIN", f"sms:{LISTENER}", ConfirmedBy.proxy, False)
+    assert answers(db, alert_id) == [listener]  # kept, but a proxy to be told confirms nothing
+    assert states(db, alert_id)["PLAIN"] == RecipientState.pending
+    assert open_visits(db, alert_id) == {}
     assert sms(client, settings, PROXY, "收到", "SM2").status_code == 200
     assert states(db, alert_id) == {
         "ALONE": RecipientState.pending,
@@ -150,14 +154,14 @@ def test_a_proxy_confirms_but_lone_elderly_and_bedridden_households_still_get_a_
         "PLAIN": RecipientState.confirmed,
     }
     by = f"sms:{PROXY}"
-    assert answers(db, alert_id) == [
+    assert answers(db, alert_id)[1:] == [
         ("ALONE", by, ConfirmedBy.proxy, False),
         ("BED", by, ConfirmedBy.proxy, False),
         ("DISABLED", by, ConfirmedBy.proxy, True),
         ("PLAIN", by, ConfirmedBy.proxy, True),
     ]
     assert open_visits(db, alert_id) == {"ALONE": "proxy_confirmed", "BED": "proxy_confirmed"}
-    assert acks(db, alert_id) == [(PROXY, NOTICE_ACK_SAFE)]
+    assert acks(db, alert_id) == [(LISTENER, NOTICE_ACK_SAFE), (PROXY, NOTICE_ACK_SAFE)]
     assert sms(client, settings, PROXY, "1", "SM3").status_code == 200  # no second visit
     assert open_visits(db, alert_id) == {"ALONE": "proxy_confirmed", "BED": "proxy_confirmed"}
 
@@ -195,3 +199,44 @@ def test_a_policy_that_takes_every_proxy_answer_as_final(
     assert sms(client, settings, PROXY, "1", "SM1").status_code == 200
     assert set(states(db, alert_id).values()) == {RecipientState.confirmed}
     assert open_visits(db, alert_id) == {}
+
+
+def test_a_proxys_key_press_in_a_call_counts_as_the_proxys(
+    db: Database, settings: Settings
+) -> None:
+    proxies_village(db)
+    alert_id = fa.issue(db, settings, zones=["V1"], level="yellow").alert.id
+    with db.transaction() as session:
+        calls = {}
+        for code in ("ALONE", "DISABLED"):  # a call to the proxy for each household
+            recipient = session.scalars(
+                select(Recipient)
+                .join(Household, Household.id == Recipient.household_id)
+                .where(Recipient.alert_id == alert_id, Household.code == code)
+            ).one()
+            call = Delivery(
+                alert_id=alert_id,
+                recipient_id=recipient.id,
+                channel="voice",
+                address=PROXY,
+                state=DeliveryState.sent,
+            )
+            session.add(call)
+            session.flush()
+            calls[code] = call.id
+    for call_id in calls.values():
+        assert confirm_by_key(
+            db,
+            medium="voice",
+            delivery_id=call_id,
+            answer=Answer.safe,
+            digit="1",
+            call_id=f"CA{call_id}",
+        )
+    assert answers(db, alert_id) == [
+        ("ALONE", f"call:{PROXY}", ConfirmedBy.proxy, False),
+        ("DISABLED", f"call:{PROXY}", ConfirmedBy.proxy, True),
+    ]
+    assert states(db, alert_id)["ALONE"] == RecipientState.pending
+    assert states(db, alert_id)["DISABLED"] == RecipientState.confirmed
+    assert open_visits(db, alert_id) == {"ALONE": "proxy_confirmed"}
