@@ -27,6 +27,7 @@ from broadcaster.registry.schemas import (
     GroupIn,
     GroupOut,
     HouseholdEdit,
+    HouseholdIn,
     HouseholdOut,
     HouseholdPage,
     LoudspeakerOut,
@@ -67,6 +68,19 @@ def get_household(
     code: str, session: Session = Depends(read_session), _: Principal = readers
 ) -> HouseholdOut:
     return service.household_out(service.household_by_code(session, code))
+
+
+@router.post("/households", response_model=HouseholdOut, status_code=201)
+def create_household(
+    body: HouseholdIn, db: Database = Depends(get_db), who: Principal = readers
+) -> HouseholdOut:
+    """Register one household by hand (audited): members may have no phone (none listed: the
+    head, without one — 无电话), proxies (代联系人) with whether they may confirm; a bad
+    value is a 422 naming it, a code in use a 409."""
+    with db.transaction() as session:
+        households.create_household(session, body=body, actor=who.actor)
+    with db.read() as session:
+        return service.household_out(service.household_by_code(session, body.code))
 
 
 @router.patch("/households/{code}", response_model=HouseholdOut)

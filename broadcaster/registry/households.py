@@ -13,6 +13,7 @@ from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, NotFound, ValidationFailed
 from broadcaster.registry.contacts import (
+    Member,
     clean_members,
     clean_proxies,
     contacts_summary,
@@ -20,8 +21,9 @@ from broadcaster.registry.contacts import (
     set_proxies,
 )
 from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
-from broadcaster.registry.models import Household
-from broadcaster.registry.schemas import PersonIn, ProxyIn
+from broadcaster.registry.models import Household, ZoneKind
+from broadcaster.registry.schemas import HouseholdIn, PersonIn, ProxyIn
+from broadcaster.registry.service import zone_by_code, zones_by_code
 
 MAX_NOTES = 2000
 
@@ -106,4 +108,50 @@ def edit_household(
         },
     )
     session.flush()
+    return household
+
+
+def create_household(session: Session, *, body: HouseholdIn, actor: Actor) -> Household:
+    """Register one household; every value is checked first (a 422 naming the field, a 409
+    for a code in use). Without members, its head is a member without a phone (无电话)."""
+    flags = clean_flags(body.vulnerability)
+    notes = clean_notes(body.notes)
+    members = clean_members(body.people) or [Member(body.head_name, None)]
+    contacts = clean_proxies(body.proxies)
+    grid = zone_by_code(session, body.grid_code, field="grid_code")
+    if grid.kind != ZoneKind.grid:
+        raise ValidationFailed(f"{body.grid_code} 不是网格 / not a grid zone", field="grid_code")
+    hazards = zones_by_code(session, sorted(set(body.hazard_zones))) if body.hazard_zones else []
+    wrong = [z.code for z in hazards if z.kind != ZoneKind.hazard]
+    if wrong:
+        raise ValidationFailed(
+            f"不是风险区 / not hazard zones: {', '.join(wrong)}", field="hazard_zones"
+        )
+    if session.scalar(select(Household.id).where(Household.code == body.code)) is not None:
+        raise Conflict(f"户编号已存在 / household code in use: {body.code}", field="code")
+    household = Household(
+        code=body.code,
+        head_name=body.head_name,
+        address=body.address,
+        grid_id=grid.id,
+        worker_id=None,
+        vulnerability=flags,
+        is_vulnerable=bool(flags),
+        hazard_zones=hazards,
+        notes=notes,
+        people=[],
+        proxies=[],
+    )
+    session.add(household)
+    set_members(session, household, members)
+    set_proxies(household, contacts)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="household.create",
+        object_type="household",
+        object_id=body.code,
+        after={"vulnerability": flags, **contacts_summary(household)},
+    )
     return household

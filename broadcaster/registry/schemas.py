@@ -112,6 +112,30 @@ class HouseholdEdit(BaseModel):
     version: str | None = Field(default=None, max_length=64)
 
 
+class HouseholdIn(BaseModel):
+    """A household to register by hand (the file import registers many)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: PlainLine = Field(min_length=1, max_length=64)
+    head_name: PlainLine = Field(min_length=1, max_length=100)
+    address: PlainLine = Field(min_length=1, max_length=300)
+    grid_code: str = Field(min_length=1, max_length=64)
+    hazard_zones: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+    vulnerability: list[Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=list, max_length=20
+    )
+    notes: str = Field(default="", max_length=4000)
+    people: list[PersonIn] = Field(
+        default_factory=list,
+        max_length=MAX_MEMBERS,
+        description="Head first; none: the head, without a phone (无电话).",
+    )
+    proxies: list[ProxyIn] = Field(default_factory=list, max_length=MAX_PROXIES)
+
+
 class HouseholdPage(BaseModel):
     total: int
     offset: int

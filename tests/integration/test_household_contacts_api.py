@@ -180,3 +180,47 @@ def test_recipient_exports_say_no_phone(
     page = client.get(f"/console/alerts/{alert_id}/households/NOPHONE")
     assert page.status_code == 200
     assert "无电话" in page.text
+
+
+def test_a_household_without_a_phone_is_registered_by_hand(
+    client: TestClient, db: Database, role_keys: dict[Role, str]
+) -> None:
+    seeded(db)
+    url = "/api/v1/registry/households"
+    officer = auth(role_keys[Role.officer])
+    body: dict[str, Any] = {
+        "code": "NEW1",
+        "head_name": "刘奶奶",
+        "address": "一村5组8号",
+        "grid_code": "G1",
+        "hazard_zones": ["H1"],
+        "vulnerability": ["elderly_alone"],
+        "proxies": [SON],
+    }
+    refusals: list[tuple[dict[str, Any], int, str]] = [
+        ({**body, "grid_code": "V1"}, 422, "grid_code"),
+        ({**body, "grid_code": "NOPE"}, 422, "grid_code"),
+        ({**body, "hazard_zones": ["G1"]}, 422, "hazard_zones"),
+        ({**body, "vulnerability": ["vip"]}, 422, "vulnerability"),
+        ({**body, "proxies": [{**SON, "phone": "1"}]}, 422, "proxies[0].phone"),
+        ({**body, "people": [{"name": "甲", "phone": "2"}]}, 422, "people[0].phone"),
+        ({**body, "code": ""}, 422, "code"),
+    ]
+    for bad, status, field in refusals:
+        refused = client.post(url, json=bad, headers=officer)
+        assert refused.status_code == status, (bad, refused.text)
+        assert field in refused.text, (bad, refused.text)
+    assert client.get(url, headers=officer).json()["total"] == 1  # nothing created
+
+    created = client.post(url, json=body, headers=officer)
+    assert created.status_code == 201, created.text
+    people, proxies, no_phone = contacts(created.json())
+    assert people == [("刘奶奶", None, None, True)]
+    assert proxies == [("王儿子", "+8613700137000", "mobile", "儿子", True)]
+    assert no_phone is True
+    assert created.json()["hazard_zones"] == ["H1"]
+    again = client.post(url, json=body, headers=officer)
+    assert again.status_code == 409
+    assert "code" in again.text
+    field_worker = auth(role_keys[Role.field])
+    assert client.post(url, json={**body, "code": "NEW2"}, headers=field_worker).status_code == 403
