@@ -212,7 +212,10 @@ class Writer:
             if person.active and phone_number not in current:
                 changes.person_deactivations.append(person.id)
                 changed = True
-        return plan_phoneless_head(row, stored, changes, self.now) or changed
+        return (
+            plan_phoneless_head(row, stored, changes, self.now, self._person(row, 0, row.head_name))
+            or changed
+        )
 
     def _execute(self, changes: Changes) -> None:
         execute = self.session.execute

@@ -53,30 +53,22 @@ def plan_proxies(
 
 
 def plan_phoneless_head(
-    row: HouseholdRow, stored: ExistingHousehold, changes: Changes, now: dt.datetime
+    row: HouseholdRow,
+    stored: ExistingHousehold,
+    changes: Changes,
+    now: dt.datetime,
+    head_row: dict[str, Any],
 ) -> bool:
-    """A row without a phone keeps its head as a member without one; a row with phones
-    retires that placeholder (members without a phone added by hand stay)."""
+    """A row without a phone keeps its head as a member without one (`head_row`, when it is
+    new); a row with phones retires that placeholder (members without a phone added by hand
+    stay)."""
     heads = [p for p in stored.phoneless if p.name == row.head_name or p.position == 0]
     if row.phones:
         gone = [p.id for p in heads if p.active and p.name == row.head_name]
         changes.person_deactivations.extend(gone)
         return bool(gone)
     if not heads:
-        changes.person_inserts.append(
-            {
-                "household_id": stored.id,
-                "position": 0,
-                "name": row.head_name,
-                "phone": None,
-                "phone_kind": None,
-                "language": "zh-CN",
-                "email": None,
-                "active": True,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        changes.person_inserts.append({"household_id": stored.id, **head_row})
         return True
     head = heads[0]
     if (head.position, head.name, head.active) == (0, row.head_name, True):
