@@ -12,13 +12,14 @@ from sqlalchemy import select
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.texts import LANGUAGES, NOTICE_HELP, render
 from broadcaster.auth.audit import Actor
-from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia
+from broadcaster.confirm.models import Answer, Confirmation, ConfirmedBy, ConfirmVia
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.delivery.help_text import help_text, household_details
 from broadcaster.delivery.models import Delivery
-from broadcaster.flows.confirming import record_confirmation
+from broadcaster.flows.answering import answer_for_households
+from broadcaster.flows.senders import Answerer, answerers
 from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
 from channels.hooks import CallScript
@@ -125,23 +126,26 @@ def confirm_by_key(
         )
         if repeated is not None:  # the provider sent this key press again
             return False
-        recorded = record_confirmation(
+        listed = answerers(
+            session, alert_id=recipient.alert_id, sender=delivery.address, medium=medium
+        )
+        who = next(
+            (item for item in listed if item.recipient_id == recipient.id),
+            Answerer(recipient.id, ConfirmedBy.member, delivery.person_id),
+        )
+        answered = answer_for_households(  # a proxy's key press is a proxy's (policy decides)
             session,
-            recipient=recipient,
-            via=ConfirmVia.keypress,
+            answerers=[who],
             answer=answer,
+            via=ConfirmVia.keypress,
             actor=Actor(f"call:{delivery.address}"),
             now=now,
-            person_id=delivery.person_id,
             text=text,
         )
         level = session.get_one(Alert, recipient.alert_id).level
-    if recorded.sends and settings is not None:
+    sends = answered[0].sends if answered else {}
+    if sends and settings is not None:
         try_enqueue_sends(
-            settings,
-            connection,
-            alert_id=recipient.alert_id,
-            level=level,
-            channel_counts=recorded.sends,
+            settings, connection, alert_id=recipient.alert_id, level=level, channel_counts=sends
         )
     return True

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Recipient, RecipientRound, RecipientState
 from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
-from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpRequest
+from broadcaster.confirm.models import (
+    Answer,
+    Confirmation,
+    ConfirmedBy,
+    ConfirmVia,
+    HelpRequest,
+)
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.errors import InvalidState, NotFound
@@ -64,13 +70,17 @@ def record_confirmation(
     person_id: int | None = None,
     text: str = "",
     for_round: int | None = None,
+    confirmed_by: ConfirmedBy | None = None,
+    proxy_id: int | None = None,
+    final: bool = True,
 ) -> Recorded:
     """Keep the answer; move the household forward in its round; stop its remaining sends.
 
     An SMS reply that cannot have answered the current round (no message of it has gone out
     to the household yet: "1" to the orange warning, arriving after the red was issued) is
     kept for the round it answered and moves nothing, as is a finding of an earlier round's
-    visit (`for_round`); "needs help" always counts now."""
+    visit (`for_round`); "needs help" always counts now. An answer that is not `final` (a
+    proxy's for a household the policy still wants visited) is kept and moves nothing."""
     answered = answered_round(session, recipient, via, answer)
     if for_round is not None and answer is not Answer.needs_help:
         answered = min(for_round, recipient.round)
@@ -85,10 +95,13 @@ def record_confirmation(
         source_ip=actor.source_ip,
         at=now,
         round=answered,
+        confirmed_by=confirmed_by,
+        proxy_id=proxy_id,
+        final=final or answer is Answer.needs_help,
     )
     session.add(confirmation)
     session.flush()
-    current = answered == recipient.round
+    current = answered == recipient.round and confirmation.final
     state = target_state(answer, via)
     moved = current and may_move(recipient.state, state)
     if moved:
@@ -116,6 +129,8 @@ def record_confirmation(
         answer=answer.value,
         moved=moved,
         round=answered,
+        confirmed_by=confirmed_by.value if confirmed_by else None,
+        final=confirmation.final,
     )
     return Recorded(confirmation, recipient.state, moved, withdrawn, sends)
 
