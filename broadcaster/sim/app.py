@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 
 from broadcaster.sim.aliyun_sms import AliyunSmsApi
 from broadcaster.sim.aliyun_sms_control import AliyunSmsControl
+from broadcaster.sim.aliyun_voice import AliyunVoiceApi
 from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
 from broadcaster.sim.ipcast import IpcastApi
@@ -51,6 +52,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
     routes = [
         *MessagesApi(state).routes(),
         *CallsApi(state).routes(),
+        *AliyunVoiceApi(state).routes(),
         *WecomApi(state).routes(),
         *ipcast.routes(),
         *aliyun_sms.routes(),
