@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from broadcaster.sim.aliyun_sms_auth import Verifier
+from broadcaster.sim.aliyun_signing import Verifier
 from broadcaster.sim.aliyun_sms_batch import batch_requests
 from broadcaster.sim.aliyun_sms_config import AliyunSmsSimConfig
 from broadcaster.sim.aliyun_sms_push import Pusher

@@ -216,5 +216,8 @@ def test_a_drill_goes_to_the_simulator_never_to_aliyun(
         stack.start_worker()
 
         wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * HOUSEHOLDS)
-        assert len(aliyun(stack, "sms")["sms"]) == HOUSEHOLDS
+        drills = aliyun(stack, "sms")["sms"]
+        assert len(drills) == HOUSEHOLDS
+        assert {s["TemplateCode"] for s in drills} == {"SMS_480000160"}  # drill.alert
+        assert all("【演练】" in s["text"] for s in drills)
         assert httpx.get(f"{real}/api/aliyun/sms", timeout=30).json() == {"sms": [], "refused": []}

@@ -1,5 +1,5 @@
-"""The simulator checks Aliyun's ACS3-HMAC-SHA256 signatures as the SDK makes them (the SDK's
-own signer signs here): tampering, replays, stale dates and strangers are refused."""
+"""The simulator (SMS and voice alike) checks Aliyun's ACS3-HMAC-SHA256 signatures as the SDK
+makes them (the SDK's own signer signs here): tampering, replays, stale dates, strangers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from alibabacloud_tea_openapi.utils import Utils
 from darabonba.request import DaraRequest
 
-from broadcaster.sim.aliyun_sms_auth import Verifier
+from broadcaster.sim.aliyun_signing import Verifier
 
 KEY, SECRET = "LTAI5tUnitTestKey", "unit-test-secret-0123456789"
 SECRETS = {KEY: SECRET}
@@ -63,7 +63,7 @@ def test_tampered_query_or_body_does_not_match() -> None:
     request["body"] = b"a=2"
     _, refusal = Verifier().check(secrets=SECRETS, **request)
     assert refusal is not None
-    assert refusal.code == "SignatureDoesNotMatch"
+    assert refusal.code == "InvalidPayload"
 
 
 def test_a_replayed_request_is_refused() -> None:
