@@ -67,6 +67,20 @@ def aware_future(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+class TemplatePreview(BaseModel):
+    """What one template-only provider (mainland SMS, voice) of a medium will send: the
+    approved template's code and the exact text it produces, its length and SMS parts."""
+
+    medium: str
+    provider: str = Field(description="The provider channel (its template book's name).")
+    kind: str = Field(description="The message kind: alert, update, evacuate, all_clear, …")
+    code: str = Field(description="The approved template's code.")
+    params: dict[str, str]
+    text: str
+    length: int
+    segments: int = Field(description="SMS parts: 1 up to 70 characters, else 67 a part.")
+
+
 class DeliveryCounts(BaseModel):
     """Deliveries of one channel by state; `total` leaves out superseded attempts (history:
     the provider never got them, and their resends are counted)."""
