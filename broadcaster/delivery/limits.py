@@ -10,8 +10,6 @@ from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow, TokenBuc
 from broadcaster.delivery.runtime import Runtime
 from channels.base import Limits, Outcome, SendItem, SendResult
 
-UNLIMITED = 1_000_000  # a window a channel did not declare
-
 
 def key_hash(secret: str) -> str:
     """Limits are keyed by a hash: a robot's webhook key never goes into Redis."""
@@ -25,39 +23,60 @@ class Admission:
     admitted: list[SendItem] = field(default_factory=list)
     deferred: list[SendResult] = field(default_factory=list)
 
-    def defer(self, item: SendItem, wait: float, why: str) -> None:
+    def defer(self, item: SendItem, wait: float, why: str, code: str = "rate_limited") -> None:
         self.deferred.append(
             SendResult(
                 item.key,
                 Outcome.retry,
-                error_code="rate_limited",
+                error_code=code,
                 message=why,
                 detail={"retry_after": wait},
             )
         )
 
 
+NUMBER_LIMIT = (
+    "每号码发送限额已满，到时自动发送 / the per-number limit is reached: it goes automatically "
+    "when the window ends"
+)
+
+
 def admit(
     rt: Runtime, channel: str, drill: bool, items: list[SendItem], limits: Limits
 ) -> Admission:
-    """Apply the channel's declared per-address limits (the per-credential rate is a bucket)."""
+    """Apply the provider's declared per-address limits: a rolling window per address (a
+    robot), and per-number minute, hour and day limits counted per medium (`channel`), so
+    every provider of it, every worker and every sender (first sends, escalation, relay,
+    acknowledgements, notices) share one count per number. What would exceed them is
+    deferred with the reason, never dropped (the per-credential rate is a bucket)."""
     admission = Admission()
     if rt.redis is None or not limits.per_address:
         admission.admitted = list(items)
         return admission
     scope = f"{rt.settings.queue_prefix}:limit:{channel}:{'drill' if drill else 'live'}"
-    for item in items:
-        address = key_hash(item.address)
-        wait = 0.0
-        if limits.rolling:
-            most, seconds = limits.rolling
-            wait = RollingWindow(rt.redis, f"{scope}:{address}", most, seconds).admit(str(item.key))
-        if not wait and (limits.per_minute or limits.per_hour):
-            wait = AddressLimit(
-                rt.redis, scope, limits.per_minute or UNLIMITED, limits.per_hour or UNLIMITED
-            ).admit(address)
-        if wait:
-            admission.defer(item, wait, limits.why)
+    waits = [0.0] * len(items)
+    codes = ["rate_limited"] * len(items)
+    if limits.rolling:
+        most, seconds = limits.rolling
+        for n, item in enumerate(items):
+            window = RollingWindow(rt.redis, f"{scope}:{key_hash(item.address)}", most, seconds)
+            waits[n] = window.admit(str(item.key))
+    if limits.per_minute or limits.per_hour or limits.per_day:
+        numbers = AddressLimit(
+            rt.redis,
+            scope,
+            limits.per_minute,
+            limits.per_hour,
+            limits.per_day,
+            rt.settings.delivery.number_windows.spans,
+        )
+        open_items = [n for n, wait in enumerate(waits) if not wait]
+        got = numbers.admit_many([key_hash(items[n].address) for n in open_items])
+        for n, wait in zip(open_items, got, strict=True):
+            waits[n], codes[n] = wait, "number_limit"
+    for n, item in enumerate(items):
+        if waits[n]:
+            admission.defer(item, waits[n], limits.why or NUMBER_LIMIT, codes[n])
         else:
             admission.admitted.append(item)
     return admission
