@@ -4,11 +4,16 @@ credential, and per address (a called number, a WeCom robot)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from pydantic import ValidationError
+
+from broadcaster.delivery.channel_config import build_channel
+from broadcaster.delivery.providers import configured_providers
 from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow, TokenBucket
 from broadcaster.delivery.runtime import Runtime
-from channels.base import Limits, Outcome, SendItem, SendResult
+from broadcaster.settings import Settings
+from channels.base import ChannelError, Limits, Outcome, SendItem, SendResult
 
 
 def key_hash(secret: str) -> str:
@@ -50,6 +55,7 @@ def admit(
     acknowledgements, notices) share one count per number. What would exceed them is
     deferred with the reason, never dropped (the per-credential rate is a bucket)."""
     admission = Admission()
+    limits = with_number_limits(rt.settings, channel, drill, limits)
     if rt.redis is None or not limits.per_address:
         admission.admitted = list(items)
         return admission
@@ -80,6 +86,27 @@ def admit(
         else:
             admission.admitted.append(item)
     return admission
+
+
+def with_number_limits(settings: Settings, medium: str, drill: bool, own: Limits) -> Limits:
+    """The sender's limits with the tightest per-number windows any configured provider of
+    the medium declares: carriers count per number, whoever sends (a provider that cannot be
+    built here declares nothing)."""
+    windows = [own.per_minute, own.per_hour, own.per_day]
+    try:
+        providers = configured_providers(medium, settings)
+    except ChannelError:
+        providers = []
+    for cls in providers:
+        try:
+            other = build_channel(cls.name, settings, drill=drill).limits()
+        except (ChannelError, ValidationError):
+            continue
+        for n, value in enumerate((other.per_minute, other.per_hour, other.per_day)):
+            if value and (windows[n] is None or value < (windows[n] or 0)):
+                windows[n] = value
+    per_minute, per_hour, per_day = windows
+    return replace(own, per_minute=per_minute, per_hour=per_hour, per_day=per_day)
 
 
 def bucket_for(rt: Runtime, limits: Limits, drill: bool) -> TokenBucket | None:

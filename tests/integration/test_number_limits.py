@@ -17,9 +17,11 @@ from sqlalchemy import select
 from broadcaster.alerts.models import Alert
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.delivery.limits import with_number_limits
 from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from broadcaster.delivery.ratelimit import AddressLimit
 from broadcaster.settings import Settings
+from channels.base import Limits
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
 from tests.integration.templated_support import acme_sms, config_with_book
@@ -126,3 +128,18 @@ def test_a_batch_is_counted_in_order_and_a_refusal_counts_nowhere(
     assert [w == 0 for w in daily.admit_many(["n1"] * 4)] == [True, True, False, False]
     assert client.get(f"{prefix}:d:n1:m") == b"2"  # the refused ones were not counted
     assert client.get(f"{prefix}:d:n1:h") == b"2"
+
+
+def test_a_numbers_windows_are_the_tightest_of_the_mediums_providers(
+    acme_sms: Path, tmp_path: Path
+) -> None:
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        media={"sms": ["twilio", "acme"]},  # Twilio sends; Acme is the fallback
+        channel_options={"sms_acme": {"per_minute": 1, "per_hour": 4, "per_day": 9}},
+    )
+    own = Limits(per_hour=2, why="自己的理由 / own reason")
+    got = with_number_limits(settings, "sms", False, own)
+    assert (got.per_minute, got.per_hour, got.per_day, got.why) == (1, 2, 9, own.why)
+    assert with_number_limits(settings, "email", False, Limits()) == Limits()
