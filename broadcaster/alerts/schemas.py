@@ -89,6 +89,22 @@ class DeliveryCounts(BaseModel):
     by_state: dict[str, int] = Field(default_factory=dict)
 
 
+class ProviderCounts(BaseModel):
+    """What one provider did for an alert, from the attempts log: the deliveries it carried
+    (its attempt was the accepted one), and its attempts by outcome."""
+
+    carried: int = Field(default=0, description="Deliveries it accepted: the one that carried.")
+    accepted: int = Field(default=0, description="Attempts it accepted (took the message).")
+    delivered: int = Field(default=0, description="Attempts it reported delivered.")
+    failed: int = Field(
+        default=0, description="Attempts it refused or reported failed (a failover's cause)."
+    )
+    unknown: int = Field(default=0, description="Attempts whose fate it has not told yet.")
+    media: dict[str, int] = Field(
+        default_factory=dict, description="Deliveries it carried per medium (sms, voice…)."
+    )
+
+
 class GroupCounts(BaseModel):
     """WeChat/QQ groups under relay: group reach, never counted as household confirmations."""
 
@@ -119,6 +135,10 @@ class AlertCounts(BaseModel):
     )
     deliveries: dict[str, DeliveryCounts]
     groups: GroupCounts = Field(default_factory=GroupCounts)
+    by_provider: dict[str, ProviderCounts] = Field(
+        default_factory=dict,
+        description="Per provider (as attempts name it: twilio, aliyun…), what it carried.",
+    )
     lease_lost: int = Field(
         default=0, description="Provider answers that came after the worker's lease expired."
     )

@@ -1,5 +1,5 @@
 """Live counts of an alert: households by state in the current round (a raised level or an
-evacuation order restarts them), deliveries by channel and state."""
+evacuation order restarts them), deliveries by channel and state, and by provider."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts, GroupCounts
 from broadcaster.alerts.states import CONCERNED
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.relay.service import group_counts
+from broadcaster.reports.providers import provider_counts
 
 
 def alert_counts(session: Session, alert: Alert) -> AlertCounts:
@@ -62,6 +63,7 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_without_channel=int(without or 0),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
+        by_provider=provider_counts(session, alert.id),
         lease_lost=alert.lease_lost,
     )
 

@@ -91,6 +91,8 @@ def test_two_workers_keep_one_numbers_limit_and_defer_the_rest(
         counts = api.get(f"/api/v1/alerts/{created.json()['id']}").json()["counts"]
 
     assert counts["deliveries"]["sms"]["by_state"] == {"sent": PER_HOUR, "queued": 3}
+    acme = counts["by_provider"]["acme"]
+    assert (acme["carried"], acme["failed"], acme["media"]) == (PER_HOUR, 0, {"sms": PER_HOUR})
     with db.read() as session:
         attempts = session.execute(
             select(
