@@ -27,7 +27,6 @@ from broadcaster.delivery.items import (
 )
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
 from broadcaster.delivery.limits import admit, bucket_for
-from broadcaster.delivery.providers import provider_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
@@ -59,11 +58,11 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     way) are left to the process's recorder, and the worker takes its next batch."""
     rt = runtime()
     _wait_for_room(rt)
-    provider = _provider(rt, channel)
     with rt.db.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is None or alert.state not in (*SENDING_STATES, *NOTICE_STATES):
             return {"claimed": 0, "skipped": "alert not sending"}
+        provider = _provider(rt, channel, drill=alert.is_drill)
         lease = claim(  # each attempt names the provider that carries it
             session,
             alert_id=alert_id,
@@ -107,15 +106,17 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
-    _send_rate_limited(rt, sender, provider.name, alert.is_drill, admission.admitted, lease.token)
+    _send_rate_limited(
+        rt, sender, (channel, provider.name), alert.is_drill, admission.admitted, lease.token
+    )
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
 
 
-def _provider(rt: Runtime, medium: str) -> ChannelClass | ChannelError:
+def _provider(rt: Runtime, medium: str, *, drill: bool) -> ChannelClass | ChannelError:
     """The provider that carries the medium now, or why none can (recorded on the batch)."""
     try:
-        return provider_for(medium, rt.settings)
+        return rt.carrier(medium, drill=drill)
     except ChannelError as exc:
         return exc
 
@@ -135,12 +136,23 @@ def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
 
 
 def _send_rate_limited(
-    rt: Runtime, sender: Channel[Any], provider: str, drill: bool, items: list[SendItem], token: str
+    rt: Runtime,
+    sender: Channel[Any],
+    carrier: tuple[str, str],
+    drill: bool,
+    items: list[SendItem],
+    token: str,
 ) -> None:
-    """Hand items to the channel loop in the chunks the shared rate limit grants."""
+    """Hand items to the channel loop in the chunks the shared rate limit grants;
+    `carrier`: the medium and the provider (channel name) sending it."""
+    medium, provider = carrier
     rt.recorder.open(token, len(items))
     bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(provider, drill=drill)
+
+    def elsewhere() -> bool:  # another provider of the medium would take the next batch
+        return rt.carrier(medium, drill=drill).name != provider
+
     pending = items
     while pending:
         try:
@@ -152,7 +164,7 @@ def _send_rate_limited(
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
-        rt.recorder.submit(token, sender, chunk, breaker)
+        rt.recorder.submit(token, sender, chunk, breaker, elsewhere)
 
 
 def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:
