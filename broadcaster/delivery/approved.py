@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 from broadcaster.alerts.models import Alert
 from broadcaster.alerts.policy import parse_policy
 from broadcaster.alerts.schemas import TemplatePreview
+from broadcaster.alerts.texts import message_kind, message_values
 from broadcaster.alerts.tokens import make_token
 from broadcaster.delivery.channel_config import deployment
-from broadcaster.delivery.message_values import message_kind, message_values
 from broadcaster.delivery.providers import configured_providers
 from broadcaster.errors import ValidationFailed
 from broadcaster.settings import Settings
@@ -62,8 +62,17 @@ def template_previews(
     `notice`); a value over its variable's limit, or a kind without an approved template,
     is refused: a 422 naming the provider, the variable and the reason."""
     kind = message_kind(alert, notice)
-    values = message_values(alert, settings=settings, token=sample_token(settings), note=note)
-    message = Message(kind, alert.hazard.value, alert.level.value, values)
+    token = sample_token(settings)
+    values = message_values(
+        alert,
+        language=settings.language,
+        templates_dir=settings.config_dir / "templates",
+        sender=settings.sender_name,
+        zone=settings.zone,
+        note=note,
+    )
+    personal = {"token": token, "link": settings.public_url(f"/c/{token}")}  # as items add
+    message = Message(kind, alert.hazard.value, alert.level.value, {**values, **personal})
     shown = []
     for medium, cls, book in template_books(media, settings):
         try:
