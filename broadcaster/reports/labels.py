@@ -123,6 +123,11 @@ NOTICES = {
 }
 
 
+BREAKER_STATES = {
+    "closed": "正常",
+    "open": "已暂停（连续出错）",
+    "half_open": "试探恢复中",
+}
 # Why a queued delivery waits (its error code): it goes by itself when the wait is over.
 WAITING_REASONS = {
     "number_limit": "每号码发送限额已满，到时自动发送",

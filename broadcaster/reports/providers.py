@@ -50,9 +50,10 @@ def provider_counts(session: Session, alert_id: int) -> dict[str, ProviderCounts
 
 @dataclass
 class ProviderHealth:
-    """A provider's recent attempts (every alert): taken, refused or failed, fate unknown,
+    """A provider's recent attempts on one medium: taken, refused or failed, fate unknown,
     held back by us; its last failure."""
 
+    medium: str
     provider: str
     attempts: int = 0
     accepted: int = 0
@@ -70,18 +71,27 @@ class ProviderHealth:
         return (self.failed + self.unknown) / reached if reached > 0 else 0.0
 
 
-def provider_health(session: Session, *, since: dt.datetime) -> list[ProviderHealth]:
-    """Each provider's attempts since `since`, worst first."""
-    found: dict[str, ProviderHealth] = {}
+def provider_health(session: Session, *, alert_id: int, since: dt.datetime) -> list[ProviderHealth]:
+    """Each provider's attempts at the alert's deliveries since `since`, per medium, worst
+    first (the alert's deliveries are indexed; the whole log is not, by time)."""
+    found: dict[tuple[str, str], ProviderHealth] = {}
     rows = session.execute(
         select(
-            A.provider, A.outcome, A.error_code, _ACCEPTED, func.count(), func.max(A.requested_at)
+            Delivery.channel,
+            A.provider,
+            A.outcome,
+            A.error_code,
+            _ACCEPTED,
+            func.count(),
+            func.max(A.requested_at),
         )
-        .where(A.requested_at >= since)
-        .group_by(A.provider, A.outcome, A.error_code, _ACCEPTED)
+        .join(Delivery, Delivery.id == A.delivery_id)
+        .where(Delivery.alert_id == alert_id, A.requested_at >= since)
+        .group_by(Delivery.channel, A.provider, A.outcome, A.error_code, _ACCEPTED)
     )
-    for provider, outcome, error, accepted, count, last in rows:
-        entry = found.setdefault(provider, ProviderHealth(provider))
+    for medium, provider, outcome, error, accepted, count, last in rows:
+        key = (medium, provider)
+        entry = found.setdefault(key, ProviderHealth(medium, provider))
         entry.attempts += count
         if error in HOLDS and outcome is S.superseded:
             entry.held += count
@@ -95,4 +105,4 @@ def provider_health(session: Session, *, since: dt.datetime) -> list[ProviderHea
                 entry.errors[error] = entry.errors.get(error, 0) + count
             if entry.last_failure_at is None or (last is not None and last > entry.last_failure_at):
                 entry.last_failure_at, entry.last_error = last, error
-    return sorted(found.values(), key=lambda h: (-h.failure_rate, h.provider))
+    return sorted(found.values(), key=lambda h: (-h.failure_rate, h.medium, h.provider))

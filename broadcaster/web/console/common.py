@@ -23,6 +23,7 @@ from broadcaster.reports import labels
 from broadcaster.reports.labels import (
     ALERT_STATES,
     ANSWERS,
+    BREAKER_STATES,
     DELIVERY_STATES,
     GROUP_KINDS,
     HAZARD_TYPES,
@@ -53,6 +54,7 @@ ROLES = (Role.officer, Role.admin)
 __all__ = [  # the label tables are the console's (the i18n test reads them from here)
     "ALERT_STATES",
     "ANSWERS",
+    "BREAKER_STATES",
     "DELIVERY_STATES",
     "GROUP_KINDS",
     "HAZARDS",
@@ -209,6 +211,7 @@ def page(
         recipient_states=RECIPIENT_STATES,
         delivery_states=DELIVERY_STATES,
         waiting_reasons=WAITING_REASONS,
+        breaker_states=BREAKER_STATES,
         channel_names=channel_names(),
         vulnerability_names=VULNERABILITY,
         role_names=ROLE_NAMES,
