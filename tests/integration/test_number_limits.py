@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
 from broadcaster.alerts.models import Alert
 from broadcaster.db.base import utcnow
@@ -24,6 +25,7 @@ from broadcaster.settings import Settings
 from channels.base import Limits
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
+from tests.integration.console_support import login, seed, users
 from tests.integration.templated_support import acme_sms, config_with_book
 from tests.stack import running_stack, wait_until
 
@@ -145,3 +147,21 @@ def test_a_numbers_windows_are_the_tightest_of_the_mediums_providers(
     got = with_number_limits(settings, "sms", False, own)
     assert (got.per_minute, got.per_hour, got.per_day, got.why) == (1, 2, 9, own.why)
     assert with_number_limits(settings, "email", False, Limits()) == Limits()
+
+
+def test_the_household_page_says_why_a_delivery_waits(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    seeded = seed(db, settings, households=2)
+    users(db)
+    with db.transaction() as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.address == seeded.people[0].phone)
+            .values(state=DeliveryState.queued, error_code="number_limit")
+        )
+    login(client, "officer")
+    url = f"/console/alerts/{seeded.alert_id}/households/{seeded.household_codes[0]}"
+    assert "每号码发送限额已满，到时自动发送" in client.get(url).text
+    english = client.get(url + "?lang=en").text
+    assert "Per-number limit reached; goes automatically when the window ends" in english
