@@ -278,6 +278,20 @@
       $("#pv-voice").textContent = p.voice;
       $("#pv-wecom").textContent = p.wecom_group;
       $("#pv-loudspeaker").textContent = p.loudspeaker;
+      const approved = $("#pv-templates");  // what template-only providers send, exactly
+      approved.replaceChildren(...(p.templates || []).flatMap((t) => {
+        const head = document.createElement("dt");
+        head.textContent = (data.channels[t.medium] || t.medium) + " · " + t.provider + " ";
+        const figures = document.createElement("span");
+        figures.className = "figures";
+        figures.textContent = t.code + " · " + t.length + " " + T.chars + " · " +
+          t.segments + " " + T.segments;
+        head.append(figures);
+        const text = document.createElement("dd");
+        text.className = "preview-box";
+        text.textContent = t.text;
+        return [head, text];
+      }));
       lastPreview = p;
       return p;
     }
