@@ -46,36 +46,39 @@ class TokenBucket:
 
 
 # KEYS: for each send in order, its number's minute, hour and day counters; ARGV: the three
-# limits, then the three windows in ms. Returns one wait (ms) per send: 0 when admitted (all
-# three counted), else until the window that blocks it ends (nothing counted). Fixed windows
-# that start with a number's first send, as carriers count them; one round trip per batch.
+# limits (0: none declared, that counter is not kept), then the three windows in ms. Returns
+# one wait (ms) per send: 0 when admitted (every declared window counted), else until the
+# window that blocks it ends (nothing counted). Fixed windows that start with a number's
+# first send, as carriers count them; one round trip per batch.
 _WINDOWS = """
 local out = {}
 for i = 1, #KEYS, 3 do
   local wait = 0
-  local counted = 0
+  local counted = {}
   for w = 1, 3 do
-    local key = KEYS[i + w - 1]
-    local n = redis.call('INCR', key)
-    if n == 1 then redis.call('PEXPIRE', key, ARGV[3 + w]) end
-    if n > tonumber(ARGV[w]) then
-      redis.call('DECR', key)
-      local left = redis.call('PTTL', key)
-      if left < 0 then redis.call('PEXPIRE', key, ARGV[3 + w]); left = tonumber(ARGV[3 + w]) end
-      wait = math.max(1, left)
-      break
+    local limit = tonumber(ARGV[w])
+    if limit > 0 then
+      local key = KEYS[i + w - 1]
+      local n = redis.call('INCR', key)
+      if n == 1 then redis.call('PEXPIRE', key, ARGV[3 + w]) end
+      if n > limit then
+        redis.call('DECR', key)
+        local left = redis.call('PTTL', key)
+        if left < 0 then redis.call('PEXPIRE', key, ARGV[3 + w]); left = tonumber(ARGV[3 + w]) end
+        wait = math.max(1, left)
+        break
+      end
+      counted[#counted + 1] = key
     end
-    counted = w
   end
   if wait > 0 then
-    for w = 1, counted do redis.call('DECR', KEYS[i + w - 1]) end
+    for _, key in ipairs(counted) do redis.call('DECR', key) end
   end
   out[#out + 1] = wait
 end
 return out
 """
 WINDOWS = (60.0, 3600.0, 86400.0)  # a minute, an hour, a day
-UNLIMITED = 1_000_000  # a window a provider did not declare
 
 
 class AddressLimit:
@@ -93,7 +96,7 @@ class AddressLimit:
         windows: tuple[float, float, float] = WINDOWS,
     ):
         self.prefix = prefix
-        self.limits = [n or UNLIMITED for n in (per_minute, per_hour, per_day)]
+        self.limits = [n or 0 for n in (per_minute, per_hour, per_day)]  # 0: none
         self.windows_ms = [max(1, int(w * 1000)) for w in windows]
         self._script = client.register_script(_WINDOWS)
 

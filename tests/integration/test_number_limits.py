@@ -128,6 +128,7 @@ def test_a_batch_is_counted_in_order_and_a_refusal_counts_nowhere(
     assert [w == 0 for w in first] == [True, True, False, True]
     assert first[2] > 3000  # until the minute (an hour here) ends
     assert pair.admit("n1") > 0
+    assert client.exists(f"{prefix}:a:n1:h", f"{prefix}:a:n1:d") == 0  # undeclared: not kept
     daily = AddressLimit(client, f"{prefix}:d", per_minute=5, per_hour=5, per_day=2, windows=hour)
     assert [w == 0 for w in daily.admit_many(["n1"] * 4)] == [True, True, False, False]
     assert client.get(f"{prefix}:d:n1:m") == b"2"  # the refused ones were not counted
