@@ -448,6 +448,14 @@
         body.textContent = text;
         box.append(title, body);
       }
+      for (const t of out.templates || []) {  // what template-only providers send, exactly
+        const title = document.createElement("h3");
+        title.textContent = (L.channels[t.medium] || t.medium) + " · " + t.provider + " · " +
+          t.code + " · " + t.length + " " + T.chars + " · " + t.segments + " " + T.segments;
+        const body = document.createElement("pre");
+        body.textContent = t.text;
+        box.append(title, body);
+      }
     }
 
     $$("input[name=kind]", form).forEach((radio) => radio.addEventListener("change", sync));
