@@ -79,6 +79,11 @@ class TemplatePreview(BaseModel):
     text: str
     length: int
     segments: int = Field(description="SMS parts: 1 up to 70 characters, else 67 a part.")
+    refused: str = Field(
+        default="",
+        description="Why this provider cannot send it (code and text then empty): shown, not "
+        "refused, for an all-clear or cancel, which a template never stops.",
+    )
 
 
 class DeliveryCounts(BaseModel):

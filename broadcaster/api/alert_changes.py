@@ -87,6 +87,7 @@ def preview(
             settings=settings,
             notice=closing_notice(alert),
             note=asked.note,
+            refuse=asked.kind is RevisionKind.update,  # lifting or cancelling: never stopped
         )
         return done.model_copy(update={"texts": texts, "templates": approved})
 

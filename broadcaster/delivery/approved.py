@@ -57,10 +57,12 @@ def template_previews(
     settings: Settings,
     notice: str | None = None,
     note: str = "",
+    refuse: bool = True,
 ) -> list[TemplatePreview]:
     """The exact text each template-only provider of `media` sends for the alert (or its
     `notice`); a value over its variable's limit, or a kind without an approved template,
-    is refused: a 422 naming the provider, the variable and the reason."""
+    is refused: a 422 naming the provider, the variable and the reason (unless not to
+    `refuse`: the preview then says why that provider cannot send it)."""
     kind = message_kind(alert, notice)
     token = sample_token(settings)
     values = message_values(
@@ -78,7 +80,23 @@ def template_previews(
         try:
             filled = book.fill(message)
         except TemplateRefused as exc:
-            raise refusal(cls, exc, book) from exc
+            if refuse:
+                raise refusal(cls, exc, book) from exc
+            why = refusal(cls, exc, book).message
+            shown.append(
+                TemplatePreview(
+                    medium=medium,
+                    provider=cls.name,
+                    kind=kind,
+                    code="",
+                    params={},
+                    text="",
+                    length=0,
+                    segments=0,
+                    refused=why,
+                )
+            )
+            continue
         shown.append(
             TemplatePreview(
                 medium=medium,

@@ -14,7 +14,7 @@ from broadcaster.alerts.change_schemas import ChangeOut, UpdateIn
 from broadcaster.alerts.models import Alert, Recipient, RevisionKind
 from broadcaster.alerts.schemas import AlertOut
 from broadcaster.alerts.states import CONCERNED
-from broadcaster.alerts.texts import NOTICE_ALL_CLEAR, NOTICE_CANCEL, closing_notice, render
+from broadcaster.alerts.texts import NOTICE_ALL_CLEAR, NOTICE_CANCEL, render
 from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.approved import check_templates
@@ -126,9 +126,6 @@ def apply_change(
     closed = end(
         session, alert_id=alert_id, message=message, actor=actor, issuer=issuer, note=change.note
     )
-    if closed.channel_counts:
-        notice = closing_notice(closed.alert)
-        check_templates(closed.alert, settings=settings, notice=notice, note=change.note)
     return _out(
         session,
         closed.alert,

@@ -47,9 +47,11 @@ def config_with_book(tmp_path: Path, *, headline_max: int = 35) -> Path:
 
 def write_book(config: Path, *, headline_max: int) -> None:
     """Acme's book rewritten (its lengths read anew on the next load)."""
-    text = SHIPPED_BOOK.read_text(encoding="utf-8").replace(
-        'token = "token" }\n',
-        f'token = "token" }}\nmax_chars = {{ headline = {headline_max} }}\n',
-    )
+    lines = []
+    for line in SHIPPED_BOOK.read_text(encoding="utf-8").splitlines():
+        lines.append(line)
+        if line.startswith("variables") and 'headline = "headline"' in line:
+            lines.append(f"max_chars = {{ headline = {headline_max} }}")
+    text = "\n".join(lines) + "\n"
     (config / "templates" / "providers" / "sms_acme.toml").write_text(text, encoding="utf-8")
     load_book.cache_clear()

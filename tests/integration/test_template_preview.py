@@ -161,3 +161,22 @@ def test_a_provider_without_a_book_sends_free_text(tmp_path: Path, acme_sms: Pat
     assert book.templates["alert"].code == "SMS_480000110"
     assert classes["sms"].template_book(where) is None
     assert classes["sms_acme"].template_book(Deployment()) is None
+
+
+def test_lifting_an_alert_is_never_stopped_by_a_template(
+    api: TestClient, role_keys: dict[Role, str], db: Database, config: Path
+) -> None:
+    officer = auth(role_keys[Role.officer])
+    alert = api.post("/api/v1/alerts", json=ALERT, headers=officer).json()
+    write_book(config, headline_max=5)  # the all-clear's headline no longer fits
+    url = f"/api/v1/alerts/{alert['id']}/all-clear"
+    shown = api.post(url + "/preview", headers=officer)
+    assert shown.status_code == 200, shown.text
+    (acme,) = shown.json()["templates"]
+    assert (acme["provider"], acme["code"], acme["text"]) == ("sms_acme", "", "")
+    assert "headline" in acme["refused"]
+    assert "超过上限" in acme["refused"]
+    lifted = api.post(url, headers=officer)
+    assert lifted.status_code == 200, lifted.text
+    with db.read() as session:
+        assert session.get_one(Alert, alert["id"]).state is AlertState.closed

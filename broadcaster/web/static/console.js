@@ -450,10 +450,12 @@
       }
       for (const t of out.templates || []) {  // what template-only providers send, exactly
         const title = document.createElement("h3");
-        title.textContent = (L.channels[t.medium] || t.medium) + " · " + t.provider + " · " +
-          t.code + " · " + t.length + " " + T.chars + " · " + t.segments + " " + T.segments;
-        const body = document.createElement("pre");
-        body.textContent = t.text;
+        title.textContent = (L.channels[t.medium] || t.medium) + " · " + t.provider +
+          (t.refused ? "" : " · " + t.code + " · " + t.length + " " + T.chars + " · " +
+            t.segments + " " + T.segments);
+        const body = document.createElement(t.refused ? "p" : "pre");
+        if (t.refused) body.className = "error";
+        body.textContent = t.refused || t.text;
         box.append(title, body);
       }
     }
