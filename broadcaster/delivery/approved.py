@@ -74,7 +74,9 @@ def template_previews(
         note=note,
     )
     personal = {"token": token, "link": settings.public_url(f"/c/{token}")}  # as items add
-    message = Message(kind, alert.hazard.value, alert.level.value, {**values, **personal})
+    message = Message(
+        kind, alert.hazard.value, alert.level.value, {**values, **personal}, alert.is_drill
+    )
     shown = []
     for medium, cls, book in template_books(media, settings):
         try:

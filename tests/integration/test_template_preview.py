@@ -180,3 +180,12 @@ def test_lifting_an_alert_is_never_stopped_by_a_template(
     assert lifted.status_code == 200, lifted.text
     with db.read() as session:
         assert session.get_one(Alert, alert["id"]).state is AlertState.closed
+
+
+def test_a_drill_previews_the_drill_template(api: TestClient, role_keys: dict[Role, str]) -> None:
+    drill = {**ALERT, "status": "exercise"}
+    answer = api.post("/api/v1/alerts/preview", json=drill, headers=auth(role_keys[Role.officer]))
+    assert answer.status_code == 200, answer.text
+    (acme,) = answer.json()["templates"]
+    assert "演练" in acme["text"]
+    assert acme["code"] != "SMS_480000110"  # the drill twin, approved as a drill's
