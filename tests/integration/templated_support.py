@@ -47,11 +47,21 @@ def config_with_book(tmp_path: Path, *, headline_max: int = 35) -> Path:
 
 def write_book(config: Path, *, headline_max: int) -> None:
     """Acme's book rewritten (its lengths read anew on the next load)."""
-    lines = []
+    lines: list[str] = []
+    limited = False  # the current template takes a headline
     for line in SHIPPED_BOOK.read_text(encoding="utf-8").splitlines():
-        lines.append(line)
-        if line.startswith("variables") and 'headline = "headline"' in line:
+        if line.startswith("[") and limited:
             lines.append(f"max_chars = {{ headline = {headline_max} }}")
+        if line.startswith("["):
+            limited = False
+        if line.startswith("variables") and 'headline = "headline"' in line:
+            limited = True
+        if line.startswith("max_chars") and limited:  # the template's own limits, and ours
+            line = line.replace("{", f"{{ headline = {headline_max},", 1)
+            limited = False
+        lines.append(line)
+    if limited:
+        lines.append(f"max_chars = {{ headline = {headline_max} }}")
     text = "\n".join(lines) + "\n"
     (config / "templates" / "providers" / "sms_acme.toml").write_text(text, encoding="utf-8")
     load_book.cache_clear()

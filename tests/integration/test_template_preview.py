@@ -51,7 +51,8 @@ def api(db: Database, tmp_path: Path, config: Path) -> Iterator[TestClient]:
         data_dir=tmp_path / "var",
         public_base_url="https://jz.example.cn",
         config_dir=config,
-        media={"sms": ["acme", "twilio"]},  # Acme first, Twilio (free text) second
+        # Acme first, Twilio (free text) second; calls by Twilio only (free text too)
+        media={"sms": ["acme", "twilio"], "voice": ["twilio"]},
     )
     with db.transaction() as session:
         zones = f.zone_tree(session)
