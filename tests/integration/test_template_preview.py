@@ -190,3 +190,35 @@ def test_a_drill_previews_the_drill_template(api: TestClient, role_keys: dict[Ro
     (acme,) = answer.json()["templates"]
     assert "演练" in acme["text"]
     assert acme["code"] != "SMS_480000110"  # the drill twin, approved as a drill's
+
+
+def test_the_aliyun_voice_plugin_previews_its_tts_template(
+    db: Database, tmp_path: Path, role_keys: dict[Role, str]
+) -> None:
+    if "voice_aliyun" not in registered():
+        pytest.skip("the Aliyun voice plugin is not installed")
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path / "var",
+        public_base_url="https://jz.example.cn",
+        media={"voice": ["aliyun", "twilio"], "sms": ["twilio"]},
+    )
+    with db.transaction() as session:
+        f.household(session, grid=f.zone_tree(session)["G1"])
+    red = {**ALERT, "level": "red", "channels": ["sms", "voice"]}
+    officer = auth(role_keys[Role.officer])
+    with TestClient(create_app(settings, db)) as client:
+        shown = client.post("/api/v1/alerts/preview", json=red, headers=officer)
+        refused = client.post(
+            "/api/v1/alerts/preview", json={**red, "headline": TOO_LONG}, headers=officer
+        )
+    assert shown.status_code == 200, shown.text
+    (call,) = shown.json()["templates"]
+    assert (call["medium"], call["provider"], call["code"]) == (
+        "voice",
+        "voice_aliyun",
+        "TTS_310000110",
+    )
+    assert "河口水位超警戒" in call["text"]
+    assert refused.status_code == 422
+    assert (refused.json()["provider"], refused.json()["variable"]) == ("voice_aliyun", "headline")
