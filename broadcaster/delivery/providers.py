@@ -13,12 +13,14 @@ from channels.registry import ChannelClass, providers_of
 
 
 def configured_providers(medium: str, settings: Settings) -> list[ChannelClass]:
-    """A medium's providers in the configured order (`media.<medium>`); unconfigured, every
-    installed provider of it, the one registered under the medium's name first."""
+    """A medium's providers in the configured order (`media.<medium>`); unconfigured, its
+    installed default alone (the one registered under the medium's name, else the first by
+    name): failover runs only along a list someone configured, never to a provider nobody
+    set up."""
     installed = providers_of(medium)
     order = settings.media.get(medium)
     if order is None:
-        return list(installed.values())
+        return list(installed.values())[:1]
     missing = [name for name in order if name not in installed]
     if missing:
         raise ChannelError(
