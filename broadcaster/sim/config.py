@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from broadcaster.sim.tencent_push import TencentSimConfig
 from broadcaster.sim.twilio_calls import CallsSimConfig
 from broadcaster.sim.wecom import WecomSimConfig
 
@@ -61,6 +62,7 @@ class SimConfig(BaseModel):
     max_recorded_callbacks: int = Field(default=100_000, ge=0)
     wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
     calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
+    tencent: TencentSimConfig = Field(default_factory=TencentSimConfig)
 
     def default_account(self) -> str | None:
         """The account that owns numbers without an explicit one."""
