@@ -30,6 +30,8 @@ KINDS = (
     "relay",  # to the owner of a group without an API, to forward
     "help_notice",  # to a household's responsible worker and the zone lead: help is needed
 )
+KIND_RELAY = "relay"
+KIND_HELP_NOTICE = "help_notice"
 VARIABLE = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]{0,24})\}")
 SEGMENT = 67  # characters per part of a long SMS (70 for a single one)
 

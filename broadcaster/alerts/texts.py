@@ -90,28 +90,64 @@ def render(
     district's `zone`."""
     language = language if language in LANGUAGES else "zh-CN"
     notice = notice or closing_notice(alert)
-    names = _names(templates_dir)[language]
     template = _environment(templates_dir).select_template(
         template_names(language, channel, notice)
     )
     text = template.render(
         drill=alert.is_drill,
-        sender=sender,
-        level_name=names["level"][alert.level.value],
-        hazard_name=names["hazard"][alert.hazard.value],
-        headline=alert.headline,
-        body=alert.body,
-        instruction=without_reply_ask(alert.instruction),
         link=LINK_MARK,
         # revisions: an update says so, an evacuation order (转移令) above all
         update=(alert.revision or 1) > 1,
         evacuate=bool(alert.evacuate),
-        issued=spoken(alert.issued_at, zone, language),
-        note=note,  # the officer's words with an all-clear or cancel
+        **message_values(
+            alert,
+            language=language,
+            templates_dir=templates_dir,
+            sender=sender,
+            zone=zone,
+            note=note,
+        ),
         **extra,
     )
     lines = (" ".join(line.split()) for line in text.splitlines())
     return MessageText("\n".join(line for line in lines if line))
+
+
+def message_values(
+    alert: Alert,
+    *,
+    language: str,
+    templates_dir: Path,
+    sender: str,
+    zone: dt.tzinfo | None = None,
+    note: str = "",
+) -> dict[str, str]:
+    """The values a text of the alert is made of (our templates and providers' approved
+    ones alike): sender, level and hazard names, headline, body, instruction without its
+    reply ask, when it was issued, and the officer's note with an all-clear or cancel."""
+    language = language if language in LANGUAGES else "zh-CN"
+    names = _names(templates_dir)[language]
+    return {
+        "sender": sender,
+        "level_name": names["level"][alert.level.value],
+        "hazard_name": names["hazard"][alert.hazard.value],
+        "headline": alert.headline,
+        "body": alert.body,
+        "instruction": without_reply_ask(alert.instruction),
+        "issued": spoken(alert.issued_at, zone, language),
+        "note": note,
+    }
+
+
+def message_kind(alert: Alert, notice: str | None = None) -> str:
+    """What a text of the alert is (channels.templated.KINDS): its notice (an ended alert's
+    own when none is named), else an evacuation order, an update or the warning."""
+    notice = notice or closing_notice(alert)
+    if notice:
+        return notice
+    if alert.evacuate:
+        return "evacuate"
+    return "update" if (alert.revision or 1) > 1 else "alert"
 
 
 def without_reply_ask(text: str) -> str:

@@ -65,6 +65,14 @@ class Breaker:
                 return self.settings.open_seconds / 2
             return 0.0
 
+    def available(self) -> bool:
+        """Whether requests may go (closed, half-open, or open with its time served): a
+        medium's next provider takes over while this one is open."""
+        with self._lock:
+            if self.state is not BreakerState.open:
+                return True
+            return self.clock() >= self._opened_at + self.settings.open_seconds
+
     def record(self, result: SendResult) -> None:
         """Count one provider answer (held items never reached it and are not counted)."""
         if result.error_code == "circuit_open":

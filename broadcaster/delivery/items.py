@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
-from broadcaster.alerts.texts import MessageText, render
+from broadcaster.alerts.texts import MessageText, message_kind, message_values, render
 from broadcaster.alerts.tokens import make_token
 from broadcaster.alerts.visibility import audio_url, public_url
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
-from channels.base import SendItem
+from channels.base import Message, SendItem
 from channels.hooks import CALLBACK, DELIVERY_PARAM
 from channels.registry import ChannelClass
 
@@ -44,6 +44,7 @@ class ItemContext:
     # The officer's words with a closing notice, by notice (loaded when a batch carries one).
     notes: dict[str, str] = field(default_factory=dict)
     _texts: dict[tuple[str, str | None], MessageText] = field(default_factory=dict)
+    _values: dict[str | None, dict[str, str]] = field(default_factory=dict)
 
     def text(self, template: str | None = None, notice: str | None = None) -> MessageText:
         """The channel's (or `template`'s) text of the warning or of a delivery's notice,
@@ -61,6 +62,34 @@ class ItemContext:
                 note=self.notes.get(notice or "", ""),
             )
         return self._texts[key]
+
+    def message(
+        self, notice: str | None = None, *, kind: str | None = None, **values: str
+    ) -> Message:
+        """What a delivery's text says, for providers that send approved templates: the kind
+        (the notice's or the alert's unless given), the alert's hazard and level, its values
+        and the delivery's own (`values`)."""
+        if notice not in self._values:  # once per batch
+            self._values[notice] = message_values(
+                self.alert,
+                language=self.settings.language,
+                templates_dir=self.settings.config_dir / "templates",
+                sender=self.settings.sender_name,
+                zone=self.settings.zone,
+                note=self.notes.get(notice or "", ""),
+            )
+        return Message(
+            kind=kind or message_kind(self.alert, notice),
+            hazard=self.alert.hazard.value,
+            level=self.alert.level.value,
+            values={**self._values[notice], **values},
+        )
+
+    def personal_message(self, claimed: Claimed) -> Message:
+        """A person's message: with their confirmation token and link."""
+        return self.message(
+            claimed.notice, token=self.token(claimed), link=self.personal_link(claimed)
+        )
 
     def token(self, claimed: Claimed) -> str:
         secret = self.settings.secret_key.get_secret_value().encode()
@@ -93,6 +122,7 @@ def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> li
             body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
             callback_url=ctx.callback(c),
             extra={**ctx.hook_extra(c), "token": ctx.token(c)},
+            message=ctx.personal_message(c),
         )
         for c in claimed
     ]
@@ -124,6 +154,7 @@ def voice_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> 
             body="",
             callback_url=ctx.callback(c),
             extra={**ctx.hook_extra(c), "token": ctx.token(c)},
+            message=ctx.personal_message(c),
         )
         for c in claimed
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import ValidationError
 
 from broadcaster.delivery.channel_config import build_channel
@@ -27,14 +29,38 @@ def configured_providers(medium: str, settings: Settings) -> list[ChannelClass]:
     return [installed[name] for name in order]
 
 
-def provider_for(medium: str, settings: Settings) -> ChannelClass:
-    """The provider that carries a medium's next sends: its first configured one.
+def provider_for(
+    medium: str, settings: Settings, usable: Callable[[ChannelClass], bool] | None = None
+) -> ChannelClass:
+    """The provider that carries a medium's next sends: its first configured one that is
+    `usable` (its circuit breaker not open); when none is, the first (its breaker holds the
+    items back, queued, until one recovers).
 
-    The one place that chooses: failover (a provider down, the next one in order) goes here."""
+    The one place that chooses, so failover is safe: a batch leased for a provider is sent by
+    it or not at all (items held back go back to the queue, sent nowhere); an item whose fate
+    is unknown is looked up at the provider of its attempt before anything is sent again."""
     found = configured_providers(medium, settings)
     if not found:
         raise ChannelError(f"未知渠道 / unknown channel: {medium}", code="unknown_channel")
+    if usable is not None:
+        for cls in found:
+            if usable(cls):
+                return cls
     return found[0]
+
+
+def provider_named(medium: str, provider: str) -> ChannelClass:
+    """The installed provider of a medium by its provider name (who carried an attempt)."""
+    installed = providers_of(medium)
+    if provider in installed:
+        return installed[provider]
+    by_name = {cls.name: cls for cls in installed.values()}  # attempts before 0014 name it
+    if provider in by_name:
+        return by_name[provider]
+    raise ChannelError(
+        f"未安装的提供商 / provider {provider} of {medium} is not installed",
+        code="unknown_provider",
+    )
 
 
 def channel_limits(medium: str, settings: Settings) -> Limits:

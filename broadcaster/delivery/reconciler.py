@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import ScalarSelect, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import (
@@ -24,11 +24,12 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery import attempts
 from broadcaster.delivery.dispatch import enqueue_sends, queue_for
-from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.delivery.providers import provider_named
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.queues import get_queue
-from channels.base import LookupItem, LookupResult
+from channels.base import ChannelError, LookupItem, LookupResult
 
 log = logging.getLogger(__name__)
 S = DeliveryState
@@ -101,14 +102,17 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
             return
 
 
-def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[tuple[Delivery, AlertStatus]]:
+Due = tuple[Delivery, AlertStatus, str | None]  # a delivery, its alert's status, its carrier
+
+
+def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[Due]:
     settings = rt.settings.delivery
     unknown_before = now - dt.timedelta(seconds=settings.unknown_grace_seconds)
     stale_before = now - dt.timedelta(seconds=settings.status_lookup_after_seconds)
     recheck_before = now - dt.timedelta(seconds=settings.status_recheck_after_seconds)
     with rt.db.read() as session:
         rows = session.execute(
-            select(Delivery, Alert.status)
+            select(Delivery, Alert.status, _carrier())
             .join(Alert, Alert.id == Delivery.alert_id)
             .where(
                 Delivery.id > after,
@@ -134,17 +138,30 @@ def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[tuple[Delive
             .limit(LOOKUP_PAGE)
         ).all()
         session.expunge_all()
-    return [(delivery, status) for delivery, status in rows]
+    return [(delivery, status, carrier) for delivery, status, carrier in rows]
 
 
-def _look_up(
-    rt: Runtime, rows: list[tuple[Delivery, AlertStatus]], now: dt.datetime, report: TickReport
-) -> None:
-    by_channel: dict[tuple[str, bool], list[Delivery]] = {}
-    for delivery, status in sorted(rows, key=lambda row: (row[0].priority, row[0].id)):
-        by_channel.setdefault((delivery.channel, status.is_drill), []).append(delivery)
+def _carrier() -> ScalarSelect[str | None]:
+    """Who carried a delivery's latest attempt: where its fate must be asked."""
+    return (
+        select(DeliveryAttempt.provider)
+        .where(DeliveryAttempt.delivery_id == Delivery.id)
+        .order_by(DeliveryAttempt.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport) -> None:
+    """Ask each delivery's own carrier (the provider of its latest attempt; the medium's
+    current one for deliveries without attempts): after a failover, an unknown is resolved
+    where it was sent, never by sending it elsewhere."""
+    by_carrier: dict[tuple[str, str, bool], list[Delivery]] = {}
+    for delivery, status, carrier in sorted(rows, key=lambda row: (row[0].priority, row[0].id)):
+        key = (delivery.channel, carrier or "", status.is_drill)
+        by_carrier.setdefault(key, []).append(delivery)
     secret = rt.settings.secret_key.get_secret_value().encode()
-    for (channel, drill), deliveries in by_channel.items():
+    for (channel, carrier, drill), deliveries in by_carrier.items():
         items = [
             LookupItem(
                 d.id,
@@ -155,7 +172,14 @@ def _look_up(
             )
             for d in deliveries
         ]
-        results = rt.run(rt.sender(channel, drill=drill).lookup(items))
+        try:
+            provider = (
+                provider_named(channel, carrier) if carrier else rt.carrier(channel, drill=drill)
+            )
+        except ChannelError as exc:
+            log.warning("cannot look up %d deliveries: %s", len(deliveries), exc.message)
+            continue
+        results = rt.run(rt.channel(provider.name, drill=drill).lookup(items))
         with rt.db.transaction() as session:
             _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
 

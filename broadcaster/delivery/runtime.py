@@ -22,6 +22,7 @@ from broadcaster.delivery.stream import Recorder
 from broadcaster.queues import connect
 from broadcaster.settings import Settings, get_settings
 from channels.base import Channel
+from channels.registry import ChannelClass
 
 T = TypeVar("T")
 # A forked work-horse (RQ's forking worker) exits after its job: nothing may outlive the job.
@@ -74,9 +75,12 @@ class Runtime:
         """Run a coroutine on the channel loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
-    def sender(self, medium: str, *, drill: bool) -> Channel[Any]:
-        """The open channel of the provider that carries a medium now (`provider_for`)."""
-        return self.channel(provider_for(medium, self.settings).name, drill=drill)
+    def carrier(self, medium: str, *, drill: bool) -> ChannelClass:
+        """The provider that carries a medium's next batch: the first configured one whose
+        breaker is not open in this process (failover), see `provider_for`."""
+        return provider_for(
+            medium, self.settings, lambda cls: self.breaker(cls.name, drill=drill).available()
+        )
 
     def channel(self, name: str, *, drill: bool) -> Channel[Any]:
         """A provider's open channel for real sends or for drills (to the simulator only)."""

@@ -27,7 +27,6 @@ from broadcaster.delivery.items import (
 )
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
 from broadcaster.delivery.limits import admit, bucket_for
-from broadcaster.delivery.providers import provider_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
@@ -59,11 +58,11 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     way) are left to the process's recorder, and the worker takes its next batch."""
     rt = runtime()
     _wait_for_room(rt)
-    provider = _provider(rt, channel)
     with rt.db.transaction() as session:
         alert = session.get(Alert, alert_id)
         if alert is None or alert.state not in (*SENDING_STATES, *NOTICE_STATES):
             return {"claimed": 0, "skipped": "alert not sending"}
+        provider = _provider(rt, channel, drill=alert.is_drill)
         lease = claim(  # each attempt names the provider that carries it
             session,
             alert_id=alert_id,
@@ -112,10 +111,10 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
     return {"claimed": len(lease.items), **asdict(stats)}
 
 
-def _provider(rt: Runtime, medium: str) -> ChannelClass | ChannelError:
+def _provider(rt: Runtime, medium: str, *, drill: bool) -> ChannelClass | ChannelError:
     """The provider that carries the medium now, or why none can (recorded on the batch)."""
     try:
-        return provider_for(medium, rt.settings)
+        return rt.carrier(medium, drill=drill)
     except ChannelError as exc:
         return exc
 

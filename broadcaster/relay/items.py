@@ -15,6 +15,7 @@ from broadcaster.relay.models import RelayTask
 from broadcaster.relay.tokens import PHONE_HOLDER, make_relay_token
 from broadcaster.settings import Settings
 from channels.base import SendItem
+from channels.templated import KIND_RELAY
 
 if TYPE_CHECKING:
     from broadcaster.delivery.items import ItemContext
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
 KIND_NAMES = {GroupKind.wechat: "微信群", GroupKind.qq: "QQ群", GroupKind.wecom: "企业微信群"}
 
 
-def relay_link(settings: Settings, task_id: int, holder: int) -> str:
-    secret = settings.secret_key.get_secret_value().encode()
-    return settings.public_url(f"/relay/{make_relay_token(secret, task_id, holder)}")
+def relay_token(settings: Settings, task_id: int, holder: int) -> str:
+    return make_relay_token(settings.secret_key.get_secret_value().encode(), task_id, holder)
 
 
 def sms_text(alert: Alert, settings: Settings, group: Group, link: str, *, lead: bool) -> str:
@@ -79,7 +79,8 @@ def relay_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
             holder = task.escalated_to_worker_id or PHONE_HOLDER
         else:
             holder = task.owner_worker_id if task.owner_worker_id is not None else PHONE_HOLDER
-        link = relay_link(ctx.settings, task.id, holder)
+        token = relay_token(ctx.settings, task.id, holder)
+        link = ctx.settings.public_url(f"/relay/{token}")
         items.append(
             SendItem(
                 key=c.id,
@@ -87,6 +88,9 @@ def relay_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> l
                 body=sms_text(ctx.alert, ctx.settings, group, link, lead=lead),
                 callback_url=ctx.callback(c),
                 extra=ctx.hook_extra(c),
+                message=ctx.message(
+                    None, kind=KIND_RELAY, group=group_label(group), token=token, link=link
+                ),
             )
         )
     return items
@@ -104,12 +108,19 @@ def notice_item(ctx: ItemContext, claimed: Claimed, group: Group) -> SendItem:
         notice=claimed.notice,
         zone=ctx.settings.zone,
         note=ctx.notes.get(claimed.notice or "", ""),
-        group_name=f"{KIND_NAMES.get(group.kind, '群')}「{group.name}」",
+        group_name=group_label(group),
     )
+    link = ctx.public_link()
     return SendItem(
         key=claimed.id,
         address=claimed.address,
-        body=text.personal(ctx.public_link()),
+        body=text.personal(link),
         callback_url=ctx.callback(claimed),
         extra=ctx.hook_extra(claimed),
+        message=ctx.message(claimed.notice, group=group_label(group), link=link),
     )
+
+
+def group_label(group: Group) -> str:
+    """The group as the texts name it: 微信群「三组」."""
+    return f"{KIND_NAMES.get(group.kind, '群')}「{group.name}」"

@@ -20,7 +20,7 @@ from tests.integration.test_delivery_ledger import leased, record
 
 def due(db: Database, settings: Settings, at: dt.datetime) -> set[int]:
     runtime = SimpleNamespace(settings=settings, db=db)
-    return {delivery.id for delivery, _ in _due_lookups(runtime, at, 0)}  # type: ignore[arg-type]
+    return {delivery.id for delivery, *_ in _due_lookups(runtime, at, 0)}  # type: ignore[arg-type]
 
 
 def test_a_sent_message_is_looked_up_once_soon_then_seldom(

@@ -86,3 +86,16 @@ def test_old_failures_leave_the_window() -> None:
         b.record(OK)
     b.record(ERROR)
     assert b.state is BreakerState.closed
+
+
+def test_an_open_breaker_is_unavailable_until_its_time_is_served() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    assert b.available()
+    for _ in range(10):
+        b.record(ERROR)
+    assert not b.available()  # the medium's next provider takes over
+    clock.now += 4.9
+    assert not b.available()
+    clock.now += 0.2
+    assert b.available()  # it may probe again

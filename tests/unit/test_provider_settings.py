@@ -9,7 +9,12 @@ import pytest
 from pydantic import SecretStr
 
 from broadcaster.delivery.channel_config import build_channel, channel_settings
-from broadcaster.delivery.providers import channel_limits, configured_providers, provider_for
+from broadcaster.delivery.providers import (
+    channel_limits,
+    configured_providers,
+    provider_for,
+    provider_named,
+)
 from broadcaster.settings import Settings
 from channels.base import ChannelError
 from channels.email_smtp import EmailSmtpSettings
@@ -148,3 +153,15 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
     assert channel_limits("carrier-pigeon", configured()).rate_per_second is None
     built = build_channel("sms", configured(), drill=False)
     assert isinstance(built, SmsTwilio)
+
+
+def test_failover_takes_the_first_usable_provider_else_the_first() -> None:
+    settings = Settings(env="test")
+    assert provider_for("sms", settings, lambda cls: True) is SmsTwilio
+    # none usable: the first still carries, its breaker holding the items back
+    assert provider_for("sms", settings, lambda cls: False) is SmsTwilio
+    assert provider_named("sms", "twilio") is SmsTwilio
+    assert provider_named("sms", "sms") is SmsTwilio  # attempts named by channel before 0014
+    with pytest.raises(ChannelError) as missing:
+        provider_named("sms", "pigeon-post")
+    assert missing.value.code == "unknown_provider"
