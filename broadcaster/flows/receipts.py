@@ -37,8 +37,8 @@ def placed(session: Session, reports: Sequence[StatusReport]) -> list[StatusRepo
         return list(reports)
     rows = session.execute(
         select(Delivery.provider_id, Delivery.id).where(Delivery.provider_id.in_(unplaced))
-    ).tuples()
-    found = {provider_id: delivery_id for provider_id, delivery_id in rows if provider_id}
+    ).all()
+    found = {row.provider_id: row.id for row in rows if row.provider_id}
     return [
         r if r.delivery_id else replace(r, delivery_id=found[r.provider_id])
         for r in reports
