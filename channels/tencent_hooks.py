@@ -88,7 +88,7 @@ def _entries(request: HookRequest) -> list[dict[str, Any]]:
     except ValueError as exc:
         raise HookRejected("推送不是 JSON / the push is not JSON") from exc
     entries = data if isinstance(data, list) else [data]
-    if not entries or not all(isinstance(entry, dict) for entry in entries):
+    if not all(isinstance(entry, dict) for entry in entries):
         raise HookRejected("推送应为 JSON 对象数组 / the push must be an array of objects")
     return entries
 
