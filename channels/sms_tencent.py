@@ -98,6 +98,7 @@ class SmsTencent(Channel[SmsTencentSettings]):
         super().__init__(settings)
         self._pool: ThreadPoolExecutor | None = None
         self._clients: Clients | None = None
+        self._slots: asyncio.Semaphore | None = None
 
     @classmethod
     def configure(cls, options: dict[str, Any], deployment: Deployment) -> BaseModel:
@@ -147,6 +148,7 @@ class SmsTencent(Channel[SmsTencentSettings]):
             s.timeout_seconds,
         )
         self._clients = Clients(account)
+        self._slots = asyncio.Semaphore(s.concurrency)  # one per thread of the pool
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -156,7 +158,13 @@ class SmsTencent(Channel[SmsTencentSettings]):
 
     def _requests(self, items: Sequence[SendItem]) -> tuple[list[Request], list[SendResult]]:
         """The requests that carry the items, and the results of items no template can carry."""
-        book = self.book()
+        try:
+            book = self.book()
+        except ChannelError as exc:  # no book, or a broken one: nothing can be sent
+            return [], [
+                SendResult(i.key, Outcome.failed, error_code=exc.code, message=exc.message)
+                for i in items
+            ]
         sign = self.settings.sign_name or book.sign_name
         filled, refused = [], []
         for item in items:
@@ -178,32 +186,43 @@ class SmsTencent(Channel[SmsTencentSettings]):
     async def send_stream(
         self, items: Sequence[SendItem], gate: SendGate | None = None
     ) -> AsyncIterator[SendResult]:
-        """Each request in the pool once the gate lets it go; its results as it answers."""
+        """Each request in the pool as a slot frees and the gate lets it go (asked right
+        before it goes); its results yielded the moment it answers."""
         if self._clients is None:
             await self.open()
-        clients = self._clients
+        clients, slots = self._clients, self._slots
         assert clients is not None
+        assert slots is not None
         requests, refused = self._requests(items)
         for result in refused:
             yield result
         loop = asyncio.get_running_loop()
-        pending: set[asyncio.Future[list[SendResult]]] = set()
-        try:
-            for request in requests:
+        done: asyncio.Queue[list[SendResult]] = asyncio.Queue()
+
+        async def one(request: Request) -> None:
+            async with slots:
                 wait = gate.allow() if gate is not None else 0.0
-                if wait:
-                    for item in request.items:
-                        yield held(item, wait)
-                    continue
-                pending.add(loop.run_in_executor(self._pool, send, clients, request))
-            while pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for future in done:
-                    for result in future.result():
-                        yield result
+                try:
+                    results = (
+                        [held(item, wait) for item in request.items]
+                        if wait
+                        else await loop.run_in_executor(self._pool, send, clients, request)
+                    )
+                except Exception as exc:  # a bug, not the provider: the fate is unknown
+                    results = [
+                        SendResult(i.key, Outcome.unknown, error_code="error", message=repr(exc))
+                        for i in request.items
+                    ]
+            done.put_nowait(results)
+
+        tasks = [asyncio.ensure_future(one(request)) for request in requests]
+        try:
+            for _ in tasks:
+                for result in await done.get():
+                    yield result
         finally:
-            for future in pending:
-                future.cancel()
+            for task in tasks:
+                task.cancel()
 
     async def lookup(self, items: Sequence[LookupItem]) -> list[LookupResult]:
         if self._clients is None:

@@ -144,7 +144,7 @@ def _result(item: SendItem, status: Any) -> SendResult:
         return SendResult(item.key, Outcome.unknown, error_code="no_status", message="无回执")
     code, text = str(status.Code or ""), str(status.Message or "")[:200]
     if code == "Ok":
-        detail = {"fee": status.Fee, "request": status.SessionContext}
+        detail = {"segments": status.Fee, "request": status.SessionContext}
         return SendResult(item.key, Outcome.accepted, provider_id=status.SerialNo, detail=detail)
     if code in NUMBER_LIMITS:
         detail = {"retry_after": NUMBER_LIMITS[code], "per_number": True}
@@ -174,7 +174,7 @@ def look_up(clients: Clients, item: LookupItem, settle: dt.timedelta) -> LookupR
     its SessionContext. Reports come after sending, so none is "not found" only once `settle`
     has passed (until then: ask again later)."""
     sent = item.since if item.since.tzinfo else item.since.replace(tzinfo=dt.UTC)
-    since = int(sent.timestamp()) - 60
+    since = int(sent.timestamp()) - 300  # clocks differ; a send may be noted after it went
     now = int(dt.datetime.now(dt.UTC).timestamp())
     body = models.PullSmsSendStatusByPhoneNumberRequest()
     body.from_json_string(

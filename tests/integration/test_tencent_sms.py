@@ -211,3 +211,30 @@ def test_pushes_need_the_token_and_an_allowed_source(env: TencentEnv) -> None:
     assert allow.verify(from_near)
     assert not allow.verify(from_far)
     assert not allow.verify(request)  # no source address at all
+
+
+async def test_without_a_template_book_nothing_is_sent(env: TencentEnv) -> None:
+    results = await send(env.channel(config_dir=None), [alert_item(1, PHONE)])
+
+    assert results[1].outcome is Outcome.failed
+    assert results[1].error_code == "templates"
+    assert env.received() == []
+
+
+class Paused:
+    """A circuit breaker that holds every request back."""
+
+    def allow(self) -> float:
+        return 5.0
+
+
+async def test_requests_the_breaker_holds_back_are_not_sent(env: TencentEnv) -> None:
+    channel = env.channel()
+    try:
+        items = [alert_item(1, PHONE), notice_item(2, "+8613900000002")]
+        results = [r async for r in channel.send_stream(items, Paused())]
+    finally:
+        await channel.close()
+
+    assert {(r.outcome, r.error_code) for r in results} == {(Outcome.retry, "circuit_open")}
+    assert env.received() == []
