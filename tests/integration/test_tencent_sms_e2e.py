@@ -134,3 +134,41 @@ def test_an_alert_goes_through_tencent_and_replies_confirm_or_ask_for_help(
         wait_until(
             lambda: sms_states(db, alert_id, "all_clear") == [DeliveryState.delivered] * len(PHONES)
         )
+
+
+def test_sends_whose_answer_never_came_are_looked_up_and_not_sent_again(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    seed(db)
+    with (
+        running_stack(
+            db,
+            redis_settings,
+            tmp_path / "s",
+            media={"sms": ["tencent"]},
+            channel_options={"sms_tencent": {**OPTIONS, "lookup_settle_seconds": 600}},
+        ) as stack,
+        stack.client() as api,
+    ):
+        control = f"{stack.sim_url}/api/tencent/config"
+        tencent = {  # no status_url: only a lookup can tell what became of the sends
+            "secrets": {SECRET_ID: SECRET_KEY},
+            "apps": [APP_ID],
+            "timeout_rate": 1.0,
+            "timeout_seconds": 8,  # past the stack's provider timeout (3 s)
+            "report_delay_ms": 0,
+        }
+        httpx.post(control, json=tencent).raise_for_status()
+        created = api.post("/api/v1/alerts", json=ALERT)
+        assert created.status_code == 201, created.text
+        alert_id = created.json()["id"]
+        stack.start_worker()
+
+        wait_until(lambda: len(received(stack, "1900101")) == len(PHONES))
+        wait_until(lambda: DeliveryState.unknown in sms_states(db, alert_id))
+        httpx.post(control, json={"timeout_rate": 0.0}).raise_for_status()
+
+        wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * len(PHONES))
+        sms = httpx.get(f"{stack.sim_url}/api/tencent/sms", timeout=30).json()["sms"]
+        sent = [n for r in sms if r.get("TemplateId") == "1900101" for n in r["PhoneNumberSet"]]
+        assert sorted(sent) == PHONES  # each phone once: nothing was sent twice
