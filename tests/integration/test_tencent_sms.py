@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pytest
+from tencentcloud.sms.v20210111 import models
 
 from channels.base import LookupItem, Outcome, ProviderState, SendItem, SendResult
 from channels.hooks import HookRequest
 from channels.sms_tencent import SmsTencent
 from channels.tencent_hooks import BY_PROVIDER_ID, reply_push, status_push
+from channels.tencent_sdk import Account, Clients
 from tests.integration.tencent_support import (
+    APP_ID,
+    SECRET_ID,
+    SECRET_KEY,
     TencentEnv,
     alert_item,
     notice_item,
@@ -238,3 +244,22 @@ async def test_requests_the_breaker_holds_back_are_not_sent(env: TencentEnv) -> 
 
     assert {(r.outcome, r.error_code) for r in results} == {(Outcome.retry, "circuit_open")}
     assert env.received() == []
+
+
+async def test_the_simulator_hands_out_each_report_once_in_queue_mode(env: TencentEnv) -> None:
+    env.configure(report_delay_ms=0)
+    phones = ["+8613900000011", "+8613900000012"]
+    results = await send(env.channel(), [notice_item(1, phones[0]), notice_item(2, phones[1])])
+    env.pushes.wait("status", 1)
+    account = Account(SECRET_ID, SECRET_KEY, APP_ID, "ap-guangzhou", f"{env.sim_url}/tencent", 5)
+    client = Clients(account).get()
+    pull = models.PullSmsSendStatusRequest()
+    pull.from_json_string(json.dumps({"Limit": 10, "SmsSdkAppId": APP_ID}))
+
+    first = client.PullSmsSendStatus(pull).PullSmsSendStatusSet
+    again = client.PullSmsSendStatus(pull).PullSmsSendStatusSet
+
+    assert sorted(s.PhoneNumber for s in first) == phones
+    assert {s.SerialNo for s in first} == {r.provider_id for r in results.values()}
+    assert {s.SessionContext for s in first} == {"1-2"}
+    assert again == []
