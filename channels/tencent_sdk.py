@@ -41,6 +41,8 @@ RETRY_CODES = frozenset(
         "ResourceUnavailable",
     }
 )
+# Of those, the ones that say "over the rate" (the account's), not "unwell".
+RATE_CODES = frozenset({"RequestLimitExceeded", "LimitExceeded.AppDailyLimit"})
 # Request-level answers after which the fate of the numbers is not known.
 UNKNOWN_PREFIXES = ("InternalError",)
 CONNECT_FAILURES = ("NewConnectionError", "ConnectTimeoutError", "Connection refused")
@@ -147,7 +149,7 @@ def _result(item: SendItem, status: Any) -> SendResult:
         detail = {"segments": status.Fee, "request": status.SessionContext}
         return SendResult(item.key, Outcome.accepted, provider_id=status.SerialNo, detail=detail)
     if code in NUMBER_LIMITS:
-        detail = {"retry_after": NUMBER_LIMITS[code], "per_number": True}
+        detail = {"retry_after": NUMBER_LIMITS[code], "per_number": True, "rate_limited": True}
         return SendResult(item.key, Outcome.retry, error_code=code, message=text, detail=detail)
     return SendResult(item.key, Outcome.failed, error_code=code or "error", message=text)
 
@@ -166,7 +168,14 @@ def _refused(item: SendItem, exc: TencentCloudSDKException) -> SendResult:
         outcome = Outcome.unknown
     else:  # authentication, signature, template, parameters, balance: for good
         outcome = Outcome.failed
-    return SendResult(item.key, outcome, error_code=code[:64], message=text[:200])
+    limited = code in RATE_CODES or code in NUMBER_LIMITS  # slow down, not unwell
+    return SendResult(
+        item.key,
+        outcome,
+        error_code=code[:64],
+        message=text[:200],
+        detail={"rate_limited": True} if limited else {},
+    )
 
 
 def look_up(clients: Clients, item: LookupItem, settle: dt.timedelta) -> LookupResult:
