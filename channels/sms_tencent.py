@@ -1,9 +1,12 @@
 """SMS through Tencent Cloud SMS (API 2021-01-11) with the official SDK, approved templates only.
 
-The SDK is synchronous (`requests` underneath): each SendSms call runs in a thread pool sized
-by the deployment's concurrency, so the event loop that streams the core's results never
-blocks on the network. Items are grouped into SendSms requests of up to 200 numbers sharing
-one template, signature and parameter set — Tencent takes one TemplateParamSet per request.
+The SDK's client is synchronous (`requests` underneath; its newer httpx-based async client
+would meet the client-side ceiling of httpx's AsyncClient measured in DESIGN §10): each
+SendSms call runs in a thread pool sized by the deployment's concurrency, so the event loop
+that streams the core's results never blocks on the network.
+
+Items are grouped into SendSms requests of up to 200 numbers sharing one template, signature
+and parameter set — Tencent takes one TemplateParamSet per request.
 A message carrying a personal part (the confirmation token of an alert) has parameters of its
 own, so it is a request of its own: alerts go one number a request, at the provider's request
 rate (its QPS), not 200 times that; notices without a personal part (all-clear, cancel,
@@ -56,7 +59,7 @@ class SmsTencentSettings(BaseModel):
     endpoint: str | None = Field(
         default=None, description="API host (default sms.tencentcloudapi.com) or http(s) URL."
     )
-    rate_per_second: float | None = Field(default=None, gt=0, description="Requests a second.")
+    rate_per_second: float | None = Field(default=None, gt=0, description="Messages a second.")
     per_minute: int | None = Field(default=None, ge=1, description="Messages a number a minute.")
     per_hour: int | None = Field(default=None, ge=1, description="Messages a number an hour.")
     timeout_seconds: float = Field(default=10.0, gt=0)
