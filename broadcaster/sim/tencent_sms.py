@@ -71,7 +71,7 @@ class TencentSmsApi:
 
     def routes(self) -> list[BaseRoute]:
         """The API route and the control routes; list them before any Mount("/api")."""
-        return [Route("/tencent", self.api, methods=["POST", "GET"]), *control_routes(self)]
+        return [Route("/tencent", self.api, methods=["POST"]), *control_routes(self)]
 
     def sync(self) -> None:
         """Forget everything when the whole simulator was reset (/api/reset)."""
@@ -106,9 +106,9 @@ class TencentSmsApi:
         try:
             verify(
                 config.secrets,
-                method=request.method,
+                method="POST",
                 uri="/",  # the API's root, wherever the simulator is mounted
-                query=request.url.query,
+                query="",
                 headers=request.headers,
                 body=body,
                 now=time.time(),
