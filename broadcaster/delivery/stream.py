@@ -9,7 +9,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from channels.base import Channel, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(seconds=5)
+FAILOVER_WAIT = 0.5  # seconds a held item waits when another provider can take it
 FLUSH_SIZE = 200  # answers per transaction at most
 FLUSH_WAIT = 0.05  # seconds an answer may wait for others to share its transaction
 WRITE_TRIES = 5
@@ -72,12 +73,19 @@ class Recorder:
             return sum(max(0, lease.outstanding) for lease in self._leases.values())
 
     def submit(
-        self, token: str, sender: Channel[Any], items: Sequence[SendItem], breaker: Breaker
+        self,
+        token: str,
+        sender: Channel[Any],
+        items: Sequence[SendItem],
+        breaker: Breaker,
+        elsewhere: Callable[[], bool] | None = None,
     ) -> None:
-        """Send the items on the channel loop; their answers come to this recorder."""
+        """Send the items on the channel loop; their answers come to this recorder.
+        `elsewhere`: whether another provider of the medium could take what the breaker
+        holds back (then held items are queued again at once, for it)."""
         with self._lock:
             lease = self._leases[token]
-        gate = _Counting(breaker, lease)
+        gate = _Counting(breaker, lease, elsewhere)
         asyncio.run_coroutine_threadsafe(self._pump(token, sender, items, gate), self.loop)
 
     def settle(self, token: str, results: Sequence[SendResult]) -> None:
@@ -91,7 +99,8 @@ class Recorder:
         """Send and pass each answer on. A refusal that says nothing was sent (HTTP 5xx, no
         connection) is tried again at once, a few times with a short back-off, without
         holding up the rest; held items (breaker open) come back as retry/circuit_open and
-        wait, queued. Failover to a medium's next provider (issue 18) belongs here."""
+        wait, queued — briefly when another provider of the medium can take them (failover:
+        the next batch goes to it, see `provider_for`)."""
         by_key = {item.key: item for item in items}
         answered = 0
         later: set[asyncio.Task[None]] = set()
@@ -223,13 +232,19 @@ class Recorder:
 class _Counting:
     """The breaker as the channel's gate, counting the requests of one lease as they go."""
 
-    def __init__(self, breaker: Breaker, lease: _Lease) -> None:
+    def __init__(
+        self, breaker: Breaker, lease: _Lease, elsewhere: Callable[[], bool] | None = None
+    ) -> None:
         self.breaker = breaker
         self.lease = lease
+        self.elsewhere = elsewhere
 
     def allow(self) -> float:
         self.lease.dispatched += 1
-        return self.breaker.allow()
+        wait = self.breaker.allow()
+        if wait and self.elsewhere is not None and self.elsewhere():
+            return min(wait, FAILOVER_WAIT)
+        return wait
 
 
 def note(stats: RecordStats) -> None:

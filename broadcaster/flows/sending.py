@@ -106,7 +106,9 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
-    _send_rate_limited(rt, sender, provider.name, alert.is_drill, admission.admitted, lease.token)
+    _send_rate_limited(
+        rt, sender, (channel, provider.name), alert.is_drill, admission.admitted, lease.token
+    )
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
 
@@ -134,12 +136,23 @@ def _refusal(claimed: Claimed, exc: ChannelError) -> SendResult:
 
 
 def _send_rate_limited(
-    rt: Runtime, sender: Channel[Any], provider: str, drill: bool, items: list[SendItem], token: str
+    rt: Runtime,
+    sender: Channel[Any],
+    carrier: tuple[str, str],
+    drill: bool,
+    items: list[SendItem],
+    token: str,
 ) -> None:
-    """Hand items to the channel loop in the chunks the shared rate limit grants."""
+    """Hand items to the channel loop in the chunks the shared rate limit grants;
+    `carrier`: the medium and the provider (channel name) sending it."""
+    medium, provider = carrier
     rt.recorder.open(token, len(items))
     bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(provider, drill=drill)
+
+    def elsewhere() -> bool:  # another provider of the medium would take the next batch
+        return rt.carrier(medium, drill=drill).name != provider
+
     pending = items
     while pending:
         try:
@@ -151,7 +164,7 @@ def _send_rate_limited(
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
-        rt.recorder.submit(token, sender, chunk, breaker)
+        rt.recorder.submit(token, sender, chunk, breaker, elsewhere)
 
 
 def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:
