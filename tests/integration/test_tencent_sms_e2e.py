@@ -172,3 +172,40 @@ def test_sends_whose_answer_never_came_are_looked_up_and_not_sent_again(
         sms = httpx.get(f"{stack.sim_url}/api/tencent/sms", timeout=30).json()["sms"]
         sent = [n for r in sms if r.get("TemplateId") == "1900101" for n in r["PhoneNumberSet"]]
         assert sorted(sent) == PHONES  # each phone once: nothing was sent twice
+
+
+def test_with_twilio_down_the_sms_go_through_tencent_once_each(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    seed(db)
+    breaker = {"min_requests": 2, "error_rate": 0.5, "open_seconds": 30, "probes": 1}
+    with (
+        running_stack(
+            db,
+            redis_settings,
+            tmp_path / "s",
+            {"error_500_rate": 1.0},  # Twilio answers every request 500
+            media={"sms": ["twilio", "tencent"]},
+            channel_options={"sms_tencent": OPTIONS},
+            breaker=breaker,
+        ) as stack,
+        stack.client() as api,
+    ):
+        hooks = f"{stack.api_url}/hooks/tencent/sms"
+        tencent = {
+            "secrets": {SECRET_ID: SECRET_KEY},
+            "apps": [APP_ID],
+            "status_url": f"{hooks}/status?token={HOOK_TOKEN}",
+        }
+        httpx.post(f"{stack.sim_url}/api/tencent/config", json=tencent).raise_for_status()
+        created = api.post("/api/v1/alerts", json=ALERT)
+        assert created.status_code == 201, created.text
+        alert_id = created.json()["id"]
+        stack.start_worker()
+
+        wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * len(PHONES))
+        sms = httpx.get(f"{stack.sim_url}/api/tencent/sms", timeout=30).json()["sms"]
+        sent = [n for r in sms if r.get("TemplateId") == "1900101" for n in r["PhoneNumberSet"]]
+        assert sorted(sent) == PHONES  # each phone once, from Tencent
+        assert stack.sim_messages() == []  # Twilio refused everything: it sent nothing
+        assert stack.sim.store.counters["injected_500"] > 0
