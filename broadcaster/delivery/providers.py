@@ -13,12 +13,13 @@ from channels.registry import ChannelClass, providers_of
 
 
 def configured_providers(medium: str, settings: Settings) -> list[ChannelClass]:
-    """A medium's providers in the configured order (`media.<medium>`); unconfigured, every
-    installed provider of it, the one registered under the medium's name first."""
+    """A medium's providers in the configured order (`media.<medium>`); unconfigured, its
+    installed provider registered under the medium's name (else the first): installing a
+    provider plugin (Tencent, Aliyun) makes no deployment fail over to it unasked."""
     installed = providers_of(medium)
     order = settings.media.get(medium)
     if order is None:
-        return list(installed.values())
+        return list(installed.values())[:1]
     missing = [name for name in order if name not in installed]
     if missing:
         raise ChannelError(

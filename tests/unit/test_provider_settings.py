@@ -19,6 +19,7 @@ from broadcaster.settings import Settings
 from channels.base import ChannelError
 from channels.email_smtp import EmailSmtpSettings
 from channels.loudspeaker.channel import LoudspeakerSettings
+from channels.sms_tencent import SmsTencent
 from channels.sms_twilio import SmsTwilio, SmsTwilioSettings
 from channels.voice_twilio import VoiceTwilioSettings
 from channels.wecom_group import WecomGroupSettings
@@ -158,6 +159,11 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
 def test_failover_takes_the_first_usable_provider_else_the_first() -> None:
     settings = Settings(env="test")
     assert provider_for("sms", settings, lambda cls: True) is SmsTwilio
+    # a medium left out fails over to no other installed provider
+    assert configured_providers("sms", settings) == [SmsTwilio]
+    assert provider_for("sms", settings, lambda cls: cls is not SmsTwilio) is SmsTwilio
+    both = Settings(env="test", media={"sms": ["twilio", "tencent"]})
+    assert provider_for("sms", both, lambda cls: cls is not SmsTwilio) is SmsTencent
     # none usable: the first still carries, its breaker holding the items back
     assert provider_for("sms", settings, lambda cls: False) is SmsTwilio
     assert provider_named("sms", "twilio") is SmsTwilio
