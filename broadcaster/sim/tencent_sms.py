@@ -62,6 +62,7 @@ class TencentSmsApi:
         self.sent: dict[str, Sms] = {}
         self.windows: dict[str, deque[float]] = {}
         self.pusher = Pusher()
+        self.seq = 0
         self.generation = state.generation
 
     @property
@@ -137,7 +138,8 @@ class TencentSmsApi:
         return self._answer(result)
 
     def _record(self, entry: dict[str, Any]) -> None:
-        self.requests.append({"seq": len(self.requests) + 1, "at": time.time(), **entry})
+        self.seq += 1
+        self.requests.append({"seq": self.seq, "at": time.time(), **entry})
 
     def _app(self, params: dict[str, Any]) -> str:
         app = str(params.get("SmsSdkAppId") or "")
@@ -187,7 +189,8 @@ class TencentSmsApi:
         text = PLACEHOLDER.sub(lambda m: values[int(m[1]) - 1], template)
         text = f"【{sign}】{text.replace('{public_base}', config.public_base)}"
         statuses = [self._one(str(number), text, context, sends) for number in numbers]
-        self._record({**entry, "text": text, "SendStatusSet": statuses})
+        fault = {} if sends else {"fault": "timeout", "sent": False}  # answered late, not sent
+        self._record({**entry, "text": text, "SendStatusSet": statuses, **fault})
         return {"SendStatusSet": statuses}
 
     def _one(self, number: str, text: str, context: str, sends: bool) -> dict[str, Any]:
