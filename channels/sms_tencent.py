@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -110,7 +111,15 @@ class SmsTencent(Channel[SmsTencentSettings]):
         o = dict(options)
         o["timeout_seconds"] = o.get("timeout_seconds") or deployment.timeout_seconds
         o["concurrency"] = o.get("concurrency") or deployment.concurrency
-        o["rate_per_second"] = o.get("rate_per_second") or None
+        o["rate_per_second"] = float(o.get("rate_per_second") or 0) or None  # 0: no limit
+        sources = o.get("hook_sources")
+        if isinstance(sources, str):  # from the environment: a JSON list or "a,b"
+            text = sources.strip()
+            o["hook_sources"] = (
+                json.loads(text)
+                if text.startswith("[")
+                else [part.strip() for part in text.split(",") if part.strip()]
+            )
         if deployment.drill:
             o["endpoint"] = deployment.simulator().rstrip("/") + SIM_PATH
         o.setdefault("config_dir", deployment.config_dir)

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from channels.base import ProviderState
+from channels.config import Deployment
 from channels.hooks import HookRejected, HookRequest
+from channels.sms_tencent import SmsTencent
 from channels.tencent_hooks import BY_PROVIDER_ID, decode_ids, encode_ids, reply_push, status_push
 
 
@@ -58,3 +60,18 @@ def test_replies_come_in_e164_and_a_bad_number_is_rejected() -> None:
         reply_push(push([{**one, "mobile": "12"}]))
     with pytest.raises(HookRejected):
         reply_push(HookRequest("u", "b", {}, {}, {}, b"not json"))
+
+
+def test_settings_from_the_environment_are_read_as_strings() -> None:
+    options = {
+        "secret_id": "AKID",
+        "secret_key": "k",
+        "sdk_app_id": "1400000001",
+        "rate_per_second": "0",
+        "hook_sources": "10.0.0.0/8, 192.0.2.1",
+    }
+    settings = SmsTencent.configure(options, Deployment())
+    assert settings.rate_per_second is None  # type: ignore[attr-defined]
+    assert settings.hook_sources == ["10.0.0.0/8", "192.0.2.1"]  # type: ignore[attr-defined]
+    listed = SmsTencent.configure({**options, "hook_sources": '["10.0.0.1"]'}, Deployment())
+    assert listed.hook_sources == ["10.0.0.1"]  # type: ignore[attr-defined]
