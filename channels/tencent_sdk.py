@@ -158,10 +158,12 @@ def _refused(item: SendItem, exc: TencentCloudSDKException) -> SendResult:
     """The whole request went wrong: refused (for good or for now), or its fate is unknown."""
     code, text = str(exc.get_code() or "error"), str(exc.get_message() or "")
     if code == "ClientNetworkError":
-        if any(mark in text for mark in CONNECT_FAILURES):
-            outcome, code = Outcome.retry, "connection"
-        else:
-            outcome, code = Outcome.unknown, "timeout"
+        if any(mark in text for mark in CONNECT_FAILURES):  # never reached Tencent
+            outcome, code, text = Outcome.retry, "connection", "连接失败 / connection failed"
+        else:  # maybe sent: fate unknown
+            outcome, code, text = Outcome.unknown, "timeout", "提供商未应答 / no answer"
+    elif code == "ServerNetworkError":  # an HTTP error in front of the API: nothing sent
+        outcome, text = Outcome.retry, f"提供商暂不可用 / provider unavailable: {text[:100]}"
     elif code in RETRY_CODES or code in NUMBER_LIMITS:
         outcome = Outcome.retry
     elif code.startswith(UNKNOWN_PREFIXES):

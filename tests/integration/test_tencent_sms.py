@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -264,3 +265,15 @@ async def test_the_simulator_hands_out_each_report_once_in_queue_mode(env: Tence
     assert {s.SerialNo for s in first} == {r.provider_id for r in results.values()}
     assert {s.SessionContext for s in first} == {"1-2"}
     assert again == []
+
+
+async def test_a_provider_out_of_reach_is_a_retry(env: TencentEnv) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    channel = env.channel(endpoint=f"http://127.0.0.1:{port}/tencent")
+
+    results = await send(channel, [alert_item(1, PHONE)])
+
+    assert (results[1].outcome, results[1].error_code) == (Outcome.retry, "connection")
+    assert "connection failed" in results[1].message
