@@ -111,6 +111,7 @@ class Message:
     hazard: str = ""
     level: str = ""
     values: Mapping[str, str] = field(default_factory=dict)
+    drill: bool = False  # an exercise: only a template that says so may carry it
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ KINDS = (
     "relay",  # to the owner of a group without an API, to forward
     "help_notice",  # to a household's responsible worker and the zone lead: help is needed
 )
+DRILL = "drill."  # a drill's templates: drill.<kind>, drill.<kind>.<hazard>, …
 KIND_RELAY = "relay"
 KIND_HELP_NOTICE = "help_notice"
 VARIABLE = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]{0,24})\}")
@@ -86,11 +87,17 @@ class TemplateBook:
     templates: dict[str, Template] = field(default_factory=dict)
 
     def template_for(self, message: Message) -> tuple[str, Template]:
-        """The most specific template of the message's kind, hazard and level."""
+        """The most specific template of the message's kind, hazard and level; for a drill,
+        only one approved as a drill's (`drill.<kind>…`): its text must say it is a drill."""
         kind, hazard, level = message.kind, message.hazard, message.level
-        for key in (f"{kind}.{hazard}.{level}", f"{kind}.{hazard}", f"{kind}.{level}", kind):
+        keys = (f"{kind}.{hazard}.{level}", f"{kind}.{hazard}", f"{kind}.{level}", kind)
+        for key in (f"{DRILL}{key}" for key in keys) if message.drill else keys:
             if key in self.templates:
                 return key, self.templates[key]
+        if message.drill:
+            raise TemplateRefused(
+                self.provider, f"{DRILL}{kind}", "没有已审核的演练模板 / no approved drill template"
+            )
         raise TemplateRefused(self.provider, kind, "没有已审核的模板 / no approved template")
 
     def fill(self, message: Message) -> Filled:
@@ -146,7 +153,7 @@ def load_book(path: Path, public_base: str = "") -> TemplateBook:
 def _template(
     provider: str, key: str, entry: dict[str, Any], default_max: int, public_base: str
 ) -> Template:
-    if key.split(".")[0] not in KINDS:
+    if key.removeprefix(DRILL).split(".")[0] not in KINDS:
         raise ChannelError(f"{provider} 模板 {key}: 未知类型 / unknown kind", code="templates")
     text = str(entry.get("text", "")).replace("{public_base}", public_base)
     sources = {str(k): str(v) for k, v in entry.get("variables", {}).items()}

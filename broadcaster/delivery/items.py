@@ -83,6 +83,7 @@ class ItemContext:
             hazard=self.alert.hazard.value,
             level=self.alert.level.value,
             values={**self._values[notice], **values},
+            drill=self.alert.is_drill,
         )
 
     def personal_message(self, claimed: Claimed) -> Message:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from broadcaster.sim.aliyun_voice import AliyunVoiceApi
 from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
 from broadcaster.sim.ipcast import IpcastApi
@@ -49,6 +50,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
     routes = [
         *MessagesApi(state).routes(),
         *CallsApi(state).routes(),
+        *AliyunVoiceApi(state).routes(),
         *WecomApi(state).routes(),
         *TencentSmsApi(state).routes(),
         *ipcast.routes(),

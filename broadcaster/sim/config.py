@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from broadcaster.sim.aliyun_voice_config import AliyunVoiceSimConfig
 from broadcaster.sim.tencent_push import TencentSimConfig
 from broadcaster.sim.twilio_calls import CallsSimConfig
 from broadcaster.sim.wecom import WecomSimConfig
@@ -60,6 +61,7 @@ class SimConfig(BaseModel):
     max_recorded: int = Field(default=1_000_000, ge=1)
     max_recorded_requests: int = Field(default=10_000, ge=0)
     max_recorded_callbacks: int = Field(default=100_000, ge=0)
+    aliyun_voice: AliyunVoiceSimConfig = Field(default_factory=AliyunVoiceSimConfig)
     wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
     calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
     tencent: TencentSimConfig = Field(default_factory=TencentSimConfig)

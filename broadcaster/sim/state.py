@@ -7,6 +7,7 @@ import binascii
 import hmac
 import random
 import time
+from collections.abc import Awaitable, Callable
 
 from broadcaster.sim.callbacks import Dispatcher
 from broadcaster.sim.config import SimConfig
@@ -43,6 +44,8 @@ class SimState:
         self.dispatcher = Dispatcher(self)
         self._auth_cache: dict[str, str] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        # what else runs in the background (e.g. push senders) and how to stop it
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     @staticmethod
     def _new_store(config: SimConfig) -> Store:
@@ -122,4 +125,6 @@ class SimState:
 
     async def aclose(self) -> None:
         """Stop background senders and close their HTTP session."""
+        for close in self.closers:
+            await close()
         await self.dispatcher.close()

@@ -94,3 +94,25 @@ def test_broken_book_is_an_error_naming_the_fault(tmp_path: Path, body: str, fau
 def test_kinds_are_the_documented_ones() -> None:
     readme = (BOOKS / "README.md").read_text(encoding="utf-8")
     assert all(f"`{kind}`" in readme for kind in KINDS)
+
+
+@pytest.mark.parametrize("name", ["sms_aliyun", "sms_tencent", "voice_aliyun"])
+def test_a_drill_goes_only_with_a_template_that_says_so(name: str) -> None:
+    book = load_book(BOOKS / f"{name}.toml", "https://jz.example.cn")
+    for key in [k for k in book.templates if not k.startswith("drill.")]:
+        drill = book.fill(Message(key, "flood", "red", VALUES, drill=True))
+        real = book.fill(Message(key, "flood", "red", VALUES))
+        assert "演练" in drill.text, key
+        assert "演练" not in real.text, key
+        assert drill.code != real.code
+
+
+def test_a_drill_without_its_own_template_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sms_y.toml"
+    path.write_text(
+        '[templates.alert]\ncode = "A"\ntext = "plain ${h}"\nvariables = { h = "headline" }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(TemplateRefused, match="no approved drill template") as refused:
+        load_book(path).fill(Message("alert", values=VALUES, drill=True))
+    assert refused.value.kind == "drill.alert"
