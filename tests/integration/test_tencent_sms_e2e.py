@@ -209,3 +209,37 @@ def test_with_twilio_down_the_sms_go_through_tencent_once_each(
         assert sorted(sent) == PHONES  # each phone once, from Tencent
         assert stack.sim_messages() == []  # Twilio refused everything: it sent nothing
         assert stack.sim.store.counters["injected_500"] > 0
+
+
+def test_a_drill_goes_to_the_simulator_with_the_drill_template(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    seed(db)
+    nowhere = {**OPTIONS, "endpoint": "http://127.0.0.1:9/tencent"}  # the "real" Tencent
+    with (
+        running_stack(
+            db,
+            redis_settings,
+            tmp_path / "s",
+            media={"sms": ["tencent"]},
+            channel_options={"sms_tencent": nowhere},
+        ) as stack,
+        stack.client() as api,
+    ):
+        hooks = f"{stack.api_url}/hooks/tencent/sms"
+        tencent = {
+            "secrets": {SECRET_ID: SECRET_KEY},
+            "apps": [APP_ID],
+            "status_url": f"{hooks}/status?token={HOOK_TOKEN}",
+        }
+        httpx.post(f"{stack.sim_url}/api/tencent/config", json=tencent).raise_for_status()
+        created = api.post("/api/v1/alerts", json={**ALERT, "status": "exercise"})
+        assert created.status_code == 201, created.text
+        alert_id = created.json()["id"]
+        stack.start_worker()
+
+        wait_until(lambda: len(received(stack, "1900151")) == len(PHONES))
+        for request in received(stack, "1900151").values():
+            assert request["text"].startswith("【防汛抗旱指挥部】【演练】")
+        assert received(stack, "1900101") == {}  # never the real warning's template
+        wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * len(PHONES))
