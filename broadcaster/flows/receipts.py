@@ -3,6 +3,7 @@ the receipts that arrive together)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -16,6 +17,8 @@ from broadcaster.delivery.batcher import GroupCommit
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.statuses import StatusReport, apply_reports
 from channels.hooks import Receipt
+
+log = logging.getLogger(__name__)
 
 
 def status_report(receipt: Receipt) -> StatusReport:
@@ -31,7 +34,8 @@ def status_report(receipt: Receipt) -> StatusReport:
 def placed(session: Session, reports: Sequence[StatusReport]) -> list[StatusReport]:
     """The reports with their delivery: one that names none (delivery id 0: a provider that
     echoes nothing of ours per message, e.g. Tencent for a many-number request) is matched by
-    the provider's id; one whose provider id is not stored (yet) is dropped."""
+    the provider's id; one whose provider id is not stored (yet) is dropped: the reconciler's
+    lookup of messages long `sent` settles it."""
     unplaced = {r.provider_id for r in reports if not r.delivery_id}
     if not unplaced:
         return list(reports)
@@ -39,6 +43,8 @@ def placed(session: Session, reports: Sequence[StatusReport]) -> list[StatusRepo
         select(Delivery.provider_id, Delivery.id).where(Delivery.provider_id.in_(unplaced))
     ).all()
     found = {row.provider_id: row.id for row in rows if row.provider_id}
+    if len(found) < len(unplaced):  # pushed before the worker stored the id, or not ours
+        log.info("%d receipts name no stored provider id", len(unplaced) - len(found))
     return [
         r if r.delivery_id else replace(r, delivery_id=found[r.provider_id])
         for r in reports
