@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
 from broadcaster import __version__
+from broadcaster.alerts.policy_check import check_policies
 from broadcaster.alerts.visibility import audio_url
 from broadcaster.api import errors, log_masking
 from broadcaster.api.alert_changes import router as alert_changes_router
@@ -55,6 +56,7 @@ from broadcaster.web.relay import pages as relay_pages
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the API application for one deployment's settings."""
     settings = settings or get_settings()
+    check_policies(settings.config_dir)  # a level leaving a household unaddressed: no start
     db = db or Database(settings.resolved_database_url)
 
     @asynccontextmanager

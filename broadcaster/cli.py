@@ -51,6 +51,17 @@ def _redis(settings: Settings) -> tuple[Settings, EmbeddedRedis | None]:
     return get_settings(), embedded
 
 
+def _check_policies(settings: Settings) -> None:
+    """Refuse to start on a policy file that leaves some household unaddressed."""
+    from broadcaster.alerts.policy_check import PolicyRefused, check_policies
+
+    try:
+        check_policies(settings.config_dir)
+    except PolicyRefused as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]{message}[/red]")
     return typer.Exit(code=1)
@@ -76,6 +87,7 @@ def serve(
     """Run the API server (uvicorn)."""
     import uvicorn
 
+    _check_policies(get_settings())
     _settings, embedded = _redis(get_settings())
     try:
         uvicorn.run(
@@ -105,6 +117,7 @@ def run(
     from broadcaster.supervise import Supervisor
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _check_policies(get_settings())
     settings, embedded = _redis(get_settings())
     db = _database(settings)
     upgrade(db.engine)
@@ -137,6 +150,7 @@ def worker(
     from broadcaster.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _check_policies(get_settings())
     settings, embedded = _redis(get_settings())
     try:
         run_worker(
@@ -247,6 +261,7 @@ def demo(
     from broadcaster.demo import run_demo
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _check_policies(get_settings())
     run_demo(households=households, host=host, port=port, workers=workers)
 
 

@@ -23,6 +23,7 @@ import redis
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 
+from broadcaster.alerts.policy_check import check_policies
 from broadcaster.queues import all_queues, connect
 from broadcaster.redis_embedded import resolve_redis_url
 from broadcaster.settings import Settings
@@ -115,6 +116,7 @@ def run_worker(
     never ends a long-running worker: it waits for Redis and works again. RQ's own log
     (a line per job) shows from `rq_log_level` up.
     """
+    check_policies(settings.config_dir)  # a level leaving a household unaddressed: no start
     url, embedded = resolve_redis_url(settings)
     saved = _save_signal_handlers()
     connection = connect(url)

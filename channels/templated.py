@@ -29,10 +29,12 @@ KINDS = (
     "ack_help",  # a resident's call for help was received and passed on
     "relay",  # to the owner of a group without an API, to forward
     "help_notice",  # to a household's responsible worker and the zone lead: help is needed
+    "proxy",  # the warning to a household's proxy contact (代联系人), with the public page
 )
 DRILL = "drill."  # a drill's templates: drill.<kind>, drill.<kind>.<hazard>, …
 KIND_RELAY = "relay"
 KIND_HELP_NOTICE = "help_notice"
+KIND_PROXY = "proxy"
 VARIABLE = re.compile(r"\$\{([A-Za-z][A-Za-z0-9_]{0,24})\}")
 SEGMENT = 67  # characters per part of a long SMS (70 for a single one)
 

@@ -15,17 +15,20 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from broadcaster.alerts.models import AlertSource, Level
 from broadcaster.errors import ValidationFailed
+from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
 
 DEFAULT_CHANNELS = ("sms",)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, None: 1}
-_OURS = frozenset({"duration", "step"})  # error types whose message is already ours
+# Error types whose message is already ours.
+_OURS = frozenset({"duration", "step", "vulnerability"})
 
 
 def _duration(value: Any) -> dt.timedelta:
@@ -83,6 +86,25 @@ class PolicySnapshot(BaseModel):
     # A correction (new text, a lower level) asks confirmed households again only when true;
     # a raised level or an evacuation order always does.
     reconfirm_corrections: bool = False
+    # A proxy's (代联系人) confirmation of a household with any of these vulnerabilities is
+    # kept but not final: the household still gets a visit. [] makes every one final.
+    proxy_still_visit: tuple[str, ...] = ("bedridden", "elderly_alone")
+
+    @field_validator("proxy_still_visit")
+    @classmethod
+    def _known_flags(cls, flags: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(flags) - set(VULNERABILITY_FLAGS))
+        if unknown:
+            raise PydanticCustomError(
+                "vulnerability",
+                "未知重点人群类别 / unknown vulnerability: {flags} (known: {known})",
+                {"flags": ", ".join(unknown), "known": ", ".join(VULNERABILITY_FLAGS)},
+            )
+        return flags
+
+    def proxy_is_final(self, vulnerability: list[str]) -> bool:
+        """Whether a proxy's confirmation settles a household with these flags."""
+        return not set(vulnerability) & set(self.proxy_still_visit)
 
     @property
     def start_channels(self) -> tuple[str, ...]:
@@ -111,17 +133,20 @@ def parse_policy(stored: Mapping[str, Any] | None) -> PolicySnapshot:
         raise ValidationFailed(message, field=_field(error["loc"])) from None
 
 
+def default_table() -> dict[str, Any]:
+    """A level the file leaves out (or no file): SMS, and a door visit for whoever is not
+    confirmed after 30 minutes — and at once for whom no SMS can reach."""
+    return {"channels": list(DEFAULT_CHANNELS), "steps": [{"after": "30m", "visit": True}]}
+
+
 def load_policies(config_dir: Path) -> dict[str, dict[str, Any]]:
-    """The policy table of every level (an absent file means SMS only)."""
+    """The policy table of every level (`default_table` for a level the file leaves out)."""
     path = config_dir / "policies.toml"
     if not path.is_file():
-        return {level.value: {"channels": list(DEFAULT_CHANNELS)} for level in Level}
+        return {level.value: default_table() for level in Level}
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    return {
-        level.value: dict(data.get(level.value, {"channels": list(DEFAULT_CHANNELS)}))
-        for level in Level
-    }
+    return {level.value: dict(data.get(level.value, default_table())) for level in Level}
 
 
 def snapshot(config_dir: Path, level: Level) -> dict[str, Any]:

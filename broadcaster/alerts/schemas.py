@@ -94,6 +94,11 @@ class AlertCounts(BaseModel):
     households_visited: int
     households_pending: int
     households_without_channel: int
+    households_unaddressed: int = Field(
+        default=0,
+        description="Households of the round, not yet final, with neither a warning under way "
+        "or done nor an open visit task: 0 within a minute of issue, at every level.",
+    )
     households_released: int = Field(
         default=0, description="Left out of a narrowed area (told so); not counted as targeted."
     )
@@ -165,6 +170,21 @@ class AttemptOut(BaseModel):
     finished_at: dt.datetime | None
 
 
+class ConfirmationOut(BaseModel):
+    """One answer of the household in its current round, and who gave it."""
+
+    via: str = Field(description="sms_reply, keypress, link, visit, operator")
+    answer: str = Field(description="safe, needs_help, evacuated")
+    by: str = Field(description="The number or person it came from (sms:+86…).")
+    confirmed_by: str | None = Field(
+        description="member or proxy (代联系人); null when not known (a visit, an officer)"
+    )
+    final: bool = Field(
+        description="False: a proxy's answer the policy does not take as final (visit due)"
+    )
+    at: dt.datetime
+
+
 class RecipientOut(BaseModel):
     household_code: str
     head_name: str
@@ -175,6 +195,9 @@ class RecipientOut(BaseModel):
     reached_at: dt.datetime | None
     deliveries: dict[str, str]
     attempts: list[AttemptOut] = Field(default_factory=list, description="Oldest first.")
+    confirmations: list[ConfirmationOut] = Field(
+        default_factory=list, description="This round's answers, oldest first."
+    )
 
 
 class RecipientPage(BaseModel):

@@ -26,6 +26,8 @@ NOTICE_CANCEL = "cancel"  # 撤销: the warning was issued in error
 NOTICE_RELEASED = "released"  # the area was narrowed: this household is no longer concerned
 NOTICE_ACK_SAFE = "ack_safe"  # a resident's "safe" reply was received
 NOTICE_ACK_HELP = "ack_help"  # a resident's call for help was received and passed on
+# To the household's responsible worker (包保责任人) and the zone lead: it asked for help.
+NOTICE_HELP = "help"
 
 
 @lru_cache(maxsize=8)

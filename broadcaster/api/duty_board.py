@@ -17,7 +17,7 @@ from broadcaster.confirm.models import Answer, Confirmation, HelpRequest, Inboun
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
-from broadcaster.flows.confirming import handle_help_request
+from broadcaster.flows.confirming import HELP_ORDER, handle_help_request
 from broadcaster.plain_text import PlainText
 from broadcaster.registry.logins import actor_names
 from broadcaster.registry.models import Household
@@ -64,14 +64,14 @@ def help_requests(
     session: Session = Depends(read_session),
     _: Principal = duty,
 ) -> list[HelpRequestOut]:
-    """Households asking for help, oldest first."""
+    """Households asking for help: vulnerable households first, then oldest first."""
     stmt = (
         select(HelpRequest, Household, Alert, Confirmation)
         .join(Recipient, Recipient.id == HelpRequest.recipient_id)
         .join(Household, Household.id == Recipient.household_id)
         .join(Alert, Alert.id == HelpRequest.alert_id)
         .join(Confirmation, Confirmation.id == HelpRequest.confirmation_id)
-        .order_by(HelpRequest.opened_at)
+        .order_by(*HELP_ORDER)
     )
     if open_only:
         stmt = stmt.where(HelpRequest.handled_at.is_(None))

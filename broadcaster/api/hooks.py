@@ -137,6 +137,8 @@ async def apply(app: FastAPI, medium: str, answer: HookAnswer) -> None:
                 answer=found,
                 digit=key.digit,
                 call_id=key.call_id,
+                settings=app.state.settings,
+                connection=app.state.redis,
             )
 
 

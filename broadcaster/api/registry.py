@@ -27,6 +27,7 @@ from broadcaster.registry.schemas import (
     GroupIn,
     GroupOut,
     HouseholdEdit,
+    HouseholdIn,
     HouseholdOut,
     HouseholdPage,
     LoudspeakerOut,
@@ -69,15 +70,36 @@ def get_household(
     return service.household_out(service.household_by_code(session, code))
 
 
+@router.post("/households", response_model=HouseholdOut, status_code=201)
+def create_household(
+    body: HouseholdIn, db: Database = Depends(get_db), who: Principal = readers
+) -> HouseholdOut:
+    """Register one household by hand (audited): members may have no phone (none listed: the
+    head, without one — 无电话), proxies (代联系人) with whether they may confirm; a bad
+    value is a 422 naming it, a code in use a 409."""
+    with db.transaction() as session:
+        households.create_household(session, body=body, actor=who.actor)
+    with db.read() as session:
+        return service.household_out(service.household_by_code(session, body.code))
+
+
 @router.patch("/households/{code}", response_model=HouseholdOut)
 def edit_household(
     code: str, body: HouseholdEdit, db: Database = Depends(get_db), who: Principal = readers
 ) -> HouseholdOut:
-    """Change a household's notes or vulnerability flags (audited); send the `version` you
-    read to be refused (409) if someone changed it meanwhile."""
+    """Change a household's notes, vulnerability flags, members (a member may have no phone)
+    or proxy contacts (代联系人; audited); a bad value is a 422 naming it (`people[1].phone`).
+    Send the `version` you read to be refused (409) if someone changed it meanwhile."""
     with db.transaction() as session:
         households.edit_household(
-            session, code=code, actor=who.actor, **body.model_dump(exclude_none=True)
+            session,
+            code=code,
+            actor=who.actor,
+            notes=body.notes,
+            vulnerability=body.vulnerability,
+            people=body.people,
+            proxies=body.proxies,
+            version=body.version,
         )
     with db.read() as session:
         return service.household_out(service.household_by_code(session, code))

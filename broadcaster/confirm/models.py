@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcaster.db.base import Base, str_enum, utcnow
@@ -29,6 +30,13 @@ class Answer(enum.StrEnum):
     evacuated = "evacuated"
 
 
+class ConfirmedBy(enum.StrEnum):
+    """Who answered for the household: one of its members, or one of its proxies (代联系人)."""
+
+    member = "member"
+    proxy = "proxy"
+
+
 class Confirmation(Base):
     """One answer of one household under one alert (every answer is kept)."""
 
@@ -47,6 +55,15 @@ class Confirmation(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The household's round the answer counts for (an earlier one for a late reply).
     round: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Who answered (None: not known, e.g. a visit or an officer): a member or a proxy, and
+    # which proxy; `by` holds the number or the person who recorded it.
+    confirmed_by: Mapped[ConfirmedBy | None] = mapped_column(str_enum(ConfirmedBy, "confirmed_by"))
+    proxy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household_proxies.id", ondelete="SET NULL")
+    )
+    # False: recorded, but the policy still wants a visit (a proxy answering for a vulnerable
+    # household); the household stays open until the visit.
+    final: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
 
 class HelpRequest(Base):

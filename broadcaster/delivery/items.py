@@ -9,15 +9,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
-from broadcaster.alerts.texts import MessageText, message_kind, message_values, render
+from broadcaster.alerts.texts import (
+    NOTICE_HELP,
+    MessageText,
+    message_kind,
+    message_values,
+    render,
+)
 from broadcaster.alerts.tokens import make_token
 from broadcaster.alerts.visibility import audio_url, public_url
+from broadcaster.delivery.help_text import help_text, household_details
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
 from channels.base import Message, SendItem
 from channels.hooks import CALLBACK, DELIVERY_PARAM
 from channels.registry import ChannelClass
+from channels.templated import KIND_HELP_NOTICE, KIND_PROXY
 
 MAX_MENTIONS = 100  # a robot post @-mentions at most this many unconfirmed households
 
@@ -115,18 +123,64 @@ class ItemContext:
 Builder = Callable[[Session, ItemContext, list[Claimed]], list[SendItem]]
 
 
-def sms_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    return [
-        SendItem(
-            key=c.id,
-            address=c.address,
-            body=ctx.text(notice=c.notice).personal(ctx.personal_link(c)),
-            callback_url=ctx.callback(c),
-            extra={**ctx.hook_extra(c), "token": ctx.token(c)},
-            message=ctx.personal_message(c),
+def sms_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """The text with the member's own link; a proxy contact (no member) gets the alert's
+    public page, a worker told of a call for help the household's details instead."""
+    details = help_details(session, ctx, claimed)
+    items = []
+    for c in claimed:
+        if c.notice == NOTICE_HELP:
+            if c.recipient_id not in details:
+                continue  # the household is gone: the job records a failure
+            body = help_text(ctx.alert, ctx.settings, ctx.channel, details[c.recipient_id])
+        else:
+            link = ctx.personal_link(c) if c.person_id else ctx.public_link()
+            body = ctx.text(notice=c.notice).personal(link)
+        items.append(
+            SendItem(
+                key=c.id,
+                address=c.address,
+                body=body,
+                callback_url=ctx.callback(c),
+                extra={**ctx.hook_extra(c), "token": ctx.token(c)},
+                message=item_message(ctx, c, details),
+            )
         )
+    return items
+
+
+def help_details(
+    session: Session, ctx: ItemContext, claimed: list[Claimed]
+) -> dict[int, dict[str, str]]:
+    """By recipient, the household details the batch's help notices and texts to proxy
+    contacts name (none of them: no query)."""
+    named = [
+        c.recipient_id
         for c in claimed
+        if c.recipient_id and (c.notice == NOTICE_HELP or c.person_id is None)
     ]
+    return household_details(session, named, ctx.settings.language) if named else {}
+
+
+def item_message(ctx: ItemContext, claimed: Claimed, details: dict[int, dict[str, str]]) -> Message:
+    """What a person's text or call says: a help notice names the household; a proxy (no
+    member) is sent the public page, a member their own link."""
+    if claimed.notice == NOTICE_HELP:
+        household = details.get(claimed.recipient_id or 0, {})
+        return ctx.message(
+            None,
+            kind=KIND_HELP_NOTICE,
+            head=household.get("head_name", ""),
+            address=household.get("address", ""),
+            phone=household.get("phone", ""),
+        )
+    if claimed.person_id is None:  # a proxy: the public page, no personal token
+        link = ctx.public_link()
+        page = link.rsplit("/public/alerts/", 1)[-1]
+        kind = None if claimed.notice else KIND_PROXY
+        head = details.get(claimed.recipient_id or 0, {}).get("head_name", "")
+        return ctx.message(claimed.notice, kind=kind, head=head, page=page, link=link)
+    return ctx.personal_message(claimed)
 
 
 def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
@@ -146,8 +200,10 @@ def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> 
     ]
 
 
-def voice_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
-    """Calls carry no text: the provider fetches what to say from its call hook."""
+def voice_items(session: Session, ctx: ItemContext, claimed: list[Claimed]) -> list[SendItem]:
+    """Calls carry no text: the provider fetches what to say from its call hook (providers
+    that place template calls take the item's message)."""
+    details = help_details(session, ctx, claimed)
     return [
         SendItem(
             key=c.id,
@@ -155,7 +211,7 @@ def voice_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> 
             body="",
             callback_url=ctx.callback(c),
             extra={**ctx.hook_extra(c), "token": ctx.token(c)},
-            message=ctx.personal_message(c),
+            message=item_message(ctx, c, details),
         )
         for c in claimed
     ]

@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.db.base import UTCDateTime
 from broadcaster.delivery.models import Delivery, DeliveryState
-from broadcaster.registry.models import Household, Person, PhoneKind, Zone, household_zones
+from broadcaster.registry.models import (
+    Household,
+    Person,
+    PhoneKind,
+    Proxy,
+    Zone,
+    household_zones,
+)
 from broadcaster.registry.service import households_in_zone
 
 # Lower runs first: level (red first), then vulnerable households, then zone risk.
@@ -170,3 +177,49 @@ plan_mobiles = partial(
 plan_phones = partial(_plan_people, address=Person.phone, condition=Person.phone.is_not(None))
 # E-mail: one message per person with an address.
 plan_email = partial(_plan_people, address=Person.email, condition=Person.email.is_not(None))
+
+
+def plan_proxies(
+    session: Session,
+    *,
+    alert: Alert,
+    now: dt.datetime,
+    channel: str,
+    kind: PhoneKind,
+    only: ColumnElement[bool],
+) -> int:
+    """One delivery on `channel` to each proxy contact (代联系人) with a `kind` number of the
+    recipient households `only` selects, unless that number already has the warning of the
+    household's round; returns how many were planned. The delivery names no person: a proxy
+    speaks for the household, it is not one of its members."""
+    already = (
+        select(Delivery.id)
+        .where(
+            Delivery.recipient_id == Recipient.id,
+            Delivery.address == Proxy.phone,
+            Delivery.notice.is_(None),
+            Delivery.revision >= Recipient.round,
+        )
+        .exists()
+    )
+    rows = (
+        select(
+            Recipient.alert_id,
+            Recipient.id,
+            literal(None, Integer),
+            literal(channel),
+            Proxy.phone,
+            literal(DeliveryState.queued.value),
+            Recipient.priority,
+            literal(0, Integer),
+            literal(now, UTCDateTime()),
+            literal(alert.revision, Integer),
+            literal(None, String(16)),
+        )
+        .join(Proxy, Proxy.household_id == Recipient.household_id)
+        .where(Recipient.alert_id == alert.id, Proxy.phone_kind == kind, only, ~already)
+    )
+    before = select(func.count()).where(Delivery.alert_id == alert.id, Delivery.channel == channel)
+    counted = int(session.scalar(before) or 0)
+    session.execute(insert(Delivery).from_select(PERSON_COLUMNS, rows))
+    return int(session.scalar(before) or 0) - counted

@@ -13,6 +13,7 @@ from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.errors import Conflict, InvalidState, NotFound
 from broadcaster.flows import issuing as service
+from broadcaster.flows.addressing import address_the_rest
 from broadcaster.flows.planners import planner_for
 from broadcaster.relay.service import plan_for_policy
 
@@ -71,6 +72,8 @@ def approve(session: Session, *, alert_id: int, actor: Actor) -> Approved:
     held = (Recipient.alert_id == alert.id) & Recipient.state.in_(CONCERNED)
     counts = {c: planner_for(c)(session, alert=alert, now=now, only=held) for c in alert.channels}
     counts.update(plan_for_policy(session, alert=alert, now=now))
+    for channel, more in address_the_rest(session, alert=alert, now=now, only=held).items():
+        counts[channel] = counts.get(channel, 0) + more
     visits = service.schedule_follow_up(session, alert=alert, now=now, only=held)
     record(
         session,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
@@ -11,10 +11,17 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Recipient, RecipientRound, RecipientState
 from broadcaster.alerts.states import may_move
 from broadcaster.auth.audit import Actor, record
-from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia, HelpRequest
+from broadcaster.confirm.models import (
+    Answer,
+    Confirmation,
+    ConfirmedBy,
+    ConfirmVia,
+    HelpRequest,
+)
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.errors import InvalidState, NotFound
+from broadcaster.flows.help_calls import call_for_help
 from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.models import Person
 
@@ -29,6 +36,9 @@ WENT_OUT = (
     DeliveryState.unknown,
 )
 
+# The help queue (duty board, console): vulnerable households first, then the oldest ask.
+HELP_ORDER = (Recipient.is_vulnerable.desc(), HelpRequest.opened_at, HelpRequest.id)
+
 
 @dataclass(frozen=True)
 class Recorded:
@@ -38,6 +48,9 @@ class Recorded:
     state: RecipientState
     moved: bool
     withdrawn: int
+    # Help notices queued to the household's responsible worker and zone lead, per channel:
+    # the caller enqueues them once committed.
+    sends: dict[str, int] = field(default_factory=dict)
 
 
 def target_state(answer: Answer, via: ConfirmVia) -> RecipientState:
@@ -57,13 +70,17 @@ def record_confirmation(
     person_id: int | None = None,
     text: str = "",
     for_round: int | None = None,
+    confirmed_by: ConfirmedBy | None = None,
+    proxy_id: int | None = None,
+    final: bool = True,
 ) -> Recorded:
     """Keep the answer; move the household forward in its round; stop its remaining sends.
 
     An SMS reply that cannot have answered the current round (no message of it has gone out
     to the household yet: "1" to the orange warning, arriving after the red was issued) is
     kept for the round it answered and moves nothing, as is a finding of an earlier round's
-    visit (`for_round`); "needs help" always counts now."""
+    visit (`for_round`); "needs help" always counts now. An answer that is not `final` (a
+    proxy's for a household the policy still wants visited) is kept and moves nothing."""
     answered = answered_round(session, recipient, via, answer)
     if for_round is not None and answer is not Answer.needs_help:
         answered = min(for_round, recipient.round)
@@ -78,10 +95,13 @@ def record_confirmation(
         source_ip=actor.source_ip,
         at=now,
         round=answered,
+        confirmed_by=confirmed_by,
+        proxy_id=proxy_id,
+        final=final or answer is Answer.needs_help,
     )
     session.add(confirmation)
     session.flush()
-    current = answered == recipient.round
+    current = answered == recipient.round and confirmation.final
     state = target_state(answer, via)
     moved = current and may_move(recipient.state, state)
     if moved:
@@ -91,8 +111,13 @@ def record_confirmation(
     withdrawn = withdraw_queued(session, recipient_id=recipient.id, now=now) if current else 0
     if current and via is not ConfirmVia.visit and answer is not Answer.needs_help:
         cancel_open_visits(session, recipient_id=recipient.id, now=now)
+    sends: dict[str, int] = {}
     if answer is Answer.needs_help:
-        open_help_request(session, recipient=recipient, confirmation=confirmation, now=now)
+        _, fresh = open_help_request(
+            session, recipient=recipient, confirmation=confirmation, now=now
+        )
+        if fresh and via is not ConfirmVia.visit:  # a worker at the door already knows
+            sends = call_for_help(session, recipient=recipient, now=now)
     record(
         session,
         actor=actor,
@@ -104,8 +129,10 @@ def record_confirmation(
         answer=answer.value,
         moved=moved,
         round=answered,
+        confirmed_by=confirmed_by.value if confirmed_by else None,
+        final=confirmation.final,
     )
-    return Recorded(confirmation, recipient.state, moved, withdrawn)
+    return Recorded(confirmation, recipient.state, moved, withdrawn, sends)
 
 
 def answered_round(session: Session, recipient: Recipient, via: ConfirmVia, answer: Answer) -> int:
@@ -160,9 +187,10 @@ def cancel_open_visits(session: Session, *, recipient_id: int, now: dt.datetime)
 
 def open_help_request(
     session: Session, *, recipient: Recipient, confirmation: Confirmation, now: dt.datetime
-) -> HelpRequest:
+) -> tuple[HelpRequest, bool]:
     """One help request per household and alert: a repeated ask keeps the open one; an ask
-    after it was handled opens it again (needs help always reaches the duty board)."""
+    after it was handled opens it again (needs help always reaches the duty board). True
+    when it was opened (or opened again) now."""
     existing = session.scalar(select(HelpRequest).where(HelpRequest.recipient_id == recipient.id))
     if existing is not None:
         if existing.handled_at is not None:
@@ -172,7 +200,8 @@ def open_help_request(
             existing.note = f"{earlier}: {existing.note}" if existing.note else earlier
             existing.handled_at, existing.handled_by = None, None
             existing.confirmation_id, existing.opened_at = confirmation.id, now
-        return existing
+            return existing, True
+        return existing, False
     request = HelpRequest(
         alert_id=recipient.alert_id,
         recipient_id=recipient.id,
@@ -181,7 +210,7 @@ def open_help_request(
     )
     session.add(request)
     session.flush()
-    return request
+    return request, True
 
 
 def handle_help_request(

@@ -20,6 +20,7 @@ from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.planning import plan_recipients
 from broadcaster.errors import Conflict
+from broadcaster.flows.addressing import address_the_rest
 from broadcaster.flows.planners import planner_for
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import create_visits
@@ -119,6 +120,8 @@ def issue_alert(
     counts = {} if hold else {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
     if not hold:
         counts.update(plan_for_policy(session, alert=alert, now=now))
+        for channel, more in address_the_rest(session, alert=alert, now=now).items():
+            counts[channel] = counts.get(channel, 0) + more
     visits = 0 if hold else schedule_follow_up(session, alert=alert, now=now, scheduled=True)
     record(
         session,

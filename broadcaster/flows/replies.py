@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
+from broadcaster.alerts.models import Alert, Level
 from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, ConfirmVia, InboundMessage
@@ -21,10 +21,10 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.batcher import GroupCommit
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.delivery.models import Delivery, DeliveryState
-from broadcaster.flows.confirming import record_confirmation
+from broadcaster.flows.answering import Answered, answer_for_households
+from broadcaster.flows.senders import answerers, reply_alert
+from broadcaster.registry.models import Person
 from broadcaster.settings import Settings
-
-OPEN = (AlertState.sending, AlertState.active)
 
 
 @dataclass(frozen=True)
@@ -109,106 +109,114 @@ def keep_reply(
     session: Session, message: Inbound, now: dt.datetime, acks: list[Ack] | None = None
 ) -> InboundMessage:
     """Keep the message; match it to the sender's latest open alert on the reply's medium;
-    confirm if understood, and queue its acknowledgement (appended to `acks`, to enqueue
-    after commit). A message the provider sent again (same id) is kept once."""
+    if understood, answer for every household of that alert the number belongs to (a shared
+    phone, a proxy's), and queue one acknowledgement (appended to `acks`, to enqueue after
+    commit). A message the provider sent again (same id) is kept once."""
     answer = parse_reply(message.body)
     existing = session.scalar(
         select(InboundMessage).where(InboundMessage.provider_id == message.provider_id)
     )
     if existing is not None:  # the provider retried the webhook
         return existing
-    match = session.execute(
-        select(Delivery.recipient_id, Delivery.alert_id, Delivery.person_id)
-        .join(Alert, Alert.id == Delivery.alert_id)
-        .where(
-            Delivery.address == message.sender,
-            Delivery.channel == message.medium,
-            Alert.state.in_(OPEN),
-        )
-        .order_by(Alert.issued_at.desc(), Delivery.id.desc())
-        .limit(1)
-    ).first()
+    alert_id = reply_alert(session, sender=message.sender, medium=message.medium)
+    matched = (
+        []
+        if alert_id is None
+        else answerers(session, alert_id=alert_id, sender=message.sender, medium=message.medium)
+    )
     row = InboundMessage(
         provider_id=message.provider_id,
         sender=message.sender,
         body=message.body[:2000],
         answer=answer,
         at=now,
-        alert_id=match.alert_id if match else None,
-        recipient_id=match.recipient_id if match else None,
+        alert_id=alert_id,
+        recipient_id=matched[0].recipient_id if matched else None,
     )
     session.add(row)
-    if match is not None and answer is not None:
-        recipient = session.get(Recipient, match.recipient_id, with_for_update=True)
-        assert recipient is not None
-        recorded = record_confirmation(
-            session,
-            recipient=recipient,
-            via=ConfirmVia.sms_reply,
-            answer=answer,
-            actor=Actor(f"sms:{message.sender}"),
-            now=now,
-            person_id=match.person_id,
-            text=message.body,
-        )
-        ack = queue_ack(
-            session,
-            recipient=recipient,
-            answer=answer,
-            round_=recorded.confirmation.round,
-            medium=message.medium,
-            address=message.sender,
-            person_id=match.person_id,
-            now=now,
-        )
-        if ack is not None and acks is not None:
-            acks.append(ack)
+    if answer is None or not matched:
+        return row
+    answered = answer_for_households(
+        session,
+        answerers=matched,
+        answer=answer,
+        via=ConfirmVia.sms_reply,
+        actor=Actor(f"sms:{message.sender}"),
+        now=now,
+        text=message.body,
+    )
+    ack = queue_ack(
+        session,
+        answered=answered,
+        answer=answer,
+        medium=message.medium,
+        address=message.sender,
+        now=now,
+    )
+    if ack is not None and acks is not None:
+        acks.append(ack)
+    if acks is not None:  # the responsible worker and the lead told of a call for help
+        for done in answered:
+            level = ack.level if ack else session.get_one(Alert, done.recorded_for.alert_id).level
+            for medium, count in done.sends.items():
+                acks.extend([Ack(done.recorded_for.alert_id, level, medium)] * count)
     return row
 
 
 def queue_ack(
     session: Session,
     *,
-    recipient: Recipient,
+    answered: Sequence[Answered],
     answer: Answer,
-    round_: int,
     medium: str,
     address: str,
-    person_id: int | None,
     now: dt.datetime,
 ) -> Ack | None:
-    """Queue the answer's acknowledgement to the household on `medium`, once per household
-    and round: a repeated answer gets none; a call for help after a safe reply gets the
-    help acknowledgement (once); a safe reply after any acknowledgement gets none."""
+    """Queue the answer's acknowledgement to `address` on `medium`, once per household and
+    round: a repeated answer gets none; a call for help after a safe reply gets the help
+    acknowledgement (once); a safe reply after any acknowledgement gets none. A number that
+    answered for several households gets one message (on the first household still owed one);
+    a household counts as told when its round's acknowledgement went to it, to this number or
+    to any of its members' numbers."""
     notice = ACK_NOTICE.get(answer, NOTICE_ACK_SAFE)
     told = (NOTICE_ACK_HELP,) if notice == NOTICE_ACK_HELP else (NOTICE_ACK_SAFE, NOTICE_ACK_HELP)
-    already = session.scalar(
-        select(
-            exists().where(
-                Delivery.recipient_id == recipient.id,
-                Delivery.revision == round_,
-                Delivery.notice.in_(told),
+    for item in answered:
+        recipient, round_ = item.recorded_for, item.round
+        acked = Delivery.revision == round_, Delivery.notice.in_(told)
+        members = select(Person.phone).where(
+            Person.household_id == recipient.household_id, Person.phone.is_not(None)
+        )
+        already = session.scalar(
+            select(
+                exists().where(
+                    *acked,
+                    or_(
+                        Delivery.recipient_id == recipient.id,
+                        (Delivery.alert_id == recipient.alert_id)
+                        & or_(Delivery.address == address, Delivery.address.in_(members)),
+                    ),
+                )
             )
         )
-    )
-    if already:
-        return None
-    alert = session.get(Alert, recipient.alert_id)
-    assert alert is not None
-    session.add(
-        Delivery(
-            alert_id=alert.id,
-            recipient_id=recipient.id,
-            person_id=person_id,
-            channel=medium,
-            address=address,
-            state=DeliveryState.queued,
-            priority=ACK_PRIORITY,
-            attempts=0,
-            queued_at=now,
-            revision=round_,
-            notice=notice,
+        if already:
+            continue
+        alert = session.get(Alert, recipient.alert_id)
+        assert alert is not None
+        session.add(
+            Delivery(
+                alert_id=alert.id,
+                recipient_id=recipient.id,
+                person_id=item.person_id,
+                channel=medium,
+                address=address,
+                state=DeliveryState.queued,
+                priority=ACK_PRIORITY,
+                attempts=0,
+                queued_at=now,
+                revision=round_,
+                notice=notice,
+            )
         )
-    )
-    session.flush()
-    return Ack(alert.id, alert.level, medium)
+        session.flush()
+        return Ack(alert.id, alert.level, medium)
+    return None

@@ -17,7 +17,8 @@ from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.planning import priority_expression
 from broadcaster.flows import issuing as service
 from broadcaster.flows import notices
-from broadcaster.flows.planners import planner_for, reach_of
+from broadcaster.flows.addressing import address_the_rest, planned
+from broadcaster.flows.planners import reach_of
 from broadcaster.followup.models import VisitTask
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import OPEN as OPEN_VISITS
@@ -166,6 +167,7 @@ def plan_channels(
     for channel in alert.channels:
         add_counts(counts, _plan(session, alert, channel, now, only))
     add_counts(counts, plan_for_policy(session, alert=alert, now=now))
+    add_counts(counts, address_the_rest(session, alert=alert, now=now, only=only))
     return counts
 
 
@@ -176,12 +178,5 @@ def _plan(
     now: dt.datetime,
     only: ColumnElement[bool] | None,
 ) -> dict[str, int]:
-    before = _count(session, alert.id, channel)
-    planner_for(channel)(session, alert=alert, now=now, only=only)
-    planned = _count(session, alert.id, channel) - before
-    return {channel: planned} if planned else {}
-
-
-def _count(session: Session, alert_id: int, channel: str) -> int:
-    query = select(func.count()).where(Delivery.alert_id == alert_id, Delivery.channel == channel)
-    return int(session.scalar(query) or 0)
+    more = planned(session, alert=alert, channel=channel, now=now, only=only)
+    return {channel: more} if more else {}

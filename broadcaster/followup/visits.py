@@ -84,6 +84,45 @@ def create_visits(
     return _count(session, alert.id) - before
 
 
+HELP_FIRST = 1000  # a help visit's priority is its household's less this: before any other
+HELP = "help"  # the reason of a visit opened by a call for help
+
+
+def visit_for_help(
+    session: Session, *, recipient: Recipient, now: dt.datetime, reassign_after: dt.timedelta
+) -> VisitTask:
+    """The household asked for help: its visit of this round, due now and ahead of every other
+    visit (vulnerable households still first among them) — a new task, the open one moved up,
+    or the round's finished or cancelled one opened again (its findings stay recorded)."""
+    task = session.scalar(
+        select(VisitTask)
+        .where(VisitTask.recipient_id == recipient.id, VisitTask.round == recipient.round)
+        .with_for_update()
+    )
+    alert = session.get_one(Alert, recipient.alert_id)
+    if task is None:
+        create_visits(
+            session,
+            alert=alert,
+            condition=Recipient.id == recipient.id,
+            now=now,
+            reassign_after=reassign_after,
+            reason=HELP,
+        )
+        task = session.scalars(
+            select(VisitTask).where(
+                VisitTask.recipient_id == recipient.id, VisitTask.round == recipient.round
+            )
+        ).one()
+    elif task.state not in OPEN:
+        task.state, task.reason, task.outcome = VisitState.open, HELP, None
+        task.started_at = task.done_at = task.done_by = None
+        task.reassign_at = now + reassign_after
+    task.priority = min(task.priority, recipient.priority - HELP_FIRST)
+    task.due_at = now
+    return task
+
+
 def _count(session: Session, alert_id: int) -> int:
     return int(session.scalar(select(func.count()).where(VisitTask.alert_id == alert_id)) or 0)
 

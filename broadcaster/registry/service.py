@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from broadcaster.errors import NotFound, ValidationFailed
 from broadcaster.registry.models import Household, Person, Zone, ZoneKind, household_zones
-from broadcaster.registry.schemas import HouseholdOut, PersonOut
+from broadcaster.registry.schemas import HouseholdOut, PersonOut, ProxyOut
 
 
 def zone_by_code(session: Session, code: str, *, field: str = "zone") -> Zone:
@@ -60,6 +60,7 @@ def search_households(
         .limit(limit)
         .options(
             selectinload(Household.people),
+            selectinload(Household.proxies),
             selectinload(Household.hazard_zones),
             selectinload(Household.grid),
             selectinload(Household.worker),
@@ -90,6 +91,8 @@ def household_out(household: Household) -> HouseholdOut:
         lat=household.lat,
         lon=household.lon,
         people=[PersonOut.model_validate(p) for p in household.people],
+        proxies=[ProxyOut.model_validate(p) for p in household.proxies],
+        no_phone=not any(p.phone and p.active for p in household.people),
         notes=household.notes or "",
         version=household.updated_at.isoformat(),
     )

@@ -14,6 +14,7 @@ from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts, GroupCounts
 from broadcaster.alerts.states import CONCERNED
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.relay.service import group_counts
+from broadcaster.reports.addressing import count_unaddressed
 
 
 def alert_counts(session: Session, alert: Alert) -> AlertCounts:
@@ -60,6 +61,7 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         revision=alert.revision,
         round=alert.round,
         households_without_channel=int(without or 0),
+        households_unaddressed=count_unaddressed(session, alert.id),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
         lease_lost=alert.lease_lost,

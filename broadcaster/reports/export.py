@@ -230,7 +230,7 @@ def row_values(
         names["grid"],
         "、".join(labels.name(labels.VULNERABILITY, flag, say) for flag in home.vulnerability),
         labels.name(labels.RECIPIENT_STATES, recipient.state, say),
-        " ".join(p if full else mask_phone(p) for p in phones),
+        " ".join(p if full else mask_phone(p) for p in phones) or say(labels.NO_PHONE),
         " ".join(labels.sent_text(d, say) for d in more.deliveries.get(recipient.id, [])),
         labels.name(labels.VIA, via, say) if via else "",
         labels.name(labels.ANSWERS, answer, say) if answer else "",

@@ -59,6 +59,7 @@ VIA = {
     "operator": "值班员代录",
 }
 ANSWERS = {"safe": "平安", "needs_help": "需要帮助", "evacuated": "已转移"}
+CONFIRMED_BY = {"member": "本户成员", "proxy": "代联系人"}
 VISITS = {
     "open": "待上门",
     "in_progress": "上门中",
@@ -114,12 +115,14 @@ ACTOR_KINDS = {"link": "链接", "poll": "订阅源", "key": "接口密钥"}
 RESIDENT = "住户"  # an answer from a resident's phone (an SMS reply)
 SYSTEM_ACTORS = {"system": "系统", "rules": "传感器规则"}
 YES, NO = "是", "否"
+NO_PHONE = "无电话"  # a household none of whose members has a phone (proxies or a visit)
 NOTICES = {
     "all_clear": "解除通知",
     "cancel": "撤销通知",
     "released": "范围调整通知",
     "ack_safe": "平安确认回执",
     "ack_help": "求助回执",
+    "help": "求助通知（包保责任人、片区负责人）",
 }
 
 

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient, RecipientState
-from broadcaster.alerts.schemas import AttemptOut, RecipientOut, RecipientPage
+from broadcaster.alerts.schemas import AttemptOut, ConfirmationOut, RecipientOut, RecipientPage
+from broadcaster.confirm.models import Confirmation
 from broadcaster.delivery.attempts import AttemptRow, of_recipients
 from broadcaster.delivery.models import Delivery
 from broadcaster.registry.models import Household, Zone
@@ -41,6 +42,7 @@ def recipient_page(
     ).all()
     states = _delivery_states(session, [r[0].id for r in rows])
     attempts = of_recipients(session, [r[0].id for r in rows])
+    answers = confirmations_of(session, [r[0] for r in rows])
     items = [
         RecipientOut(
             household_code=code,
@@ -52,10 +54,39 @@ def recipient_page(
             reached_at=r.reached_at,
             deliveries=states.get(r.id, {}),
             attempts=[_attempt(a) for a in attempts.get(r.id, [])],
+            confirmations=answers.get(r.id, []),
         )
         for r, code, head, grid in rows
     ]
     return RecipientPage(total=total, offset=offset, limit=limit, items=items)
+
+
+def confirmations_of(
+    session: Session, recipients: list[Recipient]
+) -> dict[int, list[ConfirmationOut]]:
+    """Each household's answers of its current round, oldest first, with who gave them."""
+    found: dict[int, list[ConfirmationOut]] = {}
+    rounds = {r.id: r.round for r in recipients}
+    if not rounds:
+        return found
+    for row in session.scalars(
+        select(Confirmation)
+        .where(Confirmation.recipient_id.in_(rounds))
+        .order_by(Confirmation.at, Confirmation.id)
+    ):
+        if row.round != rounds[row.recipient_id]:
+            continue
+        found.setdefault(row.recipient_id, []).append(
+            ConfirmationOut(
+                via=row.via.value,
+                answer=row.answer.value,
+                by=row.by,
+                confirmed_by=row.confirmed_by.value if row.confirmed_by else None,
+                final=row.final,
+                at=row.at,
+            )
+        )
+    return found
 
 
 def _attempt(row: AttemptRow) -> AttemptOut:

@@ -25,27 +25,25 @@ BOOK = Path(__file__).resolve().parents[2] / "config/templates/providers/voice_a
 # The account's approved TTS templates (code → text): those of the shipped book, as Aliyun
 # approved them; a deployment's own book, when it replaced the codes, is read instead.
 TEMPLATES = {
-    "TTS_310000110": "${sender}发布${level}${hazard}预警。${headline}。"
-    "确认收到请按1，需要帮助请按2，重听请按9。",
-    "TTS_310000111": "${sender}更新${level}${hazard}预警。${headline}。"
-    "确认收到请按1，需要帮助请按2，重听请按9。",
-    "TTS_310000112": "紧急转移令。${sender}：${headline}。请立即按村组安排转移。"
-    "已转移请按1，需要帮助请按2，重听请按9。",
+    "TTS_310000110": "${sender}发布${level}${hazard}预警。${headline}。确认收到请按1，需要帮助请按2，重听请按9。",
+    "TTS_310000111": "${sender}更新${level}${hazard}预警。${headline}。确认收到请按1，需要帮助请按2，重听请按9。",
+    "TTS_310000112": "紧急转移令。${sender}：${headline}。请立即按村组安排转移。已转移请按1，需要帮助请按2，重听请按9。",
     "TTS_310000113": "${sender}通知：${hazard}预警已解除。${headline}。",
     "TTS_310000114": "${sender}通知：此前发布的${hazard}预警系误发，现予撤销。",
-    "TTS_310000115": "${sender}通知：${head}家求助，地址${address}，电话${phone}，"
-    "请立即联系或上门。",
+    "TTS_310000115": "${sender}通知：${head}家求助，地址${address}，电话${phone}，请立即联系或上门。",
     "TTS_310000116": "已确认收到，谢谢。请注意安全，再见。",
     "TTS_310000117": "已通知值班人员和包保责任人，请保持电话畅通，我们会尽快联系您。",
+    "TTS_310000118": "${sender}发布${level}${hazard}预警。${headline}。您是${head}家的代联系人，请尽快转告。已转告平安请按1，需要帮助请按2，重听请按9。",
     # drills, approved with the drill marking
-    "TTS_310000160": "这是一次演练。${sender}发布${level}${hazard}预警。${headline}。确认收到请按1，需要帮助请按2，重听请按9。",  # noqa: E501
-    "TTS_310000161": "这是一次演练。${sender}更新${level}${hazard}预警。${headline}。确认收到请按1，需要帮助请按2，重听请按9。",  # noqa: E501
-    "TTS_310000162": "这是一次演练。紧急转移令。${sender}：${headline}。请立即按村组安排转移。已转移请按1，需要帮助请按2，重听请按9。",  # noqa: E501
+    "TTS_310000160": "这是一次演练。${sender}发布${level}${hazard}预警。${headline}。确认收到请按1，需要帮助请按2，重听请按9。",
+    "TTS_310000161": "这是一次演练。${sender}更新${level}${hazard}预警。${headline}。确认收到请按1，需要帮助请按2，重听请按9。",
+    "TTS_310000162": "这是一次演练。紧急转移令。${sender}：${headline}。请立即按村组安排转移。已转移请按1，需要帮助请按2，重听请按9。",
     "TTS_310000163": "这是一次演练。${sender}通知：${hazard}预警已解除。${headline}。",
     "TTS_310000164": "这是一次演练。${sender}通知：此前发布的${hazard}预警系误发，现予撤销。",
-    "TTS_310000165": "这是一次演练。${sender}通知：${head}家求助，地址${address}，电话${phone}，请立即联系或上门。",  # noqa: E501
+    "TTS_310000165": "这是一次演练。${sender}通知：${head}家求助，地址${address}，电话${phone}，请立即联系或上门。",
     "TTS_310000166": "这是一次演练。已确认收到，谢谢。请注意安全，再见。",
     "TTS_310000167": "这是一次演练。已通知值班人员和包保责任人，请保持电话畅通，我们会尽快联系您。",
+    "TTS_310000168": "这是一次演练。${sender}发布${level}${hazard}预警。${headline}。您是${head}家的代联系人，请尽快转告。已转告平安请按1，需要帮助请按2，重听请按9。",
 }
 
 

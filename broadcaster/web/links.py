@@ -10,13 +10,14 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from broadcaster.alerts.models import Alert, AlertState, Recipient
+from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
 from broadcaster.alerts.tokens import read_token
 from broadcaster.api.deps import client_ip, get_db, get_settings_dep
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmVia
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.flows.confirming import recipient_for, record_confirmation
 from broadcaster.settings import Settings
 from broadcaster.web.templating import render
@@ -120,13 +121,26 @@ async def answer(
             text="请点击页面上的按钮。",
         )
     try:
-        await run_in_threadpool(_confirm, db, settings, token, Answer(answer), client_ip(request))
+        sends = await run_in_threadpool(
+            _confirm, db, settings, token, Answer(answer), client_ip(request)
+        )
     except LinkProblem as problem:
         return problem_page(request, problem)
+    if sends is not None:  # help notices to the responsible worker and the lead, committed
+        try_enqueue_sends(
+            settings,
+            request.app.state.redis,
+            alert_id=sends[0],
+            level=sends[1],
+            channel_counts=sends[2],
+        )
     return render(request, "confirm_done.html", answer=answer)
 
 
-def _confirm(db: Database, settings: Settings, token: str, answer: Answer, ip: str | None) -> None:
+def _confirm(
+    db: Database, settings: Settings, token: str, answer: Answer, ip: str | None
+) -> tuple[int, Level, dict[str, int]] | None:
+    """Record the answer; the help notices it queued (alert, level, per channel), if any."""
     now = utcnow()
     target = resolve(db, settings, token, now)
     with db.transaction() as session:
@@ -146,8 +160,8 @@ def _confirm(db: Database, settings: Settings, token: str, answer: Answer, ip: s
             target.person_id,
             answer,
         ):
-            return  # the same answer posted again (a double tap, a retry): kept once
-        record_confirmation(
+            return None  # the same answer posted again (a double tap, a retry): kept once
+        recorded = record_confirmation(
             session,
             recipient=recipient,
             via=ConfirmVia.link,
@@ -156,3 +170,6 @@ def _confirm(db: Database, settings: Settings, token: str, answer: Answer, ip: s
             now=now,
             person_id=target.person_id,
         )
+    if not recorded.sends:
+        return None
+    return recipient.alert_id, target.alert.level, recorded.sends

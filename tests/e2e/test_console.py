@@ -26,7 +26,8 @@ HOUSEHOLDS = 24
 PASSWORD = "duty-officer-password"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 POLICY = "\n".join(
-    f'[{level}]\nchannels = ["sms"]\nsteps = [{{ after = "10m", channel = "voice" }}]\n'
+    f'[{level}]\nchannels = ["sms"]\n'
+    f'steps = [{{ after = "10m", channel = "voice" }}, {{ after = "1h", visit = true }}]\n'
     for level in ("blue", "yellow", "orange", "red")
 )
 

@@ -14,6 +14,7 @@ from broadcaster.registry.models import (
     Loudspeaker,
     Person,
     PhoneKind,
+    Proxy,
     Shelter,
     Worker,
     WorkerRole,
@@ -107,6 +108,42 @@ def household(
             )
         )
     session.flush()
+    return row
+
+
+def phoneless_household(
+    session: Session, *, grid: Zone, code: str | None = None, vulnerability: tuple[str, ...] = ()
+) -> Household:
+    """A household whose only member has no phone (无电话)."""
+    row = household(session, grid=grid, code=code, vulnerability=vulnerability)
+    for person in row.people:
+        person.phone, person.phone_kind = None, None
+    session.flush()
+    return row
+
+
+def proxy(
+    session: Session,
+    *,
+    household: Household,
+    phone: str,
+    may_confirm: bool = True,
+    name: str = "李代联",
+    relation: str = "子女",
+) -> Proxy:
+    """A proxy contact (代联系人) of a household."""
+    row = Proxy(
+        household_id=household.id,
+        position=len(household.proxies),
+        name=name,
+        phone=phone,
+        phone_kind=PhoneKind.mobile if phone.startswith("+861") else PhoneKind.landline,
+        relation=relation,
+        may_confirm=may_confirm,
+    )
+    session.add(row)
+    session.flush()
+    session.refresh(household)
     return row
 
 

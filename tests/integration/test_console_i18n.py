@@ -34,7 +34,7 @@ def console_strings() -> set[str]:
     tables = (common.LEVELS, common.HAZARDS, common.ALERT_STATES, common.RECIPIENT_STATES,
               common.channel_names(), common.VULNERABILITY, common.ROLE_NAMES, common.VIA,
               common.VISITS, timeline.ACTIONS, labels.DELIVERY_STATES, labels.ANSWERS,
-              labels.VISIT_OUTCOMES, labels.TASK_STATES, labels.RELAY_STATES,
+              labels.CONFIRMED_BY, labels.VISIT_OUTCOMES, labels.TASK_STATES, labels.RELAY_STATES,
               labels.WORKER_ROLES, labels.PHONE_KINDS, labels.GROUP_KINDS, labels.ZONE_KINDS,
               labels.HAZARD_TYPES, labels.REVISION_KINDS, labels.SOURCES, labels.NOTICES,
               labels.EXPORT_PHONES, labels.ACTOR_KINDS, labels.SYSTEM_ACTORS,
@@ -47,7 +47,7 @@ def console_strings() -> set[str]:
     # exports: column names, the report's sheets and figures, yes / no
     found.update(zh for _key, zh in export.HEADER)
     found.update(report.CHANNEL_COLUMNS)
-    found.update((labels.DRILL_DONE, labels.YES, labels.NO, timeline.EVACUATION))
+    found.update((labels.DRILL_DONE, labels.YES, labels.NO, labels.NO_PHONE, timeline.EVACUATION))
     found.update((timeline.ASKED_AGAIN, "户已通知", labels.RESIDENT))
     found.update(REPORT_WORDS)
     return found

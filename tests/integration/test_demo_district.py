@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 import phonenumbers
 import pytest
-from sqlalchemy import Executable, func, select
+from sqlalchemy import Executable, distinct, func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.db.database import Database
@@ -20,6 +20,7 @@ from broadcaster.registry.models import (
     Loudspeaker,
     Person,
     PhoneKind,
+    Proxy,
     Worker,
     WorkerRole,
     Zone,
@@ -37,7 +38,7 @@ from tests.conftest import truncate_all
 from tests.factories import registry as factories
 
 CANONICAL_FLAGS = {"elderly_alone", "disabled", "bedridden", "child_alone", "pregnant", "basement"}
-ALL_TABLES = (Zone, Worker, Group, Loudspeaker, Household, Person)
+ALL_TABLES = (Zone, Worker, Group, Loudspeaker, Household, Person, Proxy)
 
 
 def digest(db: Database) -> str:
@@ -55,6 +56,10 @@ def digest(db: Database) -> str:
                Person.active)
         .join(Household, Household.id == Person.household_id)
         .order_by(Household.code, Person.position),
+        select(Household.code, Proxy.position, Proxy.name, Proxy.phone, Proxy.phone_kind,
+               Proxy.relation, Proxy.may_confirm)
+        .join(Household, Household.id == Proxy.household_id)
+        .order_by(Household.code, Proxy.position),
         select(Household.code, Zone.code)
         .join(household_zones, household_zones.c.household_id == Household.id)
         .join(Zone, Zone.id == household_zones.c.zone_id)
@@ -183,8 +188,10 @@ def test_people_phones_and_vulnerability_are_plausible(db: Database) -> None:
     assert 0.05 <= sum(h.is_vulnerable for h in households.values()) / len(households) <= 0.15
     assert {f for h in households.values() for f in h.vulnerability} == CANONICAL_FLAGS
 
-    phones = [p.phone for p in people]
-    assert len(set(phones)) == len(phones)
+    phones = [p.phone for p in people if p.phone is not None]
+    # a number is in one household, or two (a son's phone in his parents' household too)
+    holders = Counter(phone for phone in phones)
+    assert set(holders.values()) == {1, 2}
     assert len(set(worker_phones)) == len(worker_phones)
     assert not set(worker_phones) & set(phones)
     for phone in phones + worker_phones:
@@ -192,6 +199,9 @@ def test_people_phones_and_vulnerability_are_plausible(db: Database) -> None:
         assert phonenumbers.is_valid_number(number), phone
         assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == phone
     for person in people:
+        if person.phone is None:
+            assert person.phone_kind is None
+            continue
         kind = phonenumbers.number_type(phonenumbers.parse(person.phone))
         if person.phone_kind == PhoneKind.mobile:
             assert person.phone.startswith("+861740")
@@ -201,7 +211,37 @@ def test_people_phones_and_vulnerability_are_plausible(db: Database) -> None:
             assert kind == phonenumbers.PhoneNumberType.FIXED_LINE
     assert all(w.startswith("+861740") for w in worker_phones)
     landlines = sum(p.phone_kind == PhoneKind.landline for p in people)
-    assert 0.01 <= landlines / len(people) <= 0.06
+    assert 0.01 <= landlines / len(people) <= 0.07
+
+
+def test_the_district_has_households_no_phone_of_theirs_reaches_alone(db: Database) -> None:
+    """About 2 % without any phone, 3 % landline-only, shared phones and proxies (代联系人)."""
+    generate_district(db, households=2000)
+    with db.transaction() as session:
+        households = {h.id: h for h in session.scalars(select(Household))}
+        kinds: defaultdict[int, set[PhoneKind | None]] = defaultdict(set)
+        for household_id, kind, active in session.execute(
+            select(Person.household_id, Person.phone_kind, Person.active)
+        ):
+            if active:
+                kinds[household_id].add(kind)
+        proxies = list(session.scalars(select(Proxy)))
+        shared = session.execute(
+            select(Person.phone)
+            .group_by(Person.phone)
+            .having(func.count(distinct(Person.household_id)) > 1)
+        ).all()
+    no_phone = [h for h in households if kinds[h] == {None}]
+    landline_only = [h for h in households if kinds[h] == {PhoneKind.landline}]
+    assert 0.01 <= len(no_phone) / 2000 <= 0.03
+    assert 0.02 <= len(landline_only) / 2000 <= 0.045
+    assert len(shared) >= 10
+    with_proxy = {p.household_id for p in proxies}
+    assert set(no_phone) <= with_proxy  # someone reaches every household without a phone
+    assert {True, False} == {p.may_confirm for p in proxies}
+    assert {"邻居", "儿子"} <= {p.relation for p in proxies}
+    alone = [h for h in households.values() if "elderly_alone" in h.vulnerability]
+    assert sum(h.id in with_proxy for h in alone) >= len(alone) // 4
 
 
 def test_hazard_zones_workers_groups_and_loudspeakers_are_linked(db: Database) -> None:

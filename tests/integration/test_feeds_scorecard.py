@@ -118,11 +118,20 @@ def test_a_drill_from_a_cap_exercise_ends_with_a_scorecard(
         alert_id = posted.json()["alert"]["id"]
 
         def delivered() -> bool:
+            """The four texts delivered; the landline's call (at once: yellow's voice step is
+            the level's channel that reaches it) placed, ringing unanswered."""
             with db.read() as session:
-                states = session.scalars(
-                    select(Delivery.state).where(Delivery.alert_id == alert_id)
+                states = session.execute(
+                    select(Delivery.channel, Delivery.state).where(Delivery.alert_id == alert_id)
                 ).all()
-            return len(states) == 4 and set(states) == {DeliveryState.delivered}
+            texts = [s for c, s in states if c == "sms"]
+            calls = [s for c, s in states if c == "voice"]
+            return (
+                len(texts) == 4
+                and set(texts) == {DeliveryState.delivered}
+                and len(calls) == 1
+                and calls[0] is DeliveryState.sent
+            )
 
         wait_until(delivered)
         texts = {m.to: m.body for m in stack.sim_messages()}

@@ -39,7 +39,7 @@ HOUSEHOLDS = 8
 POLICY = """
 [red]
 channels = ["sms", "pager"]
-steps = [{ after = "3s", channel = "pager" }]
+steps = [{ after = "3s", channel = "pager" }, { after = "1h", visit = true }]
 """
 
 

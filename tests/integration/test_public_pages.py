@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
-from broadcaster.registry.models import Group, Household, Person, Worker, Zone, ZoneKind
+from broadcaster.registry.models import Group, Household, Person, Proxy, Worker, Zone, ZoneKind
 from broadcaster.sample.district import generate_district
 from tests.api_fixtures import auth
 from tests.factories.alerts import RED_RAIN
@@ -31,10 +31,12 @@ def issue(client: TestClient, key: str, **overrides: Any) -> dict[str, Any]:
 def personal_data(db: Database) -> tuple[set[str], set[str]]:
     """Every phone number (residents, workers, group owners) and every resident name."""
     with db.read() as session:
-        phones = set(session.scalars(select(Person.phone)))
+        phones = {p for p in session.scalars(select(Person.phone)) if p}  # some have none
+        phones |= set(session.scalars(select(Proxy.phone)))
         phones |= set(session.scalars(select(Worker.phone)))
         phones |= {p for p in session.scalars(select(Group.owner_phone)) if p}
         names = {n for n in session.scalars(select(Person.name)) if n}
+        names |= set(session.scalars(select(Proxy.name)))
         names |= set(session.scalars(select(Household.head_name)))
         places = list(session.scalars(select(Zone.name)))
     # A two-character name that is also part of a place name cannot be told apart from it.

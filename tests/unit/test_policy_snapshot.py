@@ -59,12 +59,23 @@ def test_defaults_of_an_empty_table() -> None:
         ({"visit_reassign_after": -5}, "visit_reassign_after", "bad duration"),
         ({"approval": {"feed": "perhaps"}}, "approval.feed", "bad policy"),
         ({"loudspeaker_plays": "twice"}, "loudspeaker_plays", "bad policy"),
+        ({"proxy_still_visit": ["卧床"]}, "proxy_still_visit", "unknown vulnerability: 卧床"),
     ],
 )
 def test_a_wrong_key_is_named(table: dict[str, Any], field: str, words: str) -> None:
     with pytest.raises(ValidationFailed, match=words) as bad:
         parse_policy(table)
     assert bad.value.field == field
+
+
+def test_a_proxys_answer_is_final_except_for_bedridden_and_lone_elderly_by_default() -> None:
+    policy = parse_policy({})
+    assert policy.proxy_still_visit == ("bedridden", "elderly_alone")
+    assert not policy.proxy_is_final(["disabled", "bedridden"])
+    assert not policy.proxy_is_final(["elderly_alone"])
+    assert policy.proxy_is_final(["disabled"])
+    assert policy.proxy_is_final([])
+    assert parse_policy({"proxy_still_visit": []}).proxy_is_final(["bedridden"])
 
 
 def test_escalation_steps_reach_households_only() -> None:

@@ -20,6 +20,7 @@ VALUES = {
     "head": "王大爷",
     "address": "河口村三组12号",
     "phone": "13800000001",
+    "page": "12?k=abc",
 }
 
 

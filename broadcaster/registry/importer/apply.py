@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, update
@@ -12,14 +11,21 @@ from sqlalchemy.orm import Session
 
 from broadcaster.db.base import utcnow
 from broadcaster.registry.importer.bulk import insert_rows
+from broadcaster.registry.importer.changes import (
+    Changes,
+    plan_phoneless_head,
+    plan_proxies,
+)
 from broadcaster.registry.importer.existing import (
     HOUSEHOLD_ZONES,
     HOUSEHOLDS,
     PEOPLE,
+    PROXIES,
     ExistingHousehold,
     among,
     load_existing,
 )
+from broadcaster.registry.importer.proxies import proxy_rows
 from broadcaster.registry.importer.validate import HouseholdRow, Lookups
 from broadcaster.registry.models import Worker, WorkerRole
 
@@ -34,23 +40,6 @@ OPTIONAL_FIELDS = {
 IN_CHUNK = 500
 
 
-@dataclass
-class Changes:
-    """The statements one batch needs, gathered before any is executed."""
-
-    new_households: list[dict[str, Any]] = field(default_factory=list)
-    new_zones: dict[str, frozenset[int]] = field(default_factory=dict)
-    new_people: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    household_updates: list[dict[str, Any]] = field(default_factory=list)
-    zone_inserts: list[dict[str, int]] = field(default_factory=list)
-    zone_deletes: list[dict[str, int]] = field(default_factory=list)
-    person_inserts: list[dict[str, Any]] = field(default_factory=list)
-    person_updates: list[dict[str, Any]] = field(default_factory=list)
-    person_deactivations: list[int] = field(default_factory=list)
-    updated: int = 0
-    unchanged: int = 0
-
-
 class Writer:
     """Writes batches of valid rows; keeps the worker lookup current as workers are created."""
 
@@ -61,6 +50,7 @@ class Writer:
         self.warnings: list[str] = []
         self.warned: set[str] = set()
         self.logins: dict[str, tuple[str, int]] = {}  # worker phone: (login, first row)
+        self.no_phone = 0  # households written without any phone (无电话)
         self.now: dt.datetime = utcnow()
 
     def apply(self, rows: Sequence[HouseholdRow]) -> tuple[int, int, int]:
@@ -72,6 +62,7 @@ class Writer:
         changes = Changes()
         for row in rows:
             stored = existing.get(row.code)
+            self.no_phone += not row.phones
             if stored is None:
                 self._plan_new(row, changes)
             else:
@@ -135,12 +126,13 @@ class Writer:
         return values
 
     def _person(self, row: HouseholdRow, position: int, name: str | None) -> dict[str, Any]:
-        phone = row.phones[position]
+        """A member with the row's phone at `position`; without one when the row has none."""
+        phone = row.phones[position] if row.phones else None
         return {
             "position": position,
             "name": name,
-            "phone": phone.e164,
-            "phone_kind": phone.kind,
+            "phone": phone.e164 if phone else None,
+            "phone_kind": phone.kind if phone else None,
             "language": "zh-CN",
             "email": None,
             "active": True,
@@ -161,8 +153,9 @@ class Writer:
         changes.new_zones[row.code] = row.hazard_zone_ids
         changes.new_people[row.code] = [
             self._person(row, position, row.head_name if position == 0 else None)
-            for position in range(len(row.phones))
+            for position in range(max(len(row.phones), 1))  # the head, phone or not
         ]
+        changes.new_proxies[row.code] = proxy_rows(row.proxies, self.now)
 
     def _plan_existing(
         self, row: HouseholdRow, stored: ExistingHousehold, changes: Changes
@@ -179,6 +172,7 @@ class Writer:
                 changes.zone_deletes.append({"b_household_id": stored.id, "b_zone_id": zone_id})
             changed = changed or zones != stored.zone_ids
         changed = self._plan_people(row, stored, changes) or changed
+        changed = plan_proxies(row, stored, changes, self.present, self.now) or changed
         if changed:
             changes.updated += 1
         else:
@@ -218,7 +212,10 @@ class Writer:
             if person.active and phone_number not in current:
                 changes.person_deactivations.append(person.id)
                 changed = True
-        return changed
+        return (
+            plan_phoneless_head(row, stored, changes, self.now, self._person(row, 0, row.head_name))
+            or changed
+        )
 
     def _execute(self, changes: Changes) -> None:
         execute = self.session.execute
@@ -236,6 +233,11 @@ class Writer:
                 {"household_id": new_ids[code], **person}
                 for code, people in changes.new_people.items()
                 for person in people
+            )
+            changes.proxy_inserts.extend(
+                {"household_id": new_ids[code], **proxy}
+                for code, proxies in changes.new_proxies.items()
+                for proxy in proxies
             )
         if changes.household_updates:
             execute(_update_by_id(HOUSEHOLDS), changes.household_updates)
@@ -258,6 +260,14 @@ class Writer:
                 .values(active=False, updated_at=self.now)
             )
         insert_rows(self.session, PEOPLE, changes.person_inserts)
+        replaced = changes.proxy_replaced
+        for start in range(0, len(replaced), IN_CHUNK):
+            execute(
+                delete(PROXIES).where(
+                    among(self.session, PROXIES.c.household_id, replaced[start : start + IN_CHUNK])
+                )
+            )
+        insert_rows(self.session, PROXIES, changes.proxy_inserts)
 
 
 def _update_by_id(table: Table) -> Any:

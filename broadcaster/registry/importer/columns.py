@@ -66,7 +66,8 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "联系电话",
         True,
         "13800138000；023-86010708",
-        "必填，多个用；分隔，第一个为户主 / required, separated by ;, first is the head",
+        "多个用；分隔，第一个为户主；无电话留空或填“无” / separated by ;, first is the head; "
+        "leave empty or write 无 for a household without a phone",
         ("电话", "手机", "手机号", "手机号码", "电话号码", "联系方式", "phone"),
     ),
     ColumnSpec(
@@ -104,6 +105,38 @@ COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("lon", "经度", False, "106.55", "-180 至 180，与纬度同时填写", ("longitude", "lng")),
     ColumnSpec("lat", "纬度", False, "29.56", "-90 至 90，与经度同时填写", ("latitude",)),
     ColumnSpec(
+        "proxy_name",
+        "代联系人",
+        False,
+        "张小明",
+        "子女、邻居、包保人等，多个用；分隔 / proxy contacts, separated by ;",
+        ("代联系人姓名", "代联人", "proxy", "proxies"),
+    ),
+    ColumnSpec(
+        "proxy_phone",
+        "代联系人电话",
+        False,
+        "13700137000",
+        "与代联系人一一对应 / one per proxy, in the same order",
+        ("代联系人手机", "代联人电话", "proxy_phones"),
+    ),
+    ColumnSpec(
+        "proxy_relation",
+        "关系",
+        False,
+        "儿子",
+        "代联系人与住户的关系 / the proxy's relation to the household",
+        ("与住户关系", "代联系人关系", "relation"),
+    ),
+    ColumnSpec(
+        "proxy_may_confirm",
+        "代为确认",
+        False,
+        "是",
+        "是/否：代联系人能否代为确认平安，默认否 / yes/no: may the proxy confirm (default no)",
+        ("可代为确认", "代联系人可确认", "may_confirm"),
+    ),
+    ColumnSpec(
         "group_code",
         "微信群",
         False,
@@ -115,7 +148,7 @@ COLUMNS: tuple[ColumnSpec, ...] = (
 COLUMN_BY_KEY = {spec.key: spec for spec in COLUMNS}
 REQUIRED = tuple(spec.key for spec in COLUMNS if spec.required)
 # Optional columns that only make sense together.
-PAIRS = (("worker_name", "worker_phone"), ("lon", "lat"))
+PAIRS = (("worker_name", "worker_phone"), ("lon", "lat"), ("proxy_name", "proxy_phone"))
 
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9_]+")
 # Annotations people add to headers: "户编号（必填）", "经度 optional".

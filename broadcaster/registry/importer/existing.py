@@ -1,4 +1,4 @@
-"""Loading the registry rows a batch of imported codes already has, three queries per batch."""
+"""Loading the registry rows a batch of imported codes already has, four queries per batch."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any, cast
 from sqlalchemy import ARRAY, ColumnElement, Table, any_, literal, select
 from sqlalchemy.orm import Session
 
-from broadcaster.registry.models import Household, Person, PhoneKind, household_zones
+from broadcaster.registry.models import Household, Person, PhoneKind, Proxy, household_zones
 
 HOUSEHOLDS = cast(Table, Household.__table__)
 PEOPLE = cast(Table, Person.__table__)
+PROXIES = cast(Table, Proxy.__table__)
 HOUSEHOLD_ZONES = household_zones
 # The household columns an import sets; compared to decide created/updated/unchanged.
 HOUSEHOLD_FIELDS = (
@@ -35,7 +36,7 @@ class ExistingPerson:
     id: int
     position: int
     name: str | None
-    kind: PhoneKind
+    kind: PhoneKind | None
     active: bool
 
 
@@ -47,6 +48,9 @@ class ExistingHousehold:
     values: dict[str, Any]
     zone_ids: set[int] = field(default_factory=set)
     people: dict[str, ExistingPerson] = field(default_factory=dict)
+    phoneless: list[ExistingPerson] = field(default_factory=list)  # in member order
+    # (name, phone, kind, relation, may_confirm) of each proxy, in order
+    proxies: list[tuple[str, str, PhoneKind, str, bool]] = field(default_factory=list)
 
 
 def among(session: Session, column: Any, values: list[Any]) -> ColumnElement[bool]:
@@ -92,8 +96,32 @@ def load_existing(session: Session, codes: Iterable[str]) -> dict[str, ExistingH
         PEOPLE.c.phone_kind,
         PEOPLE.c.active,
     ).where(among(session, PEOPLE.c.household_id, ids))
-    for id_, household_id, phone, position, name, kind, active in session.execute(people).all():
-        by_id[household_id].people[phone] = ExistingPerson(
-            id=id_, position=position, name=name, kind=PhoneKind(kind), active=bool(active)
+    rows = session.execute(people.order_by(PEOPLE.c.position, PEOPLE.c.id)).all()
+    for id_, household_id, phone, position, name, kind, active in rows:
+        person = ExistingPerson(
+            id=id_,
+            position=position,
+            name=name,
+            kind=PhoneKind(kind) if kind else None,
+            active=bool(active),
+        )
+        if phone is None:
+            by_id[household_id].phoneless.append(person)
+        else:
+            by_id[household_id].people[phone] = person
+    proxies = select(
+        PROXIES.c.household_id,
+        PROXIES.c.name,
+        PROXIES.c.phone,
+        PROXIES.c.phone_kind,
+        PROXIES.c.relation,
+        PROXIES.c.may_confirm,
+    ).where(among(session, PROXIES.c.household_id, ids))
+    for household_id, *proxy in session.execute(
+        proxies.order_by(PROXIES.c.position, PROXIES.c.id)
+    ).all():
+        name, phone, kind, relation, may_confirm = proxy
+        by_id[household_id].proxies.append(
+            (name, phone, PhoneKind(kind), relation, bool(may_confirm))
         )
     return by_code

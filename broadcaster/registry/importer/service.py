@@ -76,6 +76,12 @@ def import_households(
         report.unchanged += unchanged
         if progress:
             progress(start + len(batch), len(rows))
+    if writer.no_phone:
+        report.warnings.append(
+            f"{writer.no_phone} 户没有任何电话，已标记为“无电话”，预警时需代联系人或上门通知 / "
+            f"{writer.no_phone} households have no phone (flagged 无电话): proxies or a visit "
+            "reach them"
+        )
     report.warnings.extend(writer.warnings)
     report.warnings.extend(import_logins(session, writer.logins, actor=actor))
     _cap_warnings(report)

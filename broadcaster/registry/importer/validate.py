@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcaster.registry.importer.columns import COLUMN_BY_KEY, Header
+from broadcaster.registry.importer.proxies import ProxyRef, read_proxies
 from broadcaster.registry.importer.schemas import ImportProblem
 from broadcaster.registry.importer.values import (
     Phone,
@@ -25,6 +26,8 @@ from broadcaster.registry.importer.values import (
 from broadcaster.registry.models import Group, Household, Worker, Zone, ZoneKind
 
 REQUIRED = "必填 / required"
+# What a phones cell says for a household without any phone (a blank cell says the same).
+NO_PHONE_WORDS = frozenset({"无", "无电话", "没有", "none", "no phone", "-", "—", "/"})
 
 
 def _length(attribute: InstrumentedAttribute[str]) -> int:
@@ -91,6 +94,7 @@ class HouseholdRow:
     group_id: int | None = None
     lon: float | None = None
     lat: float | None = None
+    proxies: list[ProxyRef] = field(default_factory=list)
 
 
 class RowChecker:
@@ -135,6 +139,7 @@ class RowChecker:
         result.worker = self.worker(cells)
         result.group_id = self.group(fold(self.text(cells, "group_code")))
         result.lon, result.lat = self.location(cells)
+        result.proxies = self.proxies(cells)
         return result, self.problems
 
     def required(self, cells: Sequence[object], key: str, *, code: bool = False) -> str:
@@ -170,8 +175,8 @@ class RowChecker:
         return zone[0]
 
     def phones(self, raw: str) -> list[Phone]:
-        if not fold(raw):
-            self.problem("phones", raw, REQUIRED)
+        """The household's numbers; none (blank, 无) is a household without a phone."""
+        if not fold(raw) or fold(raw).lower() in NO_PHONE_WORDS:
             return []
         phones, bad = parse_phones(raw, self.lookups.region)
         for value, reason in bad:
@@ -179,6 +184,18 @@ class RowChecker:
         if not phones and not bad:
             self.problem("phones", raw, "至少需要一个有效号码 / at least one valid number")
         return phones
+
+    def proxies(self, cells: Sequence[object]) -> list[ProxyRef]:
+        found, problems = read_proxies(
+            self.text(cells, "proxy_name"),
+            self.text(cells, "proxy_phone"),
+            self.text(cells, "proxy_relation"),
+            self.text(cells, "proxy_may_confirm"),
+            self.lookups.region,
+        )
+        for key, value, reason in problems:
+            self.problem(key, value, reason)
+        return found
 
     def hazard_zones(self, raw: str) -> frozenset[int]:
         ids: set[int] = set()

@@ -181,7 +181,7 @@ def alert_page(
         if alert is None:
             return missing(request, f"alert {alert_id}")
         channels = alongside(db, lambda other: channel_rows(other, alert))  # the biggest scan
-        funnel = funnels(session, [alert.id])[alert.id]
+        funnel = funnels(session, [alert.id], [alert.id])[alert.id]
         done = timing(session, alert, funnel.targeted)
         context = {
             "alert": alert,

@@ -12,6 +12,7 @@ from broadcaster.alerts.models import Alert, AlertState, Level, Recipient
 from broadcaster.confirm.models import Confirmation, HelpRequest
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
 from broadcaster.flows.approval import person
+from broadcaster.flows.confirming import HELP_ORDER
 from broadcaster.registry.models import Household, Loudspeaker, Worker
 from broadcaster.registry.service import phones_by_household
 
@@ -47,13 +48,15 @@ class SpeakerItem:
 
 
 def help_queue(session: Session) -> tuple[int, list[HelpItem]]:
-    """Open help requests, oldest first (the first LISTED), and how many are open."""
+    """Open help requests, vulnerable households first, then oldest first (the first LISTED),
+    and how many are open."""
     open_ = HelpRequest.handled_at.is_(None)
     total = int(session.scalar(select(func.count()).where(open_)) or 0)
     first = (
         select(HelpRequest.id)
+        .join(Recipient, Recipient.id == HelpRequest.recipient_id)
         .where(open_)
-        .order_by(HelpRequest.opened_at, HelpRequest.id)
+        .order_by(*HELP_ORDER)
         .limit(LISTED)
         .scalar_subquery()
     )
@@ -64,7 +67,7 @@ def help_queue(session: Session) -> tuple[int, list[HelpItem]]:
         .join(Household, Household.id == Recipient.household_id)
         .join(Alert, Alert.id == HelpRequest.alert_id)
         .where(HelpRequest.id.in_(first))
-        .order_by(HelpRequest.opened_at, HelpRequest.id)
+        .order_by(*HELP_ORDER)
     ).all()
     phones = phones_by_household(session, [h.id for _r, h, *_ in rows])
     return total, [

@@ -23,6 +23,7 @@ from broadcaster.reports import labels
 from broadcaster.reports.labels import (
     ALERT_STATES,
     ANSWERS,
+    CONFIRMED_BY,
     DELIVERY_STATES,
     GROUP_KINDS,
     HAZARD_TYPES,
@@ -52,6 +53,7 @@ ROLES = (Role.officer, Role.admin)
 __all__ = [  # the label tables are the console's (the i18n test reads them from here)
     "ALERT_STATES",
     "ANSWERS",
+    "CONFIRMED_BY",
     "DELIVERY_STATES",
     "GROUP_KINDS",
     "HAZARDS",
@@ -216,6 +218,7 @@ def page(
         hazard_types=HAZARD_TYPES,
         via_names=VIA,
         answer_names=ANSWERS,
+        confirmed_by_names=CONFIRMED_BY,
         visit_names=VISITS,
         duty_posts=DUTY_POSTS,
         open_kinds=OPEN_KINDS,

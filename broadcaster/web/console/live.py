@@ -18,6 +18,7 @@ from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.duty_models import Handover
 from broadcaster.registry.roster import on_duty
 from broadcaster.relay.models import RelayState, RelayTask
+from broadcaster.reports.addressing import count_unaddressed
 
 R = RecipientState
 LIVE = (AlertState.sending, AlertState.active)
@@ -46,6 +47,9 @@ class Funnel:
     groups_targeted: int = 0  # WeChat/QQ groups under relay: group reach, not households
     groups_relayed: int = 0
     groups_escalated: int = 0
+    # Households with nothing under way: no warning going or gone, no open visit (should be 0);
+    # counted for one alert's page only (None on the board: a scan per alert every 2 s)
+    unaddressed: int | None = None
 
     @property
     def percent(self) -> float:
@@ -60,8 +64,12 @@ class Funnel:
         return {**asdict(self), "percent": self.percent, "unanswered": self.unanswered}
 
 
-def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
-    """Two grouped counts (recipients by state, visits by state) for all the alerts at once."""
+def funnels(
+    session: Session, alert_ids: Iterable[int], unaddressed: Iterable[int] = ()
+) -> dict[int, Funnel]:
+    """Two grouped counts (recipients by state, visits by state) for all the alerts at once;
+    the households unaddressed of the alerts in `unaddressed`."""
+    counted = set(unaddressed)
     ids = sorted(set(alert_ids))
     if not ids:
         return {}
@@ -108,6 +116,7 @@ def funnels(session: Session, alert_ids: Iterable[int]) -> dict[int, Funnel]:
             visits_open=visits.get(alert_id, (0, 0))[0],
             visits_done=visits.get(alert_id, (0, 0))[1],
             complete=bool(complete.get(alert_id)),
+            unaddressed=count_unaddressed(session, alert_id) if alert_id in counted else None,
             **groups.get(alert_id, {}),
         )
     return found
@@ -204,6 +213,9 @@ def snapshot(session: Session, extra_alert: int | None = None) -> dict[str, Any]
     if extra_alert is not None:
         shown.append(extra_alert)
     return {
-        "alerts": {str(k): f.as_dict() for k, f in funnels(session, shown).items()},
+        "alerts": {
+            str(k): f.as_dict()
+            for k, f in funnels(session, shown, [extra_alert] if extra_alert else ()).items()
+        },
         "versions": versions(session),
     }

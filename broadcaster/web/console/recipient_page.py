@@ -13,6 +13,7 @@ from broadcaster.delivery.attempts import of_recipients
 from broadcaster.delivery.models import Delivery
 from broadcaster.registry.models import Household
 from broadcaster.reports.export import details
+from broadcaster.reports.recipients import confirmations_of
 from broadcaster.web.console.common import console_user, db_of, missing, page
 
 router = APIRouter()
@@ -43,5 +44,6 @@ def recipient_page(request: Request, alert_id: Id, code: str) -> HTMLResponse:
             "deliveries": deliveries,
             "attempts": of_recipients(session, [recipient.id]).get(recipient.id, []),
             "more": details(session, [recipient]),
+            "answers": confirmations_of(session, [recipient]).get(recipient.id, []),
         }
         return page(request, "console_recipient.html", user, "alerts", **context)
