@@ -40,6 +40,7 @@ class Refused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.recorded = False  # listed already, with what the request said
 
 
 def _split(number: str) -> tuple[str, str] | None:
@@ -128,7 +129,7 @@ class TencentSmsApi:
             else:
                 raise Refused("InvalidAction", f"The action {action!r} is not supported.")
         except (SignatureRefused, Refused) as exc:
-            if action == "SendSms":
+            if action == "SendSms" and not getattr(exc, "recorded", False):
                 self._record({"Action": action, "Error": exc.code})
             result = {"Error": {"Code": exc.code, "Message": exc.message}}
         except ValueError:
@@ -185,6 +186,7 @@ class TencentSmsApi:
                 )
         except Refused as exc:
             self._record({**entry, "Error": exc.code})
+            exc.recorded = True
             raise
         text = PLACEHOLDER.sub(lambda m: values[int(m[1]) - 1], template)
         text = f"【{sign}】{text.replace('{public_base}', config.public_base)}"

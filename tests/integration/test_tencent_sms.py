@@ -85,6 +85,12 @@ async def test_unknown_template_sign_or_app_is_refused(env: TencentEnv) -> None:
     assert template[1].error_code == "FailedOperation.TemplateIncorrectOrUnapproved"
     assert sign[2].error_code == "FailedOperation.SignatureIncorrectOrUnapproved"
     assert app[3].error_code == "InvalidParameterValue.SdkAppIdNotExist"
+    assert [r["Error"] for r in env.received()] == [  # each request listed once
+        "FailedOperation.TemplateIncorrectOrUnapproved",
+        "FailedOperation.SignatureIncorrectOrUnapproved",
+        "InvalidParameterValue.SdkAppIdNotExist",
+    ]
+    assert env.received()[0]["TemplateId"] == "1900101"  # with what it asked for
 
 
 async def test_a_message_no_template_can_carry_is_refused_before_any_request(
