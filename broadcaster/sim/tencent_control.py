@@ -88,7 +88,7 @@ def control_routes(api: TencentSmsApi) -> list[BaseRoute]:
             "text": text,
             "time": int(time.time()),
         }
-        return JSONResponse(await api.pusher.post(url, [entry], "reply", api.config))
+        return JSONResponse(await api.pusher.post(url, [entry], "reply"))
 
     async def callbacks(_request: Request) -> Response:
         return JSONResponse({"callbacks": list(api.pusher.log)})

@@ -7,6 +7,7 @@ import asyncio
 import time
 import tomllib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -108,23 +109,25 @@ class Sms:
 class Pusher:
     """Posts JSON arrays to callback URLs: reports in batches once due, replies at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: Callable[[], TencentSimConfig]) -> None:
+        self.config = config  # the live knobs, read at each push
         self.due: deque[tuple[float, Sms]] = deque()
         self.log: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
         self._task: asyncio.Task[None] | None = None
 
-    def report_later(self, sms: Sms, delay: float, config: TencentSimConfig) -> None:
+    def report_later(self, sms: Sms, delay: float) -> None:
         self.due.append((time.monotonic() + delay, sms))
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._drain(config))
+            self._task = asyncio.get_running_loop().create_task(self._drain())
 
     def clear(self) -> None:
         self.due.clear()
         self.log.clear()
 
-    async def _drain(self, config: TencentSimConfig) -> None:
+    async def _drain(self) -> None:
         """Reports as they fall due, up to a batch a push; ends when none is left."""
         while self.due:
+            config = self.config()
             wait = self.due[0][0] - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -135,12 +138,11 @@ class Pusher:
             for sms in batch:
                 sms.reported_at = time.time()
             if batch and config.status_url:
-                await self.post(config.status_url, [s.report() for s in batch], "status", config)
+                await self.post(config.status_url, [s.report() for s in batch], "status")
 
-    async def post(
-        self, url: str, entries: list[dict[str, Any]], kind: str, config: TencentSimConfig
-    ) -> dict[str, Any]:
+    async def post(self, url: str, entries: list[dict[str, Any]], kind: str) -> dict[str, Any]:
         """POST the entries as one JSON array; retried on failure as Tencent does."""
+        config = self.config()
         status: int | None = None
         answer, error = "", None
         timeout = aiohttp.ClientTimeout(total=15)

@@ -62,7 +62,7 @@ class TencentSmsApi:
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_KEPT)
         self.sent: dict[str, Sms] = {}
         self.windows: dict[str, deque[float]] = {}
-        self.pusher = Pusher()
+        self.pusher = Pusher(lambda: self.config)
         self.seq = 0
         self.generation = state.generation
 
@@ -221,7 +221,7 @@ class TencentSmsApi:
             )
             sms = Sms(serial, number, *split, context, text, fate, time.time())
             self.sent[serial] = sms
-            self.pusher.report_later(sms, config.report_delay_ms / 1000, config)
+            self.pusher.report_later(sms, config.report_delay_ms / 1000)
         return {**status, "SerialNo": serial, "Fee": fee, "Code": "Ok",
                 "Message": "send success", "IsoCode": "CN"}  # fmt: skip
 
