@@ -101,6 +101,21 @@ class EmailSettings(BaseModel):
     from_address: str = "防汛抗旱指挥部 <alerts@example.org>"
 
 
+class NumberWindows(BaseModel):
+    """The minute, hour and day of the per-number limits providers declare (per_minute,
+    per_hour, per_day); shorter only to test the limiter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minute_seconds: float = Field(default=60.0, gt=0)
+    hour_seconds: float = Field(default=3600.0, gt=0)
+    day_seconds: float = Field(default=86400.0, gt=0)
+
+    @property
+    def spans(self) -> tuple[float, float, float]:
+        return (self.minute_seconds, self.hour_seconds, self.day_seconds)
+
+
 class DeliverySettings(BaseModel):
     """How send batches are cut, leased and timed."""
 
@@ -140,6 +155,7 @@ class DeliverySettings(BaseModel):
         default=30.0, gt=0, description="Longest a reconciler tick spends on lookups."
     )
     reconcile_every_seconds: float = Field(default=10.0, gt=0)
+    number_windows: NumberWindows = NumberWindows()
     breaker: BreakerSettings = BreakerSettings()
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 if TYPE_CHECKING:
     from channels.config import Deployment
     from channels.hooks import CallScript, CallTurn, Hook, HookRequest
+    from channels.templated import TemplateBook
 
 
 class Audience(enum.StrEnum):
@@ -83,8 +84,9 @@ class Limits:
     """Provider limits a channel declares; the core enforces them, shared by every worker.
 
     rate_per_second: sends per second per credential (a token bucket keyed by `credential`,
-    so channels on one account share it); per_minute/per_hour: sends to one address in a
-    fixed minute and hour (carriers' per-number limits); rolling: at most n sends to one
+    so channels on one account share it); per_minute/per_hour/per_day: sends to one address
+    in a fixed minute, hour and day (carriers' per-number limits, counted per number across
+    every provider of the medium); rolling: at most n sends to one
     address in any `seconds` (a strict window, e.g. a WeCom robot's 20 a minute); `why` is
     the officer-facing reason an item waits for a per-address limit."""
 
@@ -92,12 +94,13 @@ class Limits:
     credential: str = ""
     per_minute: int | None = None
     per_hour: int | None = None
+    per_day: int | None = None
     rolling: tuple[int, float] | None = None
     why: str = ""
 
     @property
     def per_address(self) -> bool:
-        return bool(self.per_minute or self.per_hour or self.rolling)
+        return bool(self.per_minute or self.per_hour or self.per_day or self.rolling)
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,18 @@ class Channel(ABC, Generic[SettingsT]):
         """The settings model from the merged configuration `options`; providers override it
         to take the deployment's defaults and to send drills to the simulator."""
         return cls.settings_model.model_validate(options)
+
+    @classmethod
+    def template_book(cls, deployment: Deployment) -> TemplateBook | None:
+        """The approved templates this provider sends instead of free text: its book
+        config/templates/providers/<name>.toml when the deployment has one, else None (the
+        provider carries our own rendering of the text)."""
+        from channels.templated import book_path, load_book  # templated imports this module
+
+        if deployment.config_dir is None:
+            return None
+        path = book_path(deployment.config_dir, cls.name)
+        return load_book(path, deployment.public_base) if path.is_file() else None
 
     def verify(self, request: HookRequest) -> bool:
         """Whether a webhook request really comes from the provider (its signature, a secret

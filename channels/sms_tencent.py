@@ -63,6 +63,7 @@ class SmsTencentSettings(BaseModel):
     rate_per_second: float | None = Field(default=None, gt=0, description="Messages a second.")
     per_minute: int | None = Field(default=None, ge=1, description="Messages a number a minute.")
     per_hour: int | None = Field(default=None, ge=1, description="Messages a number an hour.")
+    per_day: int | None = Field(default=None, ge=1, description="Messages a number a day.")
     timeout_seconds: float = Field(default=10.0, gt=0)
     concurrency: int = Field(default=20, ge=1)
     lookup_settle_seconds: float = Field(
@@ -133,6 +134,7 @@ class SmsTencent(Channel[SmsTencentSettings]):
             credential=f"tencent:{s.sdk_app_id}",
             per_minute=s.per_minute,
             per_hour=s.per_hour,
+            per_day=s.per_day,
             why="腾讯云短信单号码频率限制 / Tencent SMS per-number limit",
         )
 

@@ -7,7 +7,12 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from broadcaster.alerts.models import AlertState, Hazard, Level, RevisionKind
-from broadcaster.alerts.schemas import AlertOut, aware_future, distinct_zone_codes
+from broadcaster.alerts.schemas import (
+    AlertOut,
+    TemplatePreview,
+    aware_future,
+    distinct_zone_codes,
+)
 from broadcaster.plain_text import PlainLine, PlainText
 
 CHANGEABLE = ("level", "hazard", "headline", "body", "instruction", "zones", "expires_at")
@@ -86,6 +91,11 @@ class ChangeOut(BaseModel):
     deliveries: dict[str, int] = Field(default_factory=dict)
     texts: dict[str, str] = Field(
         default_factory=dict, description="What each channel says (previews only)."
+    )
+    templates: list[TemplatePreview] = Field(
+        default_factory=list,
+        description="Per provider that sends only approved templates: the exact text it "
+        "sends (previews only).",
     )
 
 

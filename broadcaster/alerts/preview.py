@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts import policy
 from broadcaster.alerts.models import Alert, MsgType
-from broadcaster.alerts.schemas import AlertIn
+from broadcaster.alerts.schemas import AlertIn, TemplatePreview
 from broadcaster.alerts.texts import render
 from broadcaster.alerts.tokens import make_token
 from broadcaster.registry.service import households_in_zone, zones_by_code
@@ -36,10 +38,23 @@ class Preview(BaseModel):
     email_body: str
     loudspeaker: str
     loudspeaker_spoken: str
+    templates: list[TemplatePreview] = Field(
+        default_factory=list,
+        description="Per provider that sends only approved templates: the exact text it sends.",
+    )
 
 
-def preview(session: Session, *, body: AlertIn, settings: Settings, available: set[str]) -> Preview:
-    """What each channel would say, and how many households the zones hold (nothing saved)."""
+def preview(
+    session: Session,
+    *,
+    body: AlertIn,
+    settings: Settings,
+    available: set[str],
+    templates: Callable[[Alert], list[TemplatePreview]] | None = None,
+) -> Preview:
+    """What each channel would say, and how many households the zones hold (nothing saved);
+    `templates` adds what providers that send approved templates only would send (and may
+    refuse the alert)."""
     zones = zones_by_code(session, body.zones)
     snapshot = policy.snapshot(settings.config_dir, body.level)
     channels = policy.choose_channels(body.channels, policy.parse_policy(snapshot), available)
@@ -54,7 +69,10 @@ def preview(session: Session, *, body: AlertIn, settings: Settings, available: s
         body=body.body,
         instruction=body.instruction,
         msg_type=MsgType.alert,
+        channels=channels,
+        policy=snapshot,
     )
+    approved = templates(alert) if templates is not None else []
     token = make_token(settings.secret_key.get_secret_value().encode(), *SAMPLE_IDS)
 
     def text(channel: str, link: str = "") -> str:
@@ -79,4 +97,5 @@ def preview(session: Session, *, body: AlertIn, settings: Settings, available: s
         email_body=text("email", settings.public_url(f"/c/{token}")),
         loudspeaker=spoken,
         loudspeaker_spoken=normalize(spoken),
+        templates=approved,
     )

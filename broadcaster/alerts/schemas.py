@@ -67,12 +67,47 @@ def aware_future(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
+class TemplatePreview(BaseModel):
+    """What one template-only provider (mainland SMS, voice) of a medium will send: the
+    approved template's code and the exact text it produces, its length and SMS parts."""
+
+    medium: str
+    provider: str = Field(description="The provider channel (its template book's name).")
+    kind: str = Field(description="The message kind: alert, update, evacuate, all_clear, …")
+    code: str = Field(description="The approved template's code.")
+    params: dict[str, str]
+    text: str
+    length: int
+    segments: int = Field(description="SMS parts: 1 up to 70 characters, else 67 a part.")
+    refused: str = Field(
+        default="",
+        description="Why this provider cannot send it (code and text then empty): shown, not "
+        "refused, for an all-clear or cancel, which a template never stops.",
+    )
+
+
 class DeliveryCounts(BaseModel):
     """Deliveries of one channel by state; `total` leaves out superseded attempts (history:
     the provider never got them, and their resends are counted)."""
 
     total: int = 0
     by_state: dict[str, int] = Field(default_factory=dict)
+
+
+class ProviderCounts(BaseModel):
+    """What one provider did for an alert, from the attempts log: the deliveries it carried
+    (its attempt was the accepted one), and its attempts by outcome."""
+
+    carried: int = Field(default=0, description="Deliveries it accepted: the one that carried.")
+    accepted: int = Field(default=0, description="Attempts it accepted (took the message).")
+    delivered: int = Field(default=0, description="Attempts it reported delivered.")
+    failed: int = Field(
+        default=0, description="Attempts it refused or reported failed (a failover's cause)."
+    )
+    unknown: int = Field(default=0, description="Attempts whose fate it has not told yet.")
+    media: dict[str, int] = Field(
+        default_factory=dict, description="Deliveries it carried per medium (sms, voice…)."
+    )
 
 
 class GroupCounts(BaseModel):
@@ -110,6 +145,10 @@ class AlertCounts(BaseModel):
     )
     deliveries: dict[str, DeliveryCounts]
     groups: GroupCounts = Field(default_factory=GroupCounts)
+    by_provider: dict[str, ProviderCounts] = Field(
+        default_factory=dict,
+        description="Per provider (as attempts name it: twilio, aliyun…), what it carried.",
+    )
     lease_lost: int = Field(
         default=0, description="Provider answers that came after the worker's lease expired."
     )

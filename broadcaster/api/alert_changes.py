@@ -16,11 +16,13 @@ from broadcaster.alerts.change_schemas import (
     UpdateIn,
 )
 from broadcaster.alerts.models import Alert, RevisionKind
+from broadcaster.alerts.texts import closing_notice
 from broadcaster.api.deps import allow, get_db, get_redis, get_settings_dep, read_session
 from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id
+from broadcaster.delivery.approved import media_of, template_previews
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
 from broadcaster.flows.revising import Change, apply_change, preview_texts
@@ -79,7 +81,15 @@ def preview(
         )
         alert = session.get_one(Alert, alert_id)
         texts = preview_texts(alert, asked.kind, settings, asked.note)
-        return done.model_copy(update={"texts": texts})
+        approved = template_previews(
+            alert,
+            media=media_of(alert),
+            settings=settings,
+            notice=closing_notice(alert),
+            note=asked.note,
+            refuse=asked.kind is RevisionKind.update,  # lifting or cancelling: never stopped
+        )
+        return done.model_copy(update={"texts": texts, "templates": approved})
 
 
 @router.post("/{alert_id}/update", response_model=ChangeOut)

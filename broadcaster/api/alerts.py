@@ -19,6 +19,7 @@ from broadcaster.auth.models import Role
 from broadcaster.auth.service import Principal
 from broadcaster.db.database import Database
 from broadcaster.db.ids import Id, Offset
+from broadcaster.delivery.approved import media_of, template_previews
 from broadcaster.delivery.dispatch import try_enqueue_sends
 from broadcaster.errors import NotFound
 from broadcaster.flows import approval
@@ -89,8 +90,16 @@ def preview_alert(
     settings: Settings = Depends(get_settings_dep),
     _: Principal = issuers,
 ) -> Preview:
-    """Every channel's text and the household count, before anything is sent or saved."""
-    return preview(session, body=body, settings=settings, available=set(media()))
+    """Every channel's text and the household count, before anything is sent or saved; for
+    providers that send approved templates only, the exact text, its length and SMS parts —
+    a value over a template variable's limit is a 422 naming the provider and variable."""
+    return preview(
+        session,
+        body=body,
+        settings=settings,
+        available=set(media()),
+        templates=lambda alert: template_previews(alert, media=media_of(alert), settings=settings),
+    )
 
 
 @router.get("", response_model=list[AlertOut])
@@ -183,7 +192,7 @@ def approve(
 ) -> Alert:
     """Send a held alert (someone other than its creator): planned, then enqueued."""
     with db.transaction() as session:
-        approved = approval.approve(session, alert_id=alert_id, actor=who.actor)
+        approved = approval.approve(session, alert_id=alert_id, actor=who.actor, settings=settings)
     try_enqueue_sends(
         settings,
         redis_client,

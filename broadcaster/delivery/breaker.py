@@ -39,10 +39,15 @@ class Breaker:
     failure opens it again. Thread-safe; shared by every send of one process."""
 
     def __init__(
-        self, settings: BreakerSettings, clock: Callable[[], float] = time.monotonic
+        self,
+        settings: BreakerSettings,
+        clock: Callable[[], float] = time.monotonic,
+        listener: Callable[[BreakerState, int], None] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.listener = listener  # told each change of state (and how often it opened)
+        self._changed = False
         self.state = BreakerState.closed
         self.opened = 0  # how many times it opened
         self._events: deque[tuple[float, bool]] = deque()
@@ -54,6 +59,12 @@ class Breaker:
 
     def allow(self) -> float:
         """0 when a request may go now, else the seconds to hold it back."""
+        try:
+            return self._allow()
+        finally:
+            self._tell()
+
+    def _allow(self) -> float:
         with self._lock:
             now = self.clock()
             if self.state is BreakerState.open:
@@ -61,6 +72,7 @@ class Breaker:
                 if remaining > 0:
                     return remaining
                 self.state = BreakerState.half_open
+                self._changed = True
                 self._probes_out = self._probes_ok = 0
             if self.state is BreakerState.half_open:
                 if self._probes_out < self.settings.probes:
@@ -81,6 +93,20 @@ class Breaker:
         """Count one provider answer (held items never reached it and are not counted)."""
         if result.error_code == "circuit_open":
             return
+        try:
+            self._record(result)
+        finally:
+            self._tell()
+
+    def _tell(self) -> None:
+        """Tell the listener of a change, outside the lock (it may write to Redis)."""
+        if self.listener is None or not self._changed:
+            return
+        with self._lock:
+            state, opened, self._changed = self.state, self.opened, False
+        self.listener(state, opened)
+
+    def _record(self, result: SendResult) -> None:
         failed = is_failure(result)
         with self._lock:
             now = self.clock()
@@ -107,6 +133,7 @@ class Breaker:
 
     def _open(self, now: float) -> None:
         self.state = BreakerState.open
+        self._changed = True
         self.opened += 1
         self._opened_at = now
         self._events.clear()
@@ -114,5 +141,6 @@ class Breaker:
 
     def _close(self) -> None:
         self.state = BreakerState.closed
+        self._changed = True
         self._events.clear()
         self._failures = 0

@@ -4,13 +4,16 @@ credential, and per address (a called number, a WeCom robot)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from pydantic import ValidationError
+
+from broadcaster.delivery.channel_config import build_channel
+from broadcaster.delivery.providers import configured_providers
 from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow, TokenBucket
 from broadcaster.delivery.runtime import Runtime
-from channels.base import Limits, Outcome, SendItem, SendResult
-
-UNLIMITED = 1_000_000  # a window a channel did not declare
+from broadcaster.settings import Settings
+from channels.base import ChannelError, Limits, Outcome, SendItem, SendResult
 
 
 def key_hash(secret: str) -> str:
@@ -25,42 +28,85 @@ class Admission:
     admitted: list[SendItem] = field(default_factory=list)
     deferred: list[SendResult] = field(default_factory=list)
 
-    def defer(self, item: SendItem, wait: float, why: str) -> None:
+    def defer(self, item: SendItem, wait: float, why: str, code: str = "rate_limited") -> None:
         self.deferred.append(
             SendResult(
                 item.key,
                 Outcome.retry,
-                error_code="rate_limited",
+                error_code=code,
                 message=why,
                 detail={"retry_after": wait},
             )
         )
 
 
+NUMBER_LIMIT = (
+    "每号码发送限额已满，到时自动发送 / the per-number limit is reached: it goes automatically "
+    "when the window ends"
+)
+
+
 def admit(
     rt: Runtime, channel: str, drill: bool, items: list[SendItem], limits: Limits
 ) -> Admission:
-    """Apply the channel's declared per-address limits (the per-credential rate is a bucket)."""
+    """Apply the provider's declared per-address limits: a rolling window per address (a
+    robot), and per-number minute, hour and day limits counted per medium (`channel`), so
+    every provider of it, every worker and every sender (first sends, escalation, relay,
+    acknowledgements, notices) share one count per number. What would exceed them is
+    deferred with the reason, never dropped (the per-credential rate is a bucket)."""
     admission = Admission()
+    limits = with_number_limits(rt.settings, channel, drill, limits)
     if rt.redis is None or not limits.per_address:
         admission.admitted = list(items)
         return admission
     scope = f"{rt.settings.queue_prefix}:limit:{channel}:{'drill' if drill else 'live'}"
-    for item in items:
-        address = key_hash(item.address)
-        wait = 0.0
-        if limits.rolling:
-            most, seconds = limits.rolling
-            wait = RollingWindow(rt.redis, f"{scope}:{address}", most, seconds).admit(str(item.key))
-        if not wait and (limits.per_minute or limits.per_hour):
-            wait = AddressLimit(
-                rt.redis, scope, limits.per_minute or UNLIMITED, limits.per_hour or UNLIMITED
-            ).admit(address)
-        if wait:
-            admission.defer(item, wait, limits.why)
+    waits = [0.0] * len(items)
+    codes = ["rate_limited"] * len(items)
+    if limits.rolling:
+        most, seconds = limits.rolling
+        for n, item in enumerate(items):
+            window = RollingWindow(rt.redis, f"{scope}:{key_hash(item.address)}", most, seconds)
+            waits[n] = window.admit(str(item.key))
+    if limits.per_minute or limits.per_hour or limits.per_day:
+        numbers = AddressLimit(
+            rt.redis,
+            scope,
+            limits.per_minute,
+            limits.per_hour,
+            limits.per_day,
+            rt.settings.delivery.number_windows.spans,
+        )
+        open_items = [n for n, wait in enumerate(waits) if not wait]
+        got = numbers.admit_many([key_hash(items[n].address) for n in open_items])
+        for n, wait in zip(open_items, got, strict=True):
+            waits[n], codes[n] = wait, "number_limit"
+    for n, item in enumerate(items):
+        if waits[n]:
+            admission.defer(item, waits[n], limits.why or NUMBER_LIMIT, codes[n])
         else:
             admission.admitted.append(item)
     return admission
+
+
+def with_number_limits(settings: Settings, medium: str, drill: bool, own: Limits) -> Limits:
+    """The sender's limits with the tightest per-number windows any configured provider of
+    the medium declares: carriers count per number, whoever sends (a provider that cannot be
+    built here declares nothing)."""
+    windows = [own.per_minute, own.per_hour, own.per_day]
+    try:
+        providers = configured_providers(medium, settings)
+    except ChannelError:
+        providers = []
+    for cls in providers:
+        try:
+            other = build_channel(cls.name, settings, drill=drill).limits()
+        except (ChannelError, ValidationError):
+            continue
+        for n, value in enumerate((other.per_minute, other.per_hour, other.per_day)):
+            if value and (windows[n] is None or value < (windows[n] or 0)):
+                windows[n] = value
+    per_minute, per_hour, per_day = windows
+    return replace(own, per_minute=per_minute, per_hour=per_hour, per_day=per_day)
 
 
 def bucket_for(rt: Runtime, limits: Limits, drill: bool) -> TokenBucket | None:

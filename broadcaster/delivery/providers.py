@@ -14,8 +14,9 @@ from channels.registry import ChannelClass, providers_of
 
 def configured_providers(medium: str, settings: Settings) -> list[ChannelClass]:
     """A medium's providers in the configured order (`media.<medium>`); unconfigured, its
-    installed provider registered under the medium's name (else the first): installing a
-    provider plugin (Tencent, Aliyun) makes no deployment fail over to it unasked."""
+    installed default alone (the one registered under the medium's name, else the first by
+    name): failover runs only along a list someone configured, never to a provider nobody
+    set up."""
     installed = providers_of(medium)
     order = settings.media.get(medium)
     if order is None:

@@ -45,41 +45,72 @@ class TokenBucket:
         return int(granted), int(wait_ms) / 1000.0
 
 
-# KEYS[1] minute counter, KEYS[2] hour counter; ARGV: per minute, per hour.
-# Returns 0 when admitted (both counted), else seconds until the blocking window ends.
+# KEYS: for each send in order, its number's minute, hour and day counters; ARGV: the three
+# limits (0: none declared, that counter is not kept), then the three windows in ms. Returns
+# one wait (ms) per send: 0 when admitted (every declared window counted), else until the
+# window that blocks it ends (nothing counted). Fixed windows that start with a number's
+# first send, as carriers count them; one round trip per batch.
 _WINDOWS = """
-local t = redis.call('TIME')
-local now = tonumber(t[1])
-local m = redis.call('INCR', KEYS[1])
-if m == 1 then redis.call('EXPIRE', KEYS[1], 60) end
-if m > tonumber(ARGV[1]) then
-  redis.call('DECR', KEYS[1])
-  return math.max(1, redis.call('TTL', KEYS[1]))
+local out = {}
+for i = 1, #KEYS, 3 do
+  local wait = 0
+  local counted = {}
+  for w = 1, 3 do
+    local limit = tonumber(ARGV[w])
+    if limit > 0 then
+      local key = KEYS[i + w - 1]
+      local n = redis.call('INCR', key)
+      if n == 1 then redis.call('PEXPIRE', key, ARGV[3 + w]) end
+      if n > limit then
+        redis.call('DECR', key)
+        local left = redis.call('PTTL', key)
+        if left < 0 then redis.call('PEXPIRE', key, ARGV[3 + w]); left = tonumber(ARGV[3 + w]) end
+        wait = math.max(1, left)
+        break
+      end
+      counted[#counted + 1] = key
+    end
+  end
+  if wait > 0 then
+    for _, key in ipairs(counted) do redis.call('DECR', key) end
+  end
+  out[#out + 1] = wait
 end
-local h = redis.call('INCR', KEYS[2])
-if h == 1 then redis.call('EXPIRE', KEYS[2], 3600) end
-if h > tonumber(ARGV[2]) then
-  redis.call('DECR', KEYS[2])
-  redis.call('DECR', KEYS[1])
-  return math.max(1, redis.call('TTL', KEYS[2]))
-end
-return 0
+return out
 """
+WINDOWS = (60.0, 3600.0, 86400.0)  # a minute, an hour, a day
 
 
 class AddressLimit:
-    """Per-address call limits (Chinese carriers allow about 1 call a minute, 5 an hour)."""
+    """Per-number limits shared by every worker: at most `per_minute`, `per_hour` and
+    `per_day` sends to one number in each window (carriers: about 1 a minute, 5 an hour,
+    10 a day for SMS, 20 a day for calls)."""
 
-    def __init__(self, client: redis.Redis, prefix: str, per_minute: int, per_hour: int):
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        per_minute: int | None,
+        per_hour: int | None,
+        per_day: int | None = None,
+        windows: tuple[float, float, float] = WINDOWS,
+    ):
         self.prefix = prefix
-        self.per_minute = per_minute
-        self.per_hour = per_hour
+        self.limits = [n or 0 for n in (per_minute, per_hour, per_day)]  # 0: none
+        self.windows_ms = [max(1, int(w * 1000)) for w in windows]
         self._script = client.register_script(_WINDOWS)
 
+    def admit_many(self, address_keys: list[str]) -> list[float]:
+        """For each send in order, 0 when it may go now (counted), else seconds to wait."""
+        if not address_keys:
+            return []
+        keys = [f"{self.prefix}:{a}:{w}" for a in address_keys for w in ("m", "h", "d")]
+        waits = self._script(keys=keys, args=[*self.limits, *self.windows_ms])
+        return [int(ms) / 1000.0 for ms in waits]
+
     def admit(self, address_key: str) -> float:
-        """0 when a call to this address may go now, else seconds to wait."""
-        keys = [f"{self.prefix}:{address_key}:m", f"{self.prefix}:{address_key}:h"]
-        return float(self._script(keys=keys, args=[self.per_minute, self.per_hour]))
+        """0 when a send to this number may go now, else seconds to wait."""
+        return self.admit_many([address_key])[0]
 
 
 # KEYS[1] sorted set of send times; ARGV: limit, window ms, member id.

@@ -16,6 +16,7 @@ import redis
 
 from broadcaster.db.database import Database
 from broadcaster.delivery.breaker import Breaker
+from broadcaster.delivery.breaker_board import publisher
 from broadcaster.delivery.channel_config import build_channel
 from broadcaster.delivery.providers import provider_for
 from broadcaster.delivery.stream import Recorder
@@ -68,7 +69,8 @@ class Runtime:
         with self._lock:
             key = (name, drill)
             if key not in self._breakers:
-                self._breakers[key] = Breaker(self.settings.delivery.breaker)
+                tell = publisher(self.redis, self.settings.queue_prefix, name, drill=drill)
+                self._breakers[key] = Breaker(self.settings.delivery.breaker, listener=tell)
             return self._breakers[key]
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -11,11 +11,13 @@ from broadcaster.alerts.models import Alert, AlertState, Recipient
 from broadcaster.alerts.states import CONCERNED
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
+from broadcaster.delivery.approved import check_templates
 from broadcaster.errors import Conflict, InvalidState, NotFound
 from broadcaster.flows import issuing as service
 from broadcaster.flows.addressing import address_the_rest
 from broadcaster.flows.planners import planner_for
 from broadcaster.relay.service import plan_for_policy
+from broadcaster.settings import Settings
 
 # Held alerts have recipients (so the officer sees exactly who would be reached) but no
 # deliveries, loudspeaker tasks or escalation times: nothing a worker, the reconciler, an
@@ -53,10 +55,11 @@ def _pending(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def approve(session: Session, *, alert_id: int, actor: Actor) -> Approved:
+def approve(session: Session, *, alert_id: int, actor: Actor, settings: Settings) -> Approved:
     """Plan every channel for the alert's households and start sending.
 
-    Two-person rule: whoever created the alert cannot approve it.
+    Two-person rule: whoever created the alert cannot approve it. What the providers' approved
+    templates cannot carry (their books may have changed since it was held) is refused (422).
     """
     alert = _pending(session, alert_id)
     if person(actor.name) == person(alert.created_by):
@@ -66,6 +69,7 @@ def approve(session: Session, *, alert_id: int, actor: Actor) -> Approved:
             field="approved_by",
             created_by=alert.created_by,
         )
+    check_templates(alert, settings=settings)
     now = utcnow()
     alert.state, alert.issued_at, alert.approved_by = AlertState.sending, now, actor.name
     # households an update released while it was held are not sent it

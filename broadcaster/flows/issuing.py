@@ -18,6 +18,7 @@ from broadcaster.alerts.models import Alert, AlertSource, AlertState, MsgType, R
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.auth.audit import Actor, record
 from broadcaster.db.base import utcnow
+from broadcaster.delivery.approved import check_templates
 from broadcaster.delivery.planning import plan_recipients
 from broadcaster.errors import Conflict
 from broadcaster.flows.addressing import address_the_rest
@@ -105,6 +106,7 @@ def issue_alert(
         request_hash=digest,
         public=body.public and body.status.is_drill,
     )
+    check_templates(alert, settings=settings)  # a value no approved template carries: 422
     try:
         with session.begin_nested():
             session.add(alert)

@@ -17,6 +17,7 @@ from broadcaster.alerts.states import CONCERNED
 from broadcaster.alerts.texts import NOTICE_ALL_CLEAR, NOTICE_CANCEL, render
 from broadcaster.auth.audit import Actor
 from broadcaster.db.base import utcnow
+from broadcaster.delivery.approved import check_templates
 from broadcaster.errors import ValidationFailed
 from broadcaster.feeds.outbound import own_message
 from broadcaster.flows import closing, notices, updates
@@ -108,6 +109,8 @@ def apply_change(
             available_channels=available,
         )
         judged = changed.assessment
+        if changed.channel_counts:  # what no approved template carries is refused: 422
+            check_templates(changed.alert, settings=settings)
         return _out(
             session,
             changed.alert,

@@ -1,5 +1,5 @@
 """Live counts of an alert: households by state in the current round (a raised level or an
-evacuation order restarts them), deliveries by channel and state."""
+evacuation order restarts them), deliveries by channel and state, and by provider."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from broadcaster.alerts.states import CONCERNED
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.relay.service import group_counts
 from broadcaster.reports.addressing import count_unaddressed
+from broadcaster.reports.providers import provider_counts
 
 
 def alert_counts(session: Session, alert: Alert) -> AlertCounts:
@@ -64,6 +65,7 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_unaddressed=count_unaddressed(session, alert.id),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
+        by_provider=provider_counts(session, alert.id),
         lease_lost=alert.lease_lost,
     )
 

@@ -126,6 +126,19 @@ NOTICES = {
 }
 
 
+BREAKER_STATES = {
+    "closed": "正常",
+    "open": "已暂停（连续出错）",
+    "half_open": "试探恢复中",
+}
+# Why a queued delivery waits (its error code): it goes by itself when the wait is over.
+WAITING_REASONS = {
+    "number_limit": "每号码发送限额已满，到时自动发送",
+    "rate_limited": "服务商限速，稍后自动发送",
+    "circuit_open": "服务商暂停（连续出错），稍后自动发送",
+}
+
+
 class Sent(NamedTuple):
     """A household's messages on one channel in one state (a notice, or the warning)."""
 

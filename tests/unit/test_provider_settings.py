@@ -19,9 +19,10 @@ from broadcaster.settings import Settings
 from channels.base import ChannelError
 from channels.email_smtp import EmailSmtpSettings
 from channels.loudspeaker.channel import LoudspeakerSettings
+from channels.registry import providers_of
 from channels.sms_tencent import SmsTencent
 from channels.sms_twilio import SmsTwilio, SmsTwilioSettings
-from channels.voice_twilio import VoiceTwilioSettings
+from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
 from channels.wecom_group import WecomGroupSettings
 
 SIM = "http://127.0.0.1:8099/sim"
@@ -143,8 +144,8 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
     assert configured_providers("sms", Settings(env="test", media={"sms": ["twilio"]})) == [
         SmsTwilio
     ]
-    unknown = Settings(env="test", media={"sms": ["aliyun", "twilio"]})
-    with pytest.raises(ChannelError, match="aliyun") as missing:
+    unknown = Settings(env="test", media={"sms": ["pigeon-post", "twilio"]})
+    with pytest.raises(ChannelError, match="pigeon-post") as missing:
         provider_for("sms", unknown)
     assert missing.value.code == "unknown_provider"
     with pytest.raises(ChannelError) as nothing:
@@ -159,9 +160,6 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
 def test_failover_takes_the_first_usable_provider_else_the_first() -> None:
     settings = Settings(env="test")
     assert provider_for("sms", settings, lambda cls: True) is SmsTwilio
-    # a medium left out fails over to no other installed provider
-    assert configured_providers("sms", settings) == [SmsTwilio]
-    assert provider_for("sms", settings, lambda cls: cls is not SmsTwilio) is SmsTwilio
     both = Settings(env="test", media={"sms": ["twilio", "tencent"]})
     assert provider_for("sms", both, lambda cls: cls is not SmsTwilio) is SmsTencent
     # none usable: the first still carries, its breaker holding the items back
@@ -171,3 +169,13 @@ def test_failover_takes_the_first_usable_provider_else_the_first() -> None:
     with pytest.raises(ChannelError) as missing:
         provider_named("sms", "pigeon-post")
     assert missing.value.code == "unknown_provider"
+
+
+def test_an_unconfigured_medium_has_its_default_provider_alone() -> None:
+    """Failover runs along a configured list only: with Twilio down, an unconfigured
+    deployment does not try a provider it never set up (its sends would fail for good)."""
+    installed = providers_of("voice")
+    assert len(installed) > 1  # Twilio and Aliyun voice are both installed
+    assert configured_providers("voice", Settings(env="test")) == [VoiceTwilio]
+    both = Settings(env="test", media={"voice": ["twilio", "aliyun"]})
+    assert configured_providers("voice", both) == [VoiceTwilio, installed["aliyun"]]

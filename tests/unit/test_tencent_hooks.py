@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,16 @@ def test_settings_from_the_environment_are_read_as_strings() -> None:
     assert settings.hook_sources == ["10.0.0.0/8", "192.0.2.1"]  # type: ignore[attr-defined]
     listed = SmsTencent.configure({**options, "hook_sources": '["10.0.0.1"]'}, Deployment())
     assert listed.hook_sources == ["10.0.0.1"]  # type: ignore[attr-defined]
+
+
+def test_the_provider_declares_its_book_and_its_limits() -> None:
+    config_dir = Path(__file__).resolve().parents[2] / "config"
+    book = SmsTencent.template_book(Deployment(config_dir=config_dir))
+    assert book is not None
+    assert book.templates["alert"].code == "1900101"
+    options = {"secret_id": "AKID", "secret_key": "k", "sdk_app_id": "1400000001"}
+    limited = {**options, "per_minute": 1, "per_hour": 5, "per_day": 10}
+    settings = SmsTencent.configure(limited, Deployment())
+    limits = SmsTencent(settings).limits()  # type: ignore[arg-type]
+    assert (limits.per_minute, limits.per_hour, limits.per_day) == (1, 5, 10)
+    assert limits.credential == "tencent:1400000001"

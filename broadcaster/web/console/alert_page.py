@@ -1,4 +1,5 @@
-"""One alert (/console/alerts/{id}): timeline, funnel, chart, channels, coverage, recipients."""
+"""One alert (/console/alerts/{id}): timeline, funnel, chart, channels, providers, coverage,
+recipients."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ from broadcaster.web.console.common import (
     missing,
     page,
     principal,
+    settings_of,
 )
 from broadcaster.web.console.figures import answers_by_via, channel_rows, timing
 from broadcaster.web.console.live import funnels
+from broadcaster.web.console.provider_panel import provider_panel
 from broadcaster.web.console.timeline import timeline
 
 router = APIRouter()
@@ -194,6 +197,9 @@ def alert_page(
             "tallies": revisions.round_tallies(session, alert),
             "zone_codes": zone_choices(session),
             **recipients_table(session, alert, filters, page_no),
+            "providers": provider_panel(
+                session, alert, settings_of(request), request.app.state.redis
+            ),
             "channels": channels(),
         }
     if filters.phones:

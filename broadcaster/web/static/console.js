@@ -278,6 +278,20 @@
       $("#pv-voice").textContent = p.voice;
       $("#pv-wecom").textContent = p.wecom_group;
       $("#pv-loudspeaker").textContent = p.loudspeaker;
+      const approved = $("#pv-templates");  // what template-only providers send, exactly
+      approved.replaceChildren(...(p.templates || []).flatMap((t) => {
+        const head = document.createElement("dt");
+        head.textContent = (data.channels[t.medium] || t.medium) + " · " + t.provider + " ";
+        const figures = document.createElement("span");
+        figures.className = "figures";
+        figures.textContent = t.code + " · " + t.length + " " + T.chars + " · " +
+          t.segments + " " + T.segments;
+        head.append(figures);
+        const text = document.createElement("dd");
+        text.className = "preview-box";
+        text.textContent = t.text;
+        return [head, text];
+      }));
       lastPreview = p;
       return p;
     }
@@ -432,6 +446,16 @@
         title.textContent = L.channels[channel] || channel;
         const body = document.createElement("pre");
         body.textContent = text;
+        box.append(title, body);
+      }
+      for (const t of out.templates || []) {  // what template-only providers send, exactly
+        const title = document.createElement("h3");
+        title.textContent = (L.channels[t.medium] || t.medium) + " · " + t.provider +
+          (t.refused ? "" : " · " + t.code + " · " + t.length + " " + T.chars + " · " +
+            t.segments + " " + T.segments);
+        const body = document.createElement(t.refused ? "p" : "pre");
+        if (t.refused) body.className = "error";
+        body.textContent = t.refused || t.text;
         box.append(title, body);
       }
     }

@@ -47,6 +47,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f('fk_confirmations_proxy_id_household_proxies'), type_='foreignkey'
         )
+        batch_op.drop_constraint(batch_op.f('ck_confirmations_confirmed_by'), type_='check')
         batch_op.drop_column('final')
         batch_op.drop_column('proxy_id')
         batch_op.drop_column('confirmed_by')
