@@ -16,6 +16,7 @@ from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
 from broadcaster.sim.ipcast import IpcastApi
 from broadcaster.sim.state import SimState
+from broadcaster.sim.tencent_sms import TencentSmsApi
 from broadcaster.sim.twilio_calls import CallsApi
 from broadcaster.sim.twilio_messages import MessagesApi
 from broadcaster.sim.wecom import WecomApi
@@ -51,6 +52,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
         *CallsApi(state).routes(),
         *AliyunVoiceApi(state).routes(),
         *WecomApi(state).routes(),
+        *TencentSmsApi(state).routes(),
         *ipcast.routes(),
         Route("/api/health", health, methods=["GET"]),
         Mount("/api", routes=ControlApi(state).routes()),

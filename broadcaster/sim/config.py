@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.sim.aliyun_voice_config import AliyunVoiceSimConfig
+from broadcaster.sim.tencent_push import TencentSimConfig
 from broadcaster.sim.twilio_calls import CallsSimConfig
 from broadcaster.sim.wecom import WecomSimConfig
 
@@ -63,6 +64,7 @@ class SimConfig(BaseModel):
     aliyun_voice: AliyunVoiceSimConfig = Field(default_factory=AliyunVoiceSimConfig)
     wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
     calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
+    tencent: TencentSimConfig = Field(default_factory=TencentSimConfig)
 
     def default_account(self) -> str | None:
         """The account that owns numbers without an explicit one."""
