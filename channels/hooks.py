@@ -49,7 +49,8 @@ class HookRequest:
 
 @dataclass(frozen=True)
 class Receipt:
-    """The provider's word on one message it carried (matched by our id, checked by its id)."""
+    """The provider's word on one message it carried (matched by our id, checked by its id;
+    a delivery id of 0 says the provider names only its own id: matched by that)."""
 
     delivery_id: int
     provider_id: str

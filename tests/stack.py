@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -128,6 +129,7 @@ def stack_settings(
     simulator_url: str | None = None,
     config_dir: Path | None = None,
     channel_options: dict[str, dict[str, Any]] | None = None,
+    media: dict[str, list[str]] | None = None,
     **delivery: Any,
 ) -> Settings:
     """Settings of a test stack: short leases and grace periods so recovery is quick."""
@@ -163,6 +165,7 @@ def stack_settings(
         wecom=WecomSettings(api_base_url=provider_url or sim_url),
         delivery=DeliverySettings.model_validate(timings, strict=False),
         channel_options=channel_options or {},
+        media=media or {},
     )
 
 
@@ -188,6 +191,8 @@ def environment(settings: Settings) -> dict[str, str]:
             "BROADCASTER_FOLLOWUP_EVERY_SECONDS": str(settings.followup_every_seconds),
         }
     )
+    if settings.media:  # each medium's providers in order
+        env["BROADCASTER_MEDIA"] = json.dumps(settings.media)
     for name, options in settings.channel_options.items():  # a provider's own table
         for key, option in options.items():
             env[f"BROADCASTER_CHANNEL_OPTIONS__{name.upper()}__{key.upper()}"] = str(option)
@@ -198,6 +203,13 @@ def environment(settings: Settings) -> dict[str, str]:
         else:
             env[f"BROADCASTER_DELIVERY__{key.upper()}"] = str(value)
     return env
+
+
+def _with_urls(options: dict[str, dict[str, Any]], **urls: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: {k: v.format(**urls) if isinstance(v, str) else v for k, v in table.items()}
+        for name, table in options.items()
+    }
 
 
 @contextmanager
@@ -211,12 +223,14 @@ def running_stack(
     drill_simulator: bool = True,
     config_dir: Path | None = None,
     channel_options: dict[str, dict[str, Any]] | None = None,
+    media: dict[str, list[str]] | None = None,
     **delivery: Any,
 ) -> Iterator[Stack]:
     """API + simulator servers in threads; workers are started by the test.
 
     With `real_provider`, a second simulator plays the real provider and the first one is
     only the drill simulator; `drill_simulator=False` leaves drills without a simulator.
+    `{sim_url}` and `{api_url}` in a string of `channel_options` become the stack's URLs.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     api_port, sim_port, real_port = free_port(), free_port(), free_port()
@@ -231,7 +245,8 @@ def running_stack(
         provider_url=real_url,
         simulator_url=sim_url if drill_simulator else None,
         config_dir=config_dir,
-        channel_options=channel_options,
+        channel_options=_with_urls(channel_options or {}, sim_url=sim_url, api_url=api_url),
+        media=media,
         **delivery,
     )
     inbound = {settings.twilio.from_number: {"sms_url": f"{api_url}/hooks/twilio/sms/inbound"}}

@@ -23,9 +23,13 @@ class BreakerState(enum.StrEnum):
 
 
 def is_failure(result: SendResult) -> bool:
-    """A timeout, a 5xx or a connection failure; a definite refusal of one message is not."""
+    """A timeout, a 5xx or a connection failure; a definite refusal of one message is not,
+    nor a refusal the provider's channel marks as a rate limit (`detail["rate_limited"]`:
+    a provider's own code for "this number, or this account, is over its rate")."""
     if result.outcome is Outcome.unknown:
         return True
+    if result.detail.get("rate_limited"):
+        return False
     return result.outcome is Outcome.retry and result.error_code not in NOT_FAILURES
 
 

@@ -18,6 +18,7 @@ from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
 from broadcaster.sim.ipcast import IpcastApi
 from broadcaster.sim.state import SimState
+from broadcaster.sim.tencent_sms import TencentSmsApi
 from broadcaster.sim.twilio_calls import CallsApi
 from broadcaster.sim.twilio_messages import MessagesApi
 from broadcaster.sim.wecom import WecomApi
@@ -54,6 +55,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
         *CallsApi(state).routes(),
         *AliyunVoiceApi(state).routes(),
         *WecomApi(state).routes(),
+        *TencentSmsApi(state).routes(),
         *ipcast.routes(),
         *aliyun_sms.routes(),
         *AliyunSmsControl(aliyun_sms).routes(),

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.sim.aliyun_sms_config import AliyunSmsSimConfig
 from broadcaster.sim.aliyun_voice_config import AliyunVoiceSimConfig
+from broadcaster.sim.tencent_push import TencentSimConfig
 from broadcaster.sim.twilio_calls import CallsSimConfig
 from broadcaster.sim.wecom import WecomSimConfig
 
@@ -65,6 +66,7 @@ class SimConfig(BaseModel):
     wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
     calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
     aliyun_sms: AliyunSmsSimConfig = Field(default_factory=AliyunSmsSimConfig)
+    tencent: TencentSimConfig = Field(default_factory=TencentSimConfig)
 
     def default_account(self) -> str | None:
         """The account that owns numbers without an explicit one."""

@@ -20,6 +20,13 @@ ERROR = SendResult(1, Outcome.retry, error_code="20500")
 TIMEOUT = SendResult(1, Outcome.unknown, error_code="timeout")
 LIMITED = SendResult(1, Outcome.retry, error_code="20429")
 REFUSED = SendResult(1, Outcome.failed, error_code="21211")  # a bad number, not a sick provider
+# a provider's own over-the-limit code, marked as such by its channel (Tencent's per number)
+MARKED = SendResult(
+    1,
+    Outcome.retry,
+    error_code="LimitExceeded.PhoneNumberThirtySecondLimit",
+    detail={"rate_limited": True},
+)
 
 
 def breaker(clock: Clock) -> Breaker:
@@ -44,6 +51,7 @@ def test_rate_limits_and_refusals_are_not_failures() -> None:
     for _ in range(50):
         b.record(LIMITED)
         b.record(REFUSED)
+        b.record(MARKED)
     assert b.state is BreakerState.closed
 
 

@@ -19,6 +19,7 @@ from channels.registry import (
     providers_of,
 )
 from channels.relay import Relay
+from channels.sms_tencent import SmsTencent
 from channels.sms_twilio import SmsTwilio
 from channels.voice_twilio import VoiceTwilio
 
@@ -78,11 +79,12 @@ def points(*names: str) -> list[EntryPoint]:
     ]
 
 
-def test_the_built_ins_are_media_with_one_provider_each() -> None:
+def test_the_built_ins_are_media_with_their_providers() -> None:
     assert (SmsTwilio.medium, SmsTwilio.provider) == ("sms", "twilio")
     assert (VoiceTwilio.medium, VoiceTwilio.provider) == ("voice", "twilio")
     assert (Relay.medium, Relay.provider) == ("relay", "twilio")
-    assert providers_of("sms") == {"twilio": SmsTwilio}
+    assert next(iter(providers_of("sms").items())) == ("twilio", SmsTwilio)  # the medium's own
+    assert providers_of("sms")["tencent"] is SmsTencent
     assert media()["relay"] is Relay
     assert {"sms", "voice", "relay", "email", "wecom_group", "loudspeaker"} <= set(media())
     route = hook_route("twilio", "sms/inbound")

@@ -21,6 +21,7 @@ from channels.email_smtp import EmailSmtpSettings
 from channels.loudspeaker.channel import LoudspeakerSettings
 from channels.registry import providers_of
 from channels.sms_aliyun import SmsAliyun
+from channels.sms_tencent import SmsTencent
 from channels.sms_twilio import SmsTwilio, SmsTwilioSettings
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
 from channels.wecom_group import WecomGroupSettings
@@ -162,6 +163,8 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
 def test_failover_takes_the_first_usable_provider_else_the_first() -> None:
     settings = Settings(env="test")
     assert provider_for("sms", settings, lambda cls: True) is SmsTwilio
+    both = Settings(env="test", media={"sms": ["twilio", "tencent"]})
+    assert provider_for("sms", both, lambda cls: cls is not SmsTwilio) is SmsTencent
     # none usable: the first still carries, its breaker holding the items back
     assert provider_for("sms", settings, lambda cls: False) is SmsTwilio
     assert provider_named("sms", "twilio") is SmsTwilio
