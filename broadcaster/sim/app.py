@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from broadcaster.sim.aliyun_sms import AliyunSmsApi
+from broadcaster.sim.aliyun_sms_control import AliyunSmsControl
 from broadcaster.sim.aliyun_voice import AliyunVoiceApi
 from broadcaster.sim.config import SimConfig
 from broadcaster.sim.control import ControlApi
@@ -38,6 +40,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
     """
     state = SimState(config)
     ipcast = IpcastApi()
+    aliyun_sms = AliyunSmsApi(state)
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "simulator": "twilio-messages"})
@@ -54,6 +57,8 @@ def create_sim_app(config: SimConfig) -> Starlette:
         *WecomApi(state).routes(),
         *TencentSmsApi(state).routes(),
         *ipcast.routes(),
+        *aliyun_sms.routes(),
+        *AliyunSmsControl(aliyun_sms).routes(),
         Route("/api/health", health, methods=["GET"]),
         Mount("/api", routes=ControlApi(state).routes()),
     ]

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from broadcaster.sim.aliyun_sms_config import AliyunSmsSimConfig
 from broadcaster.sim.aliyun_voice_config import AliyunVoiceSimConfig
 from broadcaster.sim.tencent_push import TencentSimConfig
 from broadcaster.sim.twilio_calls import CallsSimConfig
@@ -64,6 +65,7 @@ class SimConfig(BaseModel):
     aliyun_voice: AliyunVoiceSimConfig = Field(default_factory=AliyunVoiceSimConfig)
     wecom: WecomSimConfig = Field(default_factory=WecomSimConfig)
     calls: CallsSimConfig = Field(default_factory=CallsSimConfig)
+    aliyun_sms: AliyunSmsSimConfig = Field(default_factory=AliyunSmsSimConfig)
     tencent: TencentSimConfig = Field(default_factory=TencentSimConfig)
 
     def default_account(self) -> str | None:

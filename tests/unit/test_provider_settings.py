@@ -20,6 +20,7 @@ from channels.base import ChannelError
 from channels.email_smtp import EmailSmtpSettings
 from channels.loudspeaker.channel import LoudspeakerSettings
 from channels.registry import providers_of
+from channels.sms_aliyun import SmsAliyun
 from channels.sms_tencent import SmsTencent
 from channels.sms_twilio import SmsTwilio, SmsTwilioSettings
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
@@ -144,6 +145,8 @@ def test_each_medium_goes_through_its_first_configured_provider() -> None:
     assert configured_providers("sms", Settings(env="test", media={"sms": ["twilio"]})) == [
         SmsTwilio
     ]
+    mainland = Settings(env="test", media={"sms": ["aliyun", "twilio"]})
+    assert configured_providers("sms", mainland) == [SmsAliyun, SmsTwilio]
     unknown = Settings(env="test", media={"sms": ["pigeon-post", "twilio"]})
     with pytest.raises(ChannelError, match="pigeon-post") as missing:
         provider_for("sms", unknown)
