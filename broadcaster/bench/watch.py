@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,13 +100,16 @@ def wait_callbacks(
         time.sleep(every)
 
 
-def delivery_states(db: Database, alert_id: int) -> dict[str, int]:
-    """Deliveries of the alert by state, straight from the record."""
+def delivery_states(
+    db: Database, alert_id: int, channels: Collection[str] | None = None
+) -> dict[str, int]:
+    """Deliveries of the alert by state (on `channels` only, if given), from the record."""
+    where = [Delivery.alert_id == alert_id]
+    if channels is not None:
+        where.append(Delivery.channel.in_(channels))
     with db.read() as session:
         rows = session.execute(
-            select(Delivery.state, func.count())
-            .where(Delivery.alert_id == alert_id)
-            .group_by(Delivery.state)
+            select(Delivery.state, func.count()).where(*where).group_by(Delivery.state)
         ).all()
     return {state.value: int(count) for state, count in rows}
 

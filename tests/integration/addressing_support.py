@@ -1,6 +1,6 @@
 """A village of every kind of household: mobiles, a landline only, no phone with proxy
-contacts (a mobile and a landline), no phone and nobody, each vulnerable or not; a
-responsible worker and a village lead."""
+contacts (a mobile and a landline), no phone and nobody, each vulnerable or not, two sharing
+one mobile; a responsible worker and a village lead."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.factories import registry as f
 LANDLINE = "+862312345670"
 PROXY_MOBILE = "+8617406000001"
 PROXY_LANDLINE = "+862312345671"
+SHARED = "+8617407009999"  # a son's mobile, registered in his parents' household and his own
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Village:
     alone: int
     worker_phone: str
     lead_phone: str
+    shared: tuple[int, ...]
 
 
 def phoneless(session: Session, grid_code: str, *, vulnerable: bool = False) -> Household:
@@ -45,7 +47,7 @@ def phoneless(session: Session, grid_code: str, *, vulnerable: bool = False) -> 
     return row
 
 
-def seed_village(db: Database) -> Village:
+def seed_village(db: Database, *, shared_phone: bool = False) -> Village:
     with db.transaction() as session:
         zones = f.zone_tree(session)
         worker = f.worker(session, name="包保干部", role=WorkerRole.field)
@@ -69,7 +71,9 @@ def seed_village(db: Database) -> Village:
             ),
         ]
         alone = phoneless(session, "G2")
-        for household_id in (*mobile, landline, proxied.id, alone.id):
+        pair = "ab" if shared_phone else ""  # two households listing one mobile
+        shared = tuple(f.household(session, grid=zones["G1"], phones=(SHARED,)).id for _ in pair)
+        for household_id in (*mobile, landline, proxied.id, alone.id, *shared):
             session.get_one(Household, household_id).worker_id = worker.id
         session.flush()
-        return Village(mobile, landline, proxied.id, alone.id, worker.phone, lead.phone)
+        return Village(mobile, landline, proxied.id, alone.id, worker.phone, lead.phone, shared)

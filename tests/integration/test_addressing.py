@@ -146,7 +146,7 @@ def test_a_held_alert_addresses_everyone_once_approved(db: Database, settings: S
     with db.read() as session:
         assert count_unaddressed(session, alert_id) == 6
     with db.transaction() as session:
-        approved = approve(session, alert_id=alert_id, actor=Actor("officer"))
+        approved = approve(session, alert_id=alert_id, actor=Actor("officer"), settings=settings)
         assert approved.channel_counts[VOICE] >= 2  # the landline and the proxy's landline
     with db.read() as session:
         assert count_unaddressed(session, alert_id) == 0

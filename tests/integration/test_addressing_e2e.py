@@ -1,7 +1,8 @@
 """End to end, at every level, over a village with households on a mobile, on a landline only,
 without any phone (with and without proxy contacts): nobody is left unaddressed, the landline
 is called at once, the proxies texted and called, the phoneless visited; a "2" texts the
-responsible worker and the village lead and opens a visit ahead of every other."""
+responsible worker and the village lead and opens a visit ahead of every other; one "1" from a
+phone two households share confirms both."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from broadcaster.alerts.models import Level
+from broadcaster.alerts.models import Level, Recipient, RecipientState
 from broadcaster.db.database import Database
 from broadcaster.followup.models import VisitTask
 from broadcaster.settings import Settings
@@ -20,6 +21,7 @@ from tests.integration.addressing_support import (
     LANDLINE,
     PROXY_LANDLINE,
     PROXY_MOBILE,
+    SHARED,
     seed_village,
 )
 from tests.stack import Stack, running_stack, wait_until
@@ -36,6 +38,17 @@ def texts_to(stack: Stack, phone: str) -> list[Any]:
     return [m for m in stack.sim_messages() if m.to == phone]
 
 
+def states(db: Database, alert_id: int, households: tuple[int, ...]) -> set[RecipientState]:
+    with db.read() as session:
+        return set(
+            session.scalars(
+                select(Recipient.state).where(
+                    Recipient.alert_id == alert_id, Recipient.household_id.in_(households)
+                )
+            )
+        )
+
+
 def visits(db: Database, alert_id: int) -> dict[int, VisitTask]:
     with db.read() as session:
         tasks = session.scalars(select(VisitTask).where(VisitTask.alert_id == alert_id)).all()
@@ -47,7 +60,7 @@ def visits(db: Database, alert_id: int) -> dict[int, VisitTask]:
 def test_every_household_is_addressed_and_a_call_for_help_reaches_the_worker_and_the_lead(
     db: Database, redis_settings: Settings, tmp_path: Path, level: Level
 ) -> None:
-    village = seed_village(db)
+    village = seed_village(db, shared_phone=True)
     alert = {
         "hazard": "rain",
         "level": level.value,
@@ -87,4 +100,12 @@ def test_every_household_is_addressed_and_a_call_for_help_reaches_the_worker_and
         assert help_visit.reason == "help"
         others = [t.priority for h, t in visits(db, alert_id).items() if h != village.mobile[0]]
         assert help_visit.priority < min(others)
+        # one "1" from the phone two households share confirms both
+        wait_until(lambda: len(texts_to(stack, SHARED)) >= 1)
+        shared_sms = texts_to(stack, SHARED)[0]
+        answered = httpx.post(
+            f"{stack.sim_url}/api/messages/{shared_sms.sid}/reply", json={"body": "1"}, timeout=30
+        )
+        assert answered.status_code == 200, answered.text
+        wait_until(lambda: states(db, alert_id, village.shared) == {RecipientState.confirmed})
         assert unaddressed() == 0

@@ -97,5 +97,8 @@ def test_played_and_accepted_posts_are_delivered(
     assert [tuple(a) for a in attempts] == [
         ("loudspeaker", 1, DeliveryState.delivered),
         ("loudspeaker", 1, DeliveryState.delivered),
+        # the household itself is texted at issue: a group post or a loudspeaker does not
+        # address it (issue 16)
+        ("sms", 1, DeliveryState.delivered),
         ("wecom_group", 1, DeliveryState.delivered),
     ]
