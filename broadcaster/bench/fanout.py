@@ -149,7 +149,7 @@ def _ours(
         p.wait_until(lambda: not _in_flight(db, alert_id), timeout=30, every=0.2)
     figures["cpu_s"] = meter.stop()
     figures["peak_rss_mib"] = {name: m.peak_rss_mib(proc.pid) for name, proc in procs.items()}
-    figures["delivery_states"] = delivery_states(db, alert_id)
+    figures["delivery_states"] = delivery_states(db, alert_id, o.channels)
     figures["delivery_errors"] = delivery_errors(db, alert_id)
     vulnerable_last, others_first = vulnerable_done_at(db, alert_id)
     figures["vulnerable_done_s"] = _since(vulnerable_last, accepted)

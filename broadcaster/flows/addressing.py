@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.policy import parse_policy
 from broadcaster.alerts.states import NOT_FINAL
+from broadcaster.db.database import refresh_statistics
 from broadcaster.delivery.models import Delivery
 from broadcaster.delivery.planning import plan_proxies
 from broadcaster.flows.planners import planner_for
@@ -69,6 +70,7 @@ def address_the_rest(
     get the warning through their proxy contacts — by text to a mobile, a call to a landline
     — and a door visit now, ordered like every visit (vulnerable households first). Returns
     the deliveries planned per channel, to enqueue after commit."""
+    refresh_statistics(session, "recipients", "deliveries", "visit_tasks")
     chosen = (Recipient.alert_id == alert.id) if only is None else only
     counts: dict[str, int] = {}
     for channel in policy_channels(alert):
