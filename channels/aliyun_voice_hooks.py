@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from channels.base import ProviderState
@@ -13,7 +10,6 @@ from channels.hooks import HookAnswer, HookRejected, HookRequest, KeyPress, Rece
 
 VOICE_REPORT = "voice_report"  # /hooks/aliyun/voice_report: the call's end (VoiceReport)
 IVR_REPORT = "ivr_report"  # /hooks/aliyun/ivr_report: during the call (VoiceCallReport)
-PUSH_SECRET_PARAM = "token"  # noqa: S105 (the name of the query parameter)
 RECEIVED = json.dumps({"code": 0, "msg": "接收成功"}, ensure_ascii=False)
 JSON = "application/json"
 CALL_ID_MAX = 64  # our provider_id column's width
@@ -45,23 +41,6 @@ def call_state(status_code: str) -> tuple[ProviderState, str | None] | None:
     if status_code.startswith("2000") or status_code in UNANSWERED:
         return ProviderState.failed, status_code
     return None
-
-
-def token_ok(request: HookRequest, token: str) -> bool:
-    """The push URL's secret token (…/hooks/aliyun/<kind>?token=…), compared in constant time."""
-    given = request.query.get(PUSH_SECRET_PARAM, "")
-    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
-
-
-def source_ok(request: HookRequest, allowed: Sequence[str]) -> bool:
-    """Whether the push comes from an allowed address or network (any, when none is listed)."""
-    if not allowed:
-        return True
-    try:
-        source = ipaddress.ip_address(request.client or "")
-    except ValueError:
-        return False
-    return any(source in ipaddress.ip_network(net, strict=False) for net in allowed)
 
 
 def _entries(request: HookRequest) -> list[dict[str, Any]]:

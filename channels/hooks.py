@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -10,6 +12,7 @@ from channels.base import ProviderState
 # The item field that carries a per-delivery hook's URL when it is the status callback; any
 # other `item_field` is a key of the item's `extra` (e.g. where a call fetches its document).
 CALLBACK = "callback_url"
+PUSH_TOKEN_PARAM = "token"  # noqa: S105 (the query parameter carrying an unsigned push's secret)
 DELIVERY_PARAM = "d"  # the query parameter naming our delivery in per-delivery hook URLs
 
 
@@ -116,3 +119,19 @@ class Hook:
 
     parse: Callable[[HookRequest], HookAnswer]
     item_field: str | None = None
+
+
+def push_allowed(request: HookRequest, token: str | None, allow: Sequence[str] = ()) -> bool:
+    """An unsigned push (Aliyun, Tencent sign nothing they push) is the provider's when its URL
+    names the configured secret token (constant-time compare) and, with an allow-list, it
+    comes from one of those addresses or networks. Without a token nothing is accepted."""
+    given = request.query.get(PUSH_TOKEN_PARAM, "")
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        return False
+    if not allow:
+        return True
+    try:
+        source = ipaddress.ip_address(request.client or "")
+    except ValueError:
+        return False
+    return any(source in ipaddress.ip_network(net, strict=False) for net in allow)

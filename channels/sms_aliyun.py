@@ -32,9 +32,9 @@ from channels.base import (
     held,
 )
 from channels.config import Deployment
-from channels.hooks import Hook, HookRequest
+from channels.hooks import Hook, HookRequest, push_allowed
 from channels.sms_aliyun_batch import send_batches
-from channels.sms_aliyun_hooks import MOBILE, push_allowed, sms_report, sms_up
+from channels.sms_aliyun_hooks import MOBILE, sms_report, sms_up
 from channels.sms_aliyun_lookup import look_up
 from channels.sms_aliyun_outcomes import business, failure
 from channels.templated import Filled, book_path, load_book

@@ -3,38 +3,19 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import json
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from channels.base import ProviderState
 from channels.hooks import HookAnswer, HookRejected, HookRequest, Receipt, Reply
 
 log = logging.getLogger(__name__)
-TOKEN_PARAM = "token"  # noqa: S105 (the query parameter that carries the push token)
 JSON = "application/json"
 ACKNOWLEDGED = json.dumps({"code": 0, "msg": "成功"}, ensure_ascii=False, separators=(",", ":"))
 MOBILE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
 ID_MAX = 64  # our provider-id columns' width
-
-
-def push_allowed(request: HookRequest, token: str | None, allow: Sequence[str] = ()) -> bool:
-    """A push from the provider: the configured token in the query, and (when an allow-list
-    is set) from one of its addresses or networks. Without a token nothing is accepted."""
-    given = request.query.get(TOKEN_PARAM, "")
-    if not token or not hmac.compare_digest(given.encode(), token.encode()):
-        return False
-    if not allow:
-        return True
-    try:
-        source = ipaddress.ip_address(request.client or "")
-    except ValueError:
-        return False
-    return any(source in ipaddress.ip_network(net, strict=False) for net in allow)
 
 
 def _entries(request: HookRequest) -> list[dict[str, Any]]:

@@ -41,9 +41,9 @@ from channels.base import (
     held,
 )
 from channels.config import Deployment
-from channels.hooks import Hook, HookRequest
+from channels.hooks import Hook, HookRequest, push_allowed
 from channels.templated import TemplateBook, TemplateRefused, book_path, load_book
-from channels.tencent_hooks import reply_push, status_push, verify_push
+from channels.tencent_hooks import reply_push, status_push
 from channels.tencent_sdk import Account, Clients, Request, group, look_up, send
 
 SIM_PATH = "/tencent"  # where the simulator serves the Tencent API, under its base URL
@@ -142,7 +142,7 @@ class SmsTencent(Channel[SmsTencentSettings]):
         """Pushes name the secret token (`?token=`) and come from an allowed address."""
         token = self.settings.hook_token
         secret = token.get_secret_value() if token is not None else None
-        return verify_push(request, secret, self.settings.hook_sources)
+        return push_allowed(request, secret, self.settings.hook_sources)
 
     def book(self) -> TemplateBook:
         if self.settings.config_dir is None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
-import ipaddress
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +15,6 @@ from channels.hooks import HookAnswer, HookRejected, HookRequest, Receipt, Reply
 # What Tencent expects back from a push it may otherwise retry (twice).
 ACK = json.dumps({"result": 0, "errmsg": "OK"})
 JSON = "application/json"
-TOKEN_PARAM = "token"  # noqa: S105 (a parameter name): carries the secret hook token
 BY_PROVIDER_ID = 0  # a receipt whose delivery is found by the provider's id (the sid)
 CONTEXT_MAX = 512  # SessionContext's limit, in characters
 REPORT_STATES = {"SUCCESS": ProviderState.delivered, "FAIL": ProviderState.failed}
@@ -63,22 +60,6 @@ def e164(nationcode: str, mobile: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def verify_push(request: HookRequest, token: str | None, sources: Sequence[str]) -> bool:
-    """A push is Tencent's when it names the provider's secret token and, with an allow-list,
-    comes from one of its addresses (Tencent signs nothing it pushes)."""
-    if not token or not hmac.compare_digest(
-        request.query.get(TOKEN_PARAM, "").encode(), token.encode()
-    ):
-        return False
-    if not sources:
-        return True
-    try:
-        client = ipaddress.ip_address(request.client or "")
-    except ValueError:
-        return False
-    return any(client in ipaddress.ip_network(source, strict=False) for source in sources)
 
 
 def _entries(request: HookRequest) -> list[dict[str, Any]]:

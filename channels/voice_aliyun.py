@@ -19,8 +19,6 @@ from channels.aliyun_voice_hooks import (
     VOICE_REPORT,
     call_state,
     ivr_report,
-    source_ok,
-    token_ok,
     voice_report,
 )
 from channels.base import (
@@ -41,7 +39,7 @@ from channels.base import (
     held,
 )
 from channels.config import Deployment
-from channels.hooks import Hook, HookRequest
+from channels.hooks import Hook, HookRequest, push_allowed
 from channels.templated import Filled, book_path, load_book
 
 SIM_PATH = "dyvmsapi"  # where the simulator plays Aliyun voice, under its base URL
@@ -121,7 +119,7 @@ class VoiceAliyun(Channel[VoiceAliyunSettings]):
         """Aliyun signs no push: the URL's secret token, and the source when a list is set."""
         s = self.settings
         token = s.push_token.get_secret_value() if s.push_token else ""
-        return token_ok(request, token) and source_ok(request, s.push_allow)
+        return push_allowed(request, token, s.push_allow)
 
     def limits(self) -> Limits:
         """The account's call rate, and carriers' per-number limits (1 a minute, 5 an hour)."""
