@@ -111,7 +111,7 @@ MODE_COLUMNS = [
     ("ours_over_raw", "ours / raw"),
     ("duplicates", "beyond one per number"),
 ]
-SEND_MODES = [("single", "single (SendSms)"), ("batch", "batched (SendBatchSms ≤ 100)")]
+SEND_MODES = [("single", "SendSms"), ("batch", "SendBatchSms ≤100")]
 
 CALLBACK_ROWS = [
     ("deliveries", "deliveries in the database"),
