@@ -38,7 +38,10 @@ def run_modes(o: FanoutOptions, scratch: Scratch, redis_url: str, say: Say) -> d
     found: dict[str, dict[str, Any]] = {}
     for mode, batch in MODES:
         say(f"aliyun, {mode} sends" + (f" (SendBatchSms of {batch})" if batch else " (SendSms)"))
-        options = replace(o, provider="aliyun", aliyun_batch=batch, sim_callbacks=False)
+        profiles = o.profile_dir / mode if o.profile_dir else None
+        options = replace(
+            o, provider="aliyun", aliyun_batch=batch, sim_callbacks=False, profile_dir=profiles
+        )
         found[mode] = run_fanout(options, scratch, redis_url, say)
     single = found["single"]
     figures: dict[str, Any] = {
