@@ -18,8 +18,12 @@ class Providers(StrEnum):
 
 
 MEDIA: dict[Providers, dict[str, list[str]]] = {
-    Providers.mainland: {"sms": ["aliyun", "tencent"], "voice": ["aliyun"]},
-    Providers.twilio: {"sms": ["twilio"], "voice": ["twilio"]},
+    Providers.mainland: {
+        "sms": ["aliyun", "tencent"],
+        "voice": ["aliyun"],
+        "relay": ["aliyun", "tencent"],  # the group owners' texts: the SMS books' relay kind
+    },
+    Providers.twilio: {"sms": ["twilio"], "voice": ["twilio"], "relay": ["twilio"]},
 }
 SHOW_NUMBER = "02388880000"  # the demo's purchased Aliyun voice number (Chongqing)
 TENCENT_APP = "1400000001"
@@ -71,6 +75,7 @@ def mainland_accounts(settings: Settings) -> dict[str, Any]:
     from broadcaster.sim.tencent_push import TencentSimConfig
 
     used = {(medium, p) for medium, order in settings.media.items() for p in order}
+    used |= {("sms", p) for medium, p in set(used) if medium == "relay"}  # the SMS account
     base = settings.public_base_url.rstrip("/")
     found: dict[str, Any] = {}
     if ("sms", "aliyun") in used:
@@ -117,6 +122,9 @@ LISTS = {
     ("sms", "aliyun"): "/sim/api/aliyun/sms",
     ("voice", "aliyun"): "/sim/api/aliyun/voice",
     ("sms", "tencent"): "/sim/api/tencent/sms",
+    ("relay", "twilio"): "/sim/api/messages",
+    ("relay", "aliyun"): "/sim/api/aliyun/sms",
+    ("relay", "tencent"): "/sim/api/tencent/sms",
 }
 ANSWERS = {
     ("sms", "twilio"): 'POST /sim/api/messages/<sid>/reply {"body": "1"}',
@@ -138,6 +146,7 @@ def banner_lines(settings: Settings, base: str) -> list[str]:
         names = [f"{installed[p].label} ({p})" if p in installed else p for p in order]
         carried.append(f"{medium} {' → '.join(names)}")
         seen += [f"{base}{LISTS[medium, p]}" for p in order if (medium, p) in LISTS]
+        seen = list(dict.fromkeys(seen))  # relay texts are listed with the SMS
         answers += [ANSWERS[medium, p] for p in order if (medium, p) in ANSWERS]
     return [
         f"  providers (the simulator plays them all): {' · '.join(carried)}",

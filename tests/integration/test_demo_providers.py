@@ -106,8 +106,9 @@ def carried(client: httpx.Client, alert_id: int, provider: str) -> int:
 def test_the_demo_texts_through_aliyun_and_a_reply_of_1_confirms(tmp_path: Path) -> None:
     with running_demo(tmp_path / "var") as (client, banner):
         assert (
-            "providers (the simulator plays them all): sms 阿里云短信 (aliyun) → 腾讯云短信 "
-            "(tencent) · voice 阿里云语音 (aliyun)"
+            "providers (the simulator plays them all): relay 群转发（阿里云短信） (aliyun) → "
+            "群转发（腾讯云短信） (tencent) · sms 阿里云短信 (aliyun) → 腾讯云短信 (tencent) · "
+            "voice 阿里云语音 (aliyun)"
         ) in banner
         alert_id = issue(client)
         wait_until(lambda: carried(client, alert_id, "aliyun") > 0)
@@ -129,7 +130,10 @@ def test_the_demo_texts_through_aliyun_and_a_reply_of_1_confirms(tmp_path: Path)
 
 def test_the_demo_with_twilio_texts_through_twilio(tmp_path: Path) -> None:
     with running_demo(tmp_path / "var", "--providers", "twilio") as (client, banner):
-        assert "providers (the simulator plays them all): sms 短信 (twilio) · voice" in banner
+        assert (
+            "providers (the simulator plays them all): relay 群转发 (twilio) · sms 短信 (twilio) "
+            "· voice"
+        ) in banner
         alert_id = issue(client)
         wait_until(lambda: carried(client, alert_id, "twilio") > 0)
         texts = client.get("/sim/api/messages").json()["messages"]
