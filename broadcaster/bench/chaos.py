@@ -224,18 +224,23 @@ COLUMNS = [
     ("scenario", "scenario"),
     ("households", "households"),
     ("missed", "missed"),
-    ("duplicates", "duplicates"),
-    ("recovery_s", "recovery (s)"),
-    ("rest_s", "rest at rate limit (s)"),
-    ("recovery_beyond_rest_s", "beyond rest (s)"),
-    ("resume_s", "resumed after (s)"),
-    ("tail_s", "after last send (s)"),
-    ("open_at_end", "open at end"),
+    ("duplicates", "dupl."),
+    ("recovery_s", "recovery s"),
+    ("rest_s", "rest s"),
+    ("recovery_beyond_rest_s", "beyond rest s"),
+    ("resume_s", "resumed s"),
+    ("tail_s", "tail s"),
+    ("open_at_end", "open"),
     ("rate_before", "msg/s before"),
-    ("rate_during", "msg/s during"),
-    ("client_5xx", "5xx seen"),
-    ("service_died", "died on its own"),
+    ("rate_during", "during"),
+    ("client_5xx", "5xx"),
+    ("service_died", "died"),
 ]
+LEGEND = (
+    "recovery: the fault's end → every delivery final; rest: sending what was left then at "
+    "the rate limit (no recovery is faster); beyond rest: what the fault cost; resumed: the "
+    "hand-off's first message after the fault; tail: the last message handed off → all final"
+)
 
 
 def print_table(document: dict[str, Any]) -> None:
@@ -258,6 +263,7 @@ def print_table(document: dict[str, Any]) -> None:
                          else str(value))  # fmt: skip
         out.add_row(*cells)
     console.print(out)
+    console.print(LEGEND)
 
 
 def emit(
