@@ -1,8 +1,11 @@
 """The look-up schedule: which deliveries the reconciler asks their provider about, and when."""
 
 # Unknowns (a request whose fate we never heard) are asked about once callbacks had their
-# grace, at once if a dead worker's lease ran out; a provider that knows nothing of one is
-# asked once more a grace later before it is resent (a request may still be on its way).
+# grace, at once if a dead worker's lease ran out. A provider's "never got it" is trusted
+# (the delivery resent) only `RESEND_QUIET_SECONDS` after a request for it could last have
+# left; sooner, a request may still be on its way, so it is asked again (a second look-up)
+# when that time has passed: with short waits, one early look-up resent messages that
+# arrived after all (3 duplicates with 1 s waits).
 # Sent messages whose final callback never came are asked about `status_lookup_after_seconds`
 # after sending, then seldom. A webhook process that (re)starts marks a callback gap: final
 # callbacks may have been lost while it was away, so everything sent before it and never
@@ -24,7 +27,7 @@ from broadcaster.settings import Settings
 S = DeliveryState
 LOOKUP_PAGE = 1000
 EXPIRED = "lease_expired"
-ABSENT = "not_found_once"  # the provider knew nothing of it once: asked again before a resend
+RESEND_QUIET_SECONDS = 5.0
 TICK = "broadcaster.delivery.reconciler.tick"
 
 Due = tuple[Delivery, AlertStatus, str | None]  # a delivery, its alert's status, its carrier
@@ -34,11 +37,23 @@ def grace(settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=settings.delivery.unknown_grace_seconds)
 
 
-def tick_after(connection: redis.Redis, settings: Settings, why: str) -> None:
-    """A reconciler tick a grace from now, ahead of the urgent queue (RQ's scheduler moves
-    it there), instead of waiting for the next periodic one."""
+def quiet_for(delivery: Delivery, now: dt.datetime, lease_seconds: float) -> float:
+    """Seconds until the provider's "never got it" about this unknown may be trusted (0 or
+    less: now). A request could last have left when its unknown answer was recorded
+    (`sent_at`), or, for a lease that ran out, when its worker last renewed it: heartbeats
+    renew every third of the lease, so two thirds of it before it ran out (`sent_at` then)."""
+    since = (now - (delivery.sent_at or now)).total_seconds()
+    if delivery.error_code == EXPIRED:
+        since += lease_seconds * 2 / 3
+    return RESEND_QUIET_SECONDS - since
+
+
+def tick_after(connection: redis.Redis, settings: Settings, why: str, at_least: float = 0) -> None:
+    """A reconciler tick a grace from now (or `at_least` seconds), ahead of the urgent queue
+    (RQ's scheduler moves it there), instead of waiting for the next periodic one; a
+    delivery looked up now is due again a grace later."""
     get_queue(URGENT, connection, settings).enqueue_in(
-        max(grace(settings), dt.timedelta(seconds=0.5)),
+        max(grace(settings), dt.timedelta(seconds=max(0.5, at_least + 0.1))),
         TICK,
         description=f"reconcile: {why}",
         result_ttl=300,
@@ -92,10 +107,7 @@ def due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[Due]:
                         Delivery.state == S.unknown,
                         # a dead worker's lease ran out after its last heartbeat: callbacks
                         # had as long as the lease to come, so it is looked up at once
-                        or_(
-                            Delivery.sent_at < unknown_before,
-                            Delivery.error_code.in_((EXPIRED, ABSENT)),
-                        ),
+                        or_(Delivery.sent_at < unknown_before, Delivery.error_code == EXPIRED),
                         or_(Delivery.checked_at.is_(None), Delivery.checked_at < unknown_before),
                     ),
                     and_(

@@ -1,6 +1,6 @@
 """The reconciler tick: expired leases become unknown, due queued work without a job gets one,
-unknowns are looked up (twice before a resend), finished alerts settle. Safe to run anywhere,
-twice."""
+unknowns are looked up (again, before a resend, if asked too soon), finished alerts settle.
+Safe to run anywhere, twice."""
 
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery import attempts
 from broadcaster.delivery.dispatch import enqueue_sends, queue_for
-from broadcaster.delivery.lookups import ABSENT, EXPIRED, LOOKUP_PAGE, Due, due_lookups, tick_after
+from broadcaster.delivery.lookups import (
+    EXPIRED,
+    LOOKUP_PAGE,
+    Due,
+    due_lookups,
+    quiet_for,
+    tick_after,
+)
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.providers import provider_named
 from broadcaster.delivery.runtime import Runtime, runtime
@@ -42,7 +49,8 @@ OPEN = (S.queued, S.sending, S.unknown)
 class TickReport:
     leases_expired: int = 0
     found_at_provider: int = 0
-    absent_once: int = 0
+    asked_again: int = 0  # "never got it" too soon after a request could have left
+    ask_in: float = 0.0  # seconds until the soonest of those may be trusted
     resent: int = 0
     still_unknown: int = 0
     jobs_enqueued: int = 0
@@ -61,8 +69,8 @@ def tick() -> dict[str, Any]:
     resent = resolve_unknown(rt, now, report)
     if resent:
         report.jobs_enqueued += kick_queued(rt, now, alerts=resent)
-    if report.absent_once and rt.redis is not None:
-        tick_after(rt.redis, rt.settings, "second look-ups")  # not at the next periodic one
+    if report.asked_again and rt.redis is not None:  # then, not at the next periodic tick
+        tick_after(rt.redis, rt.settings, "look-ups again", report.ask_in)
     with rt.db.transaction() as session:
         report.alerts_settled = settle_alerts(session)
     if any(asdict(report).values()):
@@ -140,7 +148,9 @@ def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport)
             continue
         results = rt.run(rt.channel(provider.name, drill=drill).lookup(items))
         with rt.db.transaction() as session:
-            resent |= _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
+            by_id = {d.id: d for d in deliveries}
+            lease = rt.settings.delivery.lease_seconds
+            resent |= _apply_lookups(session, by_id, results, now, report, lease)
     return resent
 
 
@@ -150,6 +160,7 @@ def _apply_lookups(
     results: list[LookupResult],
     now: dt.datetime,
     report: TickReport,
+    lease_seconds: float,
 ) -> set[int]:
     checked = [r.key for r in results]
     session.execute(
@@ -164,27 +175,19 @@ def _apply_lookups(
         if r.found and r.provider_id and r.state
     ]
     report.found_at_provider += apply_reports(session, found, now)
-    absent: list[int] = []
     resent: set[int] = set()
     for result in results:
         delivery = deliveries[result.key]
         if result.found is None:
             report.still_unknown += 1
         elif result.found is False and delivery.state is S.unknown:
-            if delivery.error_code != ABSENT:  # once is not enough: it may be on its way
-                absent.append(delivery.id)
+            wait = quiet_for(delivery, now, lease_seconds)
+            if wait > 0:  # it may still be on its way: asked again (a second look-up) later
+                report.ask_in = min(report.ask_in, wait) if report.asked_again else wait
+                report.asked_again += 1
             elif _resend(session, delivery, now):
                 report.resent += 1
                 resent.add(delivery.alert_id)
-    if absent:
-        report.absent_once += rowcount(
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(absent), Delivery.state == S.unknown)
-                .values(error_code=ABSENT)
-                .execution_options(synchronize_session=False)
-            )
-        )
     return resent
 
 
