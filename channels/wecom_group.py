@@ -21,6 +21,7 @@ from channels.base import (
     Reach,
     SendItem,
     SendResult,
+    TextForm,
 )
 from channels.config import Deployment
 
@@ -118,7 +119,10 @@ class WecomGroup(Channel[WecomGroupSettings]):
     settings_model = WecomGroupSettings
     settings_sections = ("wecom",)
     capabilities = Capabilities(
-        audience=Audience.group, confirmations=frozenset({"link"}), reach=Reach.group_robot
+        audience=Audience.group,
+        confirmations=frozenset({"link"}),
+        reach=Reach.group_robot,
+        form=TextForm.group_post,
     )
 
     @classmethod
