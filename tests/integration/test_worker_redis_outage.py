@@ -116,6 +116,51 @@ def test_a_worker_survives_redis_killed_and_restarted_empty(
             worker.wait()
 
 
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_sigkilled_worker_leaves_no_scheduler_behind(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """RQ runs its scheduler in a forked process; it used to outlive a SIGKILLed worker,
+    orphaned, for good."""
+    with (tmp_path / "worker.log").open("wb") as handle:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER_SCRIPT, private_redis.url, PREFIX, str(tmp_path), "0"],
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: bool(_children(worker.pid)), "RQ's scheduler process")
+        children = _children(worker.pid)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        _wait_for(lambda: not any(_alive(pid) for pid in children), "its children to end")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
 @pytest.mark.parametrize("data", ["kept", "lost"])
 def test_an_alert_issued_while_redis_is_down_goes_out_once_redis_is_back(
     db: Database, private_redis: PrivateRedis, tmp_path: Path, data: str
