@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.delivery.lookups import RESEND_QUIET_SECONDS, due_lookups
+from broadcaster.delivery.lookups import RESEND_QUIET_SECONDS, due_lookups, mark_callback_gap
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.reconciler import TickReport, _apply_lookups, expire_leases
+from broadcaster.queues import connect
 from broadcaster.settings import Settings
 from channels.base import LookupResult, Outcome, ProviderState, SendResult
 from tests.integration.ledger_support import leased, record, row
@@ -111,3 +112,31 @@ def test_a_dead_workers_lease_counts_its_silence_before_the_lease_ran_out(
     held = look_up(db, short_lease, at, LookupResult(short_lease, False), lease=3)
     assert (held.asked_again, held.resent) == (1, 0)
     assert row(db, short_lease).state is DeliveryState.unknown
+
+
+def test_after_an_api_restart_what_was_sent_before_is_looked_up_a_grace_later(
+    db: Database, redis_settings: Settings
+) -> None:
+    """Callbacks sent while the API was away are lost: its start marks a callback gap, and
+    every message sent before it with no final status is due a grace after the start, not
+    `status_lookup_after_seconds` after it was sent; one sent after the start is not."""
+    settings = redis_settings
+    grace = dt.timedelta(seconds=settings.delivery.unknown_grace_seconds)
+    assert grace.total_seconds() + 1 < settings.delivery.status_lookup_after_seconds
+    _, lease = leased(db, settings, households=2)
+    before, after = (c.id for c in lease.items)
+    record(db, lease.token, SendResult(before, Outcome.accepted, "SM1"))
+    restart = utcnow() + dt.timedelta(seconds=0.5)
+    with db.transaction() as session:  # sent after the restart, its callback may still come
+        session.execute(update(Delivery).where(Delivery.id == after).values(
+            state=DeliveryState.sent, provider_id="SM2", sent_at=restart + grace / 10))  # fmt: skip
+    connection = connect(settings.redis_url or "")
+    try:
+        runtime = SimpleNamespace(settings=settings, db=db, redis=connection)
+        at = restart + grace + dt.timedelta(seconds=1)
+        assert due(db, settings, at) == set()  # without the gap: 20 s after sending
+        mark_callback_gap(connection, settings, restart)
+        assert {d.id for d, *_ in due_lookups(runtime, restart + grace / 2, 0)} == set()  # type: ignore[arg-type]
+        assert {d.id for d, *_ in due_lookups(runtime, at, 0)} == {before}  # type: ignore[arg-type]
+    finally:
+        connection.close()
