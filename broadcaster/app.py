@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +34,9 @@ from broadcaster.api.situation import router as situation_router
 from broadcaster.api.users import router as auth_router
 from broadcaster.api.visits import router as visits_router
 from broadcaster.auth.service import ensure_bootstrap_key
+from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.delivery.lookups import mark_callback_gap
 from broadcaster.flows.receipts import report_committer
 from broadcaster.flows.replies import inbound_committer
 from broadcaster.jobs import periodic_ticks
@@ -51,6 +55,8 @@ from broadcaster.web.login import router as login_router
 from broadcaster.web.operator import router as operator_router
 from broadcaster.web.relay import api as relay_router
 from broadcaster.web.relay import pages as relay_pages
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
@@ -143,7 +149,21 @@ def start_api_ticker(settings: Settings) -> Ticker | None:
         owner=f"api-{socket.gethostname()}-{os.getpid()}",
     )
     ticker.start()
+    note_restart(settings)
     return ticker
+
+
+def note_restart(settings: Settings) -> None:
+    """Status callbacks may have been lost while this API was away: what was sent before
+    now and never looked up is looked up a grace from now, not minutes later."""
+    assert settings.redis_url
+    connection = connect(settings.redis_url)
+    try:
+        mark_callback_gap(connection, settings, utcnow())
+    except redis.RedisError as exc:  # Redis away: the ordinary look-up schedule covers it
+        log.warning("could not mark the callback gap of this start: %s", exc)
+    finally:
+        connection.close()
 
 
 def ensure_bootstrap(db: Database, key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from broadcaster.queues import URGENT
 from broadcaster.settings import Settings
 from broadcaster.ticks import Periodic
 
@@ -13,6 +14,8 @@ def periodic_ticks(settings: Settings) -> list[Periodic]:
             "reconcile",
             "broadcaster.delivery.reconciler.tick",
             settings.delivery.reconcile_every_seconds,
+            queue=URGENT,  # it resends what urgent batches lost: never behind a fan-out
+            on_redis_back=True,  # jobs Redis lost are put back at once, from the database
         ),
         Periodic(
             "follow-up", "broadcaster.flows.followup_tick.tick", settings.followup_every_seconds

@@ -15,6 +15,12 @@
 # skipped, so slow ticks never pile up; one left "started" by a worker that died is not
 # waited for. If Redis loses its data a tick fires at once; tick jobs are idempotent like
 # every job (DESIGN §9), so that is harmless. While Redis is down the ticker keeps trying.
+#
+# When Redis comes back after an outage, or turns out to have lost its data (a marker key
+# that never expires is gone), the ticks marked `on_redis_back` (the reconciler: it puts a
+# job on every due queued delivery, from the database) fire at once instead of at the end
+# of their interval; a process that finds such a job already waiting leaves it at that, so a
+# cluster kicks about once per outage, not once per process.
 
 from __future__ import annotations
 
@@ -37,7 +43,8 @@ log = logging.getLogger(__name__)
 _ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 TICK_RESULT_TTL = 300
 STALE_TICK_FLOOR_SECONDS = 30.0
-MAX_BACKOFF_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 1.0  # a ping a second while Redis is away: it is seen back at once
+KICK_LOCK_MS = 1000  # processes seeing Redis back at the same moment kick once
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Periodic:
     func: str
     every_seconds: float
     queue: str = DEFAULT
+    on_redis_back: bool = False  # also fire at once when Redis returns or lost its data
 
     def __post_init__(self) -> None:
         if not self.name or "." not in self.func:
@@ -62,10 +70,10 @@ _PERIODIC: dict[str, Periodic] = {}
 
 
 def register_periodic(
-    name: str, func: str, every_seconds: float, *, queue: str = DEFAULT
+    name: str, func: str, every_seconds: float, *, queue: str = DEFAULT, on_redis_back: bool = False
 ) -> Periodic:
     """Register (or replace) the tick `name`: enqueue `func` once per `every_seconds`."""
-    tick = Periodic(name, func, every_seconds, queue)
+    tick = Periodic(name, func, every_seconds, queue, on_redis_back)
     _PERIODIC[name] = tick
     return tick
 
@@ -95,16 +103,58 @@ def fire_due_ticks(
         if last_id and _still_active(last_id, connection, stale_after(tick)):
             log.info("tick %s: previous job %s still pending, skipping", tick.name, last_id)
             continue
-        queue = get_queue(tick.queue, connection, settings)
-        job = queue.enqueue(
-            tick.func,
-            description=f"tick {tick.name}",
-            meta={"tick": tick.name},
-            result_ttl=TICK_RESULT_TTL,
-        )
-        connection.set(last_key, job.id, ex=max(3600, round(tick.every_seconds * 10)))
-        fired.append(job)
+        fired.append(_enqueue(connection, settings, tick))
     return fired
+
+
+def kick_ticks(
+    connection: redis.Redis, settings: Settings, ticks: Iterable[Periodic], owner: str
+) -> list[Job]:
+    """Redis is back (or lost its data): fire the `on_redis_back` ticks now, unless one of
+    their jobs is already waiting (another process saw it first); their interval starts
+    again from here."""
+    kicked: list[Job] = []
+    for tick in ticks:
+        if not tick.on_redis_back:
+            continue
+        key = tick_key(settings, tick.name)
+        if not connection.set(key + ":kick", owner, nx=True, px=KICK_LOCK_MS):
+            continue  # another process is kicking it this very moment
+        last = connection.get(key + ":last")
+        if last and _waiting(last.decode() if isinstance(last, bytes) else last, connection):
+            continue
+        connection.set(key, owner, px=max(1, round(tick.every_seconds * 1000)))
+        kicked.append(_enqueue(connection, settings, tick))
+    return kicked
+
+
+def _waiting(job_id: str, connection: redis.Redis) -> bool:
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() == JobStatus.QUEUED
+    except NoSuchJobError:
+        return False
+
+
+def redis_was_emptied(connection: redis.Redis, settings: Settings, owner: str) -> bool:
+    """Does Redis lack the marker that every ticker keeps there (a first start, or a restart
+    that lost the data: every queued job is gone)? Only one process gets True."""
+    return bool(connection.set(f"{settings.queue_prefix}:alive", owner, nx=True))
+
+
+def _enqueue(connection: redis.Redis, settings: Settings, tick: Periodic) -> Job:
+    """A tick's job goes ahead of its queue: it keeps the rest moving (a reconciler tick
+    behind a fan-out's send jobs would wait for the whole fan-out)."""
+    queue = get_queue(tick.queue, connection, settings)
+    job = queue.enqueue(
+        tick.func,
+        description=f"tick {tick.name}",
+        meta={"tick": tick.name},
+        result_ttl=TICK_RESULT_TTL,
+        at_front=True,
+    )
+    last = max(3600, round(tick.every_seconds * 10))
+    connection.set(tick_key(settings, tick.name) + ":last", job.id, ex=last)
+    return job
 
 
 def stale_after(tick: Periodic) -> float:
@@ -161,10 +211,9 @@ class Ticker(threading.Thread):
         try:
             while not self._stopping.is_set():
                 try:
+                    self._kick_if_back(connection, back=failures > 0)
                     for job in fire_due_ticks(connection, self._settings, self._ticks, self._owner):
                         log.debug("tick %s: enqueued job %s", job.meta.get("tick"), job.id)
-                    if failures:
-                        log.warning("ticker %s: Redis is back", self._owner)
                     failures = 0
                 except redis.RedisError as exc:
                     failures += 1
@@ -177,6 +226,18 @@ class Ticker(threading.Thread):
                 self._stopping.wait(wait if failures else self._poll)
         finally:
             connection.close()
+
+    def _kick_if_back(self, connection: redis.Redis, *, back: bool) -> None:
+        """After an outage, or on a Redis that lost its data, pending work is resumed now."""
+        emptied = redis_was_emptied(connection, self._settings, self._owner)
+        if not (back or emptied):
+            return
+        kicked = kick_ticks(connection, self._settings, self._ticks, self._owner)
+        names = ", ".join(str(job.meta.get("tick")) for job in kicked) or "none here"
+        if back:
+            log.warning("ticker %s: Redis is back; ticks fired at once: %s", self._owner, names)
+        else:  # a first start looks the same as a restart that lost the data
+            log.info("ticker %s: Redis is new or lost its data; fired: %s", self._owner, names)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -12,7 +12,9 @@ it outlives Redis outages: the work loop restarts with back-off until asked to s
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -48,7 +50,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WorkerClass = Literal["simple", "fork"]
-RECONNECT_MAX_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1  # Linux prctl: the signal a process gets when its parent dies
+RECONNECT_MAX_SECONDS = 1.0  # a ping a second while Redis is away: back to work at once
 PUBSUB_JOIN_SECONDS = 5.0
 
 
@@ -117,6 +120,8 @@ def run_worker(
     (a line per job) shows from `rq_log_level` up.
     """
     check_policies(settings.config_dir)  # a level leaving a household unaddressed: no start
+    if not burst:
+        _forks_die_with_this_process()
     url, embedded = resolve_redis_url(settings)
     saved = _save_signal_handlers()
     connection = connect(url)
@@ -150,6 +155,25 @@ def run_worker(
         connection.close()
         if embedded is not None:
             embedded.stop()
+
+
+_FORK_HOOK: list[bool] = []
+
+
+def _forks_die_with_this_process() -> None:
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_die_with_parent)
+        _FORK_HOOK.append(True)
+
+
+def _die_with_parent() -> None:
+    """A forked child of a worker (RQ's scheduler process, a work horse) ends when the worker
+    dies: a SIGKILLed worker otherwise left its scheduler running, orphaned, for good."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):  # Linux only; elsewhere as before
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the worker died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _wait_for_redis(connection: redis.Redis, stop: threading.Event) -> bool:

@@ -3,6 +3,7 @@ per scenario households missed, duplicates, recovery time, hand-off rate and 5xx
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
@@ -56,17 +57,50 @@ def _open(db: Database, alert_id: int) -> int:
     return sum(states.get(state, 0) for state in OPEN_STATES)
 
 
-def wait_final(db: Database, alert_id: int, timeout: float) -> float | None:
-    """When every delivery of the alert reached a final state (None: not within `timeout`)."""
+def wait_final(
+    db: Database, alert_id: int, timeout: float, sim: Sim
+) -> tuple[float | None, list[tuple[float, int]]]:
+    """When every delivery of the alert reached a final state (None: not within `timeout`),
+    and (time, messages the simulator holds) sampled meanwhile."""
     deadline = time.monotonic() + timeout
+    samples: list[tuple[float, int]] = []
     while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            samples.append((time.time(), sim.messages()))
         try:
             if _open(db, alert_id) == 0:
-                return time.time()
+                return time.time(), samples
         except Exception:  # noqa: S110 - the record is being fought over; look again
             pass
-        time.sleep(0.5)
-    return None
+        time.sleep(0.25)
+    return None, samples
+
+
+def split_recovery(
+    o: ChaosOptions, fault_end: float, final_at: float | None, rest: int, sim: Sim,
+    samples: list[tuple[float, int]], during: int,
+) -> dict[str, float | None]:  # fmt: skip
+    """Where the recovery went: `rest_s` is sending what was left at the fault's end at the
+    rate limit (no recovery can be faster), the remainder is what the fault cost: waiting
+    before the hand-off resumed, sending below the rate, and the tail after the last message
+    (final callbacks, look-ups, resends)."""
+    rest_s = rest / o.rate_per_second
+    last = sim.marks().get("last_created")
+    resumed = next((t for t, n in samples if n > during), None)
+    recovery = final_at - fault_end if final_at else None
+    last_send = max(0.0, float(last) - fault_end) if last else None
+    return {
+        "recovery_s": _round(recovery),
+        "rest_s": _round(rest_s),
+        "recovery_beyond_rest_s": _round(recovery - rest_s if recovery is not None else None),
+        "resume_s": _round(resumed - fault_end if resumed and rest else None),
+        "last_send_s": _round(last_send),
+        "tail_s": _round(recovery - last_send if recovery and last_send is not None else None),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def outcome(db: Database, alert_id: int, received: dict[str, int]) -> dict[str, int]:
@@ -157,7 +191,9 @@ def _measure(
     say(f"{name}: fault at +{fault_start - accepted:.1f} s, {before:,} messages handed off")
     FAULTS[name][1](stack)
     during, fault_end = sim.messages(), time.time()
-    final_at = wait_final(db, alert_id, o.settle_timeout)
+    final_at, samples = wait_final(db, alert_id, o.settle_timeout, sim)
+    rest = max(0, planned - during)
+    parts = split_recovery(o, fault_end, final_at, rest, sim, samples, during)
     received = httpx.get(f"{sim_url}/bench/numbers", timeout=60).json()["numbers"]
     marks = sim.marks()
     officer_counts = officer.stop()
@@ -167,11 +203,10 @@ def _measure(
     return {
         **result,
         "deliveries": sum(delivery_states(db, alert_id, MEASURED).values()),
-        "recovery_s": round(final_at - fault_end, 1) if final_at else None,
-        # what sending the rest takes at the fault-free rate: recovery_s can't be below it
-        "rest_at_rate_s": round((planned - during) / rate_before, 1) if rate_before else None,
+        **parts,
         "open_at_end": 0 if final_at else _open(db, alert_id),
         "fault_s": round(fault_end - fault_start, 1),
+        "fault_end_at": round(fault_end, 2),  # epoch seconds: to read the logs against
         "rate_before": round(rate_before, 1) if rate_before else None,
         "rate_during": round((during - before) / (fault_end - fault_start), 1),
         "client_5xx": officer_counts["5xx"] + int(marks.get("callback_5xx") or 0),
@@ -189,15 +224,23 @@ COLUMNS = [
     ("scenario", "scenario"),
     ("households", "households"),
     ("missed", "missed"),
-    ("duplicates", "duplicates"),
-    ("recovery_s", "recovery (s)"),
-    ("rest_at_rate_s", "rest at fault-free rate (s)"),
-    ("open_at_end", "open at end"),
+    ("duplicates", "dupl."),
+    ("recovery_s", "recovery s"),
+    ("rest_s", "rest s"),
+    ("recovery_beyond_rest_s", "beyond rest s"),
+    ("resume_s", "resumed s"),
+    ("tail_s", "tail s"),
+    ("open_at_end", "open"),
     ("rate_before", "msg/s before"),
-    ("rate_during", "msg/s during"),
-    ("client_5xx", "5xx seen"),
-    ("service_died", "died on its own"),
+    ("rate_during", "during"),
+    ("client_5xx", "5xx"),
+    ("service_died", "died"),
 ]
+LEGEND = (
+    "recovery: the fault's end → every delivery final; rest: sending what was left then at "
+    "the rate limit (no recovery is faster); beyond rest: what the fault cost; resumed: the "
+    "hand-off's first message after the fault; tail: the last message handed off → all final"
+)
 
 
 def print_table(document: dict[str, Any]) -> None:
@@ -220,6 +263,7 @@ def print_table(document: dict[str, Any]) -> None:
                          else str(value))  # fmt: skip
         out.add_row(*cells)
     console.print(out)
+    console.print(LEGEND)
 
 
 def emit(

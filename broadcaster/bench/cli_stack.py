@@ -184,7 +184,13 @@ def chaos(
     ] = None,
     json_only: JsonOpt = False,
 ) -> None:
-    """Faults mid-fan-out (API, Redis, workers, provider, database): missed, doubled, recovery."""
+    """Faults mid-fan-out (API, Redis, workers, provider, database): missed, doubled, recovery.
+
+    recovery_s: from the fault's end until every delivery is final (sending the rest included).
+    rest_s: sending what was left at the fault's end, at the rate limit (no recovery is faster).
+    recovery_beyond_rest_s: recovery_s minus rest_s, what the fault cost.
+    At the default --fault-at 0.2 the rest is most of recovery_s; 0.8 leaves little to send.
+    """
     from broadcaster.bench.chaos import ChaosOptions, emit, run_scenario
     from broadcaster.bench.chaos_faults import FAULTS
 

@@ -1,15 +1,17 @@
-"""The reconciler tick: expired leases become unknown, unknowns are looked up or resent,
-due queued work without a job gets one, finished alerts settle. Safe to run anywhere, twice."""
+"""The reconciler tick: expired leases become unknown, due queued work without a job gets one,
+unknowns are looked up (again, before a resend, if asked too soon), finished alerts settle.
+Safe to run anywhere, twice."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import ScalarSelect, and_, exists, func, insert, or_, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import (
@@ -17,14 +19,21 @@ from broadcaster.alerts.models import (
     SENDING_STATES,
     Alert,
     AlertState,
-    AlertStatus,
 )
 from broadcaster.alerts.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery import attempts
 from broadcaster.delivery.dispatch import enqueue_sends, queue_for
-from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.delivery.lookups import (
+    EXPIRED,
+    LOOKUP_PAGE,
+    Due,
+    due_lookups,
+    quiet_for,
+    tick_after,
+)
+from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.providers import provider_named
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.statuses import StatusReport, apply_reports
@@ -33,8 +42,6 @@ from channels.base import ChannelError, LookupItem, LookupResult
 
 log = logging.getLogger(__name__)
 S = DeliveryState
-LOOKUP_PAGE = 1000
-EXPIRED = "lease_expired"
 OPEN = (S.queued, S.sending, S.unknown)
 
 
@@ -42,6 +49,8 @@ OPEN = (S.queued, S.sending, S.unknown)
 class TickReport:
     leases_expired: int = 0
     found_at_provider: int = 0
+    asked_again: int = 0  # "never got it" too soon after a request could have left
+    ask_in: float = 0.0  # seconds until the soonest of those may be trusted
     resent: int = 0
     still_unknown: int = 0
     jobs_enqueued: int = 0
@@ -49,14 +58,19 @@ class TickReport:
 
 
 def tick() -> dict[str, Any]:
-    """One reconciliation pass over the whole database."""
+    """One reconciliation pass over the whole database. Queued work gets its jobs before the
+    look-ups, so a lost queue is refilled at once; resends get theirs right after."""
     rt = runtime()
     now = utcnow()
     report = TickReport()
     with rt.db.transaction() as session:
         report.leases_expired = expire_leases(session, now)
-    resolve_unknown(rt, now, report)
     report.jobs_enqueued = kick_queued(rt, now)
+    resent = resolve_unknown(rt, now, report)
+    if resent:
+        report.jobs_enqueued += kick_queued(rt, now, alerts=resent)
+    if report.asked_again and rt.redis is not None:  # then, not at the next periodic tick
+        tick_after(rt.redis, rt.settings, "look-ups again", report.ask_in)
     with rt.db.transaction() as session:
         report.alerts_settled = settle_alerts(session)
     if any(asdict(report).values()):
@@ -84,78 +98,31 @@ def expire_leases(session: Session, now: dt.datetime) -> int:
     return len(expired)
 
 
-def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> None:
+def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> set[int]:
     """Ask the provider about unknowns past the grace period (callbacks had their chance)
     and about sent messages whose final status callback never came: every such delivery,
     page by page, as fast as the provider's query limit (the channel's lookup concurrency)
-    allows, within the tick's time budget."""
+    allows, within the tick's time budget. Returns the alerts with resends."""
     settings = rt.settings.delivery
     deadline = time.monotonic() + settings.lookup_budget_seconds
     after = 0
+    resent: set[int] = set()
     while time.monotonic() < deadline:
-        rows = _due_lookups(rt, now, after)
+        rows = due_lookups(rt, now, after)
         if not rows:
-            return
+            break
         after = rows[-1][0].id
-        _look_up(rt, rows, now, report)
+        resent |= _look_up(rt, rows, now, report)
         if len(rows) < LOOKUP_PAGE:
-            return
+            break
+    return resent
 
 
-Due = tuple[Delivery, AlertStatus, str | None]  # a delivery, its alert's status, its carrier
-
-
-def _due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[Due]:
-    settings = rt.settings.delivery
-    unknown_before = now - dt.timedelta(seconds=settings.unknown_grace_seconds)
-    stale_before = now - dt.timedelta(seconds=settings.status_lookup_after_seconds)
-    recheck_before = now - dt.timedelta(seconds=settings.status_recheck_after_seconds)
-    with rt.db.read() as session:
-        rows = session.execute(
-            select(Delivery, Alert.status, _carrier())
-            .join(Alert, Alert.id == Delivery.alert_id)
-            .where(
-                Delivery.id > after,
-                or_(
-                    and_(
-                        Delivery.state == S.unknown,
-                        # a dead worker's lease ran out after its last heartbeat: callbacks
-                        # had as long as the lease to come, so it is looked up at once
-                        or_(Delivery.sent_at < unknown_before, Delivery.error_code == EXPIRED),
-                        or_(Delivery.checked_at.is_(None), Delivery.checked_at < unknown_before),
-                    ),
-                    and_(
-                        Delivery.state == S.sent,
-                        Delivery.provider_id.is_not(None),
-                        or_(  # once soon after sending, then seldom: some never get final
-                            and_(Delivery.checked_at.is_(None), Delivery.sent_at < stale_before),
-                            Delivery.checked_at < recheck_before,
-                        ),
-                    ),
-                ),
-            )
-            .order_by(Delivery.id)
-            .limit(LOOKUP_PAGE)
-        ).all()
-        session.expunge_all()
-    return [(delivery, status, carrier) for delivery, status, carrier in rows]
-
-
-def _carrier() -> ScalarSelect[str | None]:
-    """Who carried a delivery's latest attempt: where its fate must be asked."""
-    return (
-        select(DeliveryAttempt.provider)
-        .where(DeliveryAttempt.delivery_id == Delivery.id)
-        .order_by(DeliveryAttempt.number.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport) -> None:
+def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport) -> set[int]:
     """Ask each delivery's own carrier (the provider of its latest attempt; the medium's
     current one for deliveries without attempts): after a failover, an unknown is resolved
-    where it was sent, never by sending it elsewhere."""
+    where it was sent, never by sending it elsewhere. Returns the alerts with resends."""
+    resent: set[int] = set()
     by_carrier: dict[tuple[str, str, bool], list[Delivery]] = {}
     for delivery, status, carrier in sorted(rows, key=lambda row: (row[0].priority, row[0].id)):
         key = (delivery.channel, carrier or "", status.is_drill)
@@ -181,7 +148,10 @@ def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport)
             continue
         results = rt.run(rt.channel(provider.name, drill=drill).lookup(items))
         with rt.db.transaction() as session:
-            _apply_lookups(session, {d.id: d for d in deliveries}, results, now, report)
+            by_id = {d.id: d for d in deliveries}
+            lease = rt.settings.delivery.lease_seconds
+            resent |= _apply_lookups(session, by_id, results, now, report, lease)
+    return resent
 
 
 def _apply_lookups(
@@ -190,7 +160,8 @@ def _apply_lookups(
     results: list[LookupResult],
     now: dt.datetime,
     report: TickReport,
-) -> None:
+    lease_seconds: float,
+) -> set[int]:
     checked = [r.key for r in results]
     session.execute(
         update(Delivery)
@@ -204,12 +175,20 @@ def _apply_lookups(
         if r.found and r.provider_id and r.state
     ]
     report.found_at_provider += apply_reports(session, found, now)
+    resent: set[int] = set()
     for result in results:
         delivery = deliveries[result.key]
         if result.found is None:
             report.still_unknown += 1
         elif result.found is False and delivery.state is S.unknown:
-            report.resent += _resend(session, delivery, now)
+            wait = quiet_for(delivery, now, lease_seconds)
+            if wait > 0:  # it may still be on its way: asked again (a second look-up) later
+                report.ask_in = min(report.ask_in, wait) if report.asked_again else wait
+                report.asked_again += 1
+            elif _resend(session, delivery, now):
+                report.resent += 1
+                resent.add(delivery.alert_id)
+    return resent
 
 
 def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
@@ -243,25 +222,32 @@ def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
     return 1
 
 
-def kick_queued(rt: Runtime, now: dt.datetime) -> int:
-    """Queued deliveries that are due while their queue is empty have lost their job."""
+def kick_queued(rt: Runtime, now: dt.datetime, *, alerts: Collection[int] | None = None) -> int:
+    """Queued deliveries that are due while their queue is empty have lost their job; those
+    of `alerts` (just resent) get jobs whatever the queue holds (extra jobs end at once)."""
     if rt.redis is None:
         return 0
+    query = (
+        select(Delivery.alert_id, Alert.level, Delivery.channel, func.count())
+        .join(Alert, Alert.id == Delivery.alert_id)
+        .where(
+            Delivery.state == S.queued,
+            Alert.state.in_(SENDING_STATES)
+            | (Alert.state.in_(NOTICE_STATES) & Delivery.notice.is_not(None)),
+            (Delivery.not_before.is_(None)) | (Delivery.not_before <= now),
+        )
+        .group_by(Delivery.alert_id, Alert.level, Delivery.channel)
+    )
+    if alerts is not None:
+        query = query.where(Delivery.alert_id.in_(list(alerts)))
     with rt.db.transaction() as session:
-        rows = session.execute(
-            select(Delivery.alert_id, Alert.level, Delivery.channel, func.count())
-            .join(Alert, Alert.id == Delivery.alert_id)
-            .where(
-                Delivery.state == S.queued,
-                Alert.state.in_(SENDING_STATES)
-                | (Alert.state.in_(NOTICE_STATES) & Delivery.notice.is_not(None)),
-                (Delivery.not_before.is_(None)) | (Delivery.not_before <= now),
-            )
-            .group_by(Delivery.alert_id, Alert.level, Delivery.channel)
-        ).all()
+        rows = session.execute(query).all()
+    # whether each queue was empty before this kick added to it
+    empty = {name: get_queue(name, rt.redis, rt.settings).count == 0 for name in {
+        queue_for(level) for _alert, level, _channel, _count in rows}}  # fmt: skip
     enqueued = 0
     for alert_id, level, channel, count in rows:
-        if get_queue(queue_for(level), rt.redis, rt.settings).count > 0:
+        if alerts is None and not empty[queue_for(level)]:
             continue
         enqueued += enqueue_sends(
             rt.settings, rt.redis, alert_id=alert_id, level=level, channel_counts={channel: count}

@@ -58,3 +58,6 @@ def test_nothing_is_lost_or_doubled_and_everything_recovers(
     assert figures["restarted"] == [], summary
     if scenario == "db-kill":  # the fault did strike
         assert figures.get("connections_killed" if dialect == "postgresql" else "locked_s"), summary
+    if scenario == "redis-kill":  # resumed by the kick when Redis came back, not a later tick
+        logs = "".join(p.read_text(errors="replace") for p in Path(figures["logs"]).glob("*.log"))
+        assert "Redis is back; ticks fired at once: reconcile" in logs, summary

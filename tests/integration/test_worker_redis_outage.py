@@ -1,4 +1,5 @@
-"""A worker outlives its Redis: SIGKILLed and restarted empty, the worker works and ticks again."""
+"""A worker outlives its Redis: SIGKILLed and restarted empty, the worker works and ticks again;
+work that waited for Redis goes out as soon as Redis is back, not at the next periodic tick."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from broadcaster.db.database import Database
 from broadcaster.queues import DEFAULT, connect, get_queue
 from broadcaster.redis_embedded import EmbeddedRedis
 from broadcaster.settings import Settings
+from broadcaster.ticks import tick_key
+from tests.integration.test_delivery_faults import issue, settled, village
 from tests.integration.test_worker import JOBS, ROOT, WORKER_SCRIPT
+from tests.stack import running_stack
 
 pytestmark = pytest.mark.integration
 PREFIX = "bt-outage"
@@ -109,3 +114,82 @@ def test_a_worker_survives_redis_killed_and_restarted_empty(
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_sigkilled_worker_leaves_no_scheduler_behind(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """RQ runs its scheduler in a forked process; it used to outlive a SIGKILLed worker,
+    orphaned, for good."""
+    with (tmp_path / "worker.log").open("wb") as handle:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER_SCRIPT, private_redis.url, PREFIX, str(tmp_path), "0"],
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: bool(_children(worker.pid)), "RQ's scheduler process")
+        children = _children(worker.pid)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        _wait_for(lambda: not any(_alive(pid) for pid in children), "its children to end")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+@pytest.mark.parametrize("data", ["kept", "lost"])
+def test_an_alert_issued_while_redis_is_down_goes_out_once_redis_is_back(
+    db: Database, private_redis: PrivateRedis, tmp_path: Path, data: str
+) -> None:
+    """The API commits the alert but cannot enqueue its jobs; the reconciler's periodic tick
+    is an hour away. Redis back (with its data, so the tick's interval key is still there;
+    or empty), the worker's ticker kicks the reconciler at once and every household gets its
+    message; the worker never exits."""
+    households = 30
+    village(db, households)
+    settings = Settings(env="test", redis_url=private_redis.url, queue_prefix=PREFIX + "-kick")
+    hour = {"reconcile_every_seconds": 3600}
+    with running_stack(db, settings, tmp_path / "stack", **hour) as stack:
+        worker = stack.start_worker()
+        connection = connect(private_redis.url)
+        reconcile = tick_key(stack.settings, "reconcile")
+        _wait_for(lambda: bool(connection.exists(reconcile)), "the first reconcile tick")
+        time.sleep(2)  # the append-only file is written each second: the tick's key survives
+        private_redis.kill()
+        alert_id = issue(stack)  # committed; its jobs could not be enqueued
+        time.sleep(2)
+        assert stack.sim_messages() == []  # nothing can go without Redis
+        assert worker.poll() is None
+        if data == "lost":
+            private_redis.restart_empty()
+        else:
+            private_redis.server.start()
+            assert connect(private_redis.url).pttl(reconcile) > 60_000  # no tick for a while
+        _wait_for(lambda: settled(stack, alert_id, households), "every household sent to")
+        assert len({m.to for m in stack.sim_messages()}) == households
+        assert worker.poll() is None
+        stack.stop_workers()

@@ -1,0 +1,138 @@
+"""The look-up schedule: which deliveries the reconciler asks their provider about, and when."""
+
+# Unknowns (a request whose fate we never heard) are asked about once callbacks had their
+# grace, at once if a dead worker's lease ran out. A provider's "never got it" is trusted
+# (the delivery resent) only `RESEND_QUIET_SECONDS` after a request for it could last have
+# left; sooner, a request may still be on its way, so it is asked again (a second look-up)
+# when that time has passed: with short waits, one early look-up resent messages that
+# arrived after all (3 duplicates with 1 s waits).
+# Sent messages whose final callback never came are asked about `status_lookup_after_seconds`
+# after sending, then seldom. A webhook process that (re)starts marks a callback gap: final
+# callbacks may have been lost while it was away, so everything sent before it and never
+# looked up is asked about a grace after the restart instead of waiting its turn.
+
+from __future__ import annotations
+
+import datetime as dt
+
+import redis
+from sqlalchemy import ScalarSelect, and_, or_, select
+
+from broadcaster.alerts.models import Alert, AlertStatus
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.delivery.runtime import Runtime
+from broadcaster.queues import URGENT, get_queue
+from broadcaster.settings import Settings
+
+S = DeliveryState
+LOOKUP_PAGE = 1000
+EXPIRED = "lease_expired"
+RESEND_QUIET_SECONDS = 5.0
+TICK = "broadcaster.delivery.reconciler.tick"
+
+Due = tuple[Delivery, AlertStatus, str | None]  # a delivery, its alert's status, its carrier
+
+
+def grace(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(seconds=settings.delivery.unknown_grace_seconds)
+
+
+def quiet_for(delivery: Delivery, now: dt.datetime, lease_seconds: float) -> float:
+    """Seconds until the provider's "never got it" about this unknown may be trusted (0 or
+    less: now). A request could last have left when its unknown answer was recorded
+    (`sent_at`), or, for a lease that ran out, when its worker last renewed it: heartbeats
+    renew every third of the lease, so two thirds of it before it ran out (`sent_at` then)."""
+    since = (now - (delivery.sent_at or now)).total_seconds()
+    if delivery.error_code == EXPIRED:
+        since += lease_seconds * 2 / 3
+    return RESEND_QUIET_SECONDS - since
+
+
+def tick_after(connection: redis.Redis, settings: Settings, why: str, at_least: float = 0) -> None:
+    """A reconciler tick a grace from now (or `at_least` seconds), ahead of the urgent queue
+    (RQ's scheduler moves it there), instead of waiting for the next periodic one; a
+    delivery looked up now is due again a grace later."""
+    get_queue(URGENT, connection, settings).enqueue_in(
+        max(grace(settings), dt.timedelta(seconds=max(0.5, at_least + 0.1))),
+        TICK,
+        description=f"reconcile: {why}",
+        result_ttl=300,
+        at_front=True,
+    )
+
+
+def _gap_key(settings: Settings) -> str:
+    return f"{settings.queue_prefix}:callback_gap"
+
+
+def mark_callback_gap(connection: redis.Redis, settings: Settings, at: dt.datetime) -> None:
+    """A webhook process starts at `at`: what was sent before and never looked up is due a
+    grace later (and a tick comes then). Kept until the ordinary schedule covers it."""
+    keep = settings.delivery.status_lookup_after_seconds + 2 * grace(settings).total_seconds()
+    connection.set(_gap_key(settings), at.timestamp(), ex=max(1, round(keep)))
+    tick_after(connection, settings, "callbacks may have been lost")
+
+
+def callback_gap(rt: Runtime, now: dt.datetime) -> dt.datetime | None:
+    """The latest callback gap whose grace has passed, if any (Redis away: none)."""
+    if rt.redis is None:
+        return None
+    try:
+        raw = rt.redis.get(_gap_key(rt.settings))
+    except redis.RedisError:
+        return None
+    if raw is None:
+        return None
+    at = dt.datetime.fromtimestamp(float(raw), dt.UTC)
+    return at if at + grace(rt.settings) <= now else None
+
+
+def due_lookups(rt: Runtime, now: dt.datetime, after: int) -> list[Due]:
+    """The next page of deliveries (ids above `after`) due for a look-up now."""
+    settings = rt.settings.delivery
+    unknown_before = now - grace(rt.settings)
+    stale_before = now - dt.timedelta(seconds=settings.status_lookup_after_seconds)
+    gap = callback_gap(rt, now)
+    if gap is not None:
+        stale_before = max(stale_before, gap)
+    recheck_before = now - dt.timedelta(seconds=settings.status_recheck_after_seconds)
+    with rt.db.read() as session:
+        rows = session.execute(
+            select(Delivery, Alert.status, _carrier())
+            .join(Alert, Alert.id == Delivery.alert_id)
+            .where(
+                Delivery.id > after,
+                or_(
+                    and_(
+                        Delivery.state == S.unknown,
+                        # a dead worker's lease ran out after its last heartbeat: callbacks
+                        # had as long as the lease to come, so it is looked up at once
+                        or_(Delivery.sent_at < unknown_before, Delivery.error_code == EXPIRED),
+                        or_(Delivery.checked_at.is_(None), Delivery.checked_at < unknown_before),
+                    ),
+                    and_(
+                        Delivery.state == S.sent,
+                        Delivery.provider_id.is_not(None),
+                        or_(  # once soon after sending, then seldom: some never get final
+                            and_(Delivery.checked_at.is_(None), Delivery.sent_at < stale_before),
+                            Delivery.checked_at < recheck_before,
+                        ),
+                    ),
+                ),
+            )
+            .order_by(Delivery.id)
+            .limit(LOOKUP_PAGE)
+        ).all()
+        session.expunge_all()
+    return [(delivery, status, carrier) for delivery, status, carrier in rows]
+
+
+def _carrier() -> ScalarSelect[str | None]:
+    """Who carried a delivery's latest attempt: where its fate must be asked."""
+    return (
+        select(DeliveryAttempt.provider)
+        .where(DeliveryAttempt.delivery_id == Delivery.id)
+        .order_by(DeliveryAttempt.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
