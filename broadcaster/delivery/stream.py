@@ -16,7 +16,7 @@ from typing import Any
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.breaker import Breaker, is_failure
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
-from channels.base import Channel, SendItem, SendResult
+from channels.base import Channel, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(seconds=5)
@@ -26,6 +26,8 @@ FLUSH_WAIT = 0.05  # seconds an answer may wait for others to share its transact
 WRITE_TRIES = 5
 QUICK_RETRIES = 5  # immediate tries of a request the provider refused without sending
 QUICK_BACKOFF = 0.2  # seconds before the first of them, doubling
+# Answers that say the provider did not take the item (nothing went): its limits are given back.
+UNSENT = frozenset({Outcome.retry, Outcome.failed})
 
 
 @dataclass
@@ -39,6 +41,7 @@ class _Done:
 class _Lease:
     count: int
     outstanding: int
+    release: Callable[[list[int]], None] | None = None  # gives back what unsent items counted
     dispatched: int = 0  # requests that went out (the gate is asked as each one goes)
     stats: RecordStats = field(default_factory=RecordStats)
     active_at: float = field(default_factory=time.monotonic)
@@ -61,9 +64,13 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
-    def open(self, token: str, count: int) -> None:
+    def open(
+        self, token: str, count: int, release: Callable[[list[int]], None] | None = None
+    ) -> None:
+        """Expect `count` answers for the lease; `release` is told the keys of the items the
+        provider did not accept (refused, held back), as their answers are written."""
         with self._lock:
-            self._leases[token] = _Lease(count, count)
+            self._leases[token] = _Lease(count, count, release)
             if count <= 0:
                 self._leases[token].finished.set()
 
@@ -178,6 +185,7 @@ class Recorder:
         for token, entry in batch:
             if isinstance(entry, SendResult):
                 by_token.setdefault(token, []).append(entry)
+        self._release(by_token)  # before the writes queue those items again
         got: dict[str, RecordStats] = {}
         for attempt in range(WRITE_TRIES):
             try:
@@ -204,6 +212,23 @@ class Recorder:
             for token, lease in list(self._leases.items()):
                 if lease.finished.is_set() and time.monotonic() - lease.active_at > 60:
                     del self._leases[token]  # nobody waited for it (its job left early)
+
+    def _release(self, by_token: dict[str, list[SendResult]]) -> None:
+        """Give back what the items the providers did not take counted against their
+        numbers' limits (one call per lease)."""
+        with self._lock:
+            owners = {
+                token: self._leases[token].release for token in by_token if token in self._leases
+            }
+        for token, results in by_token.items():
+            release = owners.get(token)
+            unsent = [r.key for r in results if r.outcome in UNSENT]
+            if release is None or not unsent:
+                continue
+            try:
+                release(unsent)
+            except Exception:  # the windows stay counted: the safe side
+                log.warning("could not give back the per-number counts of %d items", len(unsent))
 
     def _record(self, by_token: dict[str, list[SendResult]]) -> dict[str, RecordStats]:
         got: dict[str, RecordStats] = {}

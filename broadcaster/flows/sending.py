@@ -26,7 +26,7 @@ from broadcaster.delivery.items import (
     wecom_items,
 )
 from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
-from broadcaster.delivery.limits import admit, bucket_for
+from broadcaster.delivery.limits import Admission, admit, bucket_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
@@ -106,9 +106,7 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
-    _send_rate_limited(
-        rt, sender, (channel, provider.name), alert.is_drill, admission.admitted, lease.token
-    )
+    _send_rate_limited(rt, sender, (channel, provider.name), alert.is_drill, admission, lease.token)
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
 
@@ -140,13 +138,15 @@ def _send_rate_limited(
     sender: Channel[Any],
     carrier: tuple[str, str],
     drill: bool,
-    items: list[SendItem],
+    admission: Admission,
     token: str,
 ) -> None:
-    """Hand items to the channel loop in the chunks the shared rate limit grants;
-    `carrier`: the medium and the provider (channel name) sending it."""
+    """Hand the admitted items to the channel loop in the chunks the shared rate limit
+    grants; `carrier`: the medium and the provider (channel name) sending it. What the
+    provider does not accept gives its per-number counts back as its answer is written."""
     medium, provider = carrier
-    rt.recorder.open(token, len(items))
+    items = admission.admitted
+    rt.recorder.open(token, len(items), admission.release)
     bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(provider, drill=drill)
 

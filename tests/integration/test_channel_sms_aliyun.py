@@ -115,6 +115,7 @@ async def test_over_the_per_number_limits(env: AliyunEnv) -> None:
     assert first.outcome is Outcome.accepted
     assert (again.outcome, again.error_code) == (Outcome.retry, "isv.BUSINESS_LIMIT_CONTROL")
     assert again.detail["retry_after"] == 60
+    assert again.throttled  # flow control, not an unwell provider
     env.configure(per_minute=100, per_hour=1)
     [hourly] = await send(channel, item(3))
     assert (hourly.outcome, hourly.error_code) == (Outcome.failed, "isv.BUSINESS_LIMIT_CONTROL")
@@ -135,6 +136,7 @@ async def test_faults_down_throttled_error_unreachable(env: AliyunEnv) -> None:
     assert (throttled.outcome, throttled.error_code) == (Outcome.retry, "Throttling.User")
     assert (error.outcome, error.error_code) == (Outcome.unknown, "InternalError")
     assert (closed.outcome, closed.error_code) == (Outcome.retry, "connection")
+    assert [r.throttled for r in (down, throttled, error, closed)] == [False, True, False, False]
     assert env.sms()["sms"] == []
 
 

@@ -25,8 +25,10 @@ def test_business_codes() -> None:
     assert outcome_of("isv.SOMETHING_NEW") == (Outcome.failed, "isv.SOMETHING_NEW")
     minute = business(ITEM, "isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1", {})
     assert (minute.outcome, minute.detail["retry_after"]) == (Outcome.retry, 60)
+    assert minute.throttled  # flow control: the breaker is not fed
     day = business(ITEM, "isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:10", {})
     assert day.outcome is Outcome.failed
+    assert not business(ITEM, "isp.SYSTEM_ERROR", "", {}).throttled
 
 
 def wrapped(cause: BaseException) -> UnretryableException:
@@ -49,8 +51,10 @@ def test_gateway_and_network_failures() -> None:
     key = ConnectionKey("127.0.0.1", 9, False, True, None, None, None)
     unreachable = wrapped(aiohttp.ClientConnectorError(key, OSError(111, "refused")))
     slow = wrapped(TimeoutError())
-    cases = [throttled, refused, down, broken, unreachable, slow, ValueError("bug")]
-    assert [(r.outcome, r.error_code) for r in (failure(ITEM, c, {}) for c in cases)] == [
+    too_many = ServerException(status_code=429, code="TooManyRequests", message="slow down")
+    cases = [throttled, refused, down, broken, unreachable, slow, ValueError("bug"), too_many]
+    results = [failure(ITEM, c, {}) for c in cases]
+    assert [(r.outcome, r.error_code) for r in results] == [
         (Outcome.retry, "Throttling.User"),
         (Outcome.failed, "SignatureDoesNotMatch"),
         (Outcome.retry, "ServiceUnavailable"),
@@ -58,4 +62,7 @@ def test_gateway_and_network_failures() -> None:
         (Outcome.retry, "connection"),
         (Outcome.unknown, "timeout"),
         (Outcome.unknown, "error"),
+        (Outcome.retry, "TooManyRequests"),
     ]
+    # "slow down" answers, not an unwell provider: only these spare the breaker
+    assert [r.throttled for r in results] == [True, False, False, False, False, False, False, True]
