@@ -12,8 +12,9 @@ from collections.abc import Callable
 from broadcaster.settings import BreakerSettings
 from channels.base import Outcome, SendResult
 
+CIRCUIT_OPEN = "circuit_open"  # the error code of an item a breaker held (channels.base.held)
 # Our own holds: nothing reached the provider.
-NOT_FAILURES = frozenset({"rate_limited", "number_limit", "circuit_open"})
+NOT_FAILURES = frozenset({"rate_limited", "number_limit", CIRCUIT_OPEN})
 
 
 class BreakerState(enum.StrEnum):
@@ -93,7 +94,7 @@ class Breaker:
         """Count one provider answer. Held items never reached it and are not counted; nor is
         a `throttled` answer (the provider is well, only busy), except that a half-open
         breaker's probe answered so frees its place for another probe."""
-        if result.error_code == "circuit_open":
+        if result.error_code == CIRCUIT_OPEN:
             return
         if result.throttled:
             with self._lock:

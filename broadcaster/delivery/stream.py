@@ -10,11 +10,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from broadcaster.db.base import utcnow
-from broadcaster.delivery.breaker import Breaker, is_failure
+from broadcaster.delivery.breaker import CIRCUIT_OPEN, Breaker, is_failure
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
 from channels.base import Channel, Outcome, SendItem, SendResult
 
@@ -107,8 +107,10 @@ class Recorder:
         connection) is tried again at once, a few times with a short back-off, without
         holding up the rest; held items (breaker open) come back as retry/circuit_open and
         wait, queued — briefly when another provider of the medium can take them (failover:
-        the next batch goes to it, see `provider_for`)."""
+        the next batch goes to it, see `provider_for`). An item the provider refused before
+        the breaker held it keeps the provider's refusal on record (the cause, for health)."""
         by_key = {item.key: item for item in items}
+        refused: dict[int, SendResult] = {}  # the provider's last refusal of a retried item
         answered = 0
         later: set[asyncio.Task[None]] = set()
 
@@ -117,10 +119,11 @@ class Recorder:
             async for result in sender.send_stream(batch, gate):
                 gate.breaker.record(result)
                 if tries < QUICK_RETRIES and is_failure(result) and result.retryable:
+                    refused[result.key] = result
                     later.add(asyncio.ensure_future(again(by_key[result.key], tries + 1)))
                     continue
                 answered += 1
-                self._queue.put((token, result))
+                self._queue.put((token, _with_cause(result, refused.get(result.key))))
 
         async def again(item: SendItem, tries: int) -> None:
             await asyncio.sleep(QUICK_BACKOFF * 2 ** (tries - 1))
@@ -252,6 +255,14 @@ class Recorder:
                 extend_leases(session, tokens, now=utcnow(), lease_seconds=self.lease_seconds)
         except Exception:
             log.exception("lease heartbeat failed; will try again")
+
+
+def _with_cause(result: SendResult, refusal: SendResult | None) -> SendResult:
+    """A held item the provider had refused: its attempt records the refusal (it waits as
+    held items do)."""
+    if refusal is None or result.error_code != CIRCUIT_OPEN:
+        return result
+    return replace(result, error_code=refusal.error_code, message=refusal.message)
 
 
 class _Counting:
