@@ -40,9 +40,7 @@ def test_aliyun_down_sends_through_twilio_once_each(
             f.household(session, grid=zones["G1"], phones=(phone,))
     monkeypatch.setenv("BROADCASTER_MEDIA", MEDIA)
     # Aliyun's default per-number limits (1 a minute): a refused attempt gives its count back
-    options = {
-        "aliyun": {"access_key_id": DEFAULT_KEY_ID, "access_key_secret": DEFAULT_KEY_SECRET}
-    }
+    options = {"aliyun": {"access_key_id": DEFAULT_KEY_ID, "access_key_secret": DEFAULT_KEY_SECRET}}
     with running_stack(
         db, redis_settings, tmp_path / "s", channel_options=options, breaker=BREAKER
     ) as stack:
