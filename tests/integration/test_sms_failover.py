@@ -1,6 +1,7 @@
 """Aliyun goes down in the middle of a 5,000-household alert (two workers, the default
 per-number limits): the rest goes through Tencent, every household is reached, no phone gets
-the alert from both providers, and the switch shows in the counts and on the console."""
+the alert from both providers, and the switch shows in the counts and on the console. Aliyun
+saying "slow down" is no failure: its texts wait for it, none goes to Tencent."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from sqlalchemy import func, select
 
 from broadcaster.app import create_app
 from broadcaster.db.database import Database
+from broadcaster.delivery.breaker_board import read_board
 from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.queues import connect
 from broadcaster.registry.models import Household, Person, PhoneKind
 from broadcaster.settings import Settings
 from broadcaster.sim.aliyun_sms_config import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
@@ -191,3 +194,62 @@ def console_page(stack: Stack, alert_id: int) -> str:
         page = console.get(f"/console/alerts/{alert_id}")
     assert page.status_code == 200, page.text
     return page.text
+
+
+def attempt_codes(db: Database, alert_id: int) -> dict[int, set[str | None]]:
+    """By delivery, the error codes of its attempts."""
+    found: dict[int, set[str | None]] = {}
+    with db.read() as session:
+        for delivery_id, code in session.execute(
+            select(DeliveryAttempt.delivery_id, DeliveryAttempt.error_code)
+            .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+            .where(Delivery.alert_id == alert_id)
+        ):
+            found.setdefault(delivery_id, set()).add(code)
+    return found
+
+
+def test_a_throttling_aliyun_is_waited_for_not_failed_over(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    households = 10
+    with db.transaction() as session:
+        grid = f.zone_tree(session)["G1"]
+        for phone in PHONES[:households]:
+            f.household(session, grid=grid, phones=(f"+86{phone}",))
+    with (
+        running_stack(
+            db,
+            redis_settings,
+            tmp_path / "s",
+            media={"sms": ["aliyun", "tencent"]},
+            channel_options=OPTIONS,
+            breaker={**BREAKER, "min_requests": 3},
+        ) as stack,
+        stack.client() as api,
+    ):
+        configure_sims(stack)
+        faults = f"{stack.sim_url}/api/aliyun/faults"
+        httpx.post(faults, json={"throttle_rate": 1.0}).raise_for_status()
+        created = api.post("/api/v1/alerts", json=ALERT)
+        assert created.status_code == 201, created.text
+        alert_id = created.json()["id"]
+        stack.start_worker()
+
+        def all_throttled() -> bool:
+            codes = attempt_codes(db, alert_id)
+            return len(codes) == households and all("Throttling.User" in c for c in codes.values())
+
+        wait_until(all_throttled)  # every text refused for now: "slow down"
+        httpx.post(faults, json={"throttle_rate": 0.0}).raise_for_status()
+        wait_until(lambda: delivered(db, alert_id) == households)
+        by_aliyun, by_tencent = aliyun_accepted(stack), tencent_accepted(stack)
+        board = read_board(
+            connect(stack.settings.redis_url or ""), stack.settings.queue_prefix, 600
+        )
+
+    assert sorted(by_aliyun) == PHONES[:households]
+    assert by_tencent == []  # no failover: Aliyun was busy, not down
+    assert "sms_aliyun" not in board  # its breaker never changed state: never fed them
+    codes = set().union(*attempt_codes(db, alert_id).values())
+    assert codes == {None, "Throttling.User"}  # waited; no number's window held it
