@@ -1,4 +1,5 @@
-"""What Aliyun's answers mean for one item: nothing that may have been sent is ever `retry`."""
+"""What Aliyun's answers mean for one item: nothing that may have been sent is ever `retry`;
+how batches are cut and their messages named."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
 
 from channels.base import Outcome, SendItem
+from channels.sms_aliyun_batch import batch_id, biz_of, chunks
 from channels.sms_aliyun_outcomes import business, failure
+from channels.templated import Filled
 
 ITEM = SendItem(7, "+8613912345678", "")
 
@@ -66,3 +69,17 @@ def test_gateway_and_network_failures() -> None:
     ]
     # "slow down" answers, not an unwell provider: only these spare the breaker
     assert [r.throttled for r in results] == [True, False, False, False, False, False, False, True]
+
+
+def test_a_batch_names_each_number_once() -> None:
+    alert, notice = Filled("SMS_1", {}, "a"), Filled("SMS_2", {}, "b")
+    entries = [
+        (SendItem(1, "+8613900000001", ""), "13900000001", alert),
+        (SendItem(2, "+8613900000002", ""), "13900000002", alert),
+        (SendItem(3, "+8613900000001", ""), "13900000001", alert),  # a shared phone
+        (SendItem(4, "+8613900000001", ""), "13900000001", notice),
+        (SendItem(5, "+8613900000003", ""), "13900000003", alert),
+    ]
+    assert [[e[0].key for e in chunk] for chunk in chunks(entries, 100)] == [[1, 2], [3, 5], [4]]
+    assert [[e[0].key for e in chunk] for chunk in chunks(entries, 1)] == [[1], [2], [3], [4], [5]]
+    assert biz_of(batch_id("9006^0", "13900000001")) == biz_of("9006^0") == "9006^0"
