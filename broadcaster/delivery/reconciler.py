@@ -34,7 +34,7 @@ from channels.base import ChannelError, LookupItem, LookupResult
 log = logging.getLogger(__name__)
 S = DeliveryState
 LOOKUP_PAGE = 1000
-EXPIRED = "lease_expired"
+EXPIRED = attempts.LEASE_EXPIRED
 OPEN = (S.queued, S.sending, S.unknown)
 
 

@@ -9,7 +9,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -73,6 +74,20 @@ class Recorder:
             self._leases[token] = _Lease(count, count, release)
             if count <= 0:
                 self._leases[token].finished.set()
+
+    @contextmanager
+    def keeping(self, token: str) -> Iterator[None]:
+        """The lease's heartbeat from its claim on, while the job builds and admits its items
+        (until `open`): a slow start must not let it run out before anything is sent."""
+        placeholder = _Lease(0, 1)
+        with self._lock:
+            self._leases[token] = placeholder
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._leases.get(token) is placeholder:
+                    del self._leases[token]
 
     def backlog(self) -> int:
         """Requests of this process still waiting for an answer."""

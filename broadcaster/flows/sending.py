@@ -25,7 +25,7 @@ from broadcaster.delivery.items import (
     voice_items,
     wecom_items,
 )
-from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
+from broadcaster.delivery.ledger import Claimed, Lease, RecordStats, claim, record_results
 from broadcaster.delivery.limits import Admission, admit, bucket_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
@@ -76,6 +76,14 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         session.expunge(alert)
     if not lease.items:
         return {"claimed": 0}
+    with rt.recorder.keeping(lease.token):  # the lease's heartbeat while the sends are made
+        return _send_lease(rt, alert, channel, provider, lease)
+
+
+def _send_lease(
+    rt: Runtime, alert: Alert, channel: str, provider: ChannelClass | ChannelError, lease: Lease
+) -> dict[str, Any]:
+    """Build, admit and send a leased batch; answers are recorded as they come."""
     stats = RecordStats()
     try:
         if isinstance(provider, ChannelError):
