@@ -119,3 +119,26 @@ def test_one_hanging_request_holds_up_only_itself(
     finally:
         recorder.close()
     assert stats.lease_lost == 0
+
+
+def test_a_lease_is_kept_while_its_job_prepares_the_sends(
+    db: Database, settings: Settings, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Between the claim and the first send (building, admitting) the heartbeat keeps the
+    lease; once the job is done with it, nothing keeps it any more."""
+    with db.transaction() as session:
+        f.household(session, grid=f.zone_tree(session)["G1"])
+    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
+    with db.transaction() as session:
+        lease = claim(
+            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=3, now=utcnow()
+        )
+    recorder = Recorder(db, loop, lease_seconds=3)
+    try:
+        with recorder.keeping(lease.token):
+            time.sleep(4)  # a slow start, longer than the lease
+            with db.transaction() as session:
+                assert expire_leases(session, utcnow()) == 0
+        assert recorder.backlog() == 0  # left with the job: it is not renewed any more
+    finally:
+        recorder.close()
