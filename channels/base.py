@@ -49,6 +49,33 @@ DEFAULT_REACH = {
 }
 
 
+class TextForm(enum.StrEnum):
+    """Which of our texts a channel's items carry: the core renders the form's templates,
+    config/templates/<language>/<form>.txt.j2 (and <form>_<notice>.txt.j2), never a template
+    named after a channel. A plugin may declare a form of its own and ship its templates."""
+
+    short_text = "short_text"  # a text message: asks for a reply (SMS, pagers)
+    spoken = "spoken"  # a call's script: asks for a key
+    letter = "letter"  # an e-mail's body; its subject line is letter_subject
+    letter_subject = "letter_subject"
+    group_post = "group_post"  # a post into a group chat, by its robot or pasted by hand
+    broadcast = "broadcast"  # what a loudspeaker plays (and its audio file)
+    forward = "forward"  # what a group's owner is asked to pass on to the group
+
+
+DEFAULT_FORM = {
+    Reach.mobile: TextForm.short_text,
+    Reach.phone: TextForm.spoken,
+    Reach.email: TextForm.letter,
+    Reach.group_robot: TextForm.group_post,
+    Reach.loudspeaker: TextForm.broadcast,
+    Reach.group_owner: TextForm.forward,
+}
+# The item field (SendItem.extra) naming the loudspeaker a play is for, when the item's
+# address is the push endpoint of the loudspeaker's broadcast server.
+SPEAKER_FIELD = "speaker"
+
+
 class Outcome(enum.StrEnum):
     """What the provider said about one item.
 
@@ -72,11 +99,17 @@ class Capabilities:
     max_body_chars: int | None = None
     rate_per_second: float | None = None
     reach: Reach | None = None  # unset: the audience's usual addresses (DEFAULT_REACH)
+    form: str | None = None  # unset: the usual text form of its addresses (DEFAULT_FORM)
 
     @property
     def addresses(self) -> Reach:
         """The addresses this channel's items go to."""
         return self.reach or DEFAULT_REACH[self.audience]
+
+    @property
+    def text_form(self) -> str:
+        """Which of our texts its items carry (a TextForm, or a form its plugin ships)."""
+        return self.form or DEFAULT_FORM[self.addresses]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from channels.base import (
     Reach,
     SendItem,
     SendResult,
+    TextForm,
 )
 from channels.config import Deployment
 
@@ -166,7 +167,10 @@ class EmailSmtp(Channel[EmailSmtpSettings]):
     settings_model = EmailSmtpSettings
     settings_sections = ("email",)
     capabilities = Capabilities(
-        audience=Audience.person, confirmations=frozenset({"link"}), reach=Reach.email
+        audience=Audience.person,
+        confirmations=frozenset({"link"}),
+        reach=Reach.email,
+        form=TextForm.letter,
     )
 
     @classmethod

@@ -21,8 +21,8 @@ class ChannelRegistryError(RuntimeError):
 
 def build_registry(points: list[EntryPoint] | None = None) -> dict[str, ChannelClass]:
     """Map each channel name to its class; a duplicate name, a non-channel, two providers of
-    one medium under one provider name or disagreeing on its addresses, and one webhook
-    route declared twice are errors."""
+    one medium under one provider name or disagreeing on its addresses or text form, and one
+    webhook route declared twice are errors."""
     found: dict[str, ChannelClass] = {}
     for point in points if points is not None else list(entry_points(group=GROUP)):
         cls = point.load()
@@ -74,6 +74,11 @@ def _tables(classes: dict[str, ChannelClass]) -> Tables:
                 f"providers of medium {cls.medium!r} reach different addresses: "
                 f"{first.name!r} and {name!r}"
             )
+        if first is not None and first.capabilities.text_form != cls.capabilities.text_form:
+            raise ChannelRegistryError(
+                f"providers of medium {cls.medium!r} carry different text forms: "
+                f"{first.name!r} and {name!r}"
+            )
         providers[cls.provider] = cls
         for kind, hook in cls.__dict__.get("hooks", {}).items():  # hooks it declares itself
             route = (cls.provider, kind)
@@ -116,6 +121,13 @@ def reach_of(medium: str) -> Reach:
     """The addresses a medium's items go to; an unknown medium reaches mobile numbers."""
     cls = tables().speakers.get(medium)
     return cls.capabilities.addresses if cls is not None else Reach.mobile
+
+
+def form_of(medium: str) -> str | None:
+    """The text form a medium's items carry (channels.base.TextForm); None for a name that
+    is no installed medium."""
+    cls = tables().speakers.get(medium)
+    return cls.capabilities.text_form if cls is not None else None
 
 
 def channel_for(reach: Reach) -> str | None:

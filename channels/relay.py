@@ -8,7 +8,7 @@ recorded by the core when the owner taps "已转发 / forwarded".
 
 from __future__ import annotations
 
-from channels.base import Audience, Capabilities, Reach
+from channels.base import Audience, Capabilities, Reach, TextForm
 from channels.sms_twilio import SmsTwilio
 
 
@@ -22,4 +22,5 @@ class Relay(SmsTwilio):
         confirmations=frozenset({"relay"}),
         max_body_chars=670,
         reach=Reach.group_owner,
+        form=TextForm.forward,
     )

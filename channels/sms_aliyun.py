@@ -29,6 +29,7 @@ from channels.base import (
     SendGate,
     SendItem,
     SendResult,
+    TextForm,
     held,
 )
 from channels.config import Deployment
@@ -100,6 +101,7 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
         confirmations=frozenset({"sms_reply", "link"}),
         max_body_chars=670,
         reach=Reach.mobile,
+        form=TextForm.short_text,
     )
     hooks: ClassVar[dict[str, Hook]] = {
         "sms_report": Hook(sms_report),

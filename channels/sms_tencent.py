@@ -38,6 +38,7 @@ from channels.base import (
     SendGate,
     SendItem,
     SendResult,
+    TextForm,
     held,
 )
 from channels.config import Deployment
@@ -93,6 +94,7 @@ class SmsTencent(Channel[SmsTencentSettings]):
         confirmations=frozenset({"sms_reply", "link"}),
         max_body_chars=670,
         reach=Reach.mobile,
+        form=TextForm.short_text,
     )
     hooks: ClassVar[dict[str, Hook]] = {
         "sms/status": Hook(status_push),

@@ -19,6 +19,7 @@ from channels.base import (
     Reach,
     SendItem,
     SendResult,
+    TextForm,
 )
 from channels.config import Deployment
 from channels.hooks import CALLBACK, Hook
@@ -48,6 +49,7 @@ class SmsTwilio(TwilioChannel[SmsTwilioSettings]):
         confirmations=frozenset({"sms_reply", "link"}),
         max_body_chars=670,
         reach=Reach.mobile,
+        form=TextForm.short_text,
     )
     hooks: ClassVar[dict[str, Hook]] = {
         "sms/status": Hook(sms_status, item_field=CALLBACK),

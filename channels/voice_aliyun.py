@@ -36,6 +36,7 @@ from channels.base import (
     SendGate,
     SendItem,
     SendResult,
+    TextForm,
     held,
 )
 from channels.config import Deployment
@@ -90,7 +91,10 @@ class VoiceAliyun(Channel[VoiceAliyunSettings]):
     settings_model = VoiceAliyunSettings
     settings_sections = ("aliyun",)
     capabilities = Capabilities(
-        audience=Audience.person, confirmations=frozenset({"keypress"}), reach=Reach.phone
+        audience=Audience.person,
+        confirmations=frozenset({"keypress"}),
+        reach=Reach.phone,
+        form=TextForm.spoken,
     )
     hooks: ClassVar[dict[str, Hook]] = {
         VOICE_REPORT: Hook(voice_report),

@@ -19,6 +19,7 @@ from channels.base import (
     Reach,
     SendItem,
     SendResult,
+    TextForm,
 )
 from channels.config import Deployment
 from channels.hooks import CALLBACK, CallScript, CallTurn, Hook, HookRequest
@@ -74,7 +75,10 @@ class VoiceTwilio(TwilioChannel[VoiceTwilioSettings]):
     settings_model = VoiceTwilioSettings
     settings_sections = ("twilio", "voice")
     capabilities = Capabilities(
-        audience=Audience.person, confirmations=frozenset({"keypress"}), reach=Reach.phone
+        audience=Audience.person,
+        confirmations=frozenset({"keypress"}),
+        reach=Reach.phone,
+        form=TextForm.spoken,
     )
     hooks: ClassVar[dict[str, Hook]] = {
         TWIML: Hook(voice_twiml, item_field="twiml_url"),

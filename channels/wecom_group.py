@@ -22,6 +22,7 @@ from channels.base import (
     Reach,
     SendItem,
     SendResult,
+    TextForm,
 )
 from channels.config import Deployment
 
@@ -120,7 +121,10 @@ class WecomGroup(Channel[WecomGroupSettings]):
     settings_model = WecomGroupSettings
     settings_sections = ("wecom",)
     capabilities = Capabilities(
-        audience=Audience.group, confirmations=frozenset({"link"}), reach=Reach.group_robot
+        audience=Audience.group,
+        confirmations=frozenset({"link"}),
+        reach=Reach.group_robot,
+        form=TextForm.group_post,
     )
 
     @classmethod

@@ -9,16 +9,18 @@ from pathlib import Path
 from broadcaster.alerts.models import Alert
 from broadcaster.alerts.texts import render
 from broadcaster.settings import Settings
+from channels.base import TextForm
 from channels.loudspeaker import render_announcement
 
 FORMATS = ("mp3", "wav")
 
 
 def script(alert: Alert, settings: Settings) -> str:
-    """What the loudspeaker says (before the TTS normalisation of numbers and units)."""
+    """What a loudspeaker says, the broadcast form of the text (before the TTS normalisation
+    of numbers and units)."""
     return render(
         alert,
-        channel="loudspeaker",
+        channel=TextForm.broadcast,
         language=settings.language,
         templates_dir=settings.config_dir / "templates",
         sender=settings.sender_name,

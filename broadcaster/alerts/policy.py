@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +26,7 @@ from broadcaster.alerts.models import AlertSource, Level
 from broadcaster.errors import ValidationFailed
 from broadcaster.registry.importer.values import VULNERABILITY_FLAGS
 
-DEFAULT_CHANNELS = ("sms",)
+DEFAULT_POLICY = Path(__file__).with_name("default_policy.toml")  # packaged configuration
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, None: 1}
 # Error types whose message is already ours.
@@ -108,8 +110,9 @@ class PolicySnapshot(BaseModel):
 
     @property
     def start_channels(self) -> tuple[str, ...]:
-        """The channels used at t+0 unless the alert names its own (SMS when none given)."""
-        return DEFAULT_CHANNELS if self.channels is None else self.channels
+        """The channels used at t+0 unless the alert names its own (the built-in policy's,
+        default_policy.toml, when none given)."""
+        return tuple(_built_in()["channels"]) if self.channels is None else self.channels
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
@@ -133,10 +136,17 @@ def parse_policy(stored: Mapping[str, Any] | None) -> PolicySnapshot:
         raise ValidationFailed(message, field=_field(error["loc"])) from None
 
 
+@lru_cache(maxsize=1)
+def _built_in() -> dict[str, Any]:
+    with DEFAULT_POLICY.open("rb") as handle:
+        return tomllib.load(handle)
+
+
 def default_table() -> dict[str, Any]:
-    """A level the file leaves out (or no file): SMS, and a door visit for whoever is not
-    confirmed after 30 minutes — and at once for whom no SMS can reach."""
-    return {"channels": list(DEFAULT_CHANNELS), "steps": [{"after": "30m", "visit": True}]}
+    """A level the file leaves out (or no file): the built-in policy, default_policy.toml
+    (SMS, and a door visit for whoever is not confirmed after 30 minutes — and at once for
+    whom no SMS can reach); a fresh copy, the caller's to keep."""
+    return copy.deepcopy(_built_in())
 
 
 def load_policies(config_dir: Path) -> dict[str, dict[str, Any]]:

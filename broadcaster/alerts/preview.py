@@ -15,6 +15,7 @@ from broadcaster.alerts.texts import render
 from broadcaster.alerts.tokens import make_token
 from broadcaster.registry.service import households_in_zone, zones_by_code
 from broadcaster.settings import Settings
+from channels.base import TextForm
 from channels.loudspeaker import normalize
 from channels.sms_text import segments, sms_length
 
@@ -28,6 +29,9 @@ class SmsPreview(BaseModel):
     segments: int
 
 
+# The texts by form, each field named as the API has always named it: the short text (sms),
+# the spoken script (voice), the group post (wecom_group), the letter (email_*) and the
+# broadcast (loudspeaker).
 class Preview(BaseModel):
     households: int
     channels: list[str]
@@ -75,27 +79,27 @@ def preview(
     approved = templates(alert) if templates is not None else []
     token = make_token(settings.secret_key.get_secret_value().encode(), *SAMPLE_IDS)
 
-    def text(channel: str, link: str = "") -> str:
+    def text(form: TextForm, link: str = "") -> str:
         return render(
             alert,
-            channel=channel,
+            channel=form,
             language=settings.language,
             templates_dir=settings.config_dir / "templates",
             sender=settings.sender_name,
         ).personal(link)
 
-    sms = text("sms", settings.public_url(f"/c/{token}"))
-    encoding, length = sms_length(sms)
-    spoken = text("loudspeaker")
+    short = text(TextForm.short_text, settings.public_url(f"/c/{token}"))
+    encoding, length = sms_length(short)
+    broadcast = text(TextForm.broadcast)
     return Preview(
         households=int(households),
         channels=channels,
-        sms=SmsPreview(text=sms, encoding=encoding, length=length, segments=segments(sms)),
-        voice=text("voice"),
-        wecom_group=text("wecom_group", settings.public_url("/public/alerts/…")),
-        email_subject=text("email_subject"),
-        email_body=text("email", settings.public_url(f"/c/{token}")),
-        loudspeaker=spoken,
-        loudspeaker_spoken=normalize(spoken),
+        sms=SmsPreview(text=short, encoding=encoding, length=length, segments=segments(short)),
+        voice=text(TextForm.spoken),
+        wecom_group=text(TextForm.group_post, settings.public_url("/public/alerts/…")),
+        email_subject=text(TextForm.letter_subject),
+        email_body=text(TextForm.letter, settings.public_url(f"/c/{token}")),
+        loudspeaker=broadcast,
+        loudspeaker_spoken=normalize(broadcast),
         templates=approved,
     )

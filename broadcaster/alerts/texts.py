@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from broadcaster.alerts.clock import spoken
 from broadcaster.alerts.models import Alert, AlertState
+from channels.registry import form_of
 
 LINK_MARK = "\x00LINK\x00"
 # A clause asking to reply by SMS ("需要帮助请回复2", "reply 2 for help"): each channel's
@@ -48,7 +49,7 @@ def _names(templates_dir: Path) -> dict[str, dict[str, dict[str, str]]]:
 
 @dataclass(frozen=True)
 class MessageText:
-    """An alert's text for one channel and language, with a slot for the personal link."""
+    """An alert's text in one form and language, with a slot for the personal link."""
 
     template: str
 
@@ -67,11 +68,13 @@ def closing_notice(alert: Alert) -> str | None:
 
 
 def template_names(language: str, channel: str, notice: str | None) -> list[str]:
-    """The channel's own template of the notice, else the notice's for every channel; the
-    channel's warning template when there is no notice."""
+    """The templates of the text form a medium declares (or of a form named directly): the
+    form's own template of the notice, else the notice's for every form; the form's warning
+    template when there is no notice."""
+    form = form_of(channel) or channel
     if notice is None:
-        return [f"{language}/{channel}.txt.j2"]
-    return [f"{language}/{channel}_{notice}.txt.j2", f"{language}/notice_{notice}.txt.j2"]
+        return [f"{language}/{form}.txt.j2"]
+    return [f"{language}/{form}_{notice}.txt.j2", f"{language}/notice_{notice}.txt.j2"]
 
 
 def render(
@@ -86,7 +89,8 @@ def render(
     note: str = "",
     **extra: str,
 ) -> MessageText:
-    """The alert's text for `channel` in `language` (zh-CN when the language is unknown):
+    """The alert's text for `channel` (a medium, in the text form it declares, or a form of
+    channels.base.TextForm) in `language` (zh-CN when the language is unknown):
     the warning as currently revised, or a `notice` about it (all_clear, cancel, released,
     ack_safe, ack_help; an ended alert's own notice when none is named). Times are in the
     district's `zone`."""

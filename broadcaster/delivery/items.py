@@ -22,7 +22,7 @@ from broadcaster.delivery.help_text import help_text, household_details
 from broadcaster.delivery.ledger import Claimed
 from broadcaster.registry.models import Group, Household, Loudspeaker, Person, PhoneKind
 from broadcaster.settings import Settings
-from channels.base import Message, SendItem
+from channels.base import SPEAKER_FIELD, Message, SendItem, TextForm
 from channels.hooks import CALLBACK, DELIVERY_PARAM
 from channels.registry import ChannelClass
 from channels.templated import KIND_HELP_NOTICE, KIND_PROXY
@@ -47,7 +47,7 @@ class ItemContext:
 
     settings: Settings
     alert: Alert
-    channel: str
+    channel: str  # the batch's medium (or a text form: a page showing that form's text)
     hooks: Mapping[str, str] = field(default_factory=dict)
     # The officer's words with a closing notice, by notice (loaded when a batch carries one).
     notes: dict[str, str] = field(default_factory=dict)
@@ -192,7 +192,7 @@ def email_items(_session: Session, ctx: ItemContext, claimed: list[Claimed]) -> 
             callback_url=ctx.callback(c),
             extra={
                 **ctx.hook_extra(c),
-                "subject": ctx.text("email_subject", c.notice).template,
+                "subject": ctx.text(TextForm.letter_subject, c.notice).template,
                 "token": ctx.token(c),
             },
         )
@@ -281,7 +281,7 @@ def loudspeaker_items(session: Session, ctx: ItemContext, claimed: list[Claimed]
             else "",
             body=ctx.text(notice=c.notice).template,
             callback_url=ctx.callback(c),
-            extra={**ctx.hook_extra(c), "audio_url": audio, "loudspeaker": c.address},
+            extra={**ctx.hook_extra(c), "audio_url": audio, SPEAKER_FIELD: c.address},
         )
         for c in claimed
     ]

@@ -28,6 +28,7 @@ from broadcaster.relay.tokens import read_relay_token
 from broadcaster.settings import Settings
 from broadcaster.web.links import LinkProblem, problem_page
 from broadcaster.web.templating import render
+from channels.base import TextForm
 
 pages = APIRouter(tags=["relay pages"], include_in_schema=False)
 api = APIRouter(prefix="/relay-tasks", tags=["relay-tasks"])
@@ -75,8 +76,9 @@ def resolve(db: Database, settings: Settings, token: str) -> RelayView:
 
 
 def group_text(settings: Settings, alert: Alert) -> str:
-    """The group variant of the alert, with its public page and how to confirm."""
-    ctx = ItemContext(settings, alert, "wecom_group")
+    """The alert as a group post (what the owner pastes), with its public page and how to
+    confirm."""
+    ctx = ItemContext(settings, alert, TextForm.group_post)
     return ctx.text().personal(ctx.public_link())
 
 

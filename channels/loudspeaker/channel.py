@@ -10,6 +10,7 @@ import aiohttp
 from pydantic import BaseModel, Field
 
 from channels.base import (
+    SPEAKER_FIELD,
     Audience,
     Capabilities,
     Channel,
@@ -17,6 +18,7 @@ from channels.base import (
     Reach,
     SendItem,
     SendResult,
+    TextForm,
 )
 from channels.config import Deployment
 
@@ -36,7 +38,10 @@ class Loudspeaker(Channel[LoudspeakerSettings]):
     label = "农村大喇叭"
     settings_model = LoudspeakerSettings
     capabilities = Capabilities(
-        audience=Audience.zone, confirmations=frozenset({"operator"}), reach=Reach.loudspeaker
+        audience=Audience.zone,
+        confirmations=frozenset({"operator"}),
+        reach=Reach.loudspeaker,
+        form=TextForm.broadcast,
     )
 
     @classmethod
@@ -77,7 +82,7 @@ class Loudspeaker(Channel[LoudspeakerSettings]):
         payload = {
             "audio_url": item.extra.get("audio_url"),
             "text": item.body,
-            "loudspeaker": item.extra.get("loudspeaker"),
+            "loudspeaker": item.extra.get(SPEAKER_FIELD),
         }
         try:
             async with self._session.post(url, json=payload) as response:

@@ -93,14 +93,10 @@ def plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def config_dir(tmp_path: Path) -> Path:
-    """The shipped templates, a text for pagers, and a red policy that pages twice."""
+    """The shipped templates (a pager carries the short text its reach implies: it needs no
+    template of its own) and a red policy that pages twice."""
     target = tmp_path / "config"
     shutil.copytree(PACKAGE_CONFIG_DIR / "templates", target / "templates")
-    for language in ("zh-CN", "en"):
-        shutil.copy(
-            target / "templates" / language / "sms.txt.j2",
-            target / "templates" / language / "pager.txt.j2",
-        )
     (target / "policies.toml").write_text(POLICY)
     return target
 

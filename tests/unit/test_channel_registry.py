@@ -9,11 +9,20 @@ from typing import ClassVar
 import pytest
 from pydantic import BaseModel
 
-from channels.base import Audience, Capabilities, Channel, Reach, SendItem, SendResult
+from channels.base import (
+    Audience,
+    Capabilities,
+    Channel,
+    Reach,
+    SendItem,
+    SendResult,
+    TextForm,
+)
 from channels.hooks import Hook, HookAnswer, HookRequest
 from channels.registry import (
     ChannelRegistryError,
     build_registry,
+    form_of,
     hook_route,
     media,
     providers_of,
@@ -54,6 +63,16 @@ class AcmeCalls(Acme):
     hooks: ClassVar[dict[str, Hook]] = {}
 
 
+class AcmeLetters(Acme):
+    """SMS in the e-mail's text form: at odds with the other SMS providers."""
+
+    name = "acme_letters"
+    medium = "sms"
+    provider = "acme-letters"
+    capabilities = Capabilities(audience=Audience.person, reach=Reach.mobile, form=TextForm.letter)
+    hooks: ClassVar[dict[str, Hook]] = {}
+
+
 class AcmeTwin(Acme):
     name = "acme_twin"
     medium = "sms"
@@ -73,7 +92,7 @@ BUILT_IN = {"sms": "channels.sms_twilio:SmsTwilio", "voice": "channels.voice_twi
 def points(*names: str) -> list[EntryPoint]:
     """The built-in SMS and voice entry points, and this module's classes by name."""
     found = [EntryPoint(n, value, "broadcaster.channels") for n, value in BUILT_IN.items()]
-    classes = {c.name: c.__name__ for c in (Acme, AcmeCalls, AcmeTwin, AcmeRoute)}
+    classes = {c.name: c.__name__ for c in (Acme, AcmeCalls, AcmeLetters, AcmeTwin, AcmeRoute)}
     return found + [
         EntryPoint(n, f"{__name__}:{classes[n]}", "broadcaster.channels") for n in names
     ]
@@ -105,7 +124,26 @@ def test_a_second_provider_of_a_medium_registers_beside_the_first() -> None:
 def test_registrations_that_would_be_ambiguous_stop_start_up() -> None:
     with pytest.raises(ChannelRegistryError, match="reach different addresses"):
         build_registry(points("acme_calls"))
+    with pytest.raises(ChannelRegistryError, match="carry different text forms"):
+        build_registry(points("acme_letters"))
     with pytest.raises(ChannelRegistryError, match="two providers 'acme' of medium 'sms'"):
         build_registry(points("acme_sms", "acme_twin"))
     with pytest.raises(ChannelRegistryError, match="/hooks/acme/receipts"):
         build_registry(points("acme_sms", "acme_route"))
+
+
+def test_each_medium_carries_the_text_form_it_declares_or_its_reach_implies() -> None:
+    forms = {m: form_of(m) for m in ("sms", "voice", "email", "wecom_group", "loudspeaker")}
+    assert forms == {
+        "sms": TextForm.short_text,
+        "voice": TextForm.spoken,
+        "email": TextForm.letter,
+        "wecom_group": TextForm.group_post,
+        "loudspeaker": TextForm.broadcast,
+    }
+    assert form_of("relay") == TextForm.forward
+    assert form_of("nothing") is None
+    # undeclared: the form of the addresses it reaches
+    assert Acme.capabilities.text_form == TextForm.short_text
+    assert AcmeCalls.capabilities.text_form == TextForm.spoken
+    assert AcmeLetters.capabilities.text_form == TextForm.letter

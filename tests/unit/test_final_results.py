@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.base import Outcome, SendItem
+from channels.base import SPEAKER_FIELD, Outcome, SendItem
 from channels.loudspeaker.channel import Loudspeaker, LoudspeakerSettings
 from channels.wecom_group import WecomGroup, WecomGroupSettings
 
@@ -25,7 +25,12 @@ def test_an_accepted_wecom_post_is_final_and_a_refused_one_is_not() -> None:
 
 
 async def _push(answer: dict[str, Any]) -> tuple[Outcome, bool]:
-    async def play(_request: web.Request) -> web.Response:
+    """The push's outcome against a server answering `answer`; the server is told which
+    loudspeaker plays what."""
+    received: list[Any] = []
+
+    async def play(request: web.Request) -> web.Response:
+        received.append(await request.json())
         return web.json_response(answer)
 
     app = web.Application()
@@ -37,12 +42,13 @@ async def _push(answer: dict[str, Any]) -> tuple[Outcome, bool]:
     port = runner.addresses[0][1]
     channel = Loudspeaker(LoudspeakerSettings())
     item = SendItem(key=1, address=f"http://127.0.0.1:{port}/ipcast/play", body="text",
-                    extra={"audio_url": "http://x/a.mp3", "loudspeaker": "LS1"})  # fmt: skip
+                    extra={"audio_url": "http://x/a.mp3", SPEAKER_FIELD: "LS1"})  # fmt: skip
     try:
         [result] = await channel.send_batch([item])
     finally:
         await channel.close()
         await runner.cleanup()
+    assert received == [{"audio_url": "http://x/a.mp3", "text": "text", "loudspeaker": "LS1"}]
     return result.outcome, result.final
 
 

@@ -126,7 +126,9 @@ class Writer:
         return values
 
     def _person(self, row: HouseholdRow, position: int, name: str | None) -> dict[str, Any]:
-        """A member with the row's phone at `position`; without one when the row has none."""
+        """A member with the row's phone at `position`; without one when the row has none.
+        Only what the file says (and the member's default language): the file has no e-mail
+        column, so a new member's e-mail address stays empty."""
         phone = row.phones[position] if row.phones else None
         return {
             "position": position,
@@ -134,7 +136,6 @@ class Writer:
             "phone": phone.e164 if phone else None,
             "phone_kind": phone.kind if phone else None,
             "language": "zh-CN",
-            "email": None,
             "active": True,
             "created_at": self.now,
             "updated_at": self.now,
