@@ -17,6 +17,7 @@ from broadcaster.bench.cli import bench_app
 from broadcaster.cli_accounts import audit_app, keys_app, secret, users_app
 from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
+from broadcaster.demo_providers import Providers
 from broadcaster.errors import BroadcasterError
 from broadcaster.redis_embedded import EmbeddedRedis, resolve_redis_url
 from broadcaster.settings import Settings, get_settings
@@ -256,13 +257,26 @@ def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, max=16, help="RQ worker processes")] = 1,
+    providers: Annotated[
+        Providers,
+        typer.Option(
+            help="mainland: SMS by Aliyun then Tencent Cloud, calls by Aliyun; twilio: Twilio "
+            "for both (the simulator plays them all)",
+        ),
+    ] = Providers.mainland,
 ) -> None:
     """Run everything on one machine: SQLite, Redis, simulator, API and worker, with a district."""
     from broadcaster.demo import run_demo
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     _check_policies(get_settings())
-    run_demo(households=households, host=host, port=port, workers=workers)
+    run_demo(
+        households=households,
+        host=host,
+        port=port,
+        workers=workers,
+        providers=providers,
+    )
 
 
 @app.command("sim")

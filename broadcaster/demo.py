@@ -17,6 +17,12 @@ from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role, User
 from broadcaster.db.database import Database
 from broadcaster.db.migrate import upgrade
+from broadcaster.demo_providers import (
+    Providers,
+    banner_lines,
+    mainland_accounts,
+    provider_environment,
+)
 from broadcaster.redis_embedded import resolve_redis_url
 from broadcaster.registry.models import Group, GroupKind
 from broadcaster.sample.district import generate_district
@@ -77,7 +83,8 @@ def _admin_password(db: Database) -> str:
 
 def simulator_config(settings: Settings, db: Database) -> SimConfig:
     """The simulator as the demo's providers: our Twilio account and number, the district's
-    WeCom robots, and calls answered by a person after half a second."""
+    WeCom robots, calls answered by a person after half a second, and the accounts of the
+    mainland providers in use (keys, approved templates, pushes to our hooks)."""
     twilio = settings.twilio
     with db.read() as session:
         robots = dict(
@@ -96,6 +103,7 @@ def simulator_config(settings: Settings, db: Database) -> SimConfig:
         },
         wecom=WecomSimConfig(keys=robots),
         calls=CallsSimConfig(auto_answer=True, answer_after_ms=500, silence_after_ms=20_000),
+        **mainland_accounts(settings),
     )
 
 
@@ -137,13 +145,22 @@ def service_commands(
     return [("api", api)] + [(f"worker-{n}", worker) for n in range(workers)]
 
 
-def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
+def run_demo(
+    *,
+    households: int,
+    host: str,
+    port: int,
+    workers: int,
+    providers: Providers = Providers.mainland,
+) -> None:
     """Prepare the district, then supervise API + simulator, workers and the private Redis
-    until SIGTERM/SIGINT; a child that exits is started again."""
+    until SIGTERM/SIGINT; a child that exits is started again. The simulator plays the
+    chosen providers (mainland: Aliyun SMS, then Tencent SMS, and Aliyun voice)."""
     settings = get_settings()
     smtp = SmtpSink()
     smtp_port = smtp.start(host, 0)
     os.environ.update(demo_environment(host, port, settings.data_dir, smtp_port))
+    os.environ.update(provider_environment(providers, f"http://{host}:{port}"))
     url, embedded = resolve_redis_url(settings)
     os.environ["BROADCASTER_REDIS_URL"] = url
     get_settings.cache_clear()
@@ -172,9 +189,9 @@ def run_demo(*, households: int, host: str, port: int, workers: int) -> None:
         f"  loudspeaker operator login: {logins.operator} / {logins.password}   ({base}/operator)\n"
         f"  every demo worker: <role>-<worker id> (lead-1, operator-2, field-3…), same password\n"
         f"  API key (admin): {os.environ['BROADCASTER_BOOTSTRAP_API_KEY']}\n"
-        f"  API docs: {base}/docs   simulator: {base}/sim/api/messages · "
-        f"{base}/sim/api/calls · {base}/sim/api/wecom/messages · SMTP {host}:{smtp_port}\n"
-        f"  public page: {base}/public\n"
+        f"  API docs: {base}/docs   simulator: {base}/sim/api/wecom/messages · "
+        f"{base}/sim/api/ipcast · SMTP {host}:{smtp_port}\n"
+        f"  public page: {base}/public\n" + "\n".join(banner_lines(settings, base)) + "\n"
     )
     console.print(simulator_warning(base, host))
     try:

@@ -26,6 +26,9 @@ from broadcaster.secret_checks import (
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
+TWILIO = "twilio"  # the provider whose account the `twilio` section holds
+
+
 class TwilioSettings(BaseModel):
     """Credentials and endpoint of the Twilio-compatible SMS/voice provider."""
 
@@ -351,14 +354,16 @@ class Settings(BaseSettings):
         return self
 
     def credential_values(self) -> dict[str, str | None]:
-        """Provider credentials that must not be defaults in production, by setting name."""
+        """Provider credentials that must not be defaults in production, by setting name
+        (Twilio's only when a medium sends through Twilio)."""
         found: dict[str, str | None] = {
-            "twilio.account_sid": self.twilio.account_sid,
-            "twilio.auth_token": self.twilio.auth_token.get_secret_value(),
             "bootstrap_api_key": (
                 self.bootstrap_api_key.get_secret_value() if self.bootstrap_api_key else None
             ),
         }
+        if self.uses_provider(TWILIO):
+            found["twilio.account_sid"] = self.twilio.account_sid
+            found["twilio.auth_token"] = self.twilio.auth_token.get_secret_value()
         if self.email.username:
             password = self.email.password
             found["email.password"] = password.get_secret_value() if password else ""
@@ -367,6 +372,13 @@ class Settings(BaseSettings):
                 if isinstance(value, str) and looks_like_credential(name):
                     found[f"channel_options.{channel}.{name}"] = value
         return found
+
+    def uses_provider(self, provider: str) -> bool:
+        """Whether some medium sends through this provider: configured in `media`, or the
+        installed default of a medium left out (the installed channels decide)."""
+        from channels.registry import providers_in_use  # loads the channels: only when asked
+
+        return provider in providers_in_use(self.media)
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,6 +3,7 @@ media they serve, and their webhook routes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
@@ -128,6 +129,14 @@ def form_of(medium: str) -> str | None:
     is no installed medium."""
     cls = tables().speakers.get(medium)
     return cls.capabilities.text_form if cls is not None else None
+
+
+def providers_in_use(configured: Mapping[str, Sequence[str]]) -> set[str]:
+    """The providers that carry some medium: each configured medium's list (`media`), and
+    for an installed medium left out its default provider (the one that speaks for it)."""
+    used = {provider for order in configured.values() for provider in order}
+    used.update(cls.provider for medium, cls in media().items() if medium not in configured)
+    return used
 
 
 def channel_for(reach: Reach) -> str | None:

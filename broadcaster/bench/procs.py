@@ -19,6 +19,7 @@ AUTH_TOKEN = "bench-auth-token-0123456789"  # noqa: S105  the simulator's, not a
 ADMIN_KEY = "bk_bench_admin_key_0123456789abcdef"
 SECRET = "bench-secret-key-0123456789abcdef"  # noqa: S105  a scratch deployment's
 FROM_NUMBER = "+15005550006"
+ALIYUN_KEY = ("LTAI5tBenchKeyId0001", "bench-aliyun-key-secret-0123456789")  # the simulator's
 
 
 def free_port() -> int:
@@ -109,9 +110,15 @@ class Processes:
 
 
 def start_simulator(
-    procs: Processes, *, callbacks: bool, callback_delay_ms: float, callback_concurrency: int
+    procs: Processes,
+    *,
+    callbacks: bool,
+    callback_delay_ms: float,
+    callback_concurrency: int,
+    aliyun: bool = False,
 ) -> str:
-    """The provider simulator (zero latency, no rate limit) on loopback; returns its /sim URL."""
+    """The provider simulator (zero latency, no rate limit) on loopback, with the Aliyun SMS
+    account of ALIYUN_KEY when `aliyun`; returns its base URL."""
     port = free_port()
     options = {
         "--port": port,
@@ -125,6 +132,8 @@ def start_simulator(
         args += [name, str(value)]
     if not callbacks:
         args.append("--no-callbacks")
+    if aliyun:
+        args += ["--aliyun-key", *ALIYUN_KEY]
     proc = procs.start("simulator", args)
     url = f"http://127.0.0.1:{port}"
     if not wait_until(lambda: httpx.get(f"{url}/bench/marks").is_success, timeout=30):

@@ -1,5 +1,6 @@
 """The provider simulator in a process of its own, plus /bench/marks (when the first and last
-messages were created, how many callbacks went out) and /bench/numbers, for benchmarks to poll."""
+messages were created, how many callbacks went out; `?provider=aliyun`: Aliyun SMS's) and
+/bench/numbers, for benchmarks to poll."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from broadcaster.sim import SimConfig, create_standalone_app
+from broadcaster.sim.aliyun_sms import AliyunSmsApi
+from broadcaster.sim.aliyun_sms_config import AliyunSmsSimConfig
 from broadcaster.sim.state import SimState
 
 
@@ -41,6 +44,31 @@ def marks(state: SimState) -> dict[str, object]:
     }
 
 
+def aliyun_marks(api: AliyunSmsApi) -> dict[str, object]:
+    """The same figures of the simulated Aliyun SMS account: numbers accepted (a batch's each),
+    first and last accepted, the first one's request fields."""
+    api.sync()
+    sms = api.account.sms
+    first = sms[0] if sms else None
+    last = sms[-1] if sms else None
+    return {
+        "now": time.time(),
+        "messages": len(sms),
+        "first_created": first.send_time.timestamp() if first else None,
+        "last_created": last.send_time.timestamp() if last else None,
+        "first_body": first.fields if first else None,
+        "refused": len(api.account.refused),
+    }
+
+
+def aliyun_duplicates(api: AliyunSmsApi) -> dict[str, int]:
+    """Numbers beyond the first of one text to one number, and the requests (BizIds)."""
+    api.sync()
+    sms = list(api.account.sms)
+    texts = {(s.phone_number, s.text) for s in sms}
+    return {"duplicates": len(sms) - len(texts), "requests": len({s.biz_id for s in sms})}
+
+
 def numbers(state: SimState) -> dict[str, int]:
     """Messages the simulator accepted, per To number (duplicates show as counts above 1)."""
     counts: Counter[str] = Counter(message.to for message in state.store.messages.values())
@@ -51,13 +79,18 @@ def create_bench_sim(config: SimConfig) -> Starlette:
     """The standalone simulator (at /sim) with the marks route next to it."""
     sim = create_standalone_app(config)
     state: SimState = sim.state.sim
+    aliyun: AliyunSmsApi = sim.state.aliyun_sms
 
-    async def bench_marks(_request: Request) -> JSONResponse:
+    async def bench_marks(request: Request) -> JSONResponse:
+        if request.query_params.get("provider") == "aliyun":
+            return JSONResponse(aliyun_marks(aliyun))
         return JSONResponse(marks(state))
 
-    async def bench_duplicates(_request: Request) -> JSONResponse:
+    async def bench_duplicates(request: Request) -> JSONResponse:
         """Messages beyond the first of one text to one number (texts are personal: a proxy
         gets one per person it answers for). One pass over the store: call it once."""
+        if request.query_params.get("provider") == "aliyun":
+            return JSONResponse(aliyun_duplicates(aliyun))
         messages = list(state.store.messages.values())
         texts = {(m.to, m.body) for m in messages}
         return JSONResponse({"duplicates": len(messages) - len(texts)})
@@ -86,7 +119,17 @@ def main() -> None:
     parser.add_argument("--callback-delay-ms", type=float, default=0)
     parser.add_argument("--callback-concurrency", type=int, default=64)
     parser.add_argument("--no-callbacks", action="store_true")
+    parser.add_argument("--aliyun-key", nargs=2, metavar=("ID", "SECRET"), help="Aliyun SMS")
     args = parser.parse_args()
+    # Aliyun SMS: the key given, no per-number limit (the district's shared phones get a text
+    # per household) and no pushes (the bench measures the hand-off)
+    aliyun = AliyunSmsSimConfig(
+        access_keys=dict([args.aliyun_key]) if args.aliyun_key else {},
+        per_minute=1_000_000,
+        per_hour=1_000_000,
+        per_day=1_000_000,
+        max_recorded=2_000_000,
+    )
     config = SimConfig(
         accounts={args.account: args.token},
         callbacks=not args.no_callbacks,
@@ -96,6 +139,7 @@ def main() -> None:
         max_recorded=2_000_000,
         max_recorded_requests=0,
         max_recorded_callbacks=0,
+        aliyun_sms=aliyun,
     )
     uvicorn.run(
         create_bench_sim(config),

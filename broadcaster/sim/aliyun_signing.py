@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -13,7 +14,6 @@ ALGORITHM = "ACS3-HMAC-SHA256"
 # Headers a request must sign; Aliyun refuses a request whose signature leaves one out.
 REQUIRED = ("host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce")
 MAX_SKEW_SECONDS = 15 * 60
-NONCES_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ class Verifier:
     """Checks requests against the account keys (AccessKey ID → secret) and remembers nonces."""
 
     def __init__(self) -> None:
-        self._nonces: dict[str, float] = {}
+        self._nonces: set[str] = set()
+        self._order: deque[tuple[float, str]] = deque()  # (when, nonce), oldest first
 
     def check(
         self,
@@ -116,8 +117,10 @@ class Verifier:
         nonce = headers.get("x-acs-signature-nonce", "")
         if nonce in self._nonces:
             return Refusal(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
-        if len(self._nonces) >= NONCES_KEPT:
-            cutoff = now - 2 * MAX_SKEW_SECONDS
-            self._nonces = {n: t for n, t in self._nonces.items() if t > cutoff}
-        self._nonces[nonce] = now
+        # a nonce older than twice the allowed skew cannot come back: its date is refused
+        cutoff = now - 2 * MAX_SKEW_SECONDS
+        while self._order and self._order[0][0] < cutoff:
+            self._nonces.discard(self._order.popleft()[1])
+        self._nonces.add(nonce)
+        self._order.append((now, nonce))
         return None

@@ -223,6 +223,28 @@ class CallFlow:
             while call.plays < call.play_times:
                 self._play(call)
             self.end(call, LISTENED, "用户听完语音")
+        else:
+            self._wait_for_key(call)
+
+    def _wait_for_key(self, call: Call) -> None:
+        """Silence for `silence_after_ms` (no key since) counts as no key pressed."""
+        delay = self.config().silence_after_ms
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if delay is None:
+            return
+        keys = len(call.keys)
+
+        def silent() -> None:
+            if call.status != "answered":
+                return
+            if len(call.keys) == keys:
+                self.press(call, "")
+            self._wait_for_key(call)
+
+        loop.call_later(delay / 1000, silent)
 
     def press(self, call: Call, digits: str) -> None:
         """Each key is reported at once; 1 and 2 play their answer and end the call, 9 plays

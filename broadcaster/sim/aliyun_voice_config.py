@@ -92,6 +92,12 @@ class AliyunVoiceSimConfig(BaseModel):
     auto_press: str | None = Field(
         default=None, pattern=r"^[0-9*#]{0,4}$", description="Keys pressed alone on answer."
     )
+    silence_after_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="An answered IVR call without a key for this long hears its message again, "
+        "then ends (no key) once its play times are spent; unset: it waits for a key.",
+    )
     down: bool = Field(default=False, description="Every request: 503 ServiceUnavailable.")
     error_rate: float = Field(default=0, ge=0, le=1, description="Share of 500 InternalError.")
     timeout_rate: float = Field(default=0, ge=0, le=1, description="Share answered too late.")

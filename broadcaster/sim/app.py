@@ -65,6 +65,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sim = state
     app.state.ipcast = ipcast
+    app.state.aliyun_sms = aliyun_sms
     return app
 
 
@@ -79,6 +80,7 @@ def create_standalone_app(config: SimConfig) -> Starlette:
 
     app = Starlette(routes=[Mount(MOUNT_PATH, app=sim)], lifespan=lifespan)
     app.state.sim = sim_state(sim)
+    app.state.aliyun_sms = sim.state.aliyun_sms
     return app
 
 

@@ -38,6 +38,34 @@ def test_bench_fanout_completes_and_reports_every_household(redis_url: str, tmp_
     assert set(document["targets"]) >= {"handoff_rate", "ours_over_raw", "first_handoff_s"}
 
 
+def test_bench_fanout_through_aliyun_reports_single_and_batched_sends(
+    redis_url: str, tmp_path: Path
+) -> None:
+    command = [
+        sys.executable, "-m", "broadcaster.bench", "fanout", "--providers", "aliyun",
+        "--households", "200", "--workers", "1", "--json-only",
+        "--redis-url", redis_url, "--database-url", f"sqlite:///{tmp_path / 'bench.db'}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])["runs"][0]
+    assert (run["providers"], run["households"]) == ("aliyun", 200)
+    deliveries = run["deliveries"]
+    assert deliveries >= 200
+    for mode in ("single", "batch"):
+        figures = run[mode]
+        # every SMS handed to the simulated Aliyun once (receipts are not pushed: still sent)
+        assert figures["deliveries"] == figures["handed_off"] == deliveries, mode
+        assert figures["delivery_states"] == {"sent": deliveries}, mode
+        assert figures["duplicates"] == 0, mode
+        assert figures["raw_ok"] == deliveries, mode  # the raw limit sent as many the same way
+        assert run[f"{mode}_ours_over_raw"] == figures["ours_over_raw"] > 0, mode
+    assert run["single_provider_requests"] == deliveries  # one SendSms per number
+    assert -(-deliveries // 100) <= run["batch_provider_requests"] < deliveries / 10
+
+
 def test_bench_sweep_escalates_every_household(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "broadcaster.bench", "sweep", "--households", "300", "--json-only",

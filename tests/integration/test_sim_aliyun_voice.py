@@ -180,6 +180,26 @@ async def test_silence_replays_then_ends_without_a_key_and_failed_pushes_are_ret
     assert (push["ok"], push["attempts"]) == (True, 2)
 
 
+async def test_a_resident_who_stays_silent_hears_it_again_then_the_call_ends_without_a_key(
+    servers: tuple[str, Receiver, str], sim: SimVoice
+) -> None:
+    _sim_url, receiver, hooks = servers
+    sim.configure(
+        **account(
+            report_url=f"{hooks}/report",
+            ivr_report_url=f"{hooks}/ivr",
+            auto_answer=True,
+            silence_after_ms=50,
+        )
+    )
+    call_id = (await ivr(servers[0])).body["CallId"]
+    wait_until(lambda: len(receiver.entries("/report")) == 1)
+    [call] = sim.calls()
+    assert (call["CallId"], call["status_code"], call["keys"]) == (call_id, "200008", [])
+    assert call["transcript"] == [call["text"]] * 2  # played twice (PlayTimes 2), no key
+    assert receiver.entries("/report")[0]["status_code"] == "200008"
+
+
 async def test_an_unanswered_number_is_reported_with_its_carrier_code(
     servers: tuple[str, Receiver, str], sim: SimVoice
 ) -> None:

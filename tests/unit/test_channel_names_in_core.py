@@ -10,7 +10,7 @@ from channels.registry import build_registry
 
 CORE = Path(__file__).resolve().parents[2] / "broadcaster"
 # The demo, the simulator, benchmarks and migrations are configuration and tooling.
-OUTSIDE = ("sim/", "bench/", "db/migrations/", "demo.py", "sample/")
+OUTSIDE = ("sim/", "bench/", "db/migrations/", "demo.py", "demo_providers.py", "sample/")
 
 
 def installed_names() -> set[str]:

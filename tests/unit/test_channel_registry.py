@@ -25,9 +25,12 @@ from channels.registry import (
     form_of,
     hook_route,
     media,
+    providers_in_use,
     providers_of,
 )
 from channels.relay import Relay
+from channels.relay_mainland import RelayAliyun, RelayTencent
+from channels.sms_aliyun import SmsAliyun
 from channels.sms_tencent import SmsTencent
 from channels.sms_twilio import SmsTwilio
 from channels.voice_twilio import VoiceTwilio
@@ -147,3 +150,27 @@ def test_each_medium_carries_the_text_form_it_declares_or_its_reach_implies() ->
     assert Acme.capabilities.text_form == TextForm.short_text
     assert AcmeCalls.capabilities.text_form == TextForm.spoken
     assert AcmeLetters.capabilities.text_form == TextForm.letter
+
+
+def test_relay_goes_through_the_mainland_sms_providers_too() -> None:
+    assert providers_of("relay") == {
+        "twilio": Relay,
+        "aliyun": RelayAliyun,
+        "tencent": RelayTencent,
+    }
+    for cls in (RelayAliyun, RelayTencent):
+        assert cls.capabilities == Relay.capabilities  # group owners, the forward text
+    # their receipts come by the SMS providers' pushes, whose routes the SMS classes own
+    assert hook_route("aliyun", "sms_report") == (SmsAliyun, SmsAliyun.hooks["sms_report"])
+    route = hook_route("tencent", "sms/status")
+    assert route is not None
+    assert route[0] is SmsTencent
+
+
+def test_the_providers_in_use_are_the_configured_ones_and_the_defaults_of_the_rest() -> None:
+    mainland = {"sms": ["aliyun", "tencent"], "voice": ["aliyun"], "relay": ["tencent"]}
+    used = providers_in_use(mainland)
+    assert {"aliyun", "tencent"} <= used
+    assert "twilio" not in used
+    assert "twilio" in providers_in_use({"sms": ["aliyun"], "voice": ["aliyun"]})  # relay's
+    assert "twilio" in providers_in_use({**mainland, "voice": ["aliyun", "twilio"]})

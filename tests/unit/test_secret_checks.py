@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 
@@ -100,3 +101,56 @@ def test_email_password_placeholder_only_matters_with_a_username(
 def test_development_accepts_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BROADCASTER_SECRET_KEY", "a")
     assert Settings().env == "development"
+
+
+MAINLAND_MEDIA = json.dumps(
+    {"sms": ["aliyun", "tencent"], "voice": ["aliyun"], "relay": ["aliyun", "tencent"]}
+)
+MAINLAND_KEYS = {
+    "BROADCASTER_CHANNEL_OPTIONS__ALIYUN__ACCESS_KEY_ID": "LTAI5t" + secrets.token_hex(8),
+    "BROADCASTER_CHANNEL_OPTIONS__ALIYUN__ACCESS_KEY_SECRET": secrets.token_urlsafe(22),
+    "BROADCASTER_CHANNEL_OPTIONS__TENCENT__SECRET_ID": "AKID" + secrets.token_hex(12),
+    "BROADCASTER_CHANNEL_OPTIONS__TENCENT__SECRET_KEY": secrets.token_urlsafe(24),
+}
+
+
+@pytest.fixture
+def mainland(production: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Production on the mainland providers only, Twilio left at its placeholders."""
+    production.delenv("BROADCASTER_TWILIO__ACCOUNT_SID")
+    production.delenv("BROADCASTER_TWILIO__AUTH_TOKEN")
+    production.setenv("BROADCASTER_MEDIA", MAINLAND_MEDIA)
+    for name, value in MAINLAND_KEYS.items():
+        production.setenv(name, value)
+    return production
+
+
+def test_production_on_mainland_providers_needs_no_twilio_credentials(
+    mainland: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings()
+    assert settings.env == "production"
+    assert settings.twilio.account_sid == "AC00000000000000000000000000000000"  # untouched
+    assert not settings.uses_provider("twilio")
+
+
+@pytest.mark.parametrize(
+    "media",
+    [
+        '{"sms": ["aliyun", "twilio"], "voice": ["aliyun"], "relay": ["aliyun"]}',  # failover
+        '{"sms": ["aliyun"], "voice": ["twilio"], "relay": ["tencent"]}',
+        '{"sms": ["aliyun"], "voice": ["aliyun"]}',  # relay left out: its default is Twilio
+    ],
+)
+def test_production_refuses_twilio_placeholders_when_a_medium_uses_twilio(
+    mainland: pytest.MonkeyPatch, media: str
+) -> None:
+    mainland.setenv("BROADCASTER_MEDIA", media)
+    with pytest.raises(ValidationError, match=re.escape("twilio.account_sid")):
+        Settings()
+
+
+def test_mainland_placeholders_are_still_refused(mainland: pytest.MonkeyPatch) -> None:
+    mainland.setenv("BROADCASTER_CHANNEL_OPTIONS__ALIYUN__ACCESS_KEY_SECRET", "change-me")
+    with pytest.raises(ValidationError, match=re.escape("channel_options.aliyun.access_key")):
+        Settings()
