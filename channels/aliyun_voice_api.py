@@ -71,14 +71,14 @@ class Answer:
     body: dict[str, Any]
     code: str | None = None
     message: str = ""
+    throttled: bool = False  # flow control: slow down, Aliyun is well
 
 
 def refused(code: str, message: str) -> Answer:
     """Aliyun's Code other than OK: retry for flow control, else a definite refusal."""
-    outcome = (
-        Outcome.retry if code in RETRY_CODES or code.startswith("Throttling") else (Outcome.failed)
-    )
-    return Answer(outcome, {}, code, message[:200])
+    throttled = code == "isv.BUSINESS_LIMIT_CONTROL" or code.startswith("Throttling")
+    outcome = Outcome.retry if code in RETRY_CODES or throttled else Outcome.failed
+    return Answer(outcome, {}, code, message[:200], throttled)
 
 
 async def call(request: Awaitable[Any]) -> Answer:
@@ -91,7 +91,7 @@ async def call(request: Awaitable[Any]) -> Answer:
         code = str(exc.code) if exc.code not in (None, "", "None") else f"http_{exc.status_code}"
         answer = refused(code, str(exc.message or ""))
         if exc.status_code in RETRY_STATUSES and answer.outcome is Outcome.failed:
-            return Answer(Outcome.retry, {}, code, answer.message)
+            return Answer(Outcome.retry, {}, code, answer.message, exc.status_code == 429)
         return answer
     except UnretryableException as exc:
         inner = getattr(exc, "inner_exception", None)

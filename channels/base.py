@@ -176,6 +176,9 @@ class SendResult:
     # Accepted and as delivered as it will ever be known (a robot without receipts, a
     # broadcast server that says it played): the delivery ends `delivered`, not `sent`.
     final: bool = False
+    # A "slow down" answer (the provider's rate or per-number limit): nothing was sent and the
+    # provider is well — the item waits (`retry_after`), the circuit breaker is not fed.
+    throttled: bool = False
 
     @property
     def retryable(self) -> bool:

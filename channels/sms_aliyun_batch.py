@@ -1,8 +1,9 @@
 """Aliyun's SendBatchSms: up to 100 numbers of one template in one call, one BizId for all.
 
-Its one OutId cannot name each delivery, so pushed receipts of batched messages are not ours
-to match (they are skipped); their fate comes from QuerySendDetails by phone and BizId, as
-for any message still `sent`. Aliyun recommends single SendSms for time-critical alerts."""
+Its one OutId cannot name each delivery, so each message is known by the batch's BizId and
+its number (`batch_id`): pushed receipts of batched messages are matched by that, and
+QuerySendDetails asks by phone and BizId. Aliyun recommends single SendSms for time-critical
+alerts."""
 
 from __future__ import annotations
 
@@ -21,16 +22,33 @@ from channels.templated import Filled
 if TYPE_CHECKING:
     from channels.sms_aliyun import SmsAliyun
 
-BATCH_OUT_ID = "batch:"  # OutId of a batch: not a delivery id, so its receipts are skipped
+BATCH_OUT_ID = "batch:"  # OutId of a batch: not a delivery id
+BY_NUMBER = "#"  # between a batch's BizId and a number (BizIds are digits and "^")
 Entry = tuple[SendItem, str, Filled]
 
 
+def batch_id(biz_id: str, phone: str) -> str:
+    """Our id of one message of a batch: the batch's BizId and the (national) number."""
+    return f"{biz_id}{BY_NUMBER}{phone}"
+
+
+def biz_of(provider_id: str) -> str:
+    """The BizId in one of our provider ids (a batch's message or a single SendSms)."""
+    return provider_id.split(BY_NUMBER, 1)[0]
+
+
 def chunks(entries: Sequence[Entry], size: int) -> list[list[Entry]]:
-    """Entries grouped by template (a batch has one), in their order, `size` at most."""
-    by_code: dict[str, list[Entry]] = {}
+    """Entries grouped by template (a batch has one), in their order, `size` at most, each
+    number once in a batch (its BizId and number name one message)."""
+    batches: list[list[Entry]] = []
+    open_batch: dict[str, list[Entry]] = {}
     for entry in entries:
-        by_code.setdefault(entry[2].code, []).append(entry)
-    return [group[i : i + size] for group in by_code.values() for i in range(0, len(group), size)]
+        batch = open_batch.get(entry[2].code)
+        if batch is None or len(batch) >= size or any(e[1] == entry[1] for e in batch):
+            batch = open_batch[entry[2].code] = []
+            batches.append(batch)
+        batch.append(entry)
+    return batches
 
 
 async def send_batches(
@@ -99,6 +117,8 @@ async def _send(channel: SmsAliyun, chunk: list[Entry]) -> list[SendResult]:
         message = str(body.message or "")
         return [business(item, code or "no_code", message, detail(f)) for item, _, f in chunk]
     return [
-        SendResult(item.key, Outcome.accepted, provider_id=biz_id, detail=detail(filled))
-        for item, _, filled in chunk
+        SendResult(
+            item.key, Outcome.accepted, provider_id=batch_id(biz_id, phone), detail=detail(filled)
+        )
+        for item, phone, filled in chunk
     ]

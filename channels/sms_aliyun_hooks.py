@@ -10,6 +10,7 @@ from typing import Any
 
 from channels.base import ProviderState
 from channels.hooks import HookAnswer, HookRejected, HookRequest, Receipt, Reply
+from channels.sms_aliyun_batch import BATCH_OUT_ID, batch_id
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
@@ -37,11 +38,15 @@ def e164(phone: object) -> str:
 
 
 def sms_report(request: HookRequest) -> HookAnswer:
-    """Receipts of our messages (out_id is our delivery id); entries of messages we did not
-    send (no numeric out_id) are skipped."""
+    """Receipts of our messages: out_id is our delivery id, or names a batch (SendBatchSms)
+    whose messages are known by its BizId and number; entries of messages we did not send
+    are skipped."""
     receipts = []
     for entry in _entries(request):
         out_id, biz_id = str(entry.get("out_id") or ""), str(entry.get("biz_id") or "")
+        phone = MOBILE.match(str(entry.get("phone_number") or "").strip())
+        if out_id.startswith(BATCH_OUT_ID) and phone is not None:
+            out_id, biz_id = "0", batch_id(biz_id, phone.group(1))  # matched by our id of it
         if not out_id.isdigit() or not biz_id or len(biz_id) > ID_MAX:
             continue
         success = entry.get("success")

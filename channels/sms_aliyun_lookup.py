@@ -11,6 +11,7 @@ from alibabacloud_dysmsapi20170525 import models
 from darabonba.runtime import RuntimeOptions
 
 from channels.base import ChannelError, LookupItem, LookupResult, ProviderState
+from channels.sms_aliyun_batch import biz_of
 from channels.sms_aliyun_hooks import MOBILE
 
 CHINA = ZoneInfo("Asia/Shanghai")  # QuerySendDetails' SendDate is a date in China
@@ -47,7 +48,7 @@ async def _query(client: Any, phone: str, day: dt.date, item: LookupItem) -> Loo
             send_date=day.strftime("%Y%m%d"),
             page_size=PAGE,
             current_page=page,
-            biz_id=item.provider_id or None,
+            biz_id=biz_of(item.provider_id) if item.provider_id else None,
         )
         answer = await client.query_send_details_with_options_async(request, RuntimeOptions())
         body = answer.body

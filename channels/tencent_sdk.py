@@ -149,8 +149,10 @@ def _result(item: SendItem, status: Any) -> SendResult:
         detail = {"segments": status.Fee, "request": status.SessionContext}
         return SendResult(item.key, Outcome.accepted, provider_id=status.SerialNo, detail=detail)
     if code in NUMBER_LIMITS:
-        detail = {"retry_after": NUMBER_LIMITS[code], "per_number": True, "rate_limited": True}
-        return SendResult(item.key, Outcome.retry, error_code=code, message=text, detail=detail)
+        detail = {"retry_after": NUMBER_LIMITS[code], "per_number": True}
+        return SendResult(
+            item.key, Outcome.retry, error_code=code, message=text, detail=detail, throttled=True
+        )
     return SendResult(item.key, Outcome.failed, error_code=code or "error", message=text)
 
 
@@ -170,13 +172,12 @@ def _refused(item: SendItem, exc: TencentCloudSDKException) -> SendResult:
         outcome = Outcome.unknown
     else:  # authentication, signature, template, parameters, balance: for good
         outcome = Outcome.failed
-    limited = code in RATE_CODES or code in NUMBER_LIMITS  # slow down, not unwell
     return SendResult(
         item.key,
         outcome,
         error_code=code[:64],
         message=text[:200],
-        detail={"rate_limited": True} if limited else {},
+        throttled=code in RATE_CODES or code in NUMBER_LIMITS,  # slow down, not unwell
     )
 
 

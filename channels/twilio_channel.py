@@ -29,7 +29,8 @@ from channels.hooks import HookRequest
 from channels.twilio_http import AsyncTwilio
 
 # Twilio answers that mean "nothing was sent, try again later".
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+TOO_MANY = 429
+RETRY_STATUSES = frozenset({TOO_MANY, 500, 502, 503, 504})
 R = TypeVar("R")
 # Connections per allowed request in flight: room for requests that went slow (they stop
 # counting against `concurrency` after `slow_after_seconds` but hold a connection).
@@ -190,6 +191,7 @@ async def attempt(
             error_code=str(exc.code or exc.status),
             message=str(exc.msg)[:200],
             detail=dict(detail or {}),
+            throttled=exc.status == TOO_MANY,  # slow down: Twilio is well
         )
     except aiohttp.ClientConnectorError as exc:  # never reached the provider
         return SendResult(

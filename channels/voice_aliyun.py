@@ -233,6 +233,7 @@ class VoiceAliyun(Channel[VoiceAliyunSettings]):
                 error_code=answer.code,
                 message=answer.message,
                 detail=detail,
+                throttled=answer.throttled,
             )
         return SendResult(
             item.key, Outcome.accepted, provider_id=str(answer.body.get("CallId")), detail=detail

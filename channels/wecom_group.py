@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import aiohttp
@@ -33,7 +34,8 @@ TEXT_MAX_BYTES = 2048  # text.content, UTF-8 bytes
 MARKDOWN_MAX_BYTES = 4096  # markdown.content, UTF-8 bytes
 RATE_LIMITED = 45009  # "api freq out of limit"
 SEND_PATH = "/cgi-bin/webhook/send"
-RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
+TOO_MANY = 429
+RETRY_HTTP = frozenset({TOO_MANY, 500, 502, 503, 504})
 ELLIPSIS = "…"
 LINK = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 MOBILE_NOISE = re.compile(r"[\s\-().]")
@@ -219,7 +221,8 @@ class WecomGroup(Channel[WecomGroupSettings]):
         """Map the HTTP status and WeCom's errcode (errors come as HTTP 200) to an outcome."""
         if status != 200:
             outcome = Outcome.retry if status in RETRY_HTTP else Outcome.failed
-            return self._result(item, outcome, f"http_{status}", f"HTTP {status}", None, detail)
+            result = self._result(item, outcome, f"http_{status}", f"HTTP {status}", None, detail)
+            return replace(result, throttled=status == TOO_MANY)
         try:
             answer = json.loads(raw)
             errcode = int(answer["errcode"])
@@ -233,7 +236,8 @@ class WecomGroup(Channel[WecomGroupSettings]):
                 item.key, Outcome.accepted, provider_id=None, detail=detail, final=True
             )
         outcome = Outcome.retry if errcode == RATE_LIMITED else Outcome.failed
-        return self._result(item, outcome, str(errcode), errmsg, None, detail)
+        result = self._result(item, outcome, str(errcode), errmsg, None, detail)
+        return replace(result, throttled=errcode == RATE_LIMITED)  # slow down: WeCom is well
 
     @staticmethod
     def _result(

@@ -18,6 +18,7 @@ attempts = cast(Table, DeliveryAttempt.__table__)
 deliveries = cast(Table, Delivery.__table__)
 S = DeliveryState
 CHUNK = 1000  # ids per IN list
+LEASE_EXPIRED = "lease_expired"  # the error code of a delivery whose worker's lease ran out
 
 
 def open_attempts(

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from broadcaster.settings import BreakerSettings
 from channels.base import Outcome, SendResult
 
-# Refusals that say "slow down", not "unwell": rate limits and our own holds.
-NOT_FAILURES = frozenset({"429", "20429", "rate_limited", "circuit_open"})
+CIRCUIT_OPEN = "circuit_open"  # the error code of an item a breaker held (channels.base.held)
+# Our own holds: nothing reached the provider.
+NOT_FAILURES = frozenset({"rate_limited", "number_limit", CIRCUIT_OPEN})
 
 
 class BreakerState(enum.StrEnum):
@@ -24,11 +25,11 @@ class BreakerState(enum.StrEnum):
 
 def is_failure(result: SendResult) -> bool:
     """A timeout, a 5xx or a connection failure; a definite refusal of one message is not,
-    nor a refusal the provider's channel marks as a rate limit (`detail["rate_limited"]`:
-    a provider's own code for "this number, or this account, is over its rate")."""
+    nor an answer the provider's channel marks `throttled` (its own code for "this number,
+    or this account, is over its rate"), nor our own holds."""
     if result.outcome is Outcome.unknown:
         return True
-    if result.detail.get("rate_limited"):
+    if result.throttled:
         return False
     return result.outcome is Outcome.retry and result.error_code not in NOT_FAILURES
 
@@ -90,8 +91,15 @@ class Breaker:
             return self.clock() >= self._opened_at + self.settings.open_seconds
 
     def record(self, result: SendResult) -> None:
-        """Count one provider answer (held items never reached it and are not counted)."""
-        if result.error_code == "circuit_open":
+        """Count one provider answer. Held items never reached it and are not counted; nor is
+        a `throttled` answer (the provider is well, only busy), except that a half-open
+        breaker's probe answered so frees its place for another probe."""
+        if result.error_code == CIRCUIT_OPEN:
+            return
+        if result.throttled:
+            with self._lock:
+                if self.state is BreakerState.half_open and self._probes_out > 0:
+                    self._probes_out -= 1
             return
         try:
             self._record(result)

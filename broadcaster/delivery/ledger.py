@@ -12,8 +12,8 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.delivery.answers import LATE_ACCEPT, ON_ATTEMPT, ON_DELIVERY
-from broadcaster.delivery.attempts import open_attempts
+from broadcaster.delivery.answers import LATE_ACCEPT, LATE_REFUSAL, ON_ATTEMPT, ON_DELIVERY
+from broadcaster.delivery.attempts import LEASE_EXPIRED, open_attempts
 from broadcaster.delivery.models import Delivery, DeliveryState
 from channels.base import Outcome, SendResult
 
@@ -142,27 +142,32 @@ def record_results(
         if row.state != DeliveryState.sending.value or row.lease_token != token:
             strangers.append((result, row))
             continue
-        groups[result.outcome].append(
-            {
-                "d_id": result.key,
-                "d_token": token,
-                "d_now": now,
-                "d_provider": result.provider_id,
-                "d_error": result.error_code,
-                "d_segments": result.detail.get("segments"),
-                "d_not_before": now + _retry_after(result, retry_after),
-                "d_state": (DeliveryState.delivered if result.final else DeliveryState.sent).value,
-                "d_final": now if result.final else None,
-            }
-        )
+        groups[result.outcome].append(_params(result, token, now, retry_after))
     for outcome, params in groups.items():
         if params:
             matched = session.connection().execute(ON_DELIVERY[outcome], params).rowcount
             setattr(stats, _STAT[outcome], matched)
             session.connection().execute(ON_ATTEMPT[outcome], params)
     if strangers:
-        _unmatched(session, strangers, stats, now)
+        _unmatched(session, strangers, stats, now, retry_after)
     return stats
+
+
+def _params(
+    result: SendResult, token: str | None, now: dt.datetime, retry_after: dt.timedelta
+) -> dict[str, object]:
+    """The parameters of the answer statements (answers.py) for one result."""
+    return {
+        "d_id": result.key,
+        "d_token": token,
+        "d_now": now,
+        "d_provider": result.provider_id,
+        "d_error": result.error_code,
+        "d_segments": result.detail.get("segments"),
+        "d_not_before": now + _retry_after(result, retry_after),
+        "d_state": (DeliveryState.delivered if result.final else DeliveryState.sent).value,
+        "d_final": now if result.final else None,
+    }
 
 
 def _current(session: Session, delivery_ids: Sequence[int]) -> dict[int, Any]:
@@ -174,6 +179,7 @@ def _current(session: Session, delivery_ids: Sequence[int]) -> dict[int, Any]:
             deliveries.c.state,
             deliveries.c.provider_id,
             deliveries.c.lease_token,
+            deliveries.c.error_code,
         )
         .where(deliveries.c.id.in_(sorted(set(delivery_ids))))
         .order_by(deliveries.c.id)
@@ -184,13 +190,19 @@ def _current(session: Session, delivery_ids: Sequence[int]) -> dict[int, Any]:
 
 
 def _unmatched(
-    session: Session, strangers: list[tuple[SendResult, Any]], stats: RecordStats, now: dt.datetime
+    session: Session,
+    strangers: list[tuple[SendResult, Any]],
+    stats: RecordStats,
+    now: dt.datetime,
+    retry_after: dt.timedelta,
 ) -> None:
     """Answers whose row had moved on. A status callback that beat the worker to its own
     answer (the row has the provider's id) is a race, not a loss. A real loss (the lease
     expired while the request was out) is counted on the alert; an acceptance whose row is
-    still `unknown` is kept (unknown → sent is forward), which spares a lookup."""
+    still `unknown` is kept (unknown → sent is forward), which spares a lookup; so is a
+    refusal (nothing was sent: failed, or queued again), see LATE_REFUSAL."""
     lost: dict[int, int] = {}
+    refused: dict[Outcome, list[dict[str, object]]] = {Outcome.failed: [], Outcome.retry: []}
     for result, row in strangers:
         if row.provider_id and result.provider_id in (None, row.provider_id):
             stats.reported_first += 1
@@ -205,6 +217,8 @@ def _unmatched(
             continue
         stats.lease_lost += 1
         lost[row.alert_id] = lost.get(row.alert_id, 0) + 1
+        if result.outcome in refused and _expired(row):
+            refused[result.outcome].append(_params(result, None, now, retry_after))
         if result.outcome is Outcome.accepted and row.state == DeliveryState.unknown.value:
             kept = session.connection().execute(
                 update(deliveries)
@@ -219,12 +233,26 @@ def _unmatched(
             )
             if kept.rowcount:
                 session.execute(LATE_ACCEPT, {"r_id": result.key, "r_provider": result.provider_id})
+    for outcome, params in refused.items():
+        if params:
+            for statement in LATE_REFUSAL[outcome]:
+                session.connection().execute(statement, params)
     for alert_id, count in lost.items():
         session.execute(
             update(alerts)
             .where(alerts.c.id == alert_id)
             .values(lease_lost=alerts.c.lease_lost + count)
         )
+
+
+def _expired(row: Any) -> bool:
+    """A row left `unknown` by its lease running out, nothing known of it since."""
+    return bool(
+        row.state == DeliveryState.unknown.value
+        and row.lease_token is None
+        and row.provider_id is None
+        and row.error_code == LEASE_EXPIRED
+    )
 
 
 def extend_leases(

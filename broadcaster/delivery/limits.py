@@ -4,13 +4,14 @@ credential, and per address (a called number, a WeCom robot)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from pydantic import ValidationError
 
 from broadcaster.delivery.channel_config import build_channel
 from broadcaster.delivery.providers import configured_providers
-from broadcaster.delivery.ratelimit import AddressLimit, RollingWindow, TokenBucket
+from broadcaster.delivery.ratelimit import AddressLimit, Counted, RollingWindow, TokenBucket
 from broadcaster.delivery.runtime import Runtime
 from broadcaster.settings import Settings
 from channels.base import ChannelError, Limits, Outcome, SendItem, SendResult
@@ -23,10 +24,22 @@ def key_hash(secret: str) -> str:
 
 @dataclass
 class Admission:
-    """Items cleared to go now, and refusals for those that must wait."""
+    """Items cleared to go now, and refusals for those that must wait; what the admitted
+    items count in their numbers' windows, to give back for those no provider accepts."""
 
     admitted: list[SendItem] = field(default_factory=list)
     deferred: list[SendResult] = field(default_factory=list)
+    counted: dict[int, Counted] = field(default_factory=dict)  # by item key
+    numbers: AddressLimit | None = None
+
+    def release(self, keys: Iterable[int]) -> None:
+        """The items of these keys were not accepted (refused, held back, never reached the
+        provider): their sends leave the numbers' windows, so a refusal never holds a
+        number's minute (failover to the next provider goes at once). Redis errors are the
+        caller's (a window then stays counted: the safe side)."""
+        sends = [self.counted.pop(key) for key in keys if key in self.counted]
+        if sends and self.numbers is not None:
+            self.numbers.release(sends)
 
     def defer(self, item: SendItem, wait: float, why: str, code: str = "rate_limited") -> None:
         self.deferred.append(
@@ -53,7 +66,8 @@ def admit(
     robot), and per-number minute, hour and day limits counted per medium (`channel`), so
     every provider of it, every worker and every sender (first sends, escalation, relay,
     acknowledgements, notices) share one count per number. What would exceed them is
-    deferred with the reason, never dropped (the per-credential rate is a bucket)."""
+    deferred with the reason, never dropped (the per-credential rate is a bucket). What an
+    admitted item counted is given back if no provider accepts it (`Admission.release`)."""
     admission = Admission()
     limits = with_number_limits(rt.settings, channel, drill, limits)
     if rt.redis is None or not limits.per_address:
@@ -76,10 +90,13 @@ def admit(
             limits.per_day,
             rt.settings.delivery.number_windows.spans,
         )
+        admission.numbers = numbers
         open_items = [n for n, wait in enumerate(waits) if not wait]
-        got = numbers.admit_many([key_hash(items[n].address) for n in open_items])
-        for n, wait in zip(open_items, got, strict=True):
+        got = numbers.count_many([key_hash(items[n].address) for n in open_items])
+        for n, (wait, counted) in zip(open_items, got, strict=True):
             waits[n], codes[n] = wait, "number_limit"
+            if counted is not None:
+                admission.counted[items[n].key] = counted
     for n, item in enumerate(items):
         if waits[n]:
             admission.defer(item, waits[n], limits.why or NUMBER_LIMIT, codes[n])

@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import ScalarSelect, and_, or_, select
 
 from broadcaster.alerts.models import Alert, AlertStatus
+from broadcaster.delivery.attempts import LEASE_EXPIRED
 from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from broadcaster.delivery.runtime import Runtime
 from broadcaster.queues import URGENT, get_queue
@@ -26,7 +27,7 @@ from broadcaster.settings import Settings
 
 S = DeliveryState
 LOOKUP_PAGE = 1000
-EXPIRED = "lease_expired"
+EXPIRED = LEASE_EXPIRED
 RESEND_QUIET_SECONDS = 5.0
 TICK = "broadcaster.delivery.reconciler.tick"
 

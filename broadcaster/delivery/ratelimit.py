@@ -1,6 +1,9 @@
-"""A token bucket per provider credential, kept in Redis and shared by every worker."""
+"""Shared limits in Redis: a token bucket per provider credential, per-number windows and
+rolling windows per address, the same for every worker."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import redis
 
@@ -47,44 +50,82 @@ class TokenBucket:
 
 # KEYS: for each send in order, its number's minute, hour and day counters; ARGV: the three
 # limits (0: none declared, that counter is not kept), then the three windows in ms. Returns
-# one wait (ms) per send: 0 when admitted (every declared window counted), else until the
-# window that blocks it ends (nothing counted). Fixed windows that start with a number's
-# first send, as carriers count them; one round trip per batch.
+# four numbers per send: its wait (ms) — 0 when admitted (every declared window counted), else
+# until the window that blocks it ends (nothing counted) — then, when admitted, the end (ms,
+# Redis clock) of each window it was counted in (0: not kept), so that a send that never went
+# can be given back to exactly that window. Fixed windows that start with a number's first
+# send, as carriers count them; one round trip per batch.
 _WINDOWS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for i = 1, #KEYS, 3 do
   local wait = 0
   local counted = {}
+  local ends = {0, 0, 0}
   for w = 1, 3 do
     local limit = tonumber(ARGV[w])
     if limit > 0 then
       local key = KEYS[i + w - 1]
       local n = redis.call('INCR', key)
       if n == 1 then redis.call('PEXPIRE', key, ARGV[3 + w]) end
+      local left = redis.call('PTTL', key)
+      if left < 0 then redis.call('PEXPIRE', key, ARGV[3 + w]); left = tonumber(ARGV[3 + w]) end
       if n > limit then
         redis.call('DECR', key)
-        local left = redis.call('PTTL', key)
-        if left < 0 then redis.call('PEXPIRE', key, ARGV[3 + w]); left = tonumber(ARGV[3 + w]) end
         wait = math.max(1, left)
         break
       end
       counted[#counted + 1] = key
+      ends[w] = now + left
     end
   end
   if wait > 0 then
     for _, key in ipairs(counted) do redis.call('DECR', key) end
+    ends = {0, 0, 0}
   end
   out[#out + 1] = wait
+  for w = 1, 3 do out[#out + 1] = ends[w] end
 end
 return out
 """
+# KEYS: the minute, hour and day counters of each send given back; ARGV: the three windows
+# in ms, then for each key the end of the window the send was counted in (0: not counted).
+# A counter is decremented only while that same window runs (a later window is another
+# count, never touched), and removed when nothing is left in it.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, #KEYS do
+  local stamp = tonumber(ARGV[3 + i])
+  local slack = tonumber(ARGV[(i - 1) % 3 + 1]) / 2
+  if stamp > 0 then
+    local left = redis.call('PTTL', KEYS[i])
+    if left > 0 and math.abs(now + left - stamp) < slack then
+      if redis.call('DECR', KEYS[i]) <= 0 then redis.call('DEL', KEYS[i]) end
+    end
+  end
+end
+return 0
+"""
 WINDOWS = (60.0, 3600.0, 86400.0)  # a minute, an hour, a day
+SPANS = ("m", "h", "d")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A send counted in its number's windows: the number's key and the end (ms, Redis
+    clock) of the minute, hour and day window it was counted in (0: that one not kept)."""
+
+    address_key: str
+    ends: tuple[int, int, int]
 
 
 class AddressLimit:
     """Per-number limits shared by every worker: at most `per_minute`, `per_hour` and
     `per_day` sends to one number in each window (carriers: about 1 a minute, 5 an hour,
-    10 a day for SMS, 20 a day for calls)."""
+    10 a day for SMS, 20 a day for calls). A send counted but never accepted by a provider
+    is given back (`release`), so a refusal does not hold the number's window."""
 
     def __init__(
         self,
@@ -99,18 +140,40 @@ class AddressLimit:
         self.limits = [n or 0 for n in (per_minute, per_hour, per_day)]  # 0: none
         self.windows_ms = [max(1, int(w * 1000)) for w in windows]
         self._script = client.register_script(_WINDOWS)
+        self._release = client.register_script(_RELEASE)
+
+    def _keys(self, address_keys: list[str]) -> list[str]:
+        return [f"{self.prefix}:{a}:{w}" for a in address_keys for w in SPANS]
+
+    def count_many(self, address_keys: list[str]) -> list[tuple[float, Counted | None]]:
+        """For each send in order: (0, what was counted) when it may go now, else (seconds
+        to wait, None) — nothing counted."""
+        if not address_keys:
+            return []
+        got = self._script(keys=self._keys(address_keys), args=[*self.limits, *self.windows_ms])
+        found: list[tuple[float, Counted | None]] = []
+        for n, address in enumerate(address_keys):
+            wait, *ends = (int(v) for v in got[4 * n : 4 * n + 4])
+            counted = None if wait else Counted(address, (ends[0], ends[1], ends[2]))
+            found.append((wait / 1000.0, counted))
+        return found
 
     def admit_many(self, address_keys: list[str]) -> list[float]:
         """For each send in order, 0 when it may go now (counted), else seconds to wait."""
-        if not address_keys:
-            return []
-        keys = [f"{self.prefix}:{a}:{w}" for a in address_keys for w in ("m", "h", "d")]
-        waits = self._script(keys=keys, args=[*self.limits, *self.windows_ms])
-        return [int(ms) / 1000.0 for ms in waits]
+        return [wait for wait, _ in self.count_many(address_keys)]
 
     def admit(self, address_key: str) -> float:
         """0 when a send to this number may go now, else seconds to wait."""
         return self.admit_many([address_key])[0]
+
+    def release(self, sends: list[Counted]) -> None:
+        """Give back sends that were counted but never went (refused, held, deferred): each
+        to the window it was counted in, if that window still runs. One round trip."""
+        if not sends:
+            return
+        stamps = [end for send in sends for end in send.ends]
+        keys = self._keys([send.address_key for send in sends])
+        self._release(keys=keys, args=[*self.windows_ms, *stamps])
 
 
 # KEYS[1] sorted set of send times; ARGV: limit, window ms, member id.

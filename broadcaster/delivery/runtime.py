@@ -60,6 +60,8 @@ class Runtime:
         self._thread.start()
         self._channels: dict[tuple[str, bool], Channel[Any]] = {}
         self._breakers: dict[tuple[str, bool], Breaker] = {}
+        # Never held while waiting for the channel loop: the loop's gates ask for breakers
+        # (failover) while a job thread may be opening a channel on it.
         self._lock = threading.Lock()
         self.recorder = Recorder(self.db, self._loop, settings.delivery.lease_seconds)
         self.short_lived = _forked
@@ -85,14 +87,20 @@ class Runtime:
         )
 
     def channel(self, name: str, *, drill: bool) -> Channel[Any]:
-        """A provider's open channel for real sends or for drills (to the simulator only)."""
+        """A provider's open channel for real sends or for drills (to the simulator only);
+        opened on the loop without holding the lock (one opened twice at once: one kept)."""
+        key = (name, drill)
         with self._lock:
-            key = (name, drill)
-            if key not in self._channels:
-                channel = build_channel(name, self.settings, drill=drill)
-                self.run(channel.open())
-                self._channels[key] = channel
-            return self._channels[key]
+            found = self._channels.get(key)
+        if found is not None:
+            return found
+        channel = build_channel(name, self.settings, drill=drill)
+        self.run(channel.open())
+        with self._lock:
+            kept = self._channels.setdefault(key, channel)
+        if kept is not channel:
+            self.run(channel.close())
+        return kept
 
     def close(self) -> None:
         self.recorder.close()

@@ -9,14 +9,15 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from broadcaster.db.base import utcnow
-from broadcaster.delivery.breaker import Breaker, is_failure
+from broadcaster.delivery.breaker import CIRCUIT_OPEN, Breaker, is_failure
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
-from channels.base import Channel, SendItem, SendResult
+from channels.base import Channel, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(seconds=5)
@@ -26,6 +27,8 @@ FLUSH_WAIT = 0.05  # seconds an answer may wait for others to share its transact
 WRITE_TRIES = 5
 QUICK_RETRIES = 5  # immediate tries of a request the provider refused without sending
 QUICK_BACKOFF = 0.2  # seconds before the first of them, doubling
+# Answers that say the provider did not take the item (nothing went): its limits are given back.
+UNSENT = frozenset({Outcome.retry, Outcome.failed})
 
 
 @dataclass
@@ -39,6 +42,7 @@ class _Done:
 class _Lease:
     count: int
     outstanding: int
+    release: Callable[[list[int]], None] | None = None  # gives back what unsent items counted
     dispatched: int = 0  # requests that went out (the gate is asked as each one goes)
     stats: RecordStats = field(default_factory=RecordStats)
     active_at: float = field(default_factory=time.monotonic)
@@ -61,11 +65,29 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
-    def open(self, token: str, count: int) -> None:
+    def open(
+        self, token: str, count: int, release: Callable[[list[int]], None] | None = None
+    ) -> None:
+        """Expect `count` answers for the lease; `release` is told the keys of the items the
+        provider did not accept (refused, held back), as their answers are written."""
         with self._lock:
-            self._leases[token] = _Lease(count, count)
+            self._leases[token] = _Lease(count, count, release)
             if count <= 0:
                 self._leases[token].finished.set()
+
+    @contextmanager
+    def keeping(self, token: str) -> Iterator[None]:
+        """The lease's heartbeat from its claim on, while the job builds and admits its items
+        (until `open`): a slow start must not let it run out before anything is sent."""
+        placeholder = _Lease(0, 1)
+        with self._lock:
+            self._leases[token] = placeholder
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._leases.get(token) is placeholder:
+                    del self._leases[token]
 
     def backlog(self) -> int:
         """Requests of this process still waiting for an answer."""
@@ -100,8 +122,10 @@ class Recorder:
         connection) is tried again at once, a few times with a short back-off, without
         holding up the rest; held items (breaker open) come back as retry/circuit_open and
         wait, queued — briefly when another provider of the medium can take them (failover:
-        the next batch goes to it, see `provider_for`)."""
+        the next batch goes to it, see `provider_for`). An item the provider refused before
+        the breaker held it keeps the provider's refusal on record (the cause, for health)."""
         by_key = {item.key: item for item in items}
+        refused: dict[int, SendResult] = {}  # the provider's last refusal of a retried item
         answered = 0
         later: set[asyncio.Task[None]] = set()
 
@@ -110,10 +134,11 @@ class Recorder:
             async for result in sender.send_stream(batch, gate):
                 gate.breaker.record(result)
                 if tries < QUICK_RETRIES and is_failure(result) and result.retryable:
+                    refused[result.key] = result
                     later.add(asyncio.ensure_future(again(by_key[result.key], tries + 1)))
                     continue
                 answered += 1
-                self._queue.put((token, result))
+                self._queue.put((token, _with_cause(result, refused.get(result.key))))
 
         async def again(item: SendItem, tries: int) -> None:
             await asyncio.sleep(QUICK_BACKOFF * 2 ** (tries - 1))
@@ -178,6 +203,7 @@ class Recorder:
         for token, entry in batch:
             if isinstance(entry, SendResult):
                 by_token.setdefault(token, []).append(entry)
+        self._release(by_token)  # before the writes queue those items again
         got: dict[str, RecordStats] = {}
         for attempt in range(WRITE_TRIES):
             try:
@@ -205,6 +231,23 @@ class Recorder:
                 if lease.finished.is_set() and time.monotonic() - lease.active_at > 60:
                     del self._leases[token]  # nobody waited for it (its job left early)
 
+    def _release(self, by_token: dict[str, list[SendResult]]) -> None:
+        """Give back what the items the providers did not take counted against their
+        numbers' limits (one call per lease)."""
+        with self._lock:
+            owners = {
+                token: self._leases[token].release for token in by_token if token in self._leases
+            }
+        for token, results in by_token.items():
+            release = owners.get(token)
+            unsent = [r.key for r in results if r.outcome in UNSENT]
+            if release is None or not unsent:
+                continue
+            try:
+                release(unsent)
+            except Exception:  # the windows stay counted: the safe side
+                log.warning("could not give back the per-number counts of %d items", len(unsent))
+
     def _record(self, by_token: dict[str, list[SendResult]]) -> dict[str, RecordStats]:
         got: dict[str, RecordStats] = {}
         with self.db.transaction() as session:
@@ -227,6 +270,14 @@ class Recorder:
                 extend_leases(session, tokens, now=utcnow(), lease_seconds=self.lease_seconds)
         except Exception:
             log.exception("lease heartbeat failed; will try again")
+
+
+def _with_cause(result: SendResult, refusal: SendResult | None) -> SendResult:
+    """A held item the provider had refused: its attempt records the refusal (it waits as
+    held items do)."""
+    if refusal is None or result.error_code != CIRCUIT_OPEN:
+        return result
+    return replace(result, error_code=refusal.error_code, message=refusal.message)
 
 
 class _Counting:

@@ -25,8 +25,8 @@ from broadcaster.delivery.items import (
     voice_items,
     wecom_items,
 )
-from broadcaster.delivery.ledger import Claimed, RecordStats, claim, record_results
-from broadcaster.delivery.limits import admit, bucket_for
+from broadcaster.delivery.ledger import Claimed, Lease, RecordStats, claim, record_results
+from broadcaster.delivery.limits import Admission, admit, bucket_for
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
@@ -76,6 +76,14 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         session.expunge(alert)
     if not lease.items:
         return {"claimed": 0}
+    with rt.recorder.keeping(lease.token):  # the lease's heartbeat while the sends are made
+        return _send_lease(rt, alert, channel, provider, lease)
+
+
+def _send_lease(
+    rt: Runtime, alert: Alert, channel: str, provider: ChannelClass | ChannelError, lease: Lease
+) -> dict[str, Any]:
+    """Build, admit and send a leased batch; answers are recorded as they come."""
     stats = RecordStats()
     try:
         if isinstance(provider, ChannelError):
@@ -106,9 +114,7 @@ def send_batch(alert_id: int, channel: str) -> dict[str, Any]:
         return {"claimed": len(lease.items), **asdict(stats)}
     if unaddressable or admission.deferred:
         _record(rt, lease.token, unaddressable + admission.deferred, stats)
-    _send_rate_limited(
-        rt, sender, (channel, provider.name), alert.is_drill, admission.admitted, lease.token
-    )
+    _send_rate_limited(rt, sender, (channel, provider.name), alert.is_drill, admission, lease.token)
     stats.add(rt.recorder.wait(lease.token, all_of_it=rt.short_lived))
     return {"claimed": len(lease.items), **asdict(stats)}
 
@@ -140,13 +146,15 @@ def _send_rate_limited(
     sender: Channel[Any],
     carrier: tuple[str, str],
     drill: bool,
-    items: list[SendItem],
+    admission: Admission,
     token: str,
 ) -> None:
-    """Hand items to the channel loop in the chunks the shared rate limit grants;
-    `carrier`: the medium and the provider (channel name) sending it."""
+    """Hand the admitted items to the channel loop in the chunks the shared rate limit
+    grants; `carrier`: the medium and the provider (channel name) sending it. What the
+    provider does not accept gives its per-number counts back as its answer is written."""
     medium, provider = carrier
-    rt.recorder.open(token, len(items))
+    items = admission.admitted
+    rt.recorder.open(token, len(items), admission.release)
     bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(provider, drill=drill)
 

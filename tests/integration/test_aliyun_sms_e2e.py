@@ -221,3 +221,54 @@ def test_a_drill_goes_to_the_simulator_never_to_aliyun(
         assert {s["TemplateCode"] for s in drills} == {"SMS_480000160"}  # drill.alert
         assert all("【演练】" in s["text"] for s in drills)
         assert httpx.get(f"{real}/api/aliyun/sms", timeout=30).json() == {"sms": [], "refused": []}
+
+
+def test_batched_texts_are_delivered_by_their_pushed_receipts(
+    db: Database, redis_settings: Settings, tmp_path: Path
+) -> None:
+    """SendBatchSms (one OutId and BizId for the batch): each pushed receipt finds its
+    delivery by the batch's BizId and its number; no lookup is asked for (none would come
+    in time), so the receipts alone mark every text delivered. (A receipt pushed before the
+    worker stored the send's answer finds nothing yet: the lookup of texts long `sent`
+    settles those; receipts come a second or more after the send, as carriers report.)"""
+    seed(db)
+    options = {
+        "aliyun": {
+            "access_key_id": DEFAULT_KEY_ID,
+            "access_key_secret": DEFAULT_KEY_SECRET,
+            "push_token": PUSH_TOKEN,
+            "endpoint": "{sim_url}/dysmsapi",
+        },
+        "sms_aliyun": {"batch": True},
+    }
+    with running_stack(
+        db,
+        redis_settings,
+        tmp_path / "s",
+        channel_options=options,
+        media={"sms": ["aliyun"]},
+        status_lookup_after_seconds=600,
+    ) as stack:
+        hooks = f"{stack.api_url}/hooks/aliyun"
+        aliyun(
+            stack,
+            "sms/config",
+            public_base=stack.api_url,
+            report_url=f"{hooks}/sms_report?token={PUSH_TOKEN}",
+            report_delay_ms=1500,
+        )
+        with stack.client() as api:
+            created = api.post("/api/v1/alerts", json=ALERT)
+            assert created.status_code == 201, created.text
+            alert_id = created.json()["id"]
+        stack.start_worker()
+
+        wait_until(lambda: sms_states(db, alert_id) == [DeliveryState.delivered] * HOUSEHOLDS)
+        sent = aliyun(stack, "sms")["sms"]
+        assert {s["Action"] for s in sent} == {"SendBatchSms"}
+        pushes = aliyun(stack, "pushes")["pushes"]
+        assert all(p["ok"] for p in pushes)
+        assert sum(len(p["items"]) for p in pushes) == HOUSEHOLDS  # each receipt pushed once
+        with db.read() as session:
+            ids = set(session.scalars(select(Delivery.provider_id)))
+        assert ids == {f"{s['BizId']}#{s['phone_number']}" for s in sent}

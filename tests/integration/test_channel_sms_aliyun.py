@@ -115,6 +115,7 @@ async def test_over_the_per_number_limits(env: AliyunEnv) -> None:
     assert first.outcome is Outcome.accepted
     assert (again.outcome, again.error_code) == (Outcome.retry, "isv.BUSINESS_LIMIT_CONTROL")
     assert again.detail["retry_after"] == 60
+    assert again.throttled  # flow control, not an unwell provider
     env.configure(per_minute=100, per_hour=1)
     [hourly] = await send(channel, item(3))
     assert (hourly.outcome, hourly.error_code) == (Outcome.failed, "isv.BUSINESS_LIMIT_CONTROL")
@@ -135,6 +136,7 @@ async def test_faults_down_throttled_error_unreachable(env: AliyunEnv) -> None:
     assert (throttled.outcome, throttled.error_code) == (Outcome.retry, "Throttling.User")
     assert (error.outcome, error.error_code) == (Outcome.unknown, "InternalError")
     assert (closed.outcome, closed.error_code) == (Outcome.retry, "connection")
+    assert [r.throttled for r in (down, throttled, error, closed)] == [False, True, False, False]
     assert env.sms()["sms"] == []
 
 
@@ -219,9 +221,13 @@ async def test_batch_mode_sends_up_to_batch_size_numbers_a_call(env: AliyunEnv) 
     assert {s["Action"] for s in sent} == {"SendBatchSms"}
     assert {s["TemplateCode"] for s in sent} == {"SMS_480000110"}
     assert len({s["BizId"] for s in sent}) == 3
-    assert {r.provider_id for r in accepted} == {s["BizId"] for s in sent}
+    # each message known by its batch's BizId and its number; receipts matched by that
+    ids = {r.provider_id for r in accepted}
+    assert ids == {f"{s['BizId']}#{s['phone_number']}" for s in sent}
     arrays = env.pushes.wait("report", 5)
-    assert [sms_report(pushed(a)).receipts for a in arrays] == [[]] * len(arrays)  # OutId: batch
+    receipts = [r for a in arrays for r in sms_report(pushed(a)).receipts]
+    assert {(r.delivery_id, r.state) for r in receipts} == {(0, ProviderState.delivered)}
+    assert sorted(r.provider_id for r in receipts) == sorted(ids)
     found = await env.channel().lookup(
         [LookupItem(r.key, phones[r.key - 300], since, "", r.provider_id) for r in accepted]
     )

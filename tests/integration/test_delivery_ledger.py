@@ -17,7 +17,7 @@ from broadcaster.delivery.reconciler import _resend, expire_leases
 from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.settings import Settings
 from channels.base import Outcome, SendResult
-from tests.integration.ledger_support import leased, record, row
+from tests.integration.ledger_support import attempts_of, leased, record, row
 
 S = DeliveryState
 
@@ -67,6 +67,35 @@ def test_real_lease_loss_is_counted_and_keeps_the_providers_answer(
     assert lease_lost(db, alert_id) == 1
     delivery = row(db, target)
     assert (delivery.state, delivery.provider_id, delivery.error_code) == (S.sent, "SM9", None)
+
+
+def test_a_refusal_after_the_lease_ran_out_settles_the_unknown(
+    db: Database, settings: Settings
+) -> None:
+    """The provider said "not sent" (down: retry; refused: failed) but the answer came after
+    the lease expired: the delivery is queued again or failed at once, no lookup waited for
+    (none can answer while that provider is down)."""
+    alert_id, lease = leased(db, settings)
+    down, refused, unheard = (c.id for c in lease.items)
+    with db.transaction() as session:  # the worker stalled past its lease
+        assert expire_leases(session, utcnow() + dt.timedelta(seconds=11)) == len(lease.items)
+    stats = record(
+        db,
+        lease.token,
+        SendResult(down, Outcome.retry, error_code="ServiceUnavailable"),
+        SendResult(refused, Outcome.failed, error_code="21211"),
+    )
+    assert stats["lease_lost"] == 2
+    assert lease_lost(db, alert_id) == 2
+    assert (row(db, down).state, row(db, down).error_code) == (S.queued, "ServiceUnavailable")
+    assert (row(db, refused).state, row(db, refused).error_code) == (S.failed, "21211")
+    assert (row(db, unheard).state, row(db, unheard).error_code) == (S.unknown, "lease_expired")
+    assert [a[2:4] for a in attempts_of(db, down)] == [(S.superseded, "ServiceUnavailable")]
+    assert [a[2:4] for a in attempts_of(db, refused)] == [(S.failed, "21211")]
+    assert [a[2:4] for a in attempts_of(db, unheard)] == [(S.unknown, "lease_expired")]
+    # a row whose fate became known meanwhile (looked up and resent) is left alone
+    record(db, lease.token, SendResult(down, Outcome.failed, error_code="late"))
+    assert row(db, down).state is S.queued
 
 
 def test_heartbeat_keeps_a_lease_and_only_its_own(db: Database, settings: Settings) -> None:

@@ -1,6 +1,7 @@
 """The send loop records each answer as it arrives: one request that hangs holds up only
 itself, its batch's other answers are in the database meanwhile, and its lease is renewed
-by the heartbeat until its answer comes."""
+by the heartbeat until its answer comes (and from its claim on); opening a channel never
+deadlocks with the loop's gates."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from sqlalchemy import select
 
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.delivery import runtime as runtime_module
 from broadcaster.delivery.breaker import Breaker
 from broadcaster.delivery.ledger import claim
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.reconciler import expire_leases
+from broadcaster.delivery.runtime import Runtime
 from broadcaster.delivery.stream import Recorder
 from broadcaster.settings import BreakerSettings, Settings
 from channels.base import (
@@ -119,3 +122,55 @@ def test_one_hanging_request_holds_up_only_itself(
     finally:
         recorder.close()
     assert stats.lease_lost == 0
+
+
+def test_a_lease_is_kept_while_its_job_prepares_the_sends(
+    db: Database, settings: Settings, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Between the claim and the first send (building, admitting) the heartbeat keeps the
+    lease; once the job is done with it, nothing keeps it any more."""
+    with db.transaction() as session:
+        f.household(session, grid=f.zone_tree(session)["G1"])
+    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
+    with db.transaction() as session:
+        lease = claim(
+            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=3, now=utcnow()
+        )
+    recorder = Recorder(db, loop, lease_seconds=3)
+    try:
+        with recorder.keeping(lease.token):
+            time.sleep(4)  # a slow start, longer than the lease
+            with db.transaction() as session:
+                assert expire_leases(session, utcnow()) == 0
+        assert recorder.backlog() == 0  # left with the job: it is not renewed any more
+    finally:
+        recorder.close()
+
+
+class AsksForBreakers(OneSlow):
+    """A channel whose opening, on the channel loop, asks the runtime for a breaker — as a
+    batch's gate does while the job thread opens the next provider's channel (failover)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__()
+        self.rt = rt
+
+    async def open(self) -> None:
+        self.rt.breaker("sms_other", drill=False)
+
+
+def test_opening_a_channel_never_blocks_the_loop_that_asks_for_breakers(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = Runtime(settings)
+    channel = AsksForBreakers(rt)
+    monkeypatch.setattr(runtime_module, "build_channel", lambda *_a, **_k: channel)
+    opened = threading.Thread(target=rt.channel, args=("sms_other",), kwargs={"drill": False})
+    try:
+        opened.start()
+        opened.join(timeout=10)
+        assert not opened.is_alive()  # no deadlock between the job thread and the loop
+        assert rt.channel("sms_other", drill=False) is channel  # opened once, kept
+    finally:
+        if not opened.is_alive():
+            rt.close()

@@ -135,6 +135,32 @@ def test_a_batch_is_counted_in_order_and_a_refusal_counts_nowhere(
     assert client.get(f"{prefix}:d:n1:h") == b"2"
 
 
+def test_a_send_that_never_went_is_given_back_to_the_window_it_was_counted_in(
+    redis_url: str, queue_prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"{queue_prefix}:limits-{secrets.token_hex(3)}"
+    hour = (3600.0, 3600.0, 3600.0)
+    numbers = AddressLimit(client, prefix, per_minute=1, per_hour=5, windows=hour)
+    [(wait, refused)] = numbers.count_many(["n1"])
+    assert wait == 0
+    assert refused is not None
+    assert numbers.admit("n1") > 0  # counted: the minute is taken
+    numbers.release([refused])  # the provider refused it: nothing went
+    assert client.exists(f"{prefix}:n1:m", f"{prefix}:n1:h") == 0  # nothing left to count
+    [(wait, sent)] = numbers.count_many(["n1"])  # the next provider may send at once
+    assert wait == 0
+    assert sent is not None
+    assert numbers.admit("n1") > 0
+    # a window that ended is not given back to: the next window is another count
+    short = AddressLimit(client, f"{prefix}:s", per_minute=1, per_hour=None, windows=(0.3, 1, 1))
+    [(_, old)] = short.count_many(["n2"])
+    assert old is not None
+    wait_until(lambda: short.admit("n2") == 0, timeout=10, every=0.05)  # a new window, counted
+    short.release([old])
+    assert short.admit("n2") > 0  # still full: the old send's refund did not empty it
+
+
 def test_a_numbers_windows_are_the_tightest_of_the_mediums_providers(
     acme_sms: Path, tmp_path: Path
 ) -> None:

@@ -114,7 +114,7 @@ async def test_over_the_per_number_limit_waits_and_is_not_sent(env: TencentEnv) 
     assert second[2].outcome is Outcome.retry
     assert second[2].error_code == "LimitExceeded.PhoneNumberThirtySecondLimit"
     assert second[2].detail["retry_after"] == 30
-    assert second[2].detail["rate_limited"] is True  # not a sick provider: the breaker stays
+    assert second[2].throttled is True  # not a sick provider: the breaker stays
     env.configure(thirty_second_limit=None, one_hour_limit=1)
     third = await send(env.channel(), [alert_item(3, PHONE, token="c")])
     assert third[3].error_code == "LimitExceeded.PhoneNumberOneHourLimit"

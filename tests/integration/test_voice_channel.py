@@ -136,6 +136,7 @@ async def test_rate_limits_and_errors_are_retried(sim: tuple[httpx.Client, str, 
     control.post("/api/config", json={"error_500_rate": 0, "error_429_rate": 1})
     [limited] = await send(sim_url, [item(2)])
     assert (limited.outcome, limited.error_code) == (Outcome.retry, "20429")
+    assert (limited.throttled, five_hundred.throttled) == (True, False)  # slow down, not unwell
     [refused] = await send("http://127.0.0.1:9/sim", [item(3)])
     assert (refused.outcome, refused.error_code) == (Outcome.retry, "connection")
     assert control.get("/api/calls").json()["calls"] == []

@@ -18,14 +18,11 @@ class Clock:
 OK = SendResult(1, Outcome.accepted, "SM1")
 ERROR = SendResult(1, Outcome.retry, error_code="20500")
 TIMEOUT = SendResult(1, Outcome.unknown, error_code="timeout")
-LIMITED = SendResult(1, Outcome.retry, error_code="20429")
+LIMITED = SendResult(1, Outcome.retry, error_code="20429", throttled=True)  # Twilio's 429
 REFUSED = SendResult(1, Outcome.failed, error_code="21211")  # a bad number, not a sick provider
 # a provider's own over-the-limit code, marked as such by its channel (Tencent's per number)
 MARKED = SendResult(
-    1,
-    Outcome.retry,
-    error_code="LimitExceeded.PhoneNumberThirtySecondLimit",
-    detail={"rate_limited": True},
+    1, Outcome.retry, error_code="LimitExceeded.PhoneNumberThirtySecondLimit", throttled=True
 )
 
 
@@ -52,6 +49,27 @@ def test_rate_limits_and_refusals_are_not_failures() -> None:
         b.record(LIMITED)
         b.record(REFUSED)
         b.record(MARKED)
+    assert b.state is BreakerState.closed
+
+
+def test_a_throttled_answer_is_not_counted_and_frees_a_probe() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    for _ in range(9):
+        b.record(ERROR)
+    for _ in range(50):
+        b.record(MARKED)  # not successes either: they would dilute the error rate
+    b.record(ERROR)
+    assert b.state is BreakerState.open
+    clock.now += 5.1
+    assert b.allow() == 0
+    assert b.allow() == 0
+    assert b.allow() > 0  # both probes out
+    b.record(MARKED)  # a probe answered "slow down": the provider lives, another probe may go
+    assert b.state is BreakerState.half_open
+    assert b.allow() == 0
+    b.record(OK)
+    b.record(OK)
     assert b.state is BreakerState.closed
 
 

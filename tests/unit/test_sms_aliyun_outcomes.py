@@ -1,4 +1,5 @@
-"""What Aliyun's answers mean for one item: nothing that may have been sent is ever `retry`."""
+"""What Aliyun's answers mean for one item: nothing that may have been sent is ever `retry`;
+how batches are cut and their messages named."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
 
 from channels.base import Outcome, SendItem
+from channels.sms_aliyun_batch import batch_id, biz_of, chunks
 from channels.sms_aliyun_outcomes import business, failure
+from channels.templated import Filled
 
 ITEM = SendItem(7, "+8613912345678", "")
 
@@ -25,8 +28,10 @@ def test_business_codes() -> None:
     assert outcome_of("isv.SOMETHING_NEW") == (Outcome.failed, "isv.SOMETHING_NEW")
     minute = business(ITEM, "isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1", {})
     assert (minute.outcome, minute.detail["retry_after"]) == (Outcome.retry, 60)
+    assert minute.throttled  # flow control: the breaker is not fed
     day = business(ITEM, "isv.BUSINESS_LIMIT_CONTROL", "触发天级流控Permits:10", {})
     assert day.outcome is Outcome.failed
+    assert not business(ITEM, "isp.SYSTEM_ERROR", "", {}).throttled
 
 
 def wrapped(cause: BaseException) -> UnretryableException:
@@ -49,8 +54,10 @@ def test_gateway_and_network_failures() -> None:
     key = ConnectionKey("127.0.0.1", 9, False, True, None, None, None)
     unreachable = wrapped(aiohttp.ClientConnectorError(key, OSError(111, "refused")))
     slow = wrapped(TimeoutError())
-    cases = [throttled, refused, down, broken, unreachable, slow, ValueError("bug")]
-    assert [(r.outcome, r.error_code) for r in (failure(ITEM, c, {}) for c in cases)] == [
+    too_many = ServerException(status_code=429, code="TooManyRequests", message="slow down")
+    cases = [throttled, refused, down, broken, unreachable, slow, ValueError("bug"), too_many]
+    results = [failure(ITEM, c, {}) for c in cases]
+    assert [(r.outcome, r.error_code) for r in results] == [
         (Outcome.retry, "Throttling.User"),
         (Outcome.failed, "SignatureDoesNotMatch"),
         (Outcome.retry, "ServiceUnavailable"),
@@ -58,4 +65,21 @@ def test_gateway_and_network_failures() -> None:
         (Outcome.retry, "connection"),
         (Outcome.unknown, "timeout"),
         (Outcome.unknown, "error"),
+        (Outcome.retry, "TooManyRequests"),
     ]
+    # "slow down" answers, not an unwell provider: only these spare the breaker
+    assert [r.throttled for r in results] == [True, False, False, False, False, False, False, True]
+
+
+def test_a_batch_names_each_number_once() -> None:
+    alert, notice = Filled("SMS_1", {}, "a"), Filled("SMS_2", {}, "b")
+    entries = [
+        (SendItem(1, "+8613900000001", ""), "13900000001", alert),
+        (SendItem(2, "+8613900000002", ""), "13900000002", alert),
+        (SendItem(3, "+8613900000001", ""), "13900000001", alert),  # a shared phone
+        (SendItem(4, "+8613900000001", ""), "13900000001", notice),
+        (SendItem(5, "+8613900000003", ""), "13900000003", alert),
+    ]
+    assert [[e[0].key for e in chunk] for chunk in chunks(entries, 100)] == [[1, 2], [3, 5], [4]]
+    assert [[e[0].key for e in chunk] for chunk in chunks(entries, 1)] == [[1], [2], [3], [4], [5]]
+    assert biz_of(batch_id("9006^0", "13900000001")) == biz_of("9006^0") == "9006^0"
