@@ -26,9 +26,6 @@ from broadcaster.secret_checks import (
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 
-TWILIO = "twilio"  # the provider whose account the `twilio` section holds
-
-
 class TwilioSettings(BaseModel):
     """Credentials and endpoint of the Twilio-compatible SMS/voice provider."""
 
@@ -355,15 +352,14 @@ class Settings(BaseSettings):
 
     def credential_values(self) -> dict[str, str | None]:
         """Provider credentials that must not be defaults in production, by setting name
-        (Twilio's only when a medium sends through Twilio)."""
+        (a provider's own section, e.g. the Twilio account, only when a medium sends through
+        that provider)."""
         found: dict[str, str | None] = {
             "bootstrap_api_key": (
                 self.bootstrap_api_key.get_secret_value() if self.bootstrap_api_key else None
             ),
         }
-        if self.uses_provider(TWILIO):
-            found["twilio.account_sid"] = self.twilio.account_sid
-            found["twilio.auth_token"] = self.twilio.auth_token.get_secret_value()
+        found.update(self._sections_in_use())
         if self.email.username:
             password = self.email.password
             found["email.password"] = password.get_secret_value() if password else ""
@@ -371,6 +367,22 @@ class Settings(BaseSettings):
             for name, value in options.items():
                 if isinstance(value, str) and looks_like_credential(name):
                     found[f"channel_options.{channel}.{name}"] = value
+        return found
+
+    def _sections_in_use(self) -> dict[str, str | None]:
+        """The credential-looking values of each top-level section named after a provider
+        that some medium sends through (the Twilio account today)."""
+        from channels.registry import providers_in_use  # loads the channels: only when asked
+
+        found: dict[str, str | None] = {}
+        for provider in sorted(providers_in_use(self.media)):
+            section = getattr(self, provider, None)
+            if not isinstance(section, BaseModel):
+                continue
+            for name, value in section.model_dump().items():
+                if looks_like_credential(name):
+                    secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+                    found[f"{provider}.{name}"] = secret
         return found
 
     def uses_provider(self, provider: str) -> bool:
