@@ -258,6 +258,7 @@ class Channel(ABC, Generic[SettingsT]):
     /hooks/{provider}/{kind} for each kind in `hooks`, and attempts record it."""
 
     name: ClassVar[str]
+    book_name: ClassVar[str | None] = None  # its template book's name, when not its own
     medium: ClassVar[str] = ""
     provider: ClassVar[str] = ""
     label: ClassVar[str] = ""  # what people read (zh-CN; the console translates it)
@@ -289,13 +290,13 @@ class Channel(ABC, Generic[SettingsT]):
     @classmethod
     def template_book(cls, deployment: Deployment) -> TemplateBook | None:
         """The approved templates this provider sends instead of free text: its book
-        config/templates/providers/<name>.toml when the deployment has one, else None (the
-        provider carries our own rendering of the text)."""
+        config/templates/providers/<book_name or name>.toml when the deployment has one, else
+        None (the provider carries our own rendering of the text)."""
         from channels.templated import book_path, load_book  # templated imports this module
 
         if deployment.config_dir is None:
             return None
-        path = book_path(deployment.config_dir, cls.name)
+        path = book_path(deployment.config_dir, cls.book_name or cls.name)
         return load_book(path, deployment.public_base) if path.is_file() else None
 
     def verify(self, request: HookRequest) -> bool:

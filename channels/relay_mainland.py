@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from channels.base import SendItem
-from channels.config import Deployment
 from channels.relay import Relay
 from channels.sms_aliyun import SmsAliyun
 from channels.sms_tencent import SmsTencent
-from channels.templated import Filled, TemplateBook, book_path, load_book
 
 
 class RelayAliyun(SmsAliyun):
@@ -22,27 +19,9 @@ class RelayAliyun(SmsAliyun):
     medium = "relay"
     provider = "aliyun"
     label = "群转发（阿里云短信）"
+    book_name = SmsAliyun.name
     settings_sections: ClassVar[tuple[str, ...]] = ("aliyun", SmsAliyun.name)
     capabilities = Relay.capabilities
-
-    @classmethod
-    def template_book(cls, deployment: Deployment) -> TemplateBook | None:
-        return SmsAliyun.template_book(deployment)
-
-    def fill(self, item: SendItem) -> Filled:
-        if item.message is None or self.settings.config_dir is None:
-            return super().fill(item)  # refused, saying why
-        return self._book().fill(item.message)
-
-    def sign_name(self) -> str:
-        if self.settings.config_dir is None:
-            return super().sign_name()
-        return self.settings.sign_name or self._book().sign_name
-
-    def _book(self) -> TemplateBook:
-        assert self.settings.config_dir is not None
-        path = book_path(self.settings.config_dir, SmsAliyun.name)
-        return load_book(path, self.settings.public_base)
 
 
 class RelayTencent(SmsTencent):
@@ -54,15 +33,6 @@ class RelayTencent(SmsTencent):
     medium = "relay"
     provider = "tencent"
     label = "群转发（腾讯云短信）"
+    book_name = SmsTencent.name
     settings_sections: ClassVar[tuple[str, ...]] = ("tencent", SmsTencent.name)
     capabilities = Relay.capabilities
-
-    @classmethod
-    def template_book(cls, deployment: Deployment) -> TemplateBook | None:
-        return SmsTencent.template_book(deployment)
-
-    def book(self) -> TemplateBook:
-        if self.settings.config_dir is None:
-            return super().book()  # refused, saying why
-        path = book_path(self.settings.config_dir, SmsTencent.name)
-        return load_book(path, self.settings.public_base)

@@ -176,13 +176,16 @@ class SmsAliyun(Channel[SmsAliyunSettings]):
             )
         if self.settings.config_dir is None:
             raise ChannelError("未配置模板目录 / no template directory", code="templates")
-        path = book_path(self.settings.config_dir, self.name)
+        path = book_path(self.settings.config_dir, self.book_name or self.name)
         return load_book(path, self.settings.public_base).fill(item.message)
 
     def sign_name(self) -> str:
         if self.settings.config_dir is None:
             return self.settings.sign_name or ""
-        book = load_book(book_path(self.settings.config_dir, self.name), self.settings.public_base)
+        book = load_book(
+            book_path(self.settings.config_dir, self.book_name or self.name),
+            self.settings.public_base,
+        )
         return self.settings.sign_name or book.sign_name
 
     async def send_batch(self, items: Sequence[SendItem]) -> list[SendResult]:

@@ -149,7 +149,10 @@ class SmsTencent(Channel[SmsTencentSettings]):
     def book(self) -> TemplateBook:
         if self.settings.config_dir is None:
             raise ChannelError("未配置模板目录 / no template directory", code="templates")
-        return load_book(book_path(self.settings.config_dir, self.name), self.settings.public_base)
+        return load_book(
+            book_path(self.settings.config_dir, self.book_name or self.name),
+            self.settings.public_base,
+        )
 
     async def open(self) -> None:
         s = self.settings
