@@ -11,17 +11,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from broadcaster.db.base import utcnow
-from broadcaster.delivery.breaker import CIRCUIT_OPEN, Breaker, is_failure
+from broadcaster.delivery.breaker import Breaker, is_failure
+from broadcaster.delivery.gates import CountingGate, with_cause
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
+from broadcaster.delivery.pacing import DeparturePacer
 from channels.base import Channel, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(seconds=5)
-FAILOVER_WAIT = 0.5  # seconds a held item waits when another provider can take it
 FLUSH_SIZE = 200  # answers per transaction at most
 FLUSH_WAIT = 0.05  # seconds an answer may wait for others to share its transaction
 WRITE_TRIES = 5
@@ -60,6 +61,7 @@ class Recorder:
         self.lease_seconds = lease_seconds
         self._queue: queue.Queue[tuple[str, SendResult | _Done]] = queue.Queue()
         self._leases: dict[str, _Lease] = {}
+        self.pacer = DeparturePacer()  # used on the loop only
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
@@ -101,14 +103,17 @@ class Recorder:
         items: Sequence[SendItem],
         breaker: Breaker,
         elsewhere: Callable[[], bool] | None = None,
+        granted: tuple[str, float] | None = None,
     ) -> None:
         """Send the items on the channel loop; their answers come to this recorder.
         `elsewhere`: whether another provider of the medium could take what the breaker
-        holds back (then held items are queued again at once, for it)."""
+        holds back (then held items are queued again at once, for it). `granted`: the rate
+        bucket and the time it granted these items; they leave paced accordingly."""
         with self._lock:
             lease = self._leases[token]
-        gate = _Counting(breaker, lease, elsewhere)
-        asyncio.run_coroutine_threadsafe(self._pump(token, sender, items, gate), self.loop)
+        gate = CountingGate(breaker, lease, elsewhere)
+        pump = self._pump(token, sender, items, gate, granted)
+        asyncio.run_coroutine_threadsafe(pump, self.loop)
 
     def settle(self, token: str, results: Sequence[SendResult]) -> None:
         """Answers known without a request (nothing was sent): recorded like the others."""
@@ -116,9 +121,15 @@ class Recorder:
             self._queue.put((token, result))
 
     async def _pump(
-        self, token: str, sender: Channel[Any], items: Sequence[SendItem], gate: _Counting
+        self,
+        token: str,
+        sender: Channel[Any],
+        items: Sequence[SendItem],
+        gate: CountingGate,
+        granted: tuple[str, float] | None = None,
     ) -> None:
-        """Send and pass each answer on. A refusal that says nothing was sent (HTTP 5xx, no
+        """Send (no sooner than the rate bucket's grants allow, see `DeparturePacer`) and
+        pass each answer on. A refusal that says nothing was sent (HTTP 5xx, no
         connection) is tried again at once, a few times with a short back-off, without
         holding up the rest; held items (breaker open) come back as retry/circuit_open and
         wait, queued — briefly when another provider of the medium can take them (failover:
@@ -138,13 +149,15 @@ class Recorder:
                     later.add(asyncio.ensure_future(again(by_key[result.key], tries + 1)))
                     continue
                 answered += 1
-                self._queue.put((token, _with_cause(result, refused.get(result.key))))
+                self._queue.put((token, with_cause(result, refused.get(result.key))))
 
         async def again(item: SendItem, tries: int) -> None:
             await asyncio.sleep(QUICK_BACKOFF * 2 ** (tries - 1))
             await send([item], tries)
 
         try:
+            if granted is not None:
+                await self.pacer.turn(*granted)
             await send(items, 0)
             while pending := [task for task in later if not task.done()]:
                 await asyncio.wait(pending)
@@ -270,32 +283,6 @@ class Recorder:
                 extend_leases(session, tokens, now=utcnow(), lease_seconds=self.lease_seconds)
         except Exception:
             log.exception("lease heartbeat failed; will try again")
-
-
-def _with_cause(result: SendResult, refusal: SendResult | None) -> SendResult:
-    """A held item the provider had refused: its attempt records the refusal (it waits as
-    held items do)."""
-    if refusal is None or result.error_code != CIRCUIT_OPEN:
-        return result
-    return replace(result, error_code=refusal.error_code, message=refusal.message)
-
-
-class _Counting:
-    """The breaker as the channel's gate, counting the requests of one lease as they go."""
-
-    def __init__(
-        self, breaker: Breaker, lease: _Lease, elsewhere: Callable[[], bool] | None = None
-    ) -> None:
-        self.breaker = breaker
-        self.lease = lease
-        self.elsewhere = elsewhere
-
-    def allow(self) -> float:
-        self.lease.dispatched += 1
-        wait = self.breaker.allow()
-        if wait and self.elsewhere is not None and self.elsewhere():
-            return min(wait, FAILOVER_WAIT)
-        return wait
 
 
 def note(stats: RecordStats) -> None:

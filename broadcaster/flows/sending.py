@@ -172,7 +172,8 @@ def _send_rate_limited(
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
-        rt.recorder.submit(token, sender, chunk, breaker, elsewhere)
+        paced = (bucket.key, time.monotonic()) if bucket else None
+        rt.recorder.submit(token, sender, chunk, breaker, elsewhere, paced)
 
 
 def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:

@@ -174,3 +174,52 @@ def test_opening_a_channel_never_blocks_the_loop_that_asks_for_breakers(
     finally:
         if not opened.is_alive():
             rt.close()
+
+
+class Timed(OneSlow):
+    """A provider that notes when each request reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_at: dict[int, float] = {}
+
+    async def send_stream(
+        self, items: Sequence[SendItem], gate: SendGate | None = None
+    ) -> AsyncIterator[SendResult]:
+        for item in items:
+            self.sent_at[item.key] = time.monotonic()
+            yield SendResult(item.key, Outcome.accepted, provider_id=f"SM{item.key}")
+
+
+def test_a_stalled_loop_sends_chunks_as_far_apart_as_they_were_granted(
+    db: Database, settings: Settings, loop: asyncio.AbstractEventLoop
+) -> None:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        for _ in range(4):
+            f.household(session, grid=zones["G1"])
+    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
+    with db.transaction() as session:
+        lease = claim(
+            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=30, now=utcnow()
+        )
+    items = [SendItem(c.id, c.address, "水位超警戒") for c in lease.items]
+    first, second = items[:2], items[2:]
+    channel = Timed()
+    recorder = Recorder(db, loop, lease_seconds=30)
+    try:
+        recorder.open(lease.token, len(items))
+        stalled = threading.Event()
+        loop.call_soon_threadsafe(lambda: (stalled.set(), time.sleep(1.0)))  # the loop stalls
+        stalled.wait(5)
+        granted = time.monotonic()
+        breaker = Breaker(BreakerSettings())
+        recorder.submit(lease.token, channel, first, breaker, granted=("bucket", granted))
+        recorder.submit(lease.token, channel, second, breaker, granted=("bucket", granted + 0.5))
+        recorder.wait(lease.token, all_of_it=True)
+    finally:
+        recorder.close()
+    first_left = max(channel.sent_at[i.key] for i in first)
+    second_left = min(channel.sent_at[i.key] for i in second)
+    assert first_left >= granted + 0.5  # both reached the loop only after the stall
+    assert second_left - first_left >= 0.5  # granted 0.5 s apart: never back to back
