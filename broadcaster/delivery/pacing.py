@@ -1,4 +1,4 @@
-"""Departures keep the spacing of their grants: a stalled send loop never bursts past the rate."""
+"""The channel loop's own token bucket: a stalled send loop never bursts past the rate."""
 
 from __future__ import annotations
 
@@ -8,20 +8,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True)
+class Pace:
+    """The rate a chunk's provider credential allows: its shared bucket's key, rate, burst."""
+
+    key: str
+    rate: float
+    burst: float
+
+
 @dataclass
-class _Track:
-    granted: float  # when the last chunk to leave was granted (monotonic)
-    departs: float  # when it left, or is due to
+class _Tokens:
+    tokens: float
+    at: float
 
 
 class DeparturePacer:
-    """The shared token bucket grants chunks at the provider's rate when the job hands them
-    over; the channel loop sends them later. When that loop stalls (a busy machine), chunks
-    granted a second apart would leave back to back, and the provider would see a burst above
-    its rate. Each chunk instead leaves no sooner after the one before it (same bucket) than
-    it was granted after it, so any stretch of departures holds no more than the bucket
-    granted in a stretch as long. Lives on the channel loop (one process; workers on other
-    machines share only the bucket)."""
+    """The shared bucket grants chunks when the job hands them over; the channel loop sends
+    them later. When that loop stalls (a busy machine), chunks granted a second apart would
+    leave back to back and the provider would see a burst above its rate. Each chunk also
+    takes its tokens from a bucket of the same rate and burst here, as it leaves: after a
+    stall the backlog leaves at the rate, and an idle loop sends at once. Runs on the loop
+    (one process; workers on other machines share only the Redis bucket)."""
 
     def __init__(
         self,
@@ -29,24 +37,18 @@ class DeparturePacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._clock, self._sleep = clock, sleep
-        self._tracks: dict[str, _Track] = {}
+        self._buckets: dict[str, _Tokens] = {}
 
-    def slot(self, bucket: str, granted: float) -> float:
-        """Reserve the chunk's departure time (monotonic): now, or later to keep the gap."""
+    def reserve(self, pace: Pace, count: int) -> float:
+        """Take `count` tokens (the bucket may go into debt); seconds until they are due."""
         now = self._clock()
-        track = self._tracks.get(bucket)
-        if track is None:
-            departs = now
-        else:
-            departs = max(now, track.departs + max(0.0, granted - track.granted))
-        if track is None or granted >= track.granted:
-            self._tracks[bucket] = _Track(granted, departs)
-        else:  # handed over out of grant order: keep the later grant as the reference
-            track.departs = max(track.departs, departs)
-        return departs
+        bucket = self._buckets.setdefault(pace.key, _Tokens(pace.burst, now))
+        bucket.tokens = min(pace.burst, bucket.tokens + (now - bucket.at) * pace.rate) - count
+        bucket.at = now
+        return max(0.0, -bucket.tokens / pace.rate)
 
-    async def turn(self, bucket: str, granted: float) -> None:
-        """Wait until the chunk granted at `granted` may leave."""
-        wait = self.slot(bucket, granted) - self._clock()
+    async def turn(self, pace: Pace, count: int) -> None:
+        """Wait until `count` sends may leave at the pace."""
+        wait = self.reserve(pace, count)
         if wait > 0:
             await self._sleep(wait)

@@ -18,7 +18,7 @@ from broadcaster.db.base import utcnow
 from broadcaster.delivery.breaker import Breaker, is_failure
 from broadcaster.delivery.gates import CountingGate, with_cause
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
-from broadcaster.delivery.pacing import DeparturePacer
+from broadcaster.delivery.pacing import DeparturePacer, Pace
 from channels.base import Channel, Outcome, SendItem, SendResult
 
 log = logging.getLogger(__name__)
@@ -103,16 +103,16 @@ class Recorder:
         items: Sequence[SendItem],
         breaker: Breaker,
         elsewhere: Callable[[], bool] | None = None,
-        granted: tuple[str, float] | None = None,
+        pace: Pace | None = None,
     ) -> None:
         """Send the items on the channel loop; their answers come to this recorder.
         `elsewhere`: whether another provider of the medium could take what the breaker
-        holds back (then held items are queued again at once, for it). `granted`: the rate
-        bucket and the time it granted these items; they leave paced accordingly."""
+        holds back (then held items are queued again at once, for it). `pace`: the rate
+        of the provider credential, kept as the items leave."""
         with self._lock:
             lease = self._leases[token]
         gate = CountingGate(breaker, lease, elsewhere)
-        pump = self._pump(token, sender, items, gate, granted)
+        pump = self._pump(token, sender, items, gate, pace)
         asyncio.run_coroutine_threadsafe(pump, self.loop)
 
     def settle(self, token: str, results: Sequence[SendResult]) -> None:
@@ -126,9 +126,9 @@ class Recorder:
         sender: Channel[Any],
         items: Sequence[SendItem],
         gate: CountingGate,
-        granted: tuple[str, float] | None = None,
+        pace: Pace | None = None,
     ) -> None:
-        """Send (no sooner than the rate bucket's grants allow, see `DeparturePacer`) and
+        """Send (at the credential's rate as the items leave, see `DeparturePacer`) and
         pass each answer on. A refusal that says nothing was sent (HTTP 5xx, no
         connection) is tried again at once, a few times with a short back-off, without
         holding up the rest; held items (breaker open) come back as retry/circuit_open and
@@ -156,8 +156,8 @@ class Recorder:
             await send([item], tries)
 
         try:
-            if granted is not None:
-                await self.pacer.turn(*granted)
+            if pace is not None:
+                await self.pacer.turn(pace, len(items))
             await send(items, 0)
             while pending := [task for task in later if not task.done()]:
                 await asyncio.wait(pending)

@@ -27,6 +27,7 @@ from broadcaster.delivery.items import (
 )
 from broadcaster.delivery.ledger import Claimed, Lease, RecordStats, claim, record_results
 from broadcaster.delivery.limits import Admission, admit, bucket_for
+from broadcaster.delivery.pacing import Pace
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.stream import RETRY_AFTER, note
 from broadcaster.relay.items import relay_items
@@ -157,6 +158,7 @@ def _send_rate_limited(
     rt.recorder.open(token, len(items), admission.release)
     bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(provider, drill=drill)
+    pace = Pace(bucket.key, bucket.rate, bucket.burst) if bucket else None
 
     def elsewhere() -> bool:  # another provider of the medium would take the next batch
         return rt.carrier(medium, drill=drill).name != provider
@@ -172,8 +174,7 @@ def _send_rate_limited(
             time.sleep(wait)
             continue
         chunk, pending = pending[:granted], pending[granted:]
-        paced = (bucket.key, time.monotonic()) if bucket else None
-        rt.recorder.submit(token, sender, chunk, breaker, elsewhere, paced)
+        rt.recorder.submit(token, sender, chunk, breaker, elsewhere, pace)
 
 
 def _unsent(items: list[SendItem], exc: Exception) -> list[SendResult]:

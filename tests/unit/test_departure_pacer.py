@@ -1,59 +1,61 @@
-"""Chunks leave no closer together than they were granted, however late the loop gets to them."""
+"""Chunks leave the loop at the credential's rate however late the loop gets to them, and a
+loop that was idle sends at once (a past stall is never carried forward)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from broadcaster.delivery.pacing import DeparturePacer
+from broadcaster.delivery.pacing import DeparturePacer, Pace
+
+PAGER = Pace("live:acme", rate=4.0, burst=4.0)
 
 
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
-        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
         self.now += seconds
 
 
-def test_chunks_granted_a_second_apart_leave_a_second_apart_after_a_stall() -> None:
+def departures(pacer: DeparturePacer, clock: Clock, chunks: list[int]) -> list[float]:
+    left = []
+    for count in chunks:
+        asyncio.run(pacer.turn(PAGER, count))
+        left.append(round(clock.now - 100.0, 3))
+    return left
+
+
+def test_a_backlog_after_a_stall_leaves_at_the_rate_after_one_burst() -> None:
     clock = Clock()
     pacer = DeparturePacer(clock, clock.sleep)
-    granted = [100.0, 101.0, 102.0]
-    clock.now = 103.5  # the loop stalled: all three reach it now
-    departures = []
-    for g in granted:
-        asyncio.run(pacer.turn("live:k", g))
-        departures.append(clock.now)
-    assert departures == [103.5, 104.5, 105.5]
+    # granted 4, then 1 every 0.25 s by the shared bucket; the loop reaches them all at once
+    assert departures(pacer, clock, [4, 1, 1, 1, 1]) == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
-def test_a_loop_on_time_sends_at_once() -> None:
+def test_an_idle_loop_sends_at_once_after_an_earlier_stall() -> None:
     clock = Clock()
     pacer = DeparturePacer(clock, clock.sleep)
-    for g in (100.0, 101.0, 102.0):
-        clock.now = g + 0.01
-        asyncio.run(pacer.turn("live:k", g))
-    assert clock.slept == []
+    departures(pacer, clock, [4, 4, 4])  # 2 s of backlog
+    clock.now += 60  # nothing to send for a minute
+    before = clock.now
+    asyncio.run(pacer.turn(PAGER, 4))
+    assert clock.now == before
 
 
-def test_buckets_are_paced_apart() -> None:
+def test_credentials_are_paced_apart() -> None:
     clock = Clock()
     pacer = DeparturePacer(clock, clock.sleep)
-    clock.now = 105.0
-    assert pacer.slot("live:a", 100.0) == 105.0
-    assert pacer.slot("live:b", 101.0) == 105.0  # another credential: its own gap
-    assert pacer.slot("live:a", 101.0) == 106.0
+    assert pacer.reserve(PAGER, 4) == 0
+    assert pacer.reserve(Pace("live:other", 4.0, 4.0), 4) == 0  # its own bucket
+    assert pacer.reserve(PAGER, 2) == 0.5
 
 
-def test_a_chunk_handed_over_out_of_grant_order_does_not_pull_later_ones_forward() -> None:
+def test_a_fast_credential_never_waits_for_its_batches() -> None:
     clock = Clock()
     pacer = DeparturePacer(clock, clock.sleep)
-    clock.now = 110.0
-    assert pacer.slot("k", 102.0) == 110.0
-    assert pacer.slot("k", 101.0) == 110.0  # granted earlier, arrived later: goes now
-    assert pacer.slot("k", 103.0) == 111.0  # a second after the latest grant's departure
+    fast = Pace("live:twilio", rate=100_000.0, burst=100_000.0)
+    assert all(pacer.reserve(fast, 500) == 0 for _ in range(100))
