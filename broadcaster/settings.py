@@ -385,13 +385,6 @@ class Settings(BaseSettings):
                     found[f"{provider}.{name}"] = secret
         return found
 
-    def uses_provider(self, provider: str) -> bool:
-        """Whether some medium sends through this provider: configured in `media`, or the
-        installed default of a medium left out (the installed channels decide)."""
-        from channels.registry import providers_in_use  # loads the channels: only when asked
-
-        return provider in providers_in_use(self.media)
-
     @property
     def resolved_database_url(self) -> str:
         """The configured database URL, else a SQLite file under the data directory."""

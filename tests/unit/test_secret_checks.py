@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from broadcaster.secret_checks import secret_key_problem
 from broadcaster.settings import Settings
+from channels.registry import providers_in_use
 
 GOOD_KEY = secrets.token_urlsafe(32)
 REAL = {
@@ -131,7 +132,7 @@ def test_production_on_mainland_providers_needs_no_twilio_credentials(
     settings = Settings()
     assert settings.env == "production"
     assert settings.twilio.account_sid == "AC00000000000000000000000000000000"  # untouched
-    assert not settings.uses_provider("twilio")
+    assert "twilio" not in providers_in_use(settings.media)
 
 
 @pytest.mark.parametrize(
