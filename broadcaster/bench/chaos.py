@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from broadcaster.bench import machine as m
@@ -101,6 +101,16 @@ def tail_detail(db: Database, alert_id: int, after: float | None) -> dict[str, A
         "sent_to_final_median_s": _round(waited[len(waited) // 2]) if waited else None,
         "sent_to_final_max_s": _round(waited[-1]) if waited else None,
     }
+
+
+def _backends_cpu(db: Database, app_name: str) -> float | None:
+    """CPU seconds of the service's PostgreSQL backends still connected (same machine)."""
+    with db.read() as session:
+        pids = session.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"), {"n": app_name}
+        ).all()
+    used = [m.cpu_seconds(int(pid)) for pid in pids]
+    return round(sum(u for u in used if u is not None), 1) if used else None
 
 
 def wait_all_final(db: Database, alert_id: int, timeout: float) -> float | None:
@@ -270,6 +280,8 @@ def _measure(
     officer_counts = officer.stop()
     died = [proc.name for proc in stack.service if not proc.alive()]
     cpu = {proc.name: m.cpu_seconds(proc.pid) for proc in processes.procs if proc.alive()}
+    if stack.app_name is not None:
+        cpu["postgres"] = _backends_cpu(db, stack.app_name)
     result = outcome(db, alert_id, received)
     sim.close()
     return {
