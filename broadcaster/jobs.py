@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from broadcaster.delivery.lookups import RECONCILE
 from broadcaster.queues import URGENT
 from broadcaster.settings import Settings
 from broadcaster.ticks import Periodic
@@ -11,7 +12,7 @@ def periodic_ticks(settings: Settings) -> list[Periodic]:
     """Reconciliation (and later escalation) ticks, run once per interval cluster-wide."""
     return [
         Periodic(
-            "reconcile",
+            RECONCILE,
             "broadcaster.delivery.reconciler.tick",
             settings.delivery.reconcile_every_seconds,
             queue=URGENT,  # it resends what urgent batches lost: never behind a fan-out

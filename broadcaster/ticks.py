@@ -21,14 +21,19 @@
 # job on every due queued delivery, from the database) fire at once instead of at the end
 # of their interval; a process that finds such a job already waiting leaves it at that, so a
 # cluster kicks about once per outage, not once per process.
+#
+# A tick may also be asked for at a given time (broadcaster.ticks_due): the same tickers fire
+# it when due, once cluster-wide, without RQ's scheduler.
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from math import inf
 
 import redis
 from rq import Worker
@@ -37,6 +42,7 @@ from rq.job import Job, JobStatus
 
 from broadcaster.queues import DEFAULT, QUEUE_ORDER, connect, get_queue
 from broadcaster.settings import Settings
+from broadcaster.ticks_due import claim_due, next_due
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +134,23 @@ def kick_ticks(
     return kicked
 
 
+def fire_scheduled(
+    connection: redis.Redis, settings: Settings, ticks: Iterable[Periodic]
+) -> list[Job]:
+    """Enqueue the ticks asked for by now (broadcaster.ticks_due), each once however many
+    due times it had; a tick whose job is already waiting needs no second one."""
+    fired: list[Job] = []
+    for tick in ticks:
+        whys = claim_due(connection, settings, tick.name)
+        if not whys:
+            continue
+        last = connection.get(tick_key(settings, tick.name) + ":last")
+        if last and _waiting(last.decode() if isinstance(last, bytes) else last, connection):
+            continue
+        fired.append(_enqueue(connection, settings, tick, "; ".join(sorted(set(whys)))))
+    return fired
+
+
 def _waiting(job_id: str, connection: redis.Redis) -> bool:
     try:
         return Job.fetch(job_id, connection=connection).get_status() == JobStatus.QUEUED
@@ -141,13 +164,13 @@ def redis_was_emptied(connection: redis.Redis, settings: Settings, owner: str) -
     return bool(connection.set(f"{settings.queue_prefix}:alive", owner, nx=True))
 
 
-def _enqueue(connection: redis.Redis, settings: Settings, tick: Periodic) -> Job:
+def _enqueue(connection: redis.Redis, settings: Settings, tick: Periodic, why: str = "") -> Job:
     """A tick's job goes ahead of its queue: it keeps the rest moving (a reconciler tick
     behind a fan-out's send jobs would wait for the whole fan-out)."""
     queue = get_queue(tick.queue, connection, settings)
     job = queue.enqueue(
         tick.func,
-        description=f"tick {tick.name}",
+        description=f"tick {tick.name}: {why}" if why else f"tick {tick.name}",
         meta={"tick": tick.name},
         result_ttl=TICK_RESULT_TTL,
         at_front=True,
@@ -201,6 +224,7 @@ class Ticker(threading.Thread):
         self._url = url
         self._settings = settings
         self._ticks = list(ticks)
+        self._names = [tick.name for tick in self._ticks]
         self._owner = owner
         self._stopping = threading.Event()
         self._poll = max(0.05, min(1.0, min(t.every_seconds for t in ticks) / 4))
@@ -208,12 +232,16 @@ class Ticker(threading.Thread):
     def run(self) -> None:
         connection = connect(self._url)  # its own client: the worker tunes its timeouts
         failures = 0
+        soonest: float | None = None
         try:
             while not self._stopping.is_set():
                 try:
                     self._kick_if_back(connection, back=failures > 0)
                     for job in fire_due_ticks(connection, self._settings, self._ticks, self._owner):
                         log.debug("tick %s: enqueued job %s", job.meta.get("tick"), job.id)
+                    for job in fire_scheduled(connection, self._settings, self._ticks):
+                        log.info("%s (job %s)", job.description, job.id)
+                    soonest = next_due(connection, self._settings, self._names)
                     failures = 0
                 except redis.RedisError as exc:
                     failures += 1
@@ -222,8 +250,11 @@ class Ticker(threading.Thread):
                 except Exception:
                     failures += 1
                     log.exception("ticker %s: firing ticks failed; retrying", self._owner)
-                wait = min(MAX_BACKOFF_SECONDS, self._poll * 2 ** min(failures, 6))
-                self._stopping.wait(wait if failures else self._poll)
+                if failures:
+                    wait = min(MAX_BACKOFF_SECONDS, self._poll * 2 ** min(failures, 6))
+                else:  # a tick asked for before the next poll is fired when due
+                    wait = min(self._poll, max(0.01, (soonest or inf) - time.time()))
+                self._stopping.wait(wait)
         finally:
             connection.close()
 

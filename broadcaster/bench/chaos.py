@@ -4,7 +4,7 @@ per scenario households missed, duplicates, recovery time, hand-off rate and 5xx
 from __future__ import annotations
 
 import contextlib
-import json
+import datetime as dt
 import secrets
 import shutil
 import tempfile
@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from broadcaster.bench import machine as m
@@ -31,8 +29,12 @@ from broadcaster.delivery.models import Delivery
 from broadcaster.redis_embedded import EmbeddedRedis
 
 OPEN_STATES = ("queued", "sending", "sent", "unknown")
-# What is measured: the SMS fan-out (a landline-only household's call at issue is not)
+# What is measured: the SMS fan-out; the rest (a landline-only household's call at issue, a
+# relay text) is waited for after it, and reported apart (`others_*`, `all_final_s`)
 MEASURED = ("sms",)
+# The residents' side of a call: the phone is picked up after a second's ring, nobody
+# presses a key, each prompt times out after a second; the call then completes
+CALLS = {"auto_answer": True, "answer_after_ms": 1000, "silence_after_ms": 1000}
 
 
 @dataclass
@@ -52,21 +54,91 @@ def _with_app_name(url: str, name: str) -> str:
     return make_url(url).update_query_dict({"application_name": name}).render_as_string(False)
 
 
-def _open(db: Database, alert_id: int) -> int:
-    states = delivery_states(db, alert_id, MEASURED)
+def _open(db: Database, alert_id: int, channels: tuple[str, ...] | None = MEASURED) -> int:
+    states = delivery_states(db, alert_id, channels)
     return sum(states.get(state, 0) for state in OPEN_STATES)
+
+
+def others_open(db: Database, alert_id: int) -> dict[str, int]:
+    """Deliveries outside the measured SMS not final yet, by channel and state ("voice
+    queued, held": waiting out a per-number window, e.g. a landline two households share)."""
+    with db.read() as session:
+        rows = session.execute(
+            select(Delivery.channel, Delivery.state, Delivery.error_code, func.count())
+            .where(
+                Delivery.alert_id == alert_id,
+                Delivery.channel.not_in(MEASURED),
+                Delivery.state.in_(OPEN_STATES),
+            )
+            .group_by(Delivery.channel, Delivery.state, Delivery.error_code)
+        ).all()
+    found: Counter[str] = Counter()
+    for channel, state, code, count in rows:
+        held = ", held" if code in ("number_limit", "rate_limited") else ""
+        found[f"{channel} {state.value}{held}"] += int(count)
+    return dict(found)
+
+
+def tail_detail(db: Database, alert_id: int, after: float | None) -> dict[str, Any]:
+    """The measured deliveries that became final after the last message was handed off
+    (epoch `after`): how many, how many of them a look-up asked about (their callback was
+    late), and how long after being sent they became final (median, max)."""
+    if after is None:
+        return {}
+    since = dt.datetime.fromtimestamp(after, dt.UTC)
+    with db.read() as session:
+        rows = session.execute(
+            select(Delivery.sent_at, Delivery.final_at, Delivery.checked_at).where(
+                Delivery.alert_id == alert_id,
+                Delivery.channel.in_(MEASURED),
+                Delivery.final_at > since,
+            )
+        ).all()
+    waited = sorted((final - sent).total_seconds() for sent, final, _c in rows if sent and final)
+    return {
+        "final_after_last_send": len(rows),
+        "of_them_asked_about": sum(1 for *_t, checked in rows if checked is not None),
+        "sent_to_final_median_s": _round(waited[len(waited) // 2]) if waited else None,
+        "sent_to_final_max_s": _round(waited[-1]) if waited else None,
+    }
+
+
+def _backends_cpu(db: Database, app_name: str) -> float | None:
+    """CPU seconds of the service's PostgreSQL backends still connected (same machine)."""
+    with db.read() as session:
+        pids = session.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"), {"n": app_name}
+        ).all()
+    used = [m.cpu_seconds(int(pid)) for pid in pids]
+    return round(sum(u for u in used if u is not None), 1) if used else None
+
+
+def wait_all_final(db: Database, alert_id: int, timeout: float) -> float | None:
+    """When every delivery of the alert, on every channel, is final (None: not in time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # the record is being fought over; look again
+            if _open(db, alert_id, None) == 0:
+                return time.time()
+        time.sleep(0.25)
+    return None
+
+
+Sample = tuple[float, int, int]  # time, messages the simulator holds, callbacks it has to send
 
 
 def wait_final(
     db: Database, alert_id: int, timeout: float, sim: Sim
-) -> tuple[float | None, list[tuple[float, int]]]:
-    """When every delivery of the alert reached a final state (None: not within `timeout`),
-    and (time, messages the simulator holds) sampled meanwhile."""
+) -> tuple[float | None, list[Sample]]:
+    """When every measured delivery of the alert reached a final state (None: not within
+    `timeout`), and what the simulator held and had yet to call back, sampled meanwhile."""
     deadline = time.monotonic() + timeout
-    samples: list[tuple[float, int]] = []
+    samples: list[Sample] = []
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
-            samples.append((time.time(), sim.messages()))
+            marks = sim.marks()
+            waiting = sum(marks.get("pending", {}).values())
+            samples.append((time.time(), int(marks["messages"]), waiting))
         try:
             if _open(db, alert_id) == 0:
                 return time.time(), samples
@@ -78,15 +150,18 @@ def wait_final(
 
 def split_recovery(
     o: ChaosOptions, fault_end: float, final_at: float | None, rest: int, sim: Sim,
-    samples: list[tuple[float, int]], during: int,
+    samples: list[Sample], during: int,
 ) -> dict[str, float | None]:  # fmt: skip
     """Where the recovery went: `rest_s` is sending what was left at the fault's end at the
     rate limit (no recovery can be faster), the remainder is what the fault cost: waiting
     before the hand-off resumed, sending below the rate, and the tail after the last message
-    (final callbacks, look-ups, resends)."""
+    (final callbacks, look-ups, resends): `callbacks_behind_s` is how long after the last
+    message the simulator still had status callbacks to send (the service taking them in
+    slower than it sends)."""
     rest_s = rest / o.rate_per_second
     last = sim.marks().get("last_created")
-    resumed = next((t for t, n in samples if n > during), None)
+    resumed = next((t for t, n, _w in samples if n > during), None)
+    behind = next((t for t, _n, w in samples if last and t >= float(last) and not w), None)
     recovery = final_at - fault_end if final_at else None
     last_send = max(0.0, float(last) - fault_end) if last else None
     return {
@@ -96,6 +171,7 @@ def split_recovery(
         "resume_s": _round(resumed - fault_end if resumed and rest else None),
         "last_send_s": _round(last_send),
         "tail_s": _round(recovery - last_send if recovery and last_send is not None else None),
+        "callbacks_behind_s": _round(behind - float(last) if behind and last else None),
     }
 
 
@@ -161,6 +237,7 @@ def _measure(
         processes, callbacks=True, callback_delay_ms=0, callback_concurrency=64
     )
     sim = Sim(sim_url)
+    sim.configure(calls=CALLS)
     api_port = p.free_port()
     api_url = f"http://127.0.0.1:{api_port}"
     env = p.stack_env(
@@ -192,12 +269,19 @@ def _measure(
     FAULTS[name][1](stack)
     during, fault_end = sim.messages(), time.time()
     final_at, samples = wait_final(db, alert_id, o.settle_timeout, sim)
+    others = others_open(db, alert_id)
+    all_final = wait_all_final(db, alert_id, o.settle_timeout) if final_at else None
     rest = max(0, planned - during)
     parts = split_recovery(o, fault_end, final_at, rest, sim, samples, during)
     received = httpx.get(f"{sim_url}/bench/numbers", timeout=60).json()["numbers"]
     marks = sim.marks()
+    last = marks.get("last_created")
+    tail = tail_detail(db, alert_id, float(last) if last else None) if final_at else {}
     officer_counts = officer.stop()
     died = [proc.name for proc in stack.service if not proc.alive()]
+    cpu = {proc.name: m.cpu_seconds(proc.pid) for proc in processes.procs if proc.alive()}
+    if stack.app_name is not None:
+        cpu["postgres"] = _backends_cpu(db, stack.app_name)
     result = outcome(db, alert_id, received)
     sim.close()
     return {
@@ -205,6 +289,10 @@ def _measure(
         "deliveries": sum(delivery_states(db, alert_id, MEASURED).values()),
         **parts,
         "open_at_end": 0 if final_at else _open(db, alert_id),
+        "tail": tail,
+        "others_open_at_sms_final": others,
+        "all_final_s": _round(all_final - fault_end if all_final else None),
+        "open_at_end_all": 0 if all_final else _open(db, alert_id, None),
         "fault_s": round(fault_end - fault_start, 1),
         "fault_end_at": round(fault_end, 2),  # epoch seconds: to read the logs against
         "rate_before": round(rate_before, 1) if rate_before else None,
@@ -213,69 +301,10 @@ def _measure(
         "officer": officer_counts,
         "callback_5xx": marks.get("callback_5xx"),
         "callbacks_failed": marks.get("callbacks_failed"),
+        "callbacks_sent": marks.get("callbacks_sent"),
+        "cpu_s": {name: round(seconds, 1) for name, seconds in cpu.items() if seconds is not None},
         "service_died": died,
         "restarted": stack.restarts,
         "delivery_states": delivery_states(db, alert_id),
         **stack.notes,
     }
-
-
-COLUMNS = [
-    ("scenario", "scenario"),
-    ("households", "households"),
-    ("missed", "missed"),
-    ("duplicates", "dupl."),
-    ("recovery_s", "recovery s"),
-    ("rest_s", "rest s"),
-    ("recovery_beyond_rest_s", "beyond rest s"),
-    ("resume_s", "resumed s"),
-    ("tail_s", "tail s"),
-    ("open_at_end", "open"),
-    ("rate_before", "msg/s before"),
-    ("rate_during", "during"),
-    ("client_5xx", "5xx"),
-    ("service_died", "died"),
-]
-LEGEND = (
-    "recovery: the fault's end → every delivery final; rest: sending what was left then at "
-    "the rate limit (no recovery is faster); beyond rest: what the fault cost; resumed: the "
-    "hand-off's first message after the fault; tail: the last message handed off → all final"
-)
-
-
-def print_table(document: dict[str, Any]) -> None:
-    machine = document["machine"]
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
-    title = (
-        f"bench chaos · {document['dialect']} · {machine.get('cores')} cores · "
-        f"load {machine.get('load_average')} · {machine.get('commit')}"
-    )
-    out = Table(title=title, title_justify="left")
-    for _key, label in COLUMNS:
-        out.add_column(label, justify="left" if _key == "scenario" else "right")
-    for figures in document["scenarios"]:
-        cells = []
-        for key, _label in COLUMNS:
-            value = figures.get(key)
-            cells.append(", ".join(value) if isinstance(value, list) else "—" if value is None
-                         else str(value))  # fmt: skip
-        out.add_row(*cells)
-    console.print(out)
-    console.print(LEGEND)
-
-
-def emit(
-    options: ChaosOptions, dialect: str, scenarios: list[dict[str, Any]], json_only: bool
-) -> None:
-    document = {
-        "bench": "chaos",
-        "dialect": dialect,
-        "machine": m.machine(),
-        "options": options.__dict__,
-        "scenarios": scenarios,
-    }
-    if not json_only:
-        print_table(document)
-    print(json.dumps(document, ensure_ascii=False, default=str, separators=(",", ":")))

@@ -191,8 +191,9 @@ def chaos(
     recovery_beyond_rest_s: recovery_s minus rest_s, what the fault cost.
     At the default --fault-at 0.2 the rest is most of recovery_s; 0.8 leaves little to send.
     """
-    from broadcaster.bench.chaos import ChaosOptions, emit, run_scenario
+    from broadcaster.bench.chaos import ChaosOptions, run_scenario
     from broadcaster.bench.chaos_faults import FAULTS
+    from broadcaster.bench.chaos_report import emit
 
     chosen = scenario or list(FAULTS)
     unknown = [s for s in chosen if s not in FAULTS]

@@ -22,14 +22,14 @@ from broadcaster.alerts.models import Alert, AlertStatus
 from broadcaster.delivery.attempts import LEASE_EXPIRED
 from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from broadcaster.delivery.runtime import Runtime
-from broadcaster.queues import URGENT, get_queue
 from broadcaster.settings import Settings
+from broadcaster.ticks_due import schedule_tick
 
 S = DeliveryState
 LOOKUP_PAGE = 1000
 EXPIRED = LEASE_EXPIRED
 RESEND_QUIET_SECONDS = 5.0
-TICK = "broadcaster.delivery.reconciler.tick"
+RECONCILE = "reconcile"  # the periodic tick of broadcaster.jobs that runs the reconciler
 
 Due = tuple[Delivery, AlertStatus, str | None]  # a delivery, its alert's status, its carrier
 
@@ -50,16 +50,11 @@ def quiet_for(delivery: Delivery, now: dt.datetime, lease_seconds: float) -> flo
 
 
 def tick_after(connection: redis.Redis, settings: Settings, why: str, at_least: float = 0) -> None:
-    """A reconciler tick a grace from now (or `at_least` seconds), ahead of the urgent queue
-    (RQ's scheduler moves it there), instead of waiting for the next periodic one; a
+    """A reconciler tick a grace from now (or `at_least` seconds), instead of waiting for the
+    next periodic one; every process's ticker fires it when due (broadcaster.ticks_due). A
     delivery looked up now is due again a grace later."""
-    get_queue(URGENT, connection, settings).enqueue_in(
-        max(grace(settings), dt.timedelta(seconds=max(0.5, at_least + 0.1))),
-        TICK,
-        description=f"reconcile: {why}",
-        result_ttl=300,
-        at_front=True,
-    )
+    wait = max(grace(settings).total_seconds(), max(0.5, at_least + 0.1))
+    schedule_tick(connection, settings, RECONCILE, wait, why)
 
 
 def _gap_key(settings: Settings) -> str:

@@ -4,27 +4,22 @@ Safe to run anywhere, twice."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+import redis
+from sqlalchemy import exists, func, insert, update
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import (
-    NOTICE_STATES,
-    SENDING_STATES,
-    Alert,
-    AlertState,
-)
+from broadcaster.alerts.models import Alert, AlertState
 from broadcaster.alerts.tokens import make_token
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import rowcount
 from broadcaster.delivery import attempts
-from broadcaster.delivery.dispatch import enqueue_sends, queue_for
 from broadcaster.delivery.lookups import (
     EXPIRED,
     LOOKUP_PAGE,
@@ -35,9 +30,9 @@ from broadcaster.delivery.lookups import (
 )
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.providers import provider_named
+from broadcaster.delivery.requeue import kick_queued, tick_when_held_ends
 from broadcaster.delivery.runtime import Runtime, runtime
 from broadcaster.delivery.statuses import StatusReport, apply_reports
-from broadcaster.queues import get_queue
 from channels.base import ChannelError, LookupItem, LookupResult
 
 log = logging.getLogger(__name__)
@@ -65,12 +60,15 @@ def tick() -> dict[str, Any]:
     report = TickReport()
     with rt.db.transaction() as session:
         report.leases_expired = expire_leases(session, now)
-    report.jobs_enqueued = kick_queued(rt, now)
+    kicked = kick_queued(rt, now)
+    report.jobs_enqueued = kicked.jobs
     resent = resolve_unknown(rt, now, report)
     if resent:
-        report.jobs_enqueued += kick_queued(rt, now, alerts=resent)
+        report.jobs_enqueued += kick_queued(rt, now, alerts=resent).jobs
     if report.asked_again and rt.redis is not None:  # then, not at the next periodic tick
         tick_after(rt.redis, rt.settings, "look-ups again", report.ask_in)
+    with contextlib.suppress(redis.RedisError):  # the periodic tick covers it
+        tick_when_held_ends(rt, now, kicked.next_held)
     with rt.db.transaction() as session:
         report.alerts_settled = settle_alerts(session)
     if any(asdict(report).values()):
@@ -220,39 +218,6 @@ def _resend(session: Session, delivery: Delivery, now: dt.datetime) -> int:
         )
     )
     return 1
-
-
-def kick_queued(rt: Runtime, now: dt.datetime, *, alerts: Collection[int] | None = None) -> int:
-    """Queued deliveries that are due while their queue is empty have lost their job; those
-    of `alerts` (just resent) get jobs whatever the queue holds (extra jobs end at once)."""
-    if rt.redis is None:
-        return 0
-    query = (
-        select(Delivery.alert_id, Alert.level, Delivery.channel, func.count())
-        .join(Alert, Alert.id == Delivery.alert_id)
-        .where(
-            Delivery.state == S.queued,
-            Alert.state.in_(SENDING_STATES)
-            | (Alert.state.in_(NOTICE_STATES) & Delivery.notice.is_not(None)),
-            (Delivery.not_before.is_(None)) | (Delivery.not_before <= now),
-        )
-        .group_by(Delivery.alert_id, Alert.level, Delivery.channel)
-    )
-    if alerts is not None:
-        query = query.where(Delivery.alert_id.in_(list(alerts)))
-    with rt.db.transaction() as session:
-        rows = session.execute(query).all()
-    # whether each queue was empty before this kick added to it
-    empty = {name: get_queue(name, rt.redis, rt.settings).count == 0 for name in {
-        queue_for(level) for _alert, level, _channel, _count in rows}}  # fmt: skip
-    enqueued = 0
-    for alert_id, level, channel, count in rows:
-        if alerts is None and not empty[queue_for(level)]:
-            continue
-        enqueued += enqueue_sends(
-            rt.settings, rt.redis, alert_id=alert_id, level=level, channel_counts={channel: count}
-        )
-    return enqueued
 
 
 def settle_alerts(session: Session) -> int:
