@@ -139,6 +139,13 @@ class DeliverySettings(BaseModel):
     unknown_grace_seconds: float = Field(
         default=5.0, ge=0, description="Callbacks' chance to resolve an unknown before a lookup."
     )
+    resend_quiet_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="A provider's 'never got it' about a request of unknown fate is trusted "
+        "(the message resent) only this long after the request could last have left; "
+        "sooner, it is asked again then (a slow provider may still take it in).",
+    )
     status_lookup_after_seconds: float = Field(
         default=20.0,
         ge=0,

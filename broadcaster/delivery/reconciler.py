@@ -23,6 +23,7 @@ from broadcaster.delivery import attempts
 from broadcaster.delivery.lookups import (
     EXPIRED,
     LOOKUP_PAGE,
+    RESEND_QUIET_SECONDS,
     Due,
     due_lookups,
     quiet_for,
@@ -147,8 +148,11 @@ def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport)
         results = rt.run(rt.channel(provider.name, drill=drill).lookup(items))
         with rt.db.transaction() as session:
             by_id = {d.id: d for d in deliveries}
-            lease = rt.settings.delivery.lease_seconds
-            resent |= _apply_lookups(session, by_id, results, now, report, lease)
+            lease, quiet = (
+                rt.settings.delivery.lease_seconds,
+                rt.settings.delivery.resend_quiet_seconds,
+            )
+            resent |= _apply_lookups(session, by_id, results, now, report, lease, quiet)
     return resent
 
 
@@ -159,6 +163,7 @@ def _apply_lookups(
     now: dt.datetime,
     report: TickReport,
     lease_seconds: float,
+    quiet: float = RESEND_QUIET_SECONDS,
 ) -> set[int]:
     checked = [r.key for r in results]
     session.execute(
@@ -179,7 +184,7 @@ def _apply_lookups(
         if result.found is None:
             report.still_unknown += 1
         elif result.found is False and delivery.state is S.unknown:
-            wait = quiet_for(delivery, now, lease_seconds)
+            wait = quiet_for(delivery, now, lease_seconds, quiet)
             if wait > 0:  # it may still be on its way: asked again (a second look-up) later
                 report.ask_in = min(report.ask_in, wait) if report.asked_again else wait
                 report.asked_again += 1

@@ -50,14 +50,20 @@ def test_a_sent_message_is_looked_up_once_soon_then_seldom(
 
 
 def look_up(
-    db: Database, delivery_id: int, at: dt.datetime, result: LookupResult, lease: float = 10
+    db: Database,
+    delivery_id: int,
+    at: dt.datetime,
+    result: LookupResult,
+    lease: float = 10,
+    quiet: float = RESEND_QUIET_SECONDS,
 ) -> TickReport:
-    """One look-up answer applied as the reconciler applies it."""
+    """One look-up answer applied as the reconciler applies it (`quiet`: the setting
+    `delivery.resend_quiet_seconds`)."""
     report = TickReport()
     with db.transaction() as session:
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
-        _apply_lookups(session, {delivery_id: delivery}, [result], at, report, lease)
+        _apply_lookups(session, {delivery_id: delivery}, [result], at, report, lease, quiet)
     return report
 
 
@@ -101,15 +107,16 @@ def test_a_dead_workers_lease_counts_its_silence_before_the_lease_ran_out(
     db: Database, settings: Settings
 ) -> None:
     """Heartbeats renew a lease every third of it: a worker whose lease ran out sent nothing
-    for two thirds of it before; with a 10 s lease one look-up right away is enough, with a
-    3 s lease it is asked again."""
+    for two thirds of it before; with a 5 s quiet time and a 10 s lease one look-up right
+    away is enough, with a 3 s lease it is asked again."""
     _, lease = leased(db, settings, households=2)
     long_lease, short_lease = (c.id for c in lease.items)
     with db.transaction() as session:
         expire_leases(session, lease.expires_at + dt.timedelta(seconds=1))
     at = lease.expires_at + dt.timedelta(seconds=1)
-    assert look_up(db, long_lease, at, LookupResult(long_lease, False), lease=10).resent == 1
-    held = look_up(db, short_lease, at, LookupResult(short_lease, False), lease=3)
+    gone = look_up(db, long_lease, at, LookupResult(long_lease, False), lease=10, quiet=5)
+    assert gone.resent == 1
+    held = look_up(db, short_lease, at, LookupResult(short_lease, False), lease=3, quiet=5)
     assert (held.asked_again, held.resent) == (1, 0)
     assert row(db, short_lease).state is DeliveryState.unknown
 
