@@ -183,18 +183,20 @@ def queue_ack(
     for item in answered:
         recipient, round_ = item.recorded_for, item.round
         acked = Delivery.revision == round_, Delivery.notice.in_(told)
-        members = select(Person.phone).where(
-            Person.household_id == recipient.household_id, Person.phone.is_not(None)
+        members = session.scalars(
+            select(Person.phone).where(
+                Person.household_id == recipient.household_id, Person.phone.is_not(None)
+            )
         )
+        numbers = sorted({address, *members})
+        of_alert = (*acked, Delivery.alert_id == recipient.alert_id)
+        # one EXISTS per number, each on the address index (an OR of them, or an IN, made the
+        # planner walk the alert's deliveries)
         already = session.scalar(
             select(
-                exists().where(
-                    *acked,
-                    or_(
-                        Delivery.recipient_id == recipient.id,
-                        (Delivery.alert_id == recipient.alert_id)
-                        & or_(Delivery.address == address, Delivery.address.in_(members)),
-                    ),
+                or_(
+                    exists().where(*acked, Delivery.recipient_id == recipient.id),
+                    *(exists().where(*of_alert, Delivery.address == n) for n in numbers),
                 )
             )
         )
