@@ -56,15 +56,16 @@ def inbound_committer(
     db: Database, settings: Settings | None = None, connection: redis.Redis | None = None
 ) -> GroupCommit[Inbound]:
     """Replies arriving together share one transaction (a burst of "1"s after an alert
-    serialised on the database's write lock, one commit each: about 200 a second). Their
-    acknowledgements are enqueued once committed (with `settings`; else the reconciler)."""
+    serialised on the database's write lock, one commit each: about 200 a second), kept with a
+    few statements per group (`keep_replies`). Their acknowledgements are enqueued once
+    committed (with `settings`; else the reconciler)."""
+    from broadcaster.flows.reply_batch import keep_replies  # it builds on keep_reply, below
 
     def apply(messages: Sequence[Inbound]) -> None:
         acks: list[Ack] = []
         try:
             with db.transaction() as session:
-                for message in messages:
-                    keep_reply(session, message, utcnow(), acks)
+                keep_replies(session, messages, utcnow(), acks)
         except Exception:
             if len(messages) == 1:
                 raise
