@@ -7,14 +7,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    column,
+    exists,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.selectable import Values
 
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.alerts.states import movable_to
 from broadcaster.delivery.attempts import report_statement
 from broadcaster.delivery.ledger import lock_in_order
-from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
 
 deliveries = cast(Table, Delivery.__table__)
 S = DeliveryState
@@ -71,6 +85,65 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
 _STATEMENTS = {state: _statement(state) for state in PREDECESSORS}
 # The attempt a report is about moves forward by the same table (a superseded one never).
 _ATTEMPTS = {state: report_statement(state, PREDECESSORS[state]) for state in PREDECESSORS}
+attempts = cast(Table, DeliveryAttempt.__table__)
+CHUNK = 1000  # reports per statement
+
+
+def _reports(rows: list[dict[str, object]]) -> Values:
+    """A batch of reports as a VALUES table: (id, provider, error)."""
+    return values(
+        column("id", Integer), column("provider", String), column("error", String), name="r"
+    ).data([(row["r_id"], row["r_provider"], row["r_error"]) for row in rows])
+
+
+def _set_based(state: DeliveryState, rows: list[dict[str, object]], now: dt.datetime) -> Update:
+    """The delivery statement of `_statement` for a whole batch: one UPDATE … FROM VALUES
+    (PostgreSQL)."""
+    r = _reports(rows)
+    updates: dict[str, object] = {
+        "state": state.value,
+        "provider_id": r.c.provider,
+        "lease_token": None,
+        "lease_expires_at": None,
+    }
+    if state in FINAL:
+        updates["final_at"] = now
+    if state is S.failed:
+        updates["error_code"] = r.c.error
+    if state is S.delivered:
+        updates["error_code"] = None
+    return (
+        update(deliveries)
+        .where(
+            deliveries.c.id == r.c.id,
+            deliveries.c.state.in_([s.value for s in sorted(PREDECESSORS[state])]),
+            or_(deliveries.c.provider_id.is_(None), deliveries.c.provider_id == r.c.provider),
+        )
+        .values(**updates)
+    )
+
+
+def _set_based_attempts(
+    state: DeliveryState, rows: list[dict[str, object]], now: dt.datetime
+) -> Update:
+    """`report_statement` for a whole batch: one UPDATE … FROM VALUES."""
+    r = _reports(rows)
+    updates: dict[str, object] = {"outcome": state.value, "provider_message_id": r.c.provider}
+    if state in FINAL:
+        updates["finished_at"] = now
+        updates["error_code"] = r.c.error if state is S.failed else None
+    return (
+        update(attempts)
+        .where(
+            attempts.c.delivery_id == r.c.id,
+            attempts.c.outcome.in_([s.value for s in sorted(PREDECESSORS[state])]),
+            or_(
+                attempts.c.provider_message_id.is_(None),
+                attempts.c.provider_message_id == r.c.provider,
+            ),
+        )
+        .values(**updates)
+    )
 
 
 def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.datetime) -> int:
@@ -91,10 +164,18 @@ def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.dat
             }
         )
     for state in (S.sent, S.delivered, S.failed):  # forward order within one batch
-        params = by_state.get(state)
-        if params:
-            moved += session.connection().execute(_STATEMENTS[state], params).rowcount
-            session.connection().execute(_ATTEMPTS[state], params)
+        params = by_state.get(state, [])
+        connection = session.connection()
+        if params and connection.dialect.name != "postgresql":
+            # SQLite: one prepared statement run per row in C (no round trips; its UPDATE …
+            # FROM takes no VALUES with column names)
+            moved += connection.execute(_STATEMENTS[state], params).rowcount
+            connection.execute(_ATTEMPTS[state], params)
+            continue
+        for start in range(0, len(params), CHUNK):
+            chunk = params[start : start + CHUNK]
+            moved += connection.execute(_set_based(state, chunk, now)).rowcount
+            connection.execute(_set_based_attempts(state, chunk, now))
     delivered = [r.delivery_id for r in reports if r.state is S.delivered]
     if delivered:
         mark_reached(session, delivered, now)
