@@ -7,28 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import (
-    Integer,
-    String,
-    Table,
-    and_,
-    bindparam,
-    column,
-    exists,
-    or_,
-    select,
-    update,
-    values,
-)
+from sqlalchemy import Table, TextClause, and_, bindparam, exists, or_, select, text, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Update
-from sqlalchemy.sql.selectable import Values
 
 from broadcaster.alerts.models import Recipient, RecipientState
 from broadcaster.alerts.states import movable_to
 from broadcaster.delivery.attempts import report_statement
 from broadcaster.delivery.ledger import lock_in_order
-from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
+from broadcaster.delivery.models import Delivery, DeliveryState
 
 deliveries = cast(Table, Delivery.__table__)
 S = DeliveryState
@@ -85,65 +71,50 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
 _STATEMENTS = {state: _statement(state) for state in PREDECESSORS}
 # The attempt a report is about moves forward by the same table (a superseded one never).
 _ATTEMPTS = {state: report_statement(state, PREDECESSORS[state]) for state in PREDECESSORS}
-attempts = cast(Table, DeliveryAttempt.__table__)
 CHUNK = 1000  # reports per statement
+# PostgreSQL: a batch as three arrays unnested into rows — one statement text for any batch
+# size (compiled once, three parameters), where VALUES rows are compiled and sent anew
+UNNEST = (
+    "unnest(CAST(:ids AS bigint[]), CAST(:providers AS varchar[]), CAST(:errors AS varchar[]))"
+    " AS r(id, provider, error)"
+)
 
 
-def _reports(rows: list[dict[str, object]]) -> Values:
-    """A batch of reports as a VALUES table: (id, provider, error)."""
-    return values(
-        column("id", Integer), column("provider", String), column("error", String), name="r"
-    ).data([(row["r_id"], row["r_provider"], row["r_error"]) for row in rows])
+def _within(column: str, state: DeliveryState) -> str:
+    return f"{column} IN ({', '.join(repr(s.value) for s in sorted(PREDECESSORS[state]))})"
 
 
-def _set_based(state: DeliveryState, rows: list[dict[str, object]], now: dt.datetime) -> Update:
-    """The delivery statement of `_statement` for a whole batch: one UPDATE … FROM VALUES
-    (PostgreSQL)."""
-    r = _reports(rows)
-    updates: dict[str, object] = {
-        "state": state.value,
-        "provider_id": r.c.provider,
-        "lease_token": None,
-        "lease_expires_at": None,
-    }
+def _set_based(state: DeliveryState) -> TextClause:
+    """`_statement` for a whole batch: one UPDATE … FROM unnest(…) (PostgreSQL)."""
+    values = [f"state = '{state.value}'", "provider_id = r.provider"]
+    values += ["lease_token = NULL", "lease_expires_at = NULL"]
     if state in FINAL:
-        updates["final_at"] = now
+        values.append("final_at = :now")
     if state is S.failed:
-        updates["error_code"] = r.c.error
+        values.append("error_code = r.error")
     if state is S.delivered:
-        updates["error_code"] = None
-    return (
-        update(deliveries)
-        .where(
-            deliveries.c.id == r.c.id,
-            deliveries.c.state.in_([s.value for s in sorted(PREDECESSORS[state])]),
-            or_(deliveries.c.provider_id.is_(None), deliveries.c.provider_id == r.c.provider),
-        )
-        .values(**updates)
+        values.append("error_code = NULL")
+    return text(
+        f"UPDATE deliveries AS d SET {', '.join(values)} FROM {UNNEST} "  # noqa: S608 (constants)
+        f"WHERE d.id = r.id AND {_within('d.state', state)} "
+        "AND (d.provider_id IS NULL OR d.provider_id = r.provider)"
     )
 
 
-def _set_based_attempts(
-    state: DeliveryState, rows: list[dict[str, object]], now: dt.datetime
-) -> Update:
-    """`report_statement` for a whole batch: one UPDATE … FROM VALUES."""
-    r = _reports(rows)
-    updates: dict[str, object] = {"outcome": state.value, "provider_message_id": r.c.provider}
+def _set_based_attempts(state: DeliveryState) -> TextClause:
+    """`report_statement` for a whole batch (PostgreSQL)."""
+    values = [f"outcome = '{state.value}'", "provider_message_id = r.provider"]
     if state in FINAL:
-        updates["finished_at"] = now
-        updates["error_code"] = r.c.error if state is S.failed else None
-    return (
-        update(attempts)
-        .where(
-            attempts.c.delivery_id == r.c.id,
-            attempts.c.outcome.in_([s.value for s in sorted(PREDECESSORS[state])]),
-            or_(
-                attempts.c.provider_message_id.is_(None),
-                attempts.c.provider_message_id == r.c.provider,
-            ),
-        )
-        .values(**updates)
+        values.append("finished_at = :now")
+        values.append("error_code = r.error" if state is S.failed else "error_code = NULL")
+    return text(
+        f"UPDATE delivery_attempts AS a SET {', '.join(values)} FROM {UNNEST} "  # noqa: S608
+        f"WHERE a.delivery_id = r.id AND {_within('a.outcome', state)} "
+        "AND (a.provider_message_id IS NULL OR a.provider_message_id = r.provider)"
     )
+
+
+_SET_BASED = {state: (_set_based(state), _set_based_attempts(state)) for state in PREDECESSORS}
 
 
 def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.datetime) -> int:
@@ -174,8 +145,15 @@ def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.dat
             continue
         for start in range(0, len(params), CHUNK):
             chunk = params[start : start + CHUNK]
-            moved += connection.execute(_set_based(state, chunk, now)).rowcount
-            connection.execute(_set_based_attempts(state, chunk, now))
+            arrays = {
+                "ids": [row["r_id"] for row in chunk],
+                "providers": [row["r_provider"] for row in chunk],
+                "errors": [row["r_error"] for row in chunk],
+                "now": now,
+            }
+            for_deliveries, for_attempts = _SET_BASED[state]
+            moved += connection.execute(for_deliveries, arrays).rowcount
+            connection.execute(for_attempts, arrays)
     delivered = [r.delivery_id for r in reports if r.state is S.delivered]
     if delivered:
         mark_reached(session, delivered, now)
