@@ -21,9 +21,8 @@ from broadcaster.confirm.replies import parse_reply
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.flows.confirming import OPEN_VISITS, target_state
 from broadcaster.flows.replies import ACK_PRIORITY, Ack, Inbound, keep_reply
-from broadcaster.flows.reply_lookup import Match, match_senders
+from broadcaster.flows.reply_lookup import Match, households_of, match_senders, phones_of
 from broadcaster.followup.models import VisitState, VisitTask
-from broadcaster.registry.models import Person
 
 VIA = ConfirmVia.sms_reply
 TOLD = (NOTICE_ACK_SAFE, NOTICE_ACK_HELP)  # a safe answer's acknowledgement: either told it
@@ -85,10 +84,10 @@ def _plan(session: Session, messages: list[Inbound]) -> list[Planned]:
         senders = {m.sender for m in messages if m.medium == medium}
         for sender, found in match_senders(session, senders, medium).items():
             matches[medium, sender] = found
-    households = _households(
+    households = households_of(
         session, {a.recipient_id for f in matches.values() for a in f.answerers}
     )
-    phones = _phones(session, set(households.values()))
+    phones = phones_of(session, set(households.values()))
     plans = []
     for message in messages:
         match = matches[message.medium, message.sender]
@@ -118,29 +117,6 @@ def _simple(plan: Planned, claims: Counter[object], recipients: dict[int, Recipi
         and all(recipients[a.recipient_id].round <= 1 for a in plan.match.answerers)
         and all(claims[key] == 1 for key in _claims(plan))
     )
-
-
-def _households(session: Session, recipient_ids: set[int]) -> dict[int, int]:
-    if not recipient_ids:
-        return {}
-    rows = session.execute(
-        select(Recipient.id, Recipient.household_id).where(Recipient.id.in_(recipient_ids))
-    )
-    return {int(rid): int(hid) for rid, hid in rows}
-
-
-def _phones(session: Session, household_ids: set[int]) -> dict[int, set[str]]:
-    """Every phone listed in each household (the numbers its acknowledgement may have gone to)."""
-    found: dict[int, set[str]] = {}
-    if household_ids:
-        rows = session.execute(
-            select(Person.household_id, Person.phone).where(
-                Person.household_id.in_(household_ids), Person.phone.is_not(None)
-            )
-        )
-        for household_id, phone in rows:
-            found.setdefault(household_id, set()).add(str(phone))
-    return found
 
 
 def _lock(session: Session, plans: list[Planned]) -> dict[int, Recipient]:

@@ -148,3 +148,27 @@ def _proxies(
                 recipient_id, ConfirmedBy.proxy, proxy_id=proxy_id, may_confirm=bool(may_confirm)
             ),
         )
+
+
+def households_of(session: Session, recipient_ids: set[int]) -> dict[int, int]:
+    """The household of each recipient."""
+    if not recipient_ids:
+        return {}
+    rows = session.execute(
+        select(Recipient.id, Recipient.household_id).where(Recipient.id.in_(recipient_ids))
+    )
+    return {int(rid): int(hid) for rid, hid in rows}
+
+
+def phones_of(session: Session, household_ids: set[int]) -> dict[int, set[str]]:
+    """Every phone listed in each household (the numbers its acknowledgement may have gone to)."""
+    found: dict[int, set[str]] = {}
+    if household_ids:
+        rows = session.execute(
+            select(Person.household_id, Person.phone).where(
+                Person.household_id.in_(household_ids), Person.phone.is_not(None)
+            )
+        )
+        for household_id, phone in rows:
+            found.setdefault(household_id, set()).add(str(phone))
+    return found
