@@ -24,6 +24,7 @@ from broadcaster.api.duty_board import router as confirm_api_router
 from broadcaster.api.feeds import router as feeds_router
 from broadcaster.api.health import router as health_router
 from broadcaster.api.hooks import router as hooks_router
+from broadcaster.api.hooks_fast import FastHooks
 from broadcaster.api.loudspeakers import router as loudspeaker_router
 from broadcaster.api.registry import router as registry_router
 from broadcaster.api.retry_reads import RetryReads
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https=settings.public_base_url.startswith("https://"),
         hsts_seconds=settings.security.hsts_seconds,
     )
+    app.add_middleware(FastHooks, owner=app)  # outermost: receipts and replies skip the rest
     return app
 
 

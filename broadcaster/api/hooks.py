@@ -3,7 +3,6 @@ each request; its receipts, replies and key presses are applied through the flow
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 from urllib.parse import parse_qsl
@@ -116,15 +115,15 @@ async def provider_hook(request: Request) -> Response:
 
 
 async def apply(app: FastAPI, medium: str, answer: HookAnswer) -> None:
-    """Receipts and replies through the app's group commits (answered once committed), key
-    presses as confirmations of the medium's calls."""
+    """Receipts and replies through the app's group commits (answered once committed; a push's
+    many in one batch), key presses as confirmations of the medium's calls."""
     if answer.receipts:
         reports: GroupCommit[StatusReport] = app.state.status_reports
-        await _submit_all(reports, [status_report(r) for r in answer.receipts])
+        await reports.submit_many([status_report(r) for r in answer.receipts])
     if answer.replies:
         replies: GroupCommit[Inbound] = app.state.inbound_replies
-        await _submit_all(
-            replies, [Inbound(r.provider_id, r.sender, r.body, medium) for r in answer.replies]
+        await replies.submit_many(
+            [Inbound(r.provider_id, r.sender, r.body, medium) for r in answer.replies]
         )
     for key in answer.keys:
         found = key_answer(key.digit)
@@ -140,10 +139,3 @@ async def apply(app: FastAPI, medium: str, answer: HookAnswer) -> None:
                 settings=app.state.settings,
                 connection=app.state.redis,
             )
-
-
-async def _submit_all(committer: GroupCommit[Any], items: list[Any]) -> None:
-    if len(items) == 1:
-        await committer.submit(items[0])
-    else:
-        await asyncio.gather(*(committer.submit(item) for item in items))

@@ -47,6 +47,7 @@ class CallbackOptions:
     concurrency: int = 200
     reads: int = 50
     statuses: list[str] = field(default_factory=lambda: ["delivered"])
+    api_processes: int = 1
     profile_dir: Path | None = None
 
 
@@ -141,6 +142,23 @@ def _counts(db: Database, alert_id: int) -> dict[str, int]:
     }
 
 
+def _fire_metered(
+    requests: list[fh.Request], concurrency: int, api_pid: int
+) -> tuple[fh.Fired, dict[str, float]]:
+    """Fire the requests; CPU seconds the API (all its processes) and this client spent."""
+    api_before, client_before = m.tree_cpu_seconds(api_pid), time.process_time()
+    fired = fh.fire(requests, concurrency)
+    return fired, {
+        "api": m.tree_cpu_seconds(api_pid) - api_before,
+        "client": time.process_time() - client_before,
+    }
+
+
+def _per_item(cpu: dict[str, float], count: int) -> dict[str, float]:
+    """CPU microseconds per request answered, the API's and the bench client's own."""
+    return {name: round(1e6 * seconds / max(1, count)) for name, seconds in cpu.items()}
+
+
 def run_callbacks(o: CallbackOptions, scratch: Scratch, redis_url: str, say: Say) -> dict[str, Any]:
     """One run: prepare, start the API, read, fire callbacks, fire replies, read again."""
     url = scratch.next_run()
@@ -165,7 +183,9 @@ def run_callbacks(o: CallbackOptions, scratch: Scratch, redis_url: str, say: Say
             delivery={},
             rate_per_second=0,
         )
-        api = p.start_api(processes, env, port)
+        api = p.start_api(processes, env, port, processes=o.api_processes)
+        if o.api_processes > 1:  # every worker process up before the clock starts
+            time.sleep(2.0)
         before = read_latency(api_url, alert_id, o.reads)
         say(f"GET /alerts/{{id}} at {total:,} deliveries: {before}")
         status_requests = [
@@ -184,7 +204,7 @@ def run_callbacks(o: CallbackOptions, scratch: Scratch, redis_url: str, say: Say
         ]
         load_before = m.load_average()
         profiler.start("api-callbacks", api.pid)
-        fired = fh.fire(status_requests, o.concurrency)
+        fired, callback_cpu = _fire_metered(status_requests, o.concurrency, api.pid)
         profiles = profiler.stop()
         say(f"callbacks: {fired.ok:,}/{fired.sent:,} in {fired.seconds} s = {fired.rate:,.0f}/s")
         reply_requests = [
@@ -200,7 +220,7 @@ def run_callbacks(o: CallbackOptions, scratch: Scratch, redis_url: str, say: Say
             for _i, _sid, to in repliers
         ]
         profiler.start("api-replies", api.pid)
-        replied = fh.fire(reply_requests, o.concurrency)
+        replied, reply_cpu = _fire_metered(reply_requests, o.concurrency, api.pid)
         profiles.update(profiler.stop())
         say(
             f"replies: {replied.ok:,}/{replied.sent:,} in {replied.seconds} s "
@@ -217,10 +237,13 @@ def run_callbacks(o: CallbackOptions, scratch: Scratch, redis_url: str, say: Say
         "callback_statuses": fired.statuses,
         "callbacks_s": fired.seconds,
         "callbacks_rate": round(fired.rate, 1),
+        "callbacks_cpu_us": _per_item(callback_cpu, fired.ok),
         "replies_sent": replied.sent,
         "replies_ok": replied.ok,
         "replies_s": replied.seconds,
         "replies_rate": round(replied.rate, 1),
+        "replies_cpu_us": _per_item(reply_cpu, replied.ok),
+        "api_processes": o.api_processes,
         "read_before": before,
         "read_after": after,
         "read_median_ms": after["median_ms"],

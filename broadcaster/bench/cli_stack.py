@@ -137,6 +137,7 @@ def callbacks(
     runs: RunsOpt = 1,
     json_only: JsonOpt = False,
     profile: ProfileOpt = None,
+    api_processes: Annotated[int, typer.Option(min=1, max=16, help="uvicorn processes")] = 1,
 ) -> None:
     """Signed status callbacks and replies through the API, and the status read, at N deliveries."""
     from broadcaster.bench.callbacks import CallbackOptions, households_for, run_callbacks
@@ -148,6 +149,7 @@ def callbacks(
         concurrency=concurrency,
         reads=reads,
         statuses=[s.strip() for s in statuses.split(",") if s.strip()],
+        api_processes=api_processes,
     )
     say = say_to(json_only)
     results: list[dict[str, Any]] = []

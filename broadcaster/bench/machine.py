@@ -97,6 +97,25 @@ def cpu_seconds(pid: int) -> float | None:
     return round((int(fields[11]) + int(fields[12])) / ticks, 2)
 
 
+def process_tree(pid: int) -> list[int]:
+    """A live process and its descendants (uvicorn's supervisor and its workers)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants."""
+    return round(sum(cpu_seconds(each) or 0.0 for each in process_tree(pid)), 2)
+
+
 @dataclass
 class CpuMeter:
     """CPU seconds of a set of processes between `start()` and `stop()`."""

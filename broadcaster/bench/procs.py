@@ -177,8 +177,11 @@ def stack_env(
     return env
 
 
-def start_api(procs: Processes, env: dict[str, str], port: int, name: str = "api") -> Proc:
-    """uvicorn with the app factory, as `broadcaster serve` runs it, minus the access log."""
+def start_api(
+    procs: Processes, env: dict[str, str], port: int, name: str = "api", processes: int = 1
+) -> Proc:
+    """uvicorn with the app factory, as `broadcaster serve` runs it, minus the access log
+    (`processes` > 1: uvicorn's supervisor with that many worker processes on one port)."""
     args = [
         "-m",
         "uvicorn",
@@ -192,6 +195,8 @@ def start_api(procs: Processes, env: dict[str, str], port: int, name: str = "api
         "warning",
         "--no-access-log",
     ]
+    if processes > 1:
+        args += ["--workers", str(processes)]
     proc = procs.start(name, args, env)
     url = f"http://127.0.0.1:{port}"
     if not wait_until(lambda: httpx.get(f"{url}/healthz").is_success, timeout=60):

@@ -58,7 +58,8 @@ TARGETS: dict[str, list[Target]] = {
         Target("cap_circles_ms", "CAP 8,000 circles refused (ms)", 1000, True),
     ],
     "callbacks": [
-        Target("callbacks_rate", "status callbacks applied (/s)", 1500, False),
+        Target("callbacks_rate", "status callbacks applied (/s)", 5000, False),
+        Target("replies_rate", "inbound SMS replies applied (/s)", 2000, False),
         Target(
             "read_median_ms",
             "GET /alerts/{id} at 1M deliveries, median (ms)",
@@ -120,6 +121,9 @@ CALLBACK_ROWS = [
     ("callbacks_rate", "status callbacks applied (/s)"),
     ("replies_ok", "inbound replies answered 2xx"),
     ("replies_rate", "inbound replies applied (/s)"),
+    ("api_processes", "API processes"),
+    ("callbacks_cpu_us", "CPU µs per callback (API, bench client)"),
+    ("replies_cpu_us", "CPU µs per reply (API, bench client)"),
     ("read_median_ms", "GET /alerts/{id} median (ms)"),
     ("read_p95_ms", "GET /alerts/{id} p95 (ms)"),
     ("applied", "applied, from the database"),

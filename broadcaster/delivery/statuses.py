@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Table, TextClause, and_, bindparam, exists, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient, RecipientState
@@ -71,6 +71,50 @@ def _statement(state: DeliveryState):  # type: ignore[no-untyped-def]
 _STATEMENTS = {state: _statement(state) for state in PREDECESSORS}
 # The attempt a report is about moves forward by the same table (a superseded one never).
 _ATTEMPTS = {state: report_statement(state, PREDECESSORS[state]) for state in PREDECESSORS}
+CHUNK = 1000  # reports per statement
+# PostgreSQL: a batch as three arrays unnested into rows — one statement text for any batch
+# size (compiled once, three parameters), where VALUES rows are compiled and sent anew
+UNNEST = (
+    "unnest(CAST(:ids AS bigint[]), CAST(:providers AS varchar[]), CAST(:errors AS varchar[]))"
+    " AS r(id, provider, error)"
+)
+
+
+def _within(column: str, state: DeliveryState) -> str:
+    return f"{column} IN ({', '.join(repr(s.value) for s in sorted(PREDECESSORS[state]))})"
+
+
+def _set_based(state: DeliveryState) -> TextClause:
+    """`_statement` for a whole batch: one UPDATE … FROM unnest(…) (PostgreSQL)."""
+    values = [f"state = '{state.value}'", "provider_id = r.provider"]
+    values += ["lease_token = NULL", "lease_expires_at = NULL"]
+    if state in FINAL:
+        values.append("final_at = :now")
+    if state is S.failed:
+        values.append("error_code = r.error")
+    if state is S.delivered:
+        values.append("error_code = NULL")
+    return text(
+        f"UPDATE deliveries AS d SET {', '.join(values)} FROM {UNNEST} "  # noqa: S608 (constants)
+        f"WHERE d.id = r.id AND {_within('d.state', state)} "
+        "AND (d.provider_id IS NULL OR d.provider_id = r.provider)"
+    )
+
+
+def _set_based_attempts(state: DeliveryState) -> TextClause:
+    """`report_statement` for a whole batch (PostgreSQL)."""
+    values = [f"outcome = '{state.value}'", "provider_message_id = r.provider"]
+    if state in FINAL:
+        values.append("finished_at = :now")
+        values.append("error_code = r.error" if state is S.failed else "error_code = NULL")
+    return text(
+        f"UPDATE delivery_attempts AS a SET {', '.join(values)} FROM {UNNEST} "  # noqa: S608
+        f"WHERE a.delivery_id = r.id AND {_within('a.outcome', state)} "
+        "AND (a.provider_message_id IS NULL OR a.provider_message_id = r.provider)"
+    )
+
+
+_SET_BASED = {state: (_set_based(state), _set_based_attempts(state)) for state in PREDECESSORS}
 
 
 def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.datetime) -> int:
@@ -91,10 +135,25 @@ def apply_reports(session: Session, reports: Sequence[StatusReport], now: dt.dat
             }
         )
     for state in (S.sent, S.delivered, S.failed):  # forward order within one batch
-        params = by_state.get(state)
-        if params:
-            moved += session.connection().execute(_STATEMENTS[state], params).rowcount
-            session.connection().execute(_ATTEMPTS[state], params)
+        params = by_state.get(state, [])
+        connection = session.connection()
+        if params and connection.dialect.name != "postgresql":
+            # SQLite: one prepared statement run per row in C (no round trips; its UPDATE …
+            # FROM takes no VALUES with column names)
+            moved += connection.execute(_STATEMENTS[state], params).rowcount
+            connection.execute(_ATTEMPTS[state], params)
+            continue
+        for start in range(0, len(params), CHUNK):
+            chunk = params[start : start + CHUNK]
+            arrays = {
+                "ids": [row["r_id"] for row in chunk],
+                "providers": [row["r_provider"] for row in chunk],
+                "errors": [row["r_error"] for row in chunk],
+                "now": now,
+            }
+            for_deliveries, for_attempts = _SET_BASED[state]
+            moved += connection.execute(for_deliveries, arrays).rowcount
+            connection.execute(for_attempts, arrays)
     delivered = [r.delivery_id for r in reports if r.state is S.delivered]
     if delivered:
         mark_reached(session, delivered, now)

@@ -56,15 +56,16 @@ def inbound_committer(
     db: Database, settings: Settings | None = None, connection: redis.Redis | None = None
 ) -> GroupCommit[Inbound]:
     """Replies arriving together share one transaction (a burst of "1"s after an alert
-    serialised on the database's write lock, one commit each: about 200 a second). Their
-    acknowledgements are enqueued once committed (with `settings`; else the reconciler)."""
+    serialised on the database's write lock, one commit each: about 200 a second), kept with a
+    few statements per group (`keep_replies`). Their acknowledgements are enqueued once
+    committed (with `settings`; else the reconciler)."""
+    from broadcaster.flows.reply_batch import keep_replies  # it builds on keep_reply, below
 
     def apply(messages: Sequence[Inbound]) -> None:
         acks: list[Ack] = []
         try:
             with db.transaction() as session:
-                for message in messages:
-                    keep_reply(session, message, utcnow(), acks)
+                keep_replies(session, messages, utcnow(), acks)
         except Exception:
             if len(messages) == 1:
                 raise
@@ -183,18 +184,20 @@ def queue_ack(
     for item in answered:
         recipient, round_ = item.recorded_for, item.round
         acked = Delivery.revision == round_, Delivery.notice.in_(told)
-        members = select(Person.phone).where(
-            Person.household_id == recipient.household_id, Person.phone.is_not(None)
+        members = session.scalars(
+            select(Person.phone).where(
+                Person.household_id == recipient.household_id, Person.phone.is_not(None)
+            )
         )
+        numbers = sorted({address, *members})
+        of_alert = (*acked, Delivery.alert_id == recipient.alert_id)
+        # one EXISTS per number, each on the address index (an OR of them, or an IN, made the
+        # planner walk the alert's deliveries)
         already = session.scalar(
             select(
-                exists().where(
-                    *acked,
-                    or_(
-                        Delivery.recipient_id == recipient.id,
-                        (Delivery.alert_id == recipient.alert_id)
-                        & or_(Delivery.address == address, Delivery.address.in_(members)),
-                    ),
+                or_(
+                    exists().where(*acked, Delivery.recipient_id == recipient.id),
+                    *(exists().where(*of_alert, Delivery.address == n) for n in numbers),
                 )
             )
         )
