@@ -39,6 +39,39 @@ def pg_unavailable_reason() -> str | None:
     return _pg_state["reason"]
 
 
+# The files that take longest (a full run's --durations, 2026-12-07), longest first. They
+# are collected first, so that pytest-xdist starts them at once on different processes
+# instead of finding one of them last, alone, while the other processes sit idle.
+SLOW_FIRST = (
+    "test_crash_safety.py",
+    "test_sms_failover.py",
+    "test_bench_smoke.py",
+    "test_multichannel.py",
+    "test_followup_e2e.py",
+    "test_chaos.py",
+    "test_delivery_faults.py",
+    "test_addressing_e2e.py",
+    "test_voice_aliyun_e2e.py",
+    "test_tencent_sms_e2e.py",
+    "test_relay_mainland.py",
+    "test_worker_redis_outage.py",
+    "test_api_fuzz.py",
+    "test_alert_lifecycle_e2e.py",
+    "test_aliyun_sms_e2e.py",
+    "test_drills.py",
+    "test_operator_delivered.py",
+    "test_demo_providers.py",
+    "test_number_limits.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow files first (a stable sort: every other test keeps its place)."""
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Under pytest-xdist, hand this worker's PostgreSQL finding to the controller."""
     workeroutput = getattr(session.config, "workeroutput", None)
