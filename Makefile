@@ -44,9 +44,10 @@ browser:
 		&& (apt-get install -y -q $(BROWSER_PKGS) >/dev/null 2>&1 || (apt-get update -q >/dev/null \
 		&& apt-get install -y -q $(BROWSER_PKGS) >/dev/null)) || echo "no chromium: page tests will skip"; }
 
-# Two test processes (this machine has 2 cores); a file's tests stay in one process.
+# Four test processes on 2 cores: most tests wait on workers, servers and sleeps. Tests go
+# out one by one (--dist load), the slow files first (tests/conftest.py SLOW_FIRST).
 test: lint typecheck browser
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n 4 --dist load
 
 unit: install-dev
 	$(BIN)/pytest -q tests/unit
