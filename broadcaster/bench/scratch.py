@@ -190,7 +190,7 @@ def reset_alerts(db: Database) -> None:
     """Forget every alert and what hangs off it (between runs on one PostgreSQL schema)."""
     with db.transaction() as session:
         # deliveries and recipients are named: on PostgreSQL their references are triggers
-        # (migration 0020), which CASCADE does not follow
+        # (migration 0019), which CASCADE does not follow
         session.execute(text("TRUNCATE alerts, recipients, deliveries CASCADE"))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))

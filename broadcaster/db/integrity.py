@@ -1,4 +1,4 @@
-"""References PostgreSQL checks per statement instead of with per-row foreign keys (0020)."""
+"""References PostgreSQL checks per statement instead of with per-row foreign keys (0019)."""
 
 from __future__ import annotations
 

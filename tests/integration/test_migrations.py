@@ -13,7 +13,7 @@ from broadcaster.tables import Base
 def test_migrations_match_models(db: Database) -> None:
     with db.engine.connect() as connection:
         opts: dict[str, object] = {"compare_type": True}
-        if db.dialect == "postgresql":  # these keys are triggers there (migration 0020)
+        if db.dialect == "postgresql":  # these keys are triggers there (migration 0019)
             opts["include_object"] = checked_per_statement
         context = MigrationContext.configure(connection, opts=opts)
         diff = compare_metadata(context, Base.metadata)

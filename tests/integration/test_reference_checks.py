@@ -1,5 +1,5 @@
 """The references of deliveries and recipients hold on both databases: PostgreSQL checks them
-per statement (migration 0020), SQLite with its foreign keys — a delivery or recipient that
+per statement (migration 0019), SQLite with its foreign keys — a delivery or recipient that
 names no row is refused, a reference never changes, a row still referred to is never deleted."""
 
 from __future__ import annotations

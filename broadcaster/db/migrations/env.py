@@ -25,7 +25,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=sqlite,
             compare_type=True,
-            include_object=None if sqlite else checked_per_statement,  # 0020's triggers
+            include_object=None if sqlite else checked_per_statement,  # 0019's triggers
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,7 +1,7 @@
 """PostgreSQL checks the references of deliveries and recipients once per statement
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 06:40:00
 
 Planning writes a million recipients and 2.3 million deliveries in one INSERT … SELECT each.
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0020'
-down_revision: str | None = '0018'  # TEMP until 0019 lands
+revision: str = '0019'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
