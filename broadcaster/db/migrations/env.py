@@ -7,6 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Engine
 
+from broadcaster.db.integrity import checked_per_statement
 from broadcaster.tables import Base
 
 target_metadata = Base.metadata
@@ -24,6 +25,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=sqlite,
             compare_type=True,
+            include_object=None if sqlite else checked_per_statement,  # 0019's triggers
         )
         with context.begin_transaction():
             context.run_migrations()

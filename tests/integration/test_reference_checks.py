@@ -1,0 +1,101 @@
+"""The references of deliveries and recipients hold on both databases: PostgreSQL checks them
+per statement (migration 0019), SQLite with its foreign keys — a delivery or recipient that
+names no row is refused, a reference never changes, a row still referred to is never deleted."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.db.database import Database
+from broadcaster.delivery.models import Delivery
+from broadcaster.registry.models import Person
+from broadcaster.settings import Settings
+from tests.factories import alerts as fa
+from tests.factories import registry as f
+
+REFUSED = r"(?i)foreign key|reference|referred"  # SQLite's words, or our triggers'
+
+
+def issued(db: Database, settings: Settings) -> int:
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        for _ in range(3):
+            f.household(session, grid=zones["G1"])
+    return fa.issue(db, settings, zones=["V1"]).alert.id
+
+
+def a_delivery(db: Database) -> dict[str, object]:
+    with db.read() as session:
+        row = session.execute(select(Delivery).limit(1)).scalar_one()
+        return {
+            "alert_id": row.alert_id,
+            "recipient_id": row.recipient_id,
+            "person_id": row.person_id,
+            "channel": row.channel,
+            "address": row.address,
+            "state": row.state,
+            "priority": row.priority,
+        }
+
+
+@pytest.mark.parametrize(
+    "column", ["alert_id", "recipient_id", "person_id", "resend_of", "group_id", "loudspeaker_id"]
+)
+def test_a_delivery_naming_no_row_is_refused(db: Database, settings: Settings, column: str) -> None:
+    issued(db, settings)
+    row = {**a_delivery(db), column: 999_999}
+    with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+        s.execute(insert(Delivery).values(**row))
+    with db.read() as session:
+        assert session.scalar(select(func.count()).where(getattr(Delivery, column) == 999_999)) == 0
+
+
+def test_a_bulk_insert_with_one_bad_row_writes_nothing(db: Database, settings: Settings) -> None:
+    issued(db, settings)
+    good = a_delivery(db)
+    with db.read() as session:
+        before = session.scalar(select(func.count()).select_from(Delivery))
+    rows = [good, good, {**good, "recipient_id": 999_999}]
+    with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+        s.execute(insert(Delivery), rows)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == before
+
+
+def test_a_recipient_naming_no_household_or_alert_is_refused(
+    db: Database, settings: Settings
+) -> None:
+    alert_id = issued(db, settings)
+    with db.read() as session:
+        household_id = session.scalar(select(Recipient.household_id).limit(1))
+    for row in (
+        {"alert_id": alert_id, "household_id": 999_999},
+        {"alert_id": 999_999, "household_id": household_id},
+    ):
+        with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+            s.execute(insert(Recipient).values(state="pending", priority=0, **row))
+
+
+def test_a_reference_cannot_point_elsewhere(db: Database, settings: Settings) -> None:
+    issued(db, settings)
+    with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+        s.execute(update(Delivery).values(recipient_id=999_999))
+    if db.dialect == "postgresql":  # fixed there even towards an existing row
+        with db.read() as session:
+            other = session.scalar(select(func.max(Recipient.id)))
+        with pytest.raises(DBAPIError, match="fixed"), db.transaction() as s:
+            s.execute(update(Delivery).values(recipient_id=other))
+
+
+@pytest.mark.parametrize("model", [Alert, Recipient, Person])
+def test_a_row_still_referred_to_is_not_deleted(
+    db: Database, settings: Settings, model: type
+) -> None:
+    issued(db, settings)
+    with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+        s.execute(delete(model))
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(model)) > 0
