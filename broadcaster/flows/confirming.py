@@ -118,18 +118,15 @@ def record_confirmation(
         )
         if fresh and via is not ConfirmVia.visit:  # a worker at the door already knows
             sends = call_for_help(session, recipient=recipient, now=now)
-    record(
+    audit_confirmation(
         session,
-        actor=actor,
-        action="household.confirm",
-        object_type="recipient",
-        object_id=recipient.id,
-        alert_id=recipient.alert_id,
-        via=via.value,
-        answer=answer.value,
+        actor,
+        recipient,
+        via,
+        answer,
         moved=moved,
-        round=answered,
-        confirmed_by=confirmed_by.value if confirmed_by else None,
+        round_=answered,
+        confirmed_by=confirmed_by,
         final=confirmation.final,
     )
     return Recorded(confirmation, recipient.state, moved, withdrawn, sends)
@@ -242,4 +239,33 @@ def recipient_for(session: Session, *, alert_id: int, person_id: int) -> Recipie
         select(Recipient)
         .join(Person, Person.household_id == Recipient.household_id)
         .where(Recipient.alert_id == alert_id, Person.id == person_id)
+    )
+
+
+def audit_confirmation(
+    session: Session,
+    actor: Actor,
+    recipient: Recipient,
+    via: ConfirmVia,
+    answer: Answer,
+    *,
+    moved: bool,
+    round_: int,
+    confirmed_by: ConfirmedBy | None,
+    final: bool,
+) -> None:
+    """The audit event of a household's answer (one path or the batch of replies)."""
+    record(
+        session,
+        actor=actor,
+        action="household.confirm",
+        object_type="recipient",
+        object_id=recipient.id,
+        alert_id=recipient.alert_id,
+        via=via.value,
+        answer=answer.value,
+        moved=moved,
+        round=round_,
+        confirmed_by=confirmed_by.value if confirmed_by else None,
+        final=final,
     )

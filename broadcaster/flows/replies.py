@@ -164,6 +164,33 @@ def keep_reply(
     return row
 
 
+def ack_delivery(
+    alert_id: int,
+    recipient_id: int,
+    person_id: int | None,
+    medium: str,
+    address: str,
+    *,
+    now: dt.datetime,
+    round_: int,
+    notice: str,
+) -> Delivery:
+    """The acknowledgement to a resident's number, queued ahead of the fan-out."""
+    return Delivery(
+        alert_id=alert_id,
+        recipient_id=recipient_id,
+        person_id=person_id,
+        channel=medium,
+        address=address,
+        state=DeliveryState.queued,
+        priority=ACK_PRIORITY,
+        attempts=0,
+        queued_at=now,
+        revision=round_,
+        notice=notice,
+    )
+
+
 def queue_ack(
     session: Session,
     *,
@@ -206,17 +233,14 @@ def queue_ack(
         alert = session.get(Alert, recipient.alert_id)
         assert alert is not None
         session.add(
-            Delivery(
-                alert_id=alert.id,
-                recipient_id=recipient.id,
-                person_id=item.person_id,
-                channel=medium,
-                address=address,
-                state=DeliveryState.queued,
-                priority=ACK_PRIORITY,
-                attempts=0,
-                queued_at=now,
-                revision=round_,
+            ack_delivery(
+                alert.id,
+                recipient.id,
+                item.person_id,
+                medium,
+                address,
+                now=now,
+                round_=round_,
                 notice=notice,
             )
         )

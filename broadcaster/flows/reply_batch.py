@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.states import may_move
 from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE
-from broadcaster.auth.audit import Actor, record
+from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmedBy, ConfirmVia, InboundMessage
 from broadcaster.confirm.replies import parse_reply
 from broadcaster.delivery.models import Delivery, DeliveryState
-from broadcaster.flows.confirming import OPEN_VISITS, target_state
-from broadcaster.flows.replies import ACK_PRIORITY, Ack, Inbound, keep_reply
+from broadcaster.flows.confirming import OPEN_VISITS, audit_confirmation, target_state
+from broadcaster.flows.replies import Ack, Inbound, ack_delivery, keep_reply
 from broadcaster.flows.reply_lookup import Match, households_of, match_senders, phones_of
 from broadcaster.followup.models import VisitState, VisitTask
 
@@ -201,18 +201,15 @@ def _confirm(
     moved = may_move(recipient.state, state)
     if moved:
         recipient.state, recipient.final_at, recipient.next_action_at = state, now, None
-    record(
+    audit_confirmation(
         session,
-        actor=actor,
-        action="household.confirm",
-        object_type="recipient",
-        object_id=recipient.id,
-        alert_id=recipient.alert_id,
-        via=VIA.value,
-        answer=answer.value,
+        actor,
+        recipient,
+        VIA,
+        answer,
         moved=moved,
-        round=recipient.round,
-        confirmed_by=ConfirmedBy.member.value,
+        round_=recipient.round,
+        confirmed_by=ConfirmedBy.member,
         final=True,
     )
 
@@ -257,17 +254,14 @@ def _ack(
     now: dt.datetime,
 ) -> Ack:
     session.add(
-        Delivery(
-            alert_id=alert.id,
-            recipient_id=recipient.id,
-            person_id=person_id,
-            channel=message.medium,
-            address=message.sender,
-            state=DeliveryState.queued,
-            priority=ACK_PRIORITY,
-            attempts=0,
-            queued_at=now,
-            revision=recipient.round,
+        ack_delivery(
+            alert.id,
+            recipient.id,
+            person_id,
+            message.medium,
+            message.sender,
+            now=now,
+            round_=recipient.round,
             notice=NOTICE_ACK_SAFE,
         )
     )
