@@ -22,6 +22,10 @@ def key_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:24]
 
 
+# Answers that say the provider did not take the item (nothing went): its limits are given back.
+UNSENT = frozenset({Outcome.retry, Outcome.failed})
+
+
 @dataclass
 class Admission:
     """Items cleared to go now, and refusals for those that must wait; what the admitted
@@ -31,6 +35,16 @@ class Admission:
     deferred: list[SendResult] = field(default_factory=list)
     counted: dict[int, Counted] = field(default_factory=dict)  # by item key
     numbers: AddressLimit | None = None
+    windows: dict[int, RollingWindow] = field(default_factory=dict)  # by item key
+
+    def answered(self, results: list[SendResult]) -> None:
+        """The provider's answers to admitted items: what it did not take is given back to
+        the numbers' windows; what it took counts in its robot's window from now."""
+        self.release([r.key for r in results if r.outcome in UNSENT])
+        for result in results:
+            window = self.windows.pop(result.key, None)
+            if window is not None and result.outcome not in UNSENT:
+                window.restamp(str(result.key))
 
     def release(self, keys: Iterable[int]) -> None:
         """The items of these keys were not accepted (refused, held back, never reached the
@@ -81,6 +95,8 @@ def admit(
         for n, item in enumerate(items):
             window = RollingWindow(rt.redis, f"{scope}:{key_hash(item.address)}", most, seconds)
             waits[n] = window.admit(str(item.key))
+            if not waits[n]:
+                admission.windows[item.key] = window
     if limits.per_minute or limits.per_hour or limits.per_day:
         numbers = AddressLimit(
             rt.redis,

@@ -194,16 +194,35 @@ return math.max(1, tonumber(oldest[2]) + window - now)
 """
 
 
+# KEYS[1] the window's sorted set; ARGV: window ms, member id. Counts the send from now
+# (the time its answer came), keeping the set alive a window from now.
+_RESTAMP = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 0
+"""
+
+
 class RollingWindow:
-    """At most `limit` sends in any `window` seconds (WeCom: 20 a minute per robot)."""
+    """At most `limit` sends in any `window` seconds (WeCom: 20 a minute per robot). A send
+    is counted when admitted and counted again from when its answer came (`restamp`): the
+    provider counts it when it arrives, which a stalled loop can put seconds later."""
 
     def __init__(self, client: redis.Redis, key: str, limit: int, window: float = 60.0):
         self.key = key
         self.limit = limit
         self.window_ms = int(window * 1000)
         self._script = client.register_script(_ROLLING)
+        self._restamp = client.register_script(_RESTAMP)
 
     def admit(self, member: str) -> float:
         """0 when one more send fits now, else seconds until it will."""
         wait_ms = self._script(keys=[self.key], args=[self.limit, self.window_ms, member])
         return int(wait_ms) / 1000.0
+
+    def restamp(self, member: str) -> None:
+        """The provider answered this send: its window runs from now (the provider saw it
+        no later), even if the window had let it go."""
+        self._restamp(keys=[self.key], args=[self.window_ms, member])

@@ -19,7 +19,7 @@ from broadcaster.delivery.breaker import Breaker, is_failure
 from broadcaster.delivery.gates import CountingGate, with_cause
 from broadcaster.delivery.ledger import RecordStats, extend_leases, record_results
 from broadcaster.delivery.pacing import DeparturePacer, Pace
-from channels.base import Channel, Outcome, SendItem, SendResult
+from channels.base import Channel, SendItem, SendResult
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = dt.timedelta(seconds=5)
@@ -28,8 +28,6 @@ FLUSH_WAIT = 0.05  # seconds an answer may wait for others to share its transact
 WRITE_TRIES = 5
 QUICK_RETRIES = 5  # immediate tries of a request the provider refused without sending
 QUICK_BACKOFF = 0.2  # seconds before the first of them, doubling
-# Answers that say the provider did not take the item (nothing went): its limits are given back.
-UNSENT = frozenset({Outcome.retry, Outcome.failed})
 
 
 @dataclass
@@ -43,7 +41,7 @@ class _Done:
 class _Lease:
     count: int
     outstanding: int
-    release: Callable[[list[int]], None] | None = None  # gives back what unsent items counted
+    answered: Callable[[list[SendResult]], None] | None = None  # settles the items' limits
     dispatched: int = 0  # requests that went out (the gate is asked as each one goes)
     stats: RecordStats = field(default_factory=RecordStats)
     active_at: float = field(default_factory=time.monotonic)
@@ -68,12 +66,15 @@ class Recorder:
         self._thread.start()
 
     def open(
-        self, token: str, count: int, release: Callable[[list[int]], None] | None = None
+        self,
+        token: str,
+        count: int,
+        answered: Callable[[list[SendResult]], None] | None = None,
     ) -> None:
-        """Expect `count` answers for the lease; `release` is told the keys of the items the
-        provider did not accept (refused, held back), as their answers are written."""
+        """Expect `count` answers for the lease; `answered` is told them before they are
+        written (the limits give back what the provider did not take)."""
         with self._lock:
-            self._leases[token] = _Lease(count, count, release)
+            self._leases[token] = _Lease(count, count, answered)
             if count <= 0:
                 self._leases[token].finished.set()
 
@@ -216,7 +217,7 @@ class Recorder:
         for token, entry in batch:
             if isinstance(entry, SendResult):
                 by_token.setdefault(token, []).append(entry)
-        self._release(by_token)  # before the writes queue those items again
+        self._settle_limits(by_token)  # before the writes queue refused items again
         got: dict[str, RecordStats] = {}
         for attempt in range(WRITE_TRIES):
             try:
@@ -244,22 +245,20 @@ class Recorder:
                 if lease.finished.is_set() and time.monotonic() - lease.active_at > 60:
                     del self._leases[token]  # nobody waited for it (its job left early)
 
-    def _release(self, by_token: dict[str, list[SendResult]]) -> None:
-        """Give back what the items the providers did not take counted against their
-        numbers' limits (one call per lease)."""
+    def _settle_limits(self, by_token: dict[str, list[SendResult]]) -> None:
+        """Tell each lease's limits its answers (one call per lease)."""
         with self._lock:
             owners = {
-                token: self._leases[token].release for token in by_token if token in self._leases
+                token: self._leases[token].answered for token in by_token if token in self._leases
             }
         for token, results in by_token.items():
-            release = owners.get(token)
-            unsent = [r.key for r in results if r.outcome in UNSENT]
-            if release is None or not unsent:
+            answered = owners.get(token)
+            if answered is None:
                 continue
             try:
-                release(unsent)
-            except Exception:  # the windows stay counted: the safe side
-                log.warning("could not give back the per-number counts of %d items", len(unsent))
+                answered(results)
+            except Exception:  # the windows stay counted as admitted: the safe side
+                log.warning("could not settle the limits of %d answers", len(results))
 
     def _record(self, by_token: dict[str, list[SendResult]]) -> dict[str, RecordStats]:
         got: dict[str, RecordStats] = {}

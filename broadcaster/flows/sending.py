@@ -155,7 +155,7 @@ def _send_rate_limited(
     provider does not accept gives its per-number counts back as its answer is written."""
     medium, provider = carrier
     items = admission.admitted
-    rt.recorder.open(token, len(items), admission.release)
+    rt.recorder.open(token, len(items), admission.answered)
     bucket = bucket_for(rt, sender.limits(), drill)
     breaker = rt.breaker(provider, drill=drill)
     pace = Pace(bucket.key, bucket.rate, bucket.burst) if bucket else None
