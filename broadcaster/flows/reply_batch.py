@@ -18,6 +18,7 @@ from broadcaster.alerts.texts import NOTICE_ACK_HELP, NOTICE_ACK_SAFE
 from broadcaster.auth.audit import Actor
 from broadcaster.confirm.models import Answer, Confirmation, ConfirmedBy, ConfirmVia, InboundMessage
 from broadcaster.confirm.replies import parse_reply
+from broadcaster.db.planner import unindexed
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.flows.confirming import OPEN_VISITS, audit_confirmation, target_state
 from broadcaster.flows.replies import Ack, Inbound, ack_delivery, keep_reply
@@ -285,7 +286,7 @@ def _withdraw(session: Session, recipient_ids: list[int], now: dt.datetime) -> N
             update(Delivery)
             .where(
                 Delivery.id.in_(queued),
-                Delivery.state == DeliveryState.queued,
+                unindexed(Delivery.state) == DeliveryState.queued,  # by the keys
                 Delivery.notice.is_(None),
             )
             .values(state=DeliveryState.cancelled, final_at=now, error_code="confirmed")
