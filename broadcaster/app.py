@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db
     app.state.redis = connect(settings.redis_url) if settings.redis_url else None
-    app.state.status_reports = report_committer(db)
+    app.state.status_reports = report_committer(db, settings)
     app.state.counts_cache = CountsCache()
     app.state.inbound_replies = inbound_committer(db, settings, app.state.redis)
     app.state.hook_channels = {}

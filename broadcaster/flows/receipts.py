@@ -3,22 +3,30 @@ the receipts that arrive together)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
+import redis
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.db.retry import retrying
 from broadcaster.delivery.batcher import GroupCommit
+from broadcaster.delivery.lookups import note_callback_lag
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.statuses import StatusReport, apply_reports
+from broadcaster.settings import Settings
 from channels.hooks import Receipt
 
 log = logging.getLogger(__name__)
+FINAL_REPORTS = frozenset({DeliveryState.delivered, DeliveryState.failed})
+LAG_NOTE_EVERY = 1.0  # seconds
+LAG_NOTE_AFTER_ERROR = 10.0
 
 
 def status_report(receipt: Receipt) -> StatusReport:
@@ -52,15 +60,55 @@ def placed(session: Session, reports: Sequence[StatusReport]) -> list[StatusRepo
     ]
 
 
-def report_committer(db: Database) -> GroupCommit[StatusReport]:
-    """The group commit that applies status reports for one app."""
+class LagNotes:
+    """Notes the callbacks' lag (the most of the batches since the last note) at most once a
+    second on a client of short timeouts, and not again for a while after Redis failed: a
+    Redis away never holds callbacks up for long."""
 
-    def once(reports: Sequence[StatusReport]) -> None:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client = (
+            redis.Redis.from_url(settings.redis_url, socket_connect_timeout=0.2, socket_timeout=0.2)
+            if settings.redis_url
+            else None
+        )
+        self._most, self._next = 0.0, 0.0
+
+    def add(self, seconds: float) -> None:
+        if self._client is None:
+            return
+        self._most = max(self._most, seconds)
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + LAG_NOTE_EVERY
+        try:
+            note_callback_lag(self._client, self.settings, self._most)
+        except redis.RedisError:  # the look-ups keep their ordinary schedule meanwhile
+            self._next = now + LAG_NOTE_AFTER_ERROR
+        self._most = 0.0
+
+
+def report_committer(db: Database, settings: Settings) -> GroupCommit[StatusReport]:
+    """The group commit that applies status reports for one app, and notes how far the final
+    ones run behind the sending (`lookups.note_callback_lag`)."""
+    lags = LagNotes(settings)
+
+    def once(reports: Sequence[StatusReport]) -> dt.datetime | None:
+        """Applies the reports; the send time of the oldest message now final."""
         with db.transaction() as session:
-            apply_reports(session, placed(session, reports), utcnow())
+            kept = placed(session, reports)
+            apply_reports(session, kept, utcnow())
+            finals = [r.delivery_id for r in kept if r.state in FINAL_REPORTS]
+            if not finals:
+                return None
+            oldest = select(func.min(Delivery.sent_at)).where(Delivery.id.in_(finals))
+            return session.scalar(oldest)
 
     def apply(reports: Sequence[StatusReport]) -> None:
         # States only move forward (invariant 4): applying a batch twice changes nothing.
-        retrying(lambda: once(reports), what="applying status callbacks")
+        oldest = retrying(lambda: once(reports), what="applying status callbacks")
+        if oldest is not None:
+            lags.add((utcnow() - oldest).total_seconds())
 
     return GroupCommit(apply)

@@ -12,9 +12,18 @@ from sqlalchemy import select, update
 
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
-from broadcaster.delivery.lookups import RESEND_QUIET_SECONDS, due_lookups, mark_callback_gap
+from broadcaster.delivery.lookups import (
+    CALLBACK_LAG_FACTOR,
+    RESEND_QUIET_SECONDS,
+    callback_lag,
+    due_lookups,
+    mark_callback_gap,
+    note_callback_lag,
+)
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.reconciler import TickReport, _apply_lookups, expire_leases
+from broadcaster.delivery.statuses import StatusReport
+from broadcaster.flows.receipts import report_committer
 from broadcaster.queues import connect
 from broadcaster.settings import Settings
 from channels.base import LookupResult, Outcome, ProviderState, SendResult
@@ -145,5 +154,69 @@ def test_after_an_api_restart_what_was_sent_before_is_looked_up_a_grace_later(
         mark_callback_gap(connection, settings, restart)
         assert {d.id for d, *_ in due_lookups(runtime, restart + grace / 2, 0)} == set()  # type: ignore[arg-type]
         assert {d.id for d, *_ in due_lookups(runtime, at, 0)} == {before}  # type: ignore[arg-type]
+    finally:
+        connection.close()
+
+
+def test_while_callbacks_run_behind_a_sent_message_waits_for_its_own(
+    db: Database, redis_settings: Settings
+) -> None:
+    """The API notes final callbacks coming 40 s after their message (a big fan-out's
+    backlog at the provider): a message sent 25 s ago is not looked up, its callback is on
+    its way; it is once it is older than 1.5 times the lag."""
+    settings = redis_settings
+    first_wait = settings.delivery.status_lookup_after_seconds
+    _, lease = leased(db, settings, households=1)
+    (delivery_id,) = (c.id for c in lease.items)
+    record(db, lease.token, SendResult(delivery_id, Outcome.accepted, "SM1"))
+    sent = utcnow()
+    connection = connect(settings.redis_url or "")
+    try:
+        runtime = SimpleNamespace(settings=settings, db=db, redis=connection)
+
+        def due_at(seconds: float) -> set[int]:
+            at = sent + dt.timedelta(seconds=seconds)
+            return {d.id for d, *_ in due_lookups(runtime, at, 0)}  # type: ignore[arg-type]
+
+        assert due_at(first_wait + 5) == {delivery_id}  # no lag noted: the ordinary wait
+        lag = 2 * first_wait
+        note_callback_lag(connection, settings, lag)
+        assert due_at(first_wait + 5) == set()
+        assert due_at(CALLBACK_LAG_FACTOR * lag - 1) == set()
+        assert due_at(CALLBACK_LAG_FACTOR * lag + 1) == {delivery_id}
+    finally:
+        connection.close()
+
+
+def test_the_api_notes_how_far_final_callbacks_run_behind_the_sending(
+    db: Database, redis_settings: Settings
+) -> None:
+    settings = redis_settings
+    _, lease = leased(db, settings, households=2)
+    early, late = (c.id for c in lease.items)
+    record(
+        db,
+        lease.token,
+        SendResult(early, Outcome.accepted, "SM1"),
+        SendResult(late, Outcome.accepted, "SM2"),
+    )
+    with db.transaction() as session:  # sent half a minute ago, its callback comes now
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == early)
+            .values(sent_at=utcnow() - dt.timedelta(seconds=30))
+        )
+    connection = connect(settings.redis_url or "")
+    try:
+        runtime = SimpleNamespace(settings=settings, redis=connection)
+        report_committer(db, settings).apply([StatusReport(late, "SM2", DeliveryState.sent)])
+        assert callback_lag(runtime) == 0  # type: ignore[arg-type]  # not final: no lag
+        report_committer(db, settings).apply(
+            [
+                StatusReport(early, "SM1", DeliveryState.delivered),
+                StatusReport(late, "SM2", DeliveryState.delivered),
+            ]
+        )
+        assert 30 <= callback_lag(runtime) < 60  # type: ignore[arg-type]  # the oldest
     finally:
         connection.close()
