@@ -47,8 +47,9 @@ browser:
 # Four test processes on 2 cores: on a quiet machine the suite mostly waits (workers, servers,
 # polls; load average about 1 with two processes). Tests go out one by one (--dist load), the
 # slow files first (tests/conftest.py SLOW_FIRST). 969 s here with four, 1,019 s with two.
+# The 30 slowest tests are listed at the end: where the suite's time goes.
 test: lint typecheck browser
-	$(BIN)/pytest -q -n 4 --dist load
+	$(BIN)/pytest -q -n 4 --dist load --durations=30
 
 unit: install-dev
 	$(BIN)/pytest -q tests/unit
