@@ -45,11 +45,13 @@ browser:
 		&& apt-get install -y -q $(BROWSER_PKGS) >/dev/null)) || echo "no chromium: page tests will skip"; }
 
 # Four test processes on 2 cores: on a quiet machine the suite mostly waits (workers, servers,
-# polls; load average about 1 with two processes). Tests go out one by one (--dist load), the
-# slow files first (tests/conftest.py SLOW_FIRST). 969 s here with four, 1,019 s with two.
+# polls; load average about 1 with two processes). The slow files are collected first
+# (tests/conftest.py SLOW_FIRST) and tests go out one or two at a time (--maxschedchunk=1):
+# by default pytest-xdist's first chunk is a quarter of a process's share, so one process got
+# every slow file at once and ran them one after another while the others sat idle (969 s).
 # The 30 slowest tests are listed at the end: where the suite's time goes.
 test: lint typecheck browser
-	$(BIN)/pytest -q -n 4 --dist load --durations=30
+	$(BIN)/pytest -q -n 4 --dist load --maxschedchunk=1 --durations=30
 
 unit: install-dev
 	$(BIN)/pytest -q tests/unit
