@@ -51,6 +51,19 @@ def test_secret_key_rules(key: str, reason: str | None) -> None:
         assert "broadcaster secret" in problem
 
 
+@pytest.mark.parametrize(
+    "value", ["ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "sk-xxxx-xxxx", "XXXX-XXXX"]
+)
+def test_values_written_with_xs_are_placeholders(value: str) -> None:
+    assert "placeholder" in str(secret_key_problem(value))
+
+
+def test_a_random_key_with_four_xs_in_a_row_passes() -> None:
+    """A generated key once failed as a placeholder ('xXXX'): the test below draws 50 such
+    keys, so about 1 run in 500 failed."""
+    assert secret_key_problem("89nBAFYRt4GdcGK4Ufraf_JL0C3JoT8aPUv3xXXXzYI") is None
+
+
 def test_fresh_keys_pass() -> None:
     for _ in range(50):
         assert secret_key_problem(secrets.token_urlsafe(32)) is None
