@@ -61,9 +61,9 @@ def placed(session: Session, reports: Sequence[StatusReport]) -> list[StatusRepo
 
 
 class LagNotes:
-    """Notes the callbacks' lag (the most of the batches since the last note) at most once a
-    second on a client of short timeouts, and not again for a while after Redis failed: a
-    Redis away never holds callbacks up for long."""
+    """Notes the callbacks' lag at most once a second (the oldest message of the batch then
+    applied; only then is it looked up) on a client of short timeouts, and not again for a
+    while after Redis failed: a Redis away never holds callbacks up for long."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -72,21 +72,20 @@ class LagNotes:
             if settings.redis_url
             else None
         )
-        self._most, self._next = 0.0, 0.0
+        self._next = 0.0
+
+    def due(self) -> bool:
+        return self._client is not None and time.monotonic() >= self._next
 
     def add(self, seconds: float) -> None:
-        if self._client is None:
+        if self._client is None or not self.due():
             return
-        self._most = max(self._most, seconds)
         now = time.monotonic()
-        if now < self._next:
-            return
         self._next = now + LAG_NOTE_EVERY
         try:
-            note_callback_lag(self._client, self.settings, self._most)
+            note_callback_lag(self._client, self.settings, seconds)
         except redis.RedisError:  # the look-ups keep their ordinary schedule meanwhile
             self._next = now + LAG_NOTE_AFTER_ERROR
-        self._most = 0.0
 
 
 def report_committer(db: Database, settings: Settings) -> GroupCommit[StatusReport]:
@@ -100,7 +99,7 @@ def report_committer(db: Database, settings: Settings) -> GroupCommit[StatusRepo
             kept = placed(session, reports)
             apply_reports(session, kept, utcnow())
             finals = [r.delivery_id for r in kept if r.state in FINAL_REPORTS]
-            if not finals:
+            if not finals or not lags.due():  # a note a second: no query per batch
                 return None
             oldest = select(func.min(Delivery.sent_at)).where(Delivery.id.in_(finals))
             return session.scalar(oldest)

@@ -20,7 +20,10 @@ from tests.factories import registry as f
 RETRY = dt.timedelta(seconds=0)
 
 
-def leased(db: Database, settings: Settings, households: int = 3) -> tuple[int, Lease]:
+def leased(
+    db: Database, settings: Settings, households: int = 3, lease_seconds: float = 10
+) -> tuple[int, Lease]:
+    """`households` households, an alert to them, and its SMS claimed in one lease."""
     with db.transaction() as session:
         zones = f.zone_tree(session)
         for _ in range(households):
@@ -28,7 +31,12 @@ def leased(db: Database, settings: Settings, households: int = 3) -> tuple[int, 
     alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
     with db.transaction() as session:
         lease = claim(
-            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=10, now=utcnow()
+            session,
+            alert_id=alert_id,
+            channel="sms",
+            limit=100,
+            lease_seconds=lease_seconds,
+            now=utcnow(),
         )
     return alert_id, lease
 

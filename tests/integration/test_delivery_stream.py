@@ -18,7 +18,6 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery import runtime as runtime_module
 from broadcaster.delivery.breaker import Breaker
-from broadcaster.delivery.ledger import claim
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.pacing import Pace
 from broadcaster.delivery.reconciler import expire_leases
@@ -34,8 +33,7 @@ from channels.base import (
     SendItem,
     SendResult,
 )
-from tests.factories import alerts as fa
-from tests.factories import registry as f
+from tests.integration.ledger_support import leased
 
 S = DeliveryState
 
@@ -95,15 +93,7 @@ def wait_for(check: object, timeout: float = 30) -> None:
 def test_one_hanging_request_holds_up_only_itself(
     db: Database, settings: Settings, loop: asyncio.AbstractEventLoop
 ) -> None:
-    with db.transaction() as session:
-        zones = f.zone_tree(session)
-        for _ in range(6):
-            f.household(session, grid=zones["G1"])
-    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
-    with db.transaction() as session:
-        lease = claim(
-            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=3, now=utcnow()
-        )
+    _, lease = leased(db, settings, households=6, lease_seconds=3)
     slow, quick = lease.items[0].id, [c.id for c in lease.items[1:]]
     items = [SendItem(c.id, c.address, "水位超警戒") for c in lease.items]
     channel = OneSlow()
@@ -130,13 +120,7 @@ def test_a_lease_is_kept_while_its_job_prepares_the_sends(
 ) -> None:
     """Between the claim and the first send (building, admitting) the heartbeat keeps the
     lease; once the job is done with it, nothing keeps it any more."""
-    with db.transaction() as session:
-        f.household(session, grid=f.zone_tree(session)["G1"])
-    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
-    with db.transaction() as session:
-        lease = claim(
-            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=3, now=utcnow()
-        )
+    _, lease = leased(db, settings, households=1, lease_seconds=3)
     recorder = Recorder(db, loop, lease_seconds=3)
     try:
         with recorder.keeping(lease.token):
@@ -195,15 +179,7 @@ class Timed(OneSlow):
 def test_a_stalled_loop_sends_its_backlog_at_the_rate(
     db: Database, settings: Settings, loop: asyncio.AbstractEventLoop
 ) -> None:
-    with db.transaction() as session:
-        zones = f.zone_tree(session)
-        for _ in range(4):
-            f.household(session, grid=zones["G1"])
-    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id
-    with db.transaction() as session:
-        lease = claim(
-            session, alert_id=alert_id, channel="sms", limit=100, lease_seconds=30, now=utcnow()
-        )
+    _, lease = leased(db, settings, households=4, lease_seconds=30)
     items = [SendItem(c.id, c.address, "水位超警戒") for c in lease.items]
     first, second = items[:2], items[2:]
     channel = Timed()
