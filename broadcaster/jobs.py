@@ -22,4 +22,10 @@ def periodic_ticks(settings: Settings) -> list[Periodic]:
             "follow-up", "broadcaster.flows.followup_tick.tick", settings.followup_every_seconds
         ),
         Periodic("feeds", "broadcaster.flows.polling.tick", settings.feeds.poll_tick_seconds),
+        Periodic(
+            "tally-fold", "broadcaster.flows.tally_tick.fold", settings.tally_fold_every_seconds
+        ),
+        Periodic(
+            "tally-check", "broadcaster.flows.tally_tick.check", settings.tally_check_every_seconds
+        ),
     ]

@@ -273,6 +273,14 @@ class Settings(BaseSettings):
         gt=0,
         description="How often escalation, visit reassignment and alert completion are checked.",
     )
+    tally_fold_every_seconds: float = Field(
+        default=10.0, gt=0, description="How often PostgreSQL's tally deltas are folded."
+    )
+    tally_check_every_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How often the live alerts' tallies are recounted (drift is logged, mended).",
+    )
     api_ticks: bool = Field(
         default=True,
         description="API processes also fire the cluster-wide periodic ticks (any live process "

@@ -11,6 +11,7 @@ from broadcaster.followup import models as followup_models
 from broadcaster.registry import duty_models
 from broadcaster.registry import models as registry_models
 from broadcaster.relay import models as relay_models
+from broadcaster.reports import tallies as tally_models
 
 __all__ = [
     "Base",
@@ -24,4 +25,5 @@ __all__ = [
     "registry_models",
     "relay_models",
     "session_models",
+    "tally_models",
 ]

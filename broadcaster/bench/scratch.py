@@ -191,7 +191,7 @@ def reset_alerts(db: Database) -> None:
     with db.transaction() as session:
         # deliveries and recipients are named: on PostgreSQL their references are triggers
         # (migration 0019), which CASCADE does not follow
-        session.execute(text("TRUNCATE alerts, recipients, deliveries CASCADE"))
+        session.execute(text("TRUNCATE alerts, recipients, deliveries, alert_tallies CASCADE"))
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
 

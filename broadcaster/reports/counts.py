@@ -16,26 +16,20 @@ from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.relay.service import group_counts
 from broadcaster.reports.addressing import count_unaddressed
 from broadcaster.reports.providers import provider_counts
+from broadcaster.reports.tallies import tallies
 
 
 def alert_counts(session: Session, alert: Alert) -> AlertCounts:
-    """Counts straight from the record (the database), never from a cache."""
-    by_state: dict[RecipientState, int] = dict(
-        session.execute(
-            select(Recipient.state, func.count())
-            .where(Recipient.alert_id == alert.id)
-            .group_by(Recipient.state)
-        ).all()
-    )
+    """Counts straight from the record (the database, its tallies), never from a cache."""
+    kept = tallies(session, alert.id)  # kept by the database's triggers: read by key
+    by_state = {RecipientState(state): n for state, n in kept.households.items()}
     deliveries: dict[str, DeliveryCounts] = {}
-    for channel, state, count in session.execute(
-        select(Delivery.channel, Delivery.state, func.count())
-        .where(Delivery.alert_id == alert.id)
-        .group_by(Delivery.channel, Delivery.state)
-    ):
+    for (channel, state), count in sorted(kept.deliveries.items()):
+        if not count:
+            continue
         entry = deliveries.setdefault(channel, DeliveryCounts())
-        entry.by_state[state.value] = count
-        if state is not DeliveryState.superseded:  # history: its resend is what counts
+        entry.by_state[state] = count
+        if state != DeliveryState.superseded:  # history: its resend is what counts
             entry.total += count
     without = session.scalar(
         select(func.count())

@@ -1,0 +1,35 @@
+"""The tally ticks: fold PostgreSQL's tally deltas; recount the live alerts' tallies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.runtime import runtime
+from broadcaster.reports import tallies
+
+
+def fold() -> dict[str, Any]:
+    """Fold every key's deltas into one row (PostgreSQL; nothing to do on SQLite)."""
+    with runtime().db.transaction() as session:
+        return {"folded": tallies.fold(session)}
+
+
+def check() -> dict[str, Any]:
+    """The periodic check of the live alerts' tallies."""
+    return check_alerts(runtime().db)
+
+
+def check_alerts(db: Database) -> dict[str, Any]:
+    """Recount each live alert in its own snapshot; drift is logged and mended."""
+    with db.read() as session:
+        alert_ids = tallies.alerts_to_check(session, utcnow())
+    drifted: dict[int, dict[str, int]] = {}
+    for alert_id in alert_ids:
+        with db.transaction() as session:
+            tallies.checking(session)
+            found = tallies.check_alert(session, alert_id)
+        if found:
+            drifted[alert_id] = found
+    return {"checked": len(alert_ids), "drifted": drifted}

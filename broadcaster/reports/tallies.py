@@ -1,0 +1,159 @@
+"""Per-alert tallies of households by state and deliveries by channel and state (migration
+0020's triggers keep them): read by key, folded, and checked against a recount."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import BigInteger, Integer, String, delete, func, insert, or_, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.db.base import Base
+from broadcaster.db.database import rowcount
+from broadcaster.delivery.models import Delivery
+
+log = logging.getLogger(__name__)
+
+HOUSEHOLD, DELIVERY = "household", "delivery"
+CHECK_LOCK = 740_020  # PostgreSQL advisory lock: one fold or check at a time
+CHECKED_ALERTS = 50  # the newest alerts still moving (or done within a day) are checked
+
+
+class AlertTally(Base):
+    """One key's count, or (PostgreSQL) one statement's change to it: a read sums them."""
+
+    __tablename__ = "alert_tallies"
+
+    alert_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, server_default="0")
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+@dataclass
+class Tallies:
+    """Households by state; deliveries by (channel, state)."""
+
+    households: Counter[str] = field(default_factory=Counter)
+    deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, subject: str, channel: str, state: str, n: int) -> None:
+        if not n:
+            return
+        if subject == HOUSEHOLD:
+            self.households[state] += n
+        else:
+            self.deliveries[(channel, state)] += n
+
+
+def tallies(session: Session, alert_id: int) -> Tallies:
+    """The alert's tallies as of this session's snapshot: a few rows read by key."""
+    found = Tallies()
+    rows = session.execute(
+        select(AlertTally.subject, AlertTally.channel, AlertTally.state, func.sum(AlertTally.n))
+        .where(AlertTally.alert_id == alert_id)
+        .group_by(AlertTally.subject, AlertTally.channel, AlertTally.state)
+    )
+    for subject, channel, state, n in rows:
+        found.add(subject, channel, state, int(n or 0))
+    return found
+
+
+def recount(session: Session, alert_id: int) -> Tallies:
+    """The same figures counted from the rows themselves (a scan of the alert's rows)."""
+    found = Tallies()
+    for household_state, n in session.execute(
+        select(Recipient.state, func.count())
+        .where(Recipient.alert_id == alert_id)
+        .group_by(Recipient.state)
+    ):
+        found.add(HOUSEHOLD, "", household_state.value, int(n))
+    for channel, delivery_state, n in session.execute(
+        select(Delivery.channel, Delivery.state, func.count())
+        .where(Delivery.alert_id == alert_id)
+        .group_by(Delivery.channel, Delivery.state)
+    ):
+        found.add(DELIVERY, channel, delivery_state.value, int(n))
+    return found
+
+
+_FOLD = """
+WITH gone AS (
+    DELETE FROM alert_tallies t
+    WHERE (t.alert_id, t.subject, t.channel, t.state) IN (
+        SELECT alert_id, subject, channel, state FROM alert_tallies
+        GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)
+    RETURNING t.alert_id, t.subject, t.channel, t.state, t.n)
+INSERT INTO alert_tallies (alert_id, subject, channel, state, seq, n)
+SELECT alert_id, subject, channel, state, nextval('alert_tallies_seq'), sum(n)
+FROM gone GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+"""
+
+
+def fold(session: Session) -> int:
+    """PostgreSQL: fold every key's deltas into one row (SQLite keeps one row per key).
+    Deltas committed meanwhile are not seen by the DELETE and stay: nothing is lost."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECK_LOCK})
+    return rowcount(session.execute(text(_FOLD)))
+
+
+def _replace(session: Session, alert_id: int, counted: Tallies) -> None:
+    """The alert's tallies become `counted` (deltas committed after this snapshot stay)."""
+    session.execute(delete(AlertTally).where(AlertTally.alert_id == alert_id))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    seq = text("nextval('alert_tallies_seq')") if postgres else 0
+    rows = [(HOUSEHOLD, "", state, n) for state, n in counted.households.items()]
+    rows += [(DELIVERY, ch, state, n) for (ch, state), n in counted.deliveries.items()]
+    for subject, channel, state, n in rows:
+        session.execute(
+            insert(AlertTally).values(
+                alert_id=alert_id, subject=subject, channel=channel, state=state, seq=seq, n=n
+            )
+        )
+
+
+def drift(kept: Tallies, counted: Tallies) -> dict[str, int]:
+    """Each key whose tally differs from the recount: recount minus tally."""
+    found: dict[str, int] = {}
+    for state in kept.households.keys() | counted.households.keys():
+        diff = counted.households[state] - kept.households[state]
+        if diff:
+            found[f"household:{state}"] = diff
+    for channel, state in kept.deliveries.keys() | counted.deliveries.keys():
+        diff = counted.deliveries[(channel, state)] - kept.deliveries[(channel, state)]
+        if diff:
+            found[f"delivery:{channel}:{state}"] = diff
+    return found
+
+
+def check_alert(session: Session, alert_id: int) -> dict[str, int]:
+    """Recount one alert in the tallies' snapshot; report and mend any drift. Call it first
+    in its transaction: on PostgreSQL the snapshot must be REPEATABLE READ (`checking`)."""
+    counted = recount(session, alert_id)
+    found = drift(tallies(session, alert_id), counted)
+    if found:
+        log.warning("alert %s: tallies drifted from the recount, mended: %s", alert_id, found)
+        _replace(session, alert_id, counted)
+    return found
+
+
+def alerts_to_check(session: Session, now: dt.datetime) -> list[int]:
+    """The newest alerts still moving or completed within the last day."""
+    recent = or_(Alert.completed_at.is_(None), Alert.completed_at > now - dt.timedelta(days=1))
+    query = select(Alert.id).where(recent).order_by(Alert.id.desc()).limit(CHECKED_ALERTS)
+    return list(session.scalars(query))
+
+
+def checking(session: Session) -> None:
+    """Start a check's transaction: one snapshot for tallies and recount, one checker."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECK_LOCK})

@@ -1,0 +1,123 @@
+"""An alert's tallies (households by state, deliveries by channel and state) are kept by the
+database in the transactions that write the rows, equal a recount at every step, and a
+drifted tally is reported and mended."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import insert, select, text, update
+
+from broadcaster.db.base import utcnow
+from broadcaster.db.database import Database
+from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.delivery.statuses import StatusReport, apply_reports
+from broadcaster.flows.replies import Inbound
+from broadcaster.flows.reply_batch import keep_replies
+from broadcaster.flows.tally_tick import check_alerts
+from broadcaster.reports.tallies import AlertTally, check_alert, checking, fold, recount, tallies
+from broadcaster.settings import Settings
+from tests.factories import alerts as fa
+from tests.factories import registry as f
+
+PHONES = [f"+861745551{n:03d}" for n in range(8)]
+
+
+def _district_alert(db: Database, settings: Settings) -> int:
+    with db.transaction() as session:
+        grid = f.zone_tree(session)["G1"]
+        for phone in PHONES:
+            f.household(session, grid=grid, phones=(phone,))
+        f.household(session, grid=grid, phones=("+862088880000",))  # a landline: called
+    return fa.issue(db, settings, zones=["V1"], channels=["sms"]).alert.id
+
+
+def _same(db: Database, alert_id: int) -> dict[str, object]:
+    """The tallies, asserted equal to a recount in the same snapshot."""
+    with db.transaction() as session:
+        kept, counted = tallies(session, alert_id), recount(session, alert_id)
+    assert kept == counted
+    return {"households": dict(kept.households), "deliveries": dict(kept.deliveries)}
+
+
+def test_tallies_follow_issue_callbacks_and_replies(db: Database, settings: Settings) -> None:
+    alert_id = _district_alert(db, settings)
+    issued = _same(db, alert_id)
+    assert issued["deliveries"] == {("sms", "queued"): len(PHONES), ("voice", "queued"): 1}
+    assert sum(issued["households"].values()) == len(PHONES) + 1  # type: ignore[attr-defined]
+
+    sids = fa.mark_sent(db, alert_id)
+    ids = sorted(sids)
+    with db.transaction() as session:  # half delivered, one failed: two statements
+        reports = [StatusReport(i, sids[i], DeliveryState.delivered) for i in ids[:4]]
+        apply_reports(session, reports, utcnow())
+        apply_reports(session, [StatusReport(ids[4], sids[ids[4]], DeliveryState.failed)], utcnow())
+    moved = _same(db, alert_id)
+    assert moved["deliveries"][("sms", "delivered")] == 4  # type: ignore[index]
+    assert moved["deliveries"][("sms", "failed")] == 1  # type: ignore[index]
+
+    with db.transaction() as session:  # two households answer 1
+        keep_replies(
+            session, [Inbound(f"SM{n}", PHONES[n], "1", "sms") for n in (0, 1)], utcnow(), []
+        )
+    answered = _same(db, alert_id)
+    assert answered["households"]["confirmed"] == 2  # type: ignore[index]
+
+    with db.transaction() as session:
+        folded = fold(session)
+        rows = session.scalars(select(AlertTally.n).where(AlertTally.alert_id == alert_id)).all()
+    assert _same(db, alert_id) == answered
+    keys = len(answered["households"]) + len(answered["deliveries"])  # type: ignore[arg-type]
+    if db.dialect == "postgresql":  # a delta per statement and key, folded to one row per key
+        assert folded > 0
+        assert len(rows) == keys
+    else:  # one row per key all along (a key moved away from keeps its row, at 0)
+        assert folded == 0
+        assert len([n for n in rows if n]) == keys
+
+
+def test_a_drifted_tally_is_reported_and_mended(
+    db: Database, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    alert_id = _district_alert(db, settings)
+    with db.transaction() as session:  # a tally that no longer matches the rows
+        session.execute(
+            insert(AlertTally).values(
+                alert_id=alert_id, subject="delivery", channel="sms", state="delivered", seq=99, n=3
+            )
+        )
+    with caplog.at_level(logging.WARNING, logger="broadcaster.reports.tallies"):
+        found = check_alerts(db)
+    assert found == {"checked": 1, "drifted": {alert_id: {"delivery:sms:delivered": -3}}}
+    assert f"alert {alert_id}: tallies drifted" in caplog.text
+    _same(db, alert_id)
+    with db.transaction() as session:
+        checking(session)
+        assert check_alert(session, alert_id) == {}
+
+
+@pytest.mark.parametrize("migrated_db", ["postgresql"], indirect=True)
+def test_writers_of_one_alert_never_wait_on_its_tallies(db: Database, settings: Settings) -> None:
+    """Two open transactions move deliveries of the same alert between the same states: the
+    second must not wait for the first (a tally row updated in place would make it)."""
+    alert_id = _district_alert(db, settings)
+    with db.read() as session:
+        ids = sorted(session.scalars(select(Delivery.id).where(Delivery.alert_id == alert_id)))
+    first, second = db.engine.connect(), db.engine.connect()
+    try:
+        first.begin()
+        second.begin()
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        for connection, delivery_id in ((first, ids[0]), (second, ids[1])):
+            connection.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(state=DeliveryState.failed)
+            )
+        second.commit()
+        first.commit()
+    finally:
+        first.close()
+        second.close()
+    assert _same(db, alert_id)["deliveries"][("sms", "failed")] == 2  # type: ignore[index]
