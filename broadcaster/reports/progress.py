@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.alerts.schemas import Progress
 from broadcaster.alerts.states import FINAL
-from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.followup.models import VisitState
+from broadcaster.reports.tallies import tallies
 
 SHARES = (50, 90, 100)
 
@@ -18,12 +19,8 @@ SHARES = (50, 90, 100)
 def progress(session: Session, alert: Alert, targeted: int) -> Progress:
     """Final households and the time from the current round's start (the issue, or the last
     revision that asked again) until 50, 90 and 100 % of them were final."""
-    final = int(
-        session.scalar(
-            select(func.count()).where(Recipient.alert_id == alert.id, Recipient.state.in_(FINAL))
-        )
-        or 0
-    )
+    kept = tallies(session, alert.id)
+    final = sum(kept.households[state.value] for state in FINAL)
     start = alert.round_started_at
     timings: dict[str, float | None] = {}
     for share in SHARES:
@@ -42,16 +39,7 @@ def progress(session: Session, alert: Alert, targeted: int) -> Progress:
             if moment is not None and start is not None
             else None
         )
-    visits = {
-        state.value: count
-        for state, count in session.execute(
-            select(VisitTask.state, func.count())
-            .where(VisitTask.alert_id == alert.id)
-            .group_by(VisitTask.state)
-        ).all()
-    }
-    for state in VisitState:
-        visits.setdefault(state.value, 0)
+    visits = {state.value: kept.visits[state.value] for state in VisitState}
     return Progress(
         households_final=final,
         complete=alert.completed_at is not None,

@@ -15,10 +15,11 @@ from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.db.base import Base
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery
+from broadcaster.followup.models import VisitTask
 
 log = logging.getLogger(__name__)
 
-HOUSEHOLD, DELIVERY = "household", "delivery"
+HOUSEHOLD, DELIVERY, VISIT = "household", "delivery", "visit"
 CHECK_LOCK = 740_020  # PostgreSQL advisory lock: one fold or check at a time
 CHECKED_ALERTS = 50  # the newest alerts still moving (or done within a day) are checked
 
@@ -38,18 +39,32 @@ class AlertTally(Base):
 
 @dataclass
 class Tallies:
-    """Households by state; deliveries by (channel, state)."""
+    """Households by state; deliveries by (channel, state); visit tasks by state."""
 
     households: Counter[str] = field(default_factory=Counter)
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
+    visits: Counter[str] = field(default_factory=Counter)
 
     def add(self, subject: str, channel: str, state: str, n: int) -> None:
         if not n:
             return
         if subject == HOUSEHOLD:
             self.households[state] += n
+        elif subject == VISIT:
+            self.visits[state] += n
         else:
             self.deliveries[(channel, state)] += n
+
+    def rows(self) -> list[tuple[str, str, str, int]]:
+        """(subject, channel, state, count) of every count that is not 0."""
+        found = [(HOUSEHOLD, "", state, n) for state, n in self.households.items()]
+        found += [(DELIVERY, ch, state, n) for (ch, state), n in self.deliveries.items()]
+        found += [(VISIT, "", state, n) for state, n in self.visits.items()]
+        return [row for row in found if row[3]]
+
+    def keyed(self) -> dict[str, int]:
+        """Every count under one flat key (`subject:state`, `delivery:channel:state`)."""
+        return {":".join(filter(None, (s, ch, st))): n for s, ch, st, n in self.rows()}
 
 
 def tallies(session: Session, alert_id: int) -> Tallies:
@@ -80,6 +95,12 @@ def recount(session: Session, alert_id: int) -> Tallies:
         .group_by(Delivery.channel, Delivery.state)
     ):
         found.add(DELIVERY, channel, delivery_state.value, int(n))
+    for visit_state, n in session.execute(
+        select(VisitTask.state, func.count())
+        .where(VisitTask.alert_id == alert_id)
+        .group_by(VisitTask.state)
+    ):
+        found.add(VISIT, "", visit_state.value, int(n))
     return found
 
 
@@ -110,9 +131,7 @@ def _replace(session: Session, alert_id: int, counted: Tallies) -> None:
     session.execute(delete(AlertTally).where(AlertTally.alert_id == alert_id))
     postgres = session.get_bind().dialect.name == "postgresql"
     seq = text("nextval('alert_tallies_seq')") if postgres else 0
-    rows = [(HOUSEHOLD, "", state, n) for state, n in counted.households.items()]
-    rows += [(DELIVERY, ch, state, n) for (ch, state), n in counted.deliveries.items()]
-    for subject, channel, state, n in rows:
+    for subject, channel, state, n in counted.rows():
         session.execute(
             insert(AlertTally).values(
                 alert_id=alert_id, subject=subject, channel=channel, state=state, seq=seq, n=n
@@ -122,16 +141,9 @@ def _replace(session: Session, alert_id: int, counted: Tallies) -> None:
 
 def drift(kept: Tallies, counted: Tallies) -> dict[str, int]:
     """Each key whose tally differs from the recount: recount minus tally."""
-    found: dict[str, int] = {}
-    for state in kept.households.keys() | counted.households.keys():
-        diff = counted.households[state] - kept.households[state]
-        if diff:
-            found[f"household:{state}"] = diff
-    for channel, state in kept.deliveries.keys() | counted.deliveries.keys():
-        diff = counted.deliveries[(channel, state)] - kept.deliveries[(channel, state)]
-        if diff:
-            found[f"delivery:{channel}:{state}"] = diff
-    return found
+    tallied, recounted = kept.keyed(), counted.keyed()
+    found = {key: recounted.get(key, 0) - tallied.get(key, 0) for key in tallied | recounted}
+    return {key: diff for key, diff in sorted(found.items()) if diff}
 
 
 def check_alert(session: Session, alert_id: int) -> dict[str, int]:

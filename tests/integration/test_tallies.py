@@ -30,6 +30,7 @@ def _district_alert(db: Database, settings: Settings) -> int:
         for phone in PHONES:
             f.household(session, grid=grid, phones=(phone,))
         f.household(session, grid=grid, phones=("+862088880000",))  # a landline: called
+        f.household(session, grid=grid, phones=("+861745559999",), vulnerability=("elderly",))
     return fa.issue(db, settings, zones=["V1"], channels=["sms"]).alert.id
 
 
@@ -38,14 +39,19 @@ def _same(db: Database, alert_id: int) -> dict[str, object]:
     with db.transaction() as session:
         kept, counted = tallies(session, alert_id), recount(session, alert_id)
     assert kept == counted
-    return {"households": dict(kept.households), "deliveries": dict(kept.deliveries)}
+    return {
+        "households": dict(kept.households),
+        "deliveries": dict(kept.deliveries),
+        "visits": dict(kept.visits),
+    }
 
 
 def test_tallies_follow_issue_callbacks_and_replies(db: Database, settings: Settings) -> None:
     alert_id = _district_alert(db, settings)
     issued = _same(db, alert_id)
-    assert issued["deliveries"] == {("sms", "queued"): len(PHONES), ("voice", "queued"): 1}
-    assert sum(issued["households"].values()) == len(PHONES) + 1  # type: ignore[attr-defined]
+    assert issued["deliveries"] == {("sms", "queued"): len(PHONES) + 1, ("voice", "queued"): 1}
+    assert sum(issued["households"].values()) == len(PHONES) + 2  # type: ignore[attr-defined]
+    assert issued["visits"] == {"open": 1}  # the vulnerable household: a visit at once
 
     sids = fa.mark_sent(db, alert_id)
     ids = sorted(sids)
@@ -68,7 +74,7 @@ def test_tallies_follow_issue_callbacks_and_replies(db: Database, settings: Sett
         folded = fold(session)
         rows = session.scalars(select(AlertTally.n).where(AlertTally.alert_id == alert_id)).all()
     assert _same(db, alert_id) == answered
-    keys = len(answered["households"]) + len(answered["deliveries"])  # type: ignore[arg-type]
+    keys = sum(len(counts) for counts in answered.values())  # type: ignore[arg-type]
     if db.dialect == "postgresql":  # a delta per statement and key, folded to one row per key
         assert folded > 0
         assert len(rows) == keys

@@ -1,11 +1,11 @@
-"""alert_tallies: households by state and deliveries by channel and state, kept by triggers
+"""alert_tallies: households, deliveries (by channel) and visit tasks by state, kept by triggers
 
 Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 13:00:00
 
 A fresh count of an alert with a million deliveries scanned them (0.1 s for the households,
-0.2 s for the deliveries on SQLite). These tallies are kept in the same transactions that
+0.2 s for the deliveries on SQLite; the visit tasks, for its progress). These tallies are kept in the same transactions that
 insert and move the rows, so a read sums a few rows by key.
 
 - SQLite: row triggers add to one row per key (an upsert; there is one writer at a time).
@@ -28,8 +28,12 @@ down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# (table, subject, the channel as SQL): recipients have no channel.
-TALLIED = (('recipients', 'household', "''"), ('deliveries', 'delivery', 'channel'))
+# (table, subject, the channel as SQL): only deliveries have one.
+TALLIED = (
+    ('recipients', 'household', "''"),
+    ('deliveries', 'delivery', 'channel'),
+    ('visit_tasks', 'visit', "''"),
+)
 
 PG_FUNCTION = r"""
 CREATE FUNCTION tally_rows() RETURNS trigger LANGUAGE plpgsql AS $$
