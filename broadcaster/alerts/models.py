@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcaster.db.base import Base, TimestampMixin, str_enum
@@ -170,6 +170,12 @@ class Recipient(Base):
         UniqueConstraint("alert_id", "household_id"),
         Index("ix_recipients_alert_state", "alert_id", "state"),
         Index("ix_recipients_alert_priority", "alert_id", "priority", "id"),
+        Index(  # households a trigger must look at when a delivery names them (0020)
+            "ix_recipients_unsettled",
+            "alert_id",
+            postgresql_where=text("NOT (warned AND channelled)"),
+            sqlite_where=text("NOT (warned AND channelled)"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,6 +193,12 @@ class Recipient(Base):
     # The round (revision number) the state belongs to: a revision that asks again starts a
     # new round for every household; the last round's outcome is kept in recipient_rounds.
     round: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Kept by the database's triggers (migration 0020) for the tallies: some delivery names
+    # the household; a warning of its round is under way or done; a visit is open. Planning
+    # writes the first two true and settles the households it planned nothing for.
+    channelled: Mapped[bool] = mapped_column(server_default=true())
+    warned: Mapped[bool] = mapped_column(server_default=true())
+    visiting: Mapped[bool] = mapped_column(server_default=false())
 
 
 class AlertRevision(Base):

@@ -23,6 +23,7 @@ from broadcaster.delivery.planning import plan_recipients
 from broadcaster.errors import Conflict
 from broadcaster.flows.addressing import address_the_rest
 from broadcaster.flows.planners import planner_for
+from broadcaster.flows.settling import settle_recipients
 from broadcaster.followup.steps import escalation
 from broadcaster.followup.visits import create_visits
 from broadcaster.registry.service import zones_by_code
@@ -125,6 +126,7 @@ def issue_alert(
         for channel, more in address_the_rest(session, alert=alert, now=now).items():
             counts[channel] = counts.get(channel, 0) + more
     visits = 0 if hold else schedule_follow_up(session, alert=alert, now=now, scheduled=True)
+    settle_recipients(session, Recipient.alert_id == alert.id)
     record(
         session,
         actor=actor,

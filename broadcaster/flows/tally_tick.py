@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from broadcaster.alerts.models import Recipient
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.runtime import runtime
+from broadcaster.flows.settling import settle_recipients
 from broadcaster.reports import tallies
+
+log = logging.getLogger(__name__)
 
 
 def fold() -> dict[str, Any]:
@@ -22,14 +27,19 @@ def check() -> dict[str, Any]:
 
 
 def check_alerts(db: Database) -> dict[str, Any]:
-    """Recount each live alert in its own snapshot; drift is logged and mended."""
+    """Recount each live alert in its own snapshot: households whose flags were wrong are
+    settled first, then the tallies compared; drift is logged and mended."""
     with db.read() as session:
         alert_ids = tallies.alerts_to_check(session, utcnow())
     drifted: dict[int, dict[str, int]] = {}
     for alert_id in alert_ids:
         with db.transaction() as session:
             tallies.checking(session)
+            settled = settle_recipients(session, Recipient.alert_id == alert_id)
             found = tallies.check_alert(session, alert_id)
+        if settled:
+            log.warning("alert %s: %s households' flags were wrong, settled", alert_id, settled)
+            found["households settled"] = settled
         if found:
             drifted[alert_id] = found
     return {"checked": len(alert_ids), "drifted": drifted}

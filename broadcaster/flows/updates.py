@@ -31,6 +31,7 @@ from broadcaster.feeds.messages import Message, record_message
 from broadcaster.flows import approval, resending
 from broadcaster.flows import issuing as service
 from broadcaster.flows.resending import SENDING, add_counts
+from broadcaster.flows.settling import settle_recipients
 from broadcaster.registry.models import Household
 from broadcaster.settings import Settings
 
@@ -245,8 +246,10 @@ def top_up(
     added = int(session.scalar(select(func.count()).where(new)) or 0)
     alert.households_targeted += added
     if alert.state not in SENDING:
+        settle_recipients(session, new)
         return added, {}  # held: planned for every household when approved; ended: never
     counts = resending.plan_channels(session, alert=alert, now=now, only=new) if added else {}
     if added:
         service.schedule_follow_up(session, alert=alert, now=now, only=new)
+        settle_recipients(session, new)
     return added, counts

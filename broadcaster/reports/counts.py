@@ -6,15 +6,13 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, Recipient, RecipientState
+from broadcaster.alerts.models import Alert, RecipientState
 from broadcaster.alerts.schemas import AlertCounts, DeliveryCounts, GroupCounts
-from broadcaster.alerts.states import CONCERNED
-from broadcaster.delivery.models import Delivery, DeliveryState
+from broadcaster.alerts.states import CONCERNED, NOT_FINAL
+from broadcaster.delivery.models import DeliveryState
 from broadcaster.relay.service import group_counts
-from broadcaster.reports.addressing import count_unaddressed
 from broadcaster.reports.providers import provider_counts
 from broadcaster.reports.tallies import tallies
 
@@ -31,15 +29,6 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         entry.by_state[state] = count
         if state != DeliveryState.superseded:  # history: its resend is what counts
             entry.total += count
-    without = session.scalar(
-        select(func.count())
-        .select_from(Recipient)
-        .where(
-            Recipient.alert_id == alert.id,
-            Recipient.state.in_(CONCERNED),
-            ~exists().where(Delivery.recipient_id == Recipient.id),
-        )
-    )
 
     def n(state: RecipientState) -> int:
         return int(by_state.get(state, 0))
@@ -55,8 +44,8 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_released=n(RecipientState.released),
         revision=alert.revision,
         round=alert.round,
-        households_without_channel=int(without or 0),
-        households_unaddressed=count_unaddressed(session, alert.id),
+        households_without_channel=kept.households_without("c", CONCERNED),
+        households_unaddressed=kept.households_without("wv", NOT_FINAL),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
         by_provider=provider_counts(session, alert.id),

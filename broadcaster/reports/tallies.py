@@ -6,16 +6,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import BigInteger, Integer, String, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.db.base import Base
 from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery
 from broadcaster.followup.models import VisitTask
+from broadcaster.reports.addressing import visit_open, warned
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +52,35 @@ class AlertTally(Base):
 
 @dataclass
 class Tallies:
-    """Households by state; deliveries by (channel, state); visit tasks by state."""
+    """Households by (flags, state) — flags: `c` channelled, `w` warned, `v` visiting;
+    deliveries by (channel, state); visit tasks by state."""
 
-    households: Counter[str] = field(default_factory=Counter)
+    flagged: Counter[tuple[str, str]] = field(default_factory=Counter)
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
     visits: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def households(self) -> Counter[str]:
+        """Households by state."""
+        found: Counter[str] = Counter()
+        for (_flags, state), n in self.flagged.items():
+            found[state] += n
+        return found
+
+    def households_without(self, flags: str, states: Iterable[str]) -> int:
+        """Households in one of `states` carrying none of `flags`."""
+        wanted = set(states)
+        return sum(
+            n
+            for (have, state), n in self.flagged.items()
+            if state in wanted and not set(flags) & set(have)
+        )
 
     def add(self, subject: str, channel: str, state: str, n: int) -> None:
         if not n:
             return
         if subject == HOUSEHOLD:
-            self.households[state] += n
+            self.flagged[(channel, state)] += n
         elif subject == VISIT:
             self.visits[state] += n
         else:
@@ -57,13 +88,13 @@ class Tallies:
 
     def rows(self) -> list[tuple[str, str, str, int]]:
         """(subject, channel, state, count) of every count that is not 0."""
-        found = [(HOUSEHOLD, "", state, n) for state, n in self.households.items()]
+        found = [(HOUSEHOLD, flags, state, n) for (flags, state), n in self.flagged.items()]
         found += [(DELIVERY, ch, state, n) for (ch, state), n in self.deliveries.items()]
         found += [(VISIT, "", state, n) for state, n in self.visits.items()]
         return [row for row in found if row[3]]
 
     def keyed(self) -> dict[str, int]:
-        """Every count under one flat key (`subject:state`, `delivery:channel:state`)."""
+        """Every count under one flat key (`subject:channel or flags:state`)."""
         return {":".join(filter(None, (s, ch, st))): n for s, ch, st, n in self.rows()}
 
 
@@ -83,12 +114,21 @@ def tallies(session: Session, alert_id: int) -> Tallies:
 def recount(session: Session, alert_id: int) -> Tallies:
     """The same figures counted from the rows themselves (a scan of the alert's rows)."""
     found = Tallies()
-    for household_state, n in session.execute(
-        select(Recipient.state, func.count())
+    facts = (
+        select(
+            Recipient.state,
+            exists().where(Delivery.recipient_id == Recipient.id).label("c"),
+            warned().label("w"),
+            visit_open().label("v"),
+        )
         .where(Recipient.alert_id == alert_id)
-        .group_by(Recipient.state)
+        .subquery()
+    )
+    for household_state, *flags, n in session.execute(
+        select(*facts.c, func.count()).group_by(*facts.c)
     ):
-        found.add(HOUSEHOLD, "", household_state.value, int(n))
+        letters = "".join(letter for letter, on in zip("cwv", flags, strict=True) if on)
+        found.add(HOUSEHOLD, letters, RecipientState(household_state).value, int(n))
     for channel, delivery_state, n in session.execute(
         select(Delivery.channel, Delivery.state, func.count())
         .where(Delivery.alert_id == alert_id)

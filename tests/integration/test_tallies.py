@@ -1,14 +1,19 @@
-"""An alert's tallies (households by state, deliveries by channel and state) are kept by the
-database in the transactions that write the rows, equal a recount at every step, and a
-drifted tally is reported and mended."""
+"""An alert's tallies (households by state and flags, deliveries by channel and state, visit
+tasks by state) are kept by the database in the transactions that write the rows, equal a
+recount at every step, and a drifted tally is reported and mended."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
+from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.states import CONCERNED, NOT_FINAL
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
@@ -16,6 +21,10 @@ from broadcaster.delivery.statuses import StatusReport, apply_reports
 from broadcaster.flows.replies import Inbound
 from broadcaster.flows.reply_batch import keep_replies
 from broadcaster.flows.tally_tick import check_alerts
+from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.followup.visits import create_visits
+from broadcaster.registry.models import Person
+from broadcaster.reports.addressing import count_unaddressed
 from broadcaster.reports.tallies import AlertTally, check_alert, checking, fold, recount, tallies
 from broadcaster.settings import Settings
 from tests.factories import alerts as fa
@@ -34,23 +43,45 @@ def _district_alert(db: Database, settings: Settings) -> int:
     return fa.issue(db, settings, zones=["V1"], channels=["sms"]).alert.id
 
 
-def _same(db: Database, alert_id: int) -> dict[str, object]:
-    """The tallies, asserted equal to a recount in the same snapshot."""
+def _same(db: Database, alert_id: int) -> dict[str, Any]:
+    """The tallies, asserted equal to a recount, and the households without a channel and
+    unaddressed equal to the queries that scan for them, all in the same snapshot."""
     with db.transaction() as session:
         kept, counted = tallies(session, alert_id), recount(session, alert_id)
+        scanned = {
+            "without": _without_channel(session, alert_id),
+            "unaddressed": count_unaddressed(session, alert_id),
+        }
     assert kept == counted
+    found = {
+        "without": kept.households_without("c", CONCERNED),
+        "unaddressed": kept.households_without("wv", NOT_FINAL),
+    }
+    assert found == scanned
     return {
         "households": dict(kept.households),
         "deliveries": dict(kept.deliveries),
         "visits": dict(kept.visits),
+        "keys": len(kept.keyed()),
+        **found,
     }
+
+
+def _without_channel(session: Session, alert_id: int) -> int:
+    """Households of the alert that no delivery names (the scan the tallies replace)."""
+    query = select(func.count()).where(
+        Recipient.alert_id == alert_id,
+        Recipient.state.in_(CONCERNED),
+        ~exists().where(Delivery.recipient_id == Recipient.id),
+    )
+    return int(session.scalar(query) or 0)
 
 
 def test_tallies_follow_issue_callbacks_and_replies(db: Database, settings: Settings) -> None:
     alert_id = _district_alert(db, settings)
     issued = _same(db, alert_id)
     assert issued["deliveries"] == {("sms", "queued"): len(PHONES) + 1, ("voice", "queued"): 1}
-    assert sum(issued["households"].values()) == len(PHONES) + 2  # type: ignore[attr-defined]
+    assert sum(issued["households"].values()) == len(PHONES) + 2
     assert issued["visits"] == {"open": 1}  # the vulnerable household: a visit at once
 
     sids = fa.mark_sent(db, alert_id)
@@ -60,21 +91,21 @@ def test_tallies_follow_issue_callbacks_and_replies(db: Database, settings: Sett
         apply_reports(session, reports, utcnow())
         apply_reports(session, [StatusReport(ids[4], sids[ids[4]], DeliveryState.failed)], utcnow())
     moved = _same(db, alert_id)
-    assert moved["deliveries"][("sms", "delivered")] == 4  # type: ignore[index]
-    assert moved["deliveries"][("sms", "failed")] == 1  # type: ignore[index]
+    assert moved["deliveries"][("sms", "delivered")] == 4
+    assert moved["deliveries"][("sms", "failed")] == 1
 
     with db.transaction() as session:  # two households answer 1
         keep_replies(
             session, [Inbound(f"SM{n}", PHONES[n], "1", "sms") for n in (0, 1)], utcnow(), []
         )
     answered = _same(db, alert_id)
-    assert answered["households"]["confirmed"] == 2  # type: ignore[index]
+    assert answered["households"]["confirmed"] == 2
 
     with db.transaction() as session:
         folded = fold(session)
         rows = session.scalars(select(AlertTally.n).where(AlertTally.alert_id == alert_id)).all()
     assert _same(db, alert_id) == answered
-    keys = sum(len(counts) for counts in answered.values())  # type: ignore[arg-type]
+    keys = answered["keys"]
     if db.dialect == "postgresql":  # a delta per statement and key, folded to one row per key
         assert folded > 0
         assert len(rows) == keys
@@ -126,4 +157,58 @@ def test_writers_of_one_alert_never_wait_on_its_tallies(db: Database, settings: 
     finally:
         first.close()
         second.close()
-    assert _same(db, alert_id)["deliveries"][("sms", "failed")] == 2  # type: ignore[index]
+    assert _same(db, alert_id)["deliveries"][("sms", "failed")] == 2
+
+
+def test_flags_follow_failures_visits_and_rounds(db: Database, settings: Settings) -> None:
+    """Households without a channel and unaddressed, from the tallies, equal the scans at
+    every step: a household nobody can be sent to, a warning that failed, a visit opened
+    and done, a new round that asks every household again."""
+    with db.transaction() as session:
+        grid = f.zone_tree(session)["G1"]
+        for phone in PHONES[:3]:
+            f.household(session, grid=grid, phones=(phone,))
+        nobody = f.household(session, grid=grid)
+        session.execute(update(Person).where(Person.household_id == nobody.id).values(active=False))
+    alert_id = fa.issue(db, settings, zones=["V1"], channels=["sms"]).alert.id
+    issued = _same(db, alert_id)
+    assert issued["without"] == 1  # the household whose only person is inactive
+
+    sids = fa.mark_sent(db, alert_id)
+    first = min(sids)
+    with db.transaction() as session:  # its only warning failed: unaddressed, until a visit
+        apply_reports(session, [StatusReport(first, sids[first], DeliveryState.failed)], utcnow())
+        household = session.scalar(select(Delivery.recipient_id).where(Delivery.id == first))
+    failed = _same(db, alert_id)
+    assert failed["unaddressed"] == issued["unaddressed"] + 1
+
+    with db.transaction() as session:  # a visit for it: addressed again
+        visits = create_visits(
+            session,
+            alert=session.get_one(Alert, alert_id),
+            condition=Recipient.id == household,
+            now=utcnow(),
+            reassign_after=dt.timedelta(minutes=30),
+            reason="test",
+        )
+    assert visits == 1
+    visited = _same(db, alert_id)
+    assert visited["unaddressed"] == issued["unaddressed"]
+
+    with db.transaction() as session:  # the visit is done: a finding, not a warning
+        session.execute(
+            update(VisitTask)
+            .where(VisitTask.recipient_id == household)
+            .values(state=VisitState.done)
+        )
+    assert _same(db, alert_id)["unaddressed"] == issued["unaddressed"] + 1
+
+    with db.transaction() as session:  # a new round: no warning of it has gone yet
+        session.execute(
+            update(Recipient)
+            .where(Recipient.alert_id == alert_id)
+            .values(round=Recipient.round + 1)
+        )
+    asked_again = _same(db, alert_id)
+    open_visits = asked_again["visits"].get("open", 0)  # the household nobody can be sent to
+    assert asked_again["unaddressed"] == sum(asked_again["households"].values()) - open_visits
