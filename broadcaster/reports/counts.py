@@ -48,7 +48,7 @@ def alert_counts(session: Session, alert: Alert) -> AlertCounts:
         households_unaddressed=kept.households_without("wv", NOT_FINAL),
         deliveries=deliveries,
         groups=GroupCounts(**group_counts(session, alert.id)),
-        by_provider=provider_counts(session, alert.id),
+        by_provider=provider_counts(kept.attempts),
         lease_lost=alert.lease_lost,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
@@ -21,10 +22,23 @@ _ACCEPTED = case(
 HOLDS = ("rate_limited", "number_limit", "circuit_open", "redis_unavailable")
 
 
-def provider_counts(session: Session, alert_id: int) -> dict[str, ProviderCounts]:
-    """Per provider named by the attempts log: deliveries carried (its attempt accepted),
-    attempts accepted, delivered, failed (refused — for good, or for now and sent again,
-    perhaps by the next provider — or reported failed), unknown; carried per medium."""
+ACCEPTED, DELIVERED, FAILED, UNKNOWN = "accepted", "delivered", "failed", "unknown"
+
+
+def _category(outcome: S, error: str | None) -> str | None:
+    """What an attempt's outcome says of its provider, beside whether it was accepted."""
+    if outcome is S.delivered:
+        return DELIVERED
+    if outcome is S.failed or (error and error not in HOLDS):
+        return FAILED
+    return UNKNOWN if outcome is S.unknown else None
+
+
+def attempt_counts(session: Session, alert_id: int) -> Counter[tuple[str, str, str]]:
+    """Attempts of the alert by (provider, medium, category): accepted (it took the message),
+    and delivered, failed (refused — for good, or for now and sent again, perhaps by the next
+    provider — or reported failed) or unknown. Counted from the rows; the tallies keep the
+    same figures (migration 0020 mirrors this function and HOLDS)."""
     refused = case((A.outcome == S.superseded, A.error_code), else_=None)  # retried elsewhere
     rows = session.execute(
         select(A.provider, Delivery.channel, A.outcome, _ACCEPTED, refused, func.count())
@@ -32,18 +46,33 @@ def provider_counts(session: Session, alert_id: int) -> dict[str, ProviderCounts
         .where(Delivery.alert_id == alert_id)
         .group_by(A.provider, Delivery.channel, A.outcome, _ACCEPTED, refused)
     )
-    found: dict[str, ProviderCounts] = {}
+    found: Counter[tuple[str, str, str]] = Counter()
     for provider, medium, outcome, accepted, error, count in rows:
-        entry = found.setdefault(provider, ProviderCounts())
         if accepted:
+            found[(provider, medium, ACCEPTED)] += count
+        category = _category(outcome, error)
+        if category:
+            found[(provider, medium, category)] += count
+    return found
+
+
+def provider_counts(attempts: Counter[tuple[str, str, str]]) -> dict[str, ProviderCounts]:
+    """Per provider: deliveries carried (its attempt accepted), attempts accepted,
+    delivered, failed, unknown; carried per medium."""
+    found: dict[str, ProviderCounts] = {}
+    for (provider, medium, category), count in sorted(attempts.items()):
+        if not count:
+            continue
+        entry = found.setdefault(provider, ProviderCounts())
+        if category == ACCEPTED:
             entry.carried += count
             entry.accepted += count
             entry.media[medium] = entry.media.get(medium, 0) + count
-        if outcome is S.delivered:
+        elif category == DELIVERED:
             entry.delivered += count
-        elif outcome is S.failed or (error and error not in HOLDS):
+        elif category == FAILED:
             entry.failed += count
-        elif outcome is S.unknown:
+        else:
             entry.unknown += count
     return dict(sorted(found.items()))
 

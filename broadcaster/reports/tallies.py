@@ -29,10 +29,11 @@ from broadcaster.db.database import rowcount
 from broadcaster.delivery.models import Delivery
 from broadcaster.followup.models import VisitTask
 from broadcaster.reports.addressing import visit_open, warned
+from broadcaster.reports.providers import attempt_counts
 
 log = logging.getLogger(__name__)
 
-HOUSEHOLD, DELIVERY, VISIT = "household", "delivery", "visit"
+HOUSEHOLD, DELIVERY, VISIT, ATTEMPT = "household", "delivery", "visit", "attempt"
 CHECK_LOCK = 740_020  # PostgreSQL advisory lock: one fold or check at a time
 CHECKED_ALERTS = 50  # the newest alerts still moving (or done within a day) are checked
 
@@ -44,8 +45,8 @@ class AlertTally(Base):
 
     alert_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(16), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
-    state: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, server_default="0")
     n: Mapped[int] = mapped_column(BigInteger)
 
@@ -53,11 +54,13 @@ class AlertTally(Base):
 @dataclass
 class Tallies:
     """Households by (flags, state) — flags: `c` channelled, `w` warned, `v` visiting;
-    deliveries by (channel, state); visit tasks by state."""
+    deliveries by (channel, state); visit tasks by state; attempts by (provider, medium,
+    category) as `reports.providers` counts them."""
 
     flagged: Counter[tuple[str, str]] = field(default_factory=Counter)
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
     visits: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     @property
     def households(self) -> Counter[str]:
@@ -83,6 +86,9 @@ class Tallies:
             self.flagged[(channel, state)] += n
         elif subject == VISIT:
             self.visits[state] += n
+        elif subject == ATTEMPT:
+            medium, _, category = state.partition(":")
+            self.attempts[(channel, medium, category)] += n
         else:
             self.deliveries[(channel, state)] += n
 
@@ -91,6 +97,7 @@ class Tallies:
         found = [(HOUSEHOLD, flags, state, n) for (flags, state), n in self.flagged.items()]
         found += [(DELIVERY, ch, state, n) for (ch, state), n in self.deliveries.items()]
         found += [(VISIT, "", state, n) for state, n in self.visits.items()]
+        found += [(ATTEMPT, p, f"{m}:{c}", n) for (p, m, c), n in self.attempts.items()]
         return [row for row in found if row[3]]
 
     def keyed(self) -> dict[str, int]:
@@ -141,6 +148,7 @@ def recount(session: Session, alert_id: int) -> Tallies:
         .group_by(VisitTask.state)
     ):
         found.add(VISIT, "", visit_state.value, int(n))
+    found.attempts = attempt_counts(session, alert_id)
     return found
 
 

@@ -14,6 +14,7 @@ from broadcaster.db.base import utcnow
 from broadcaster.delivery.breaker import BreakerState
 from broadcaster.delivery.breaker_board import BreakerView, read_board
 from broadcaster.reports.providers import ProviderHealth, provider_counts, provider_health
+from broadcaster.reports.tallies import tallies
 from broadcaster.settings import Settings
 from channels.registry import providers_of
 
@@ -66,5 +67,7 @@ def provider_panel(
         )
     rows.sort(key=lambda r: (r.breaker is not BreakerState.open, -r.health.failure_rate))
     return ProviderPanel(
-        provider_counts(session, alert.id), rows, int(RECENT.total_seconds() // 60)
+        provider_counts(tallies(session, alert.id).attempts),
+        rows,
+        int(RECENT.total_seconds() // 60),
     )
