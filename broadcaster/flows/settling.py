@@ -3,7 +3,7 @@ households `channelled` and `warned`, then settles those it planned nothing for 
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, or_, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Recipient
@@ -12,20 +12,33 @@ from broadcaster.delivery.models import Delivery
 from broadcaster.reports.addressing import visit_open, warned
 
 
+def _facts() -> dict[str, ColumnElement[bool]]:
+    """What each flag must say, from the rows."""
+    return {
+        "channelled": exists().where(Delivery.recipient_id == Recipient.id),
+        "warned": warned(),
+        "visiting": visit_open(),
+    }
+
+
+def _wrong(facts: dict[str, ColumnElement[bool]]) -> ColumnElement[bool]:
+    return or_(*(getattr(Recipient, name) != fact for name, fact in facts.items()))
+
+
 def settle_recipients(session: Session, where: ColumnElement[bool]) -> int:
     """Set each selected household's flags to what its rows say, where they differ; how many
     changed (the triggers move the tallies along)."""
-    channelled = exists().where(Delivery.recipient_id == Recipient.id)
-    live, visiting = warned(), visit_open()
-    wrong = or_(
-        Recipient.channelled != channelled,
-        Recipient.warned != live,
-        Recipient.visiting != visiting,
-    )
+    facts = _facts()
     result = session.execute(
         update(Recipient)
-        .where(where, wrong)
-        .values(channelled=channelled, warned=live, visiting=visiting)
+        .where(where, _wrong(facts))
+        .values(**facts)
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)
+
+
+def unsettled_count(session: Session, where: ColumnElement[bool]) -> int:
+    """How many selected households carry a flag their rows contradict."""
+    query = select(func.count()).select_from(Recipient).where(where, _wrong(_facts()))
+    return int(session.scalar(query) or 0)

@@ -9,7 +9,7 @@ from broadcaster.alerts.models import Recipient
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.runtime import runtime
-from broadcaster.flows.settling import settle_recipients
+from broadcaster.flows.settling import settle_recipients, unsettled_count
 from broadcaster.reports import tallies
 
 log = logging.getLogger(__name__)
@@ -27,19 +27,28 @@ def check() -> dict[str, Any]:
 
 
 def check_alerts(db: Database) -> dict[str, Any]:
-    """Recount each live alert in its own snapshot: households whose flags were wrong are
-    settled first, then the tallies compared; drift is logged and mended."""
+    """Recount each live alert in a reading snapshot (no write lock); one that drifted is
+    mended in a writing one: households with wrong flags settled, then the tallies."""
     with db.read() as session:
         alert_ids = tallies.alerts_to_check(session, utcnow())
     drifted: dict[int, dict[str, int]] = {}
     for alert_id in alert_ids:
-        with db.transaction() as session:
-            tallies.checking(session)
-            settled = settle_recipients(session, Recipient.alert_id == alert_id)
-            found = tallies.check_alert(session, alert_id)
-        if settled:
-            log.warning("alert %s: %s households' flags were wrong, settled", alert_id, settled)
-            found["households settled"] = settled
-        if found:
-            drifted[alert_id] = found
+        with db.read() as session:
+            tallies.checking(session, writing=False)
+            wrong = unsettled_count(session, Recipient.alert_id == alert_id)
+            found = tallies.check_alert(session, alert_id, mend=False)
+        if wrong or found:
+            drifted[alert_id] = _mend(db, alert_id)
     return {"checked": len(alert_ids), "drifted": drifted}
+
+
+def _mend(db: Database, alert_id: int) -> dict[str, int]:
+    """Settle the alert's households, then mend its tallies; what was wrong."""
+    with db.transaction() as session:
+        tallies.checking(session)
+        settled = settle_recipients(session, Recipient.alert_id == alert_id)
+        found = tallies.check_alert(session, alert_id)
+    if settled:
+        log.warning("alert %s: %s households' flags were wrong, settled", alert_id, settled)
+        found["households settled"] = settled
+    return found

@@ -194,12 +194,12 @@ def drift(kept: Tallies, counted: Tallies) -> dict[str, int]:
     return {key: diff for key, diff in sorted(found.items()) if diff}
 
 
-def check_alert(session: Session, alert_id: int) -> dict[str, int]:
-    """Recount one alert in the tallies' snapshot; report and mend any drift. Call it first
-    in its transaction: on PostgreSQL the snapshot must be REPEATABLE READ (`checking`)."""
+def check_alert(session: Session, alert_id: int, *, mend: bool = True) -> dict[str, int]:
+    """Recount one alert in the tallies' snapshot; report (and `mend`) any drift. Start its
+    transaction with `checking`: on PostgreSQL the snapshot must be REPEATABLE READ."""
     counted = recount(session, alert_id)
     found = drift(tallies(session, alert_id), counted)
-    if found:
+    if found and mend:
         log.warning("alert %s: tallies drifted from the recount, mended: %s", alert_id, found)
         _replace(session, alert_id, counted)
     return found
@@ -212,8 +212,10 @@ def alerts_to_check(session: Session, now: dt.datetime) -> list[int]:
     return list(session.scalars(query))
 
 
-def checking(session: Session) -> None:
-    """Start a check's transaction: one snapshot for tallies and recount, one checker."""
+def checking(session: Session, *, writing: bool = True) -> None:
+    """Start a check's transaction: one snapshot for tallies and recount (on SQLite every
+    transaction is one); one checker or folder at a time when it is `writing`."""
     if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECK_LOCK})
+        if writing:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECK_LOCK})

@@ -212,3 +212,15 @@ def test_flags_follow_failures_visits_and_rounds(db: Database, settings: Setting
     asked_again = _same(db, alert_id)
     open_visits = asked_again["visits"].get("open", 0)  # the household nobody can be sent to
     assert asked_again["unaddressed"] == sum(asked_again["households"].values()) - open_visits
+
+
+def test_a_wrong_flag_is_settled_by_the_check(db: Database, settings: Settings) -> None:
+    alert_id = _district_alert(db, settings)
+    with db.transaction() as session:  # a household said unwarned, though its SMS is queued
+        one = session.scalar(select(func.min(Recipient.id)).where(Recipient.alert_id == alert_id))
+        session.execute(update(Recipient).where(Recipient.id == one).values(warned=False))
+    with db.read() as session:
+        assert tallies(session, alert_id).households_without("wv", NOT_FINAL) == 1
+    assert check_alerts(db) == {"checked": 1, "drifted": {alert_id: {"households settled": 1}}}
+    assert _same(db, alert_id)["unaddressed"] == 0
+    assert check_alerts(db) == {"checked": 1, "drifted": {}}
