@@ -11,6 +11,7 @@ from broadcaster.followup import models as followup_models
 from broadcaster.registry import duty_models
 from broadcaster.registry import models as registry_models
 from broadcaster.relay import models as relay_models
+from broadcaster.reports import progress as progress_models
 from broadcaster.reports import tallies as tally_models
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "duty_models",
     "feed_models",
     "followup_models",
+    "progress_models",
     "registry_models",
     "relay_models",
     "session_models",

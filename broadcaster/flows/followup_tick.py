@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import exists, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
@@ -16,6 +16,7 @@ from broadcaster.delivery.runtime import runtime
 from broadcaster.flows import escalation
 from broadcaster.followup.visits import reassign_overdue
 from broadcaster.relay import escalation as relay
+from broadcaster.reports.progress import record_final_times
 
 
 def tick() -> dict[str, Any]:
@@ -26,12 +27,17 @@ def tick() -> dict[str, Any]:
     with rt.db.transaction() as session:
         reassigned = reassign_overdue(session, now=now)
         completed = complete_alerts(session, now)
+        final_times = sum(
+            record_final_times(session, alert)
+            for alert in session.scalars(select(Alert).where(Alert.state.in_(escalation.LIVE)))
+        )
     relayed = relay.tick(rt, now=now)
     return {
         "escalated": escalated,
         "reassigned": reassigned,
         "completed": completed,
         "relay_tasks": relayed,
+        "final_times": final_times,
     }
 
 
