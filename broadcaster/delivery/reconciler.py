@@ -38,6 +38,9 @@ from channels.base import ChannelError, LookupItem, LookupResult
 
 log = logging.getLogger(__name__)
 S = DeliveryState
+# Look-ups asked at once (four rounds of a provider's default 10 in flight): the tick's
+# budget is checked between them, so a slow provider overruns it by one such round at most.
+LOOKUP_CHUNK = 40
 OPEN = (S.queued, S.sending, S.unknown)
 
 
@@ -111,23 +114,28 @@ def resolve_unknown(rt: Runtime, now: dt.datetime, report: TickReport) -> set[in
         if not rows:
             break
         after = rows[-1][0].id
-        resent |= _look_up(rt, rows, now, report)
+        resent |= _look_up(rt, rows, now, report, deadline)
         if len(rows) < LOOKUP_PAGE:
             break
     return resent
 
 
-def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport) -> set[int]:
+def _look_up(
+    rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport, deadline: float
+) -> set[int]:
     """Ask each delivery's own carrier (the provider of its latest attempt; the medium's
     current one for deliveries without attempts): after a failover, an unknown is resolved
-    where it was sent, never by sending it elsewhere. Returns the alerts with resends."""
+    where it was sent, never by sending it elsewhere. A few at a time, until the `deadline`
+    (a provider answering slowly must not hold the tick, and with it a worker, for minutes);
+    the rest stay due for the next tick. Returns the alerts with resends."""
     resent: set[int] = set()
     by_carrier: dict[tuple[str, str, bool], list[Delivery]] = {}
     for delivery, status, carrier in sorted(rows, key=lambda row: (row[0].priority, row[0].id)):
         key = (delivery.channel, carrier or "", status.is_drill)
         by_carrier.setdefault(key, []).append(delivery)
     secret = rt.settings.secret_key.get_secret_value().encode()
-    for (channel, carrier, drill), deliveries in by_carrier.items():
+    lease, quiet = rt.settings.delivery.lease_seconds, rt.settings.delivery.resend_quiet_seconds
+    for (medium, carrier, drill), deliveries in by_carrier.items():
         items = [
             LookupItem(
                 d.id,
@@ -140,19 +148,19 @@ def _look_up(rt: Runtime, rows: list[Due], now: dt.datetime, report: TickReport)
         ]
         try:
             provider = (
-                provider_named(channel, carrier) if carrier else rt.carrier(channel, drill=drill)
+                provider_named(medium, carrier) if carrier else rt.carrier(medium, drill=drill)
             )
         except ChannelError as exc:
             log.warning("cannot look up %d deliveries: %s", len(deliveries), exc.message)
             continue
-        results = rt.run(rt.channel(provider.name, drill=drill).lookup(items))
-        with rt.db.transaction() as session:
-            by_id = {d.id: d for d in deliveries}
-            lease, quiet = (
-                rt.settings.delivery.lease_seconds,
-                rt.settings.delivery.resend_quiet_seconds,
-            )
-            resent |= _apply_lookups(session, by_id, results, now, report, lease, quiet)
+        channel = rt.channel(provider.name, drill=drill)
+        by_id = {d.id: d for d in deliveries}
+        for start in range(0, len(items), LOOKUP_CHUNK):
+            if time.monotonic() >= deadline:
+                return resent
+            results = rt.run(channel.lookup(items[start : start + LOOKUP_CHUNK]))
+            with rt.db.transaction() as session:
+                resent |= _apply_lookups(session, by_id, results, now, report, lease, quiet)
     return resent
 
 
