@@ -38,7 +38,7 @@ def attempt_counts(session: Session, alert_id: int) -> Counter[tuple[str, str, s
     """Attempts of the alert by (provider, medium, category): accepted (it took the message),
     and delivered, failed (refused — for good, or for now and sent again, perhaps by the next
     provider — or reported failed) or unknown. Counted from the rows; the tallies keep the
-    same figures (migration 0020 mirrors this function and HOLDS)."""
+    same figures (migration 0021 mirrors this function and HOLDS)."""
     refused = case((A.outcome == S.superseded, A.error_code), else_=None)  # retried elsewhere
     rows = session.execute(
         select(A.provider, Delivery.channel, A.outcome, _ACCEPTED, refused, func.count())

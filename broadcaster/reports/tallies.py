@@ -1,5 +1,5 @@
 """Per-alert tallies of households by state and deliveries by channel and state (migration
-0020's triggers keep them): read by key, folded, and checked against a recount."""
+0020 and 0021: triggers keep them): read by key, folded, and checked against a recount."""
 
 from __future__ import annotations
 

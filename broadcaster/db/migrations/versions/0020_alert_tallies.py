@@ -6,8 +6,8 @@ Create Date: 2026-12-07 13:00:00
 
 A fresh count of an alert with a million deliveries scanned them (on SQLite: 0.1 s for the
 households, 0.2 s for the deliveries, 0.3 s for the households with no channel, 1 s for the
-unaddressed ones). These tallies are kept in the same transactions that insert and move the
-rows, so a read sums a few rows by key.
+unaddressed ones; the attempts: migration 0021). These tallies are kept in the same
+transactions that insert and move the rows, so a read sums a few rows by key.
 
 - SQLite: row triggers add to one row per key (an upsert; there is one writer at a time).
 - PostgreSQL: statement triggers append one delta row per key a statement changed (no
@@ -59,24 +59,6 @@ VISIT_OPEN = (
     f'EXISTS (SELECT 1 FROM visit_tasks t WHERE t.recipient_id = {{r}}.id AND t.state IN {OPEN})'
 )
 
-# Attempts by (provider, medium:category), as reports/providers.py counts them: accepted
-# (the provider took the message), and delivered, failed (refused other than by our own
-# holds, or reported failed) or unknown. Over attempt rows {a} with their delivery d.
-HOLDS = "('rate_limited', 'number_limit', 'circuit_open', 'redis_unavailable')"
-ACCEPTED = "({a}provider_message_id IS NOT NULL OR {a}outcome IN ('sent', 'delivered'))"
-CATEGORY = (
-    "CASE WHEN {a}outcome = 'delivered' THEN 'delivered' WHEN {a}outcome = 'failed' OR "
-    f"({{a}}outcome = 'superseded' AND {{a}}error_code NOT IN {HOLDS}) THEN 'failed' "
-    "WHEN {a}outcome = 'unknown' THEN 'unknown' END"
-)
-ATTEMPT_KEYS = (  # one row per key an attempt row counts in; {rows}: its rows, {s}: +1 or -1
-    "SELECT d.alert_id, a.provider, d.channel || ':' || 'accepted' AS state, {s} AS s "
-    "FROM {rows} a JOIN deliveries d ON d.id = a.delivery_id WHERE " + ACCEPTED.format(a='a.')
-    + " UNION ALL SELECT d.alert_id, a.provider, d.channel || ':' || "
-    + CATEGORY.format(a='a.') + ", {s} FROM {rows} a JOIN deliveries d ON d.id = a.delivery_id "
-    "WHERE " + CATEGORY.format(a='a.') + " IS NOT NULL"
-)
-
 PG_TALLY = r"""
 CREATE FUNCTION tally_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -119,22 +101,6 @@ BEGIN
               WHERE n.recipient_id IS NOT NULL AND n.notice IS NULL
               AND o.state IN {UNDER_WAY} AND n.state NOT IN {UNDER_WAY}) c
         WHERE r.id = c.recipient_id AND r.warned;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION tally_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO alert_tallies (alert_id, subject, channel, state, seq, n)
-        SELECT alert_id, 'attempt', provider, state, nextval('alert_tallies_seq'), count(*)
-        FROM ({ATTEMPT_KEYS.format(rows='new_rows', s=1)}) k GROUP BY 1, 3, 4;
-    ELSE
-        INSERT INTO alert_tallies (alert_id, subject, channel, state, seq, n)
-        SELECT alert_id, 'attempt', provider, state, nextval('alert_tallies_seq'), sum(s)
-        FROM ({ATTEMPT_KEYS.format(rows='new_rows', s=1)} UNION ALL
-              {ATTEMPT_KEYS.format(rows='old_rows', s=-1)}) k
-        GROUP BY 1, 3, 4 HAVING sum(s) <> 0;
     END IF;
     RETURN NULL;
 END $$;
@@ -188,42 +154,13 @@ SQLITE_FLAGS = (
     f"WHEN (OLD.state IN {OPEN}) IS NOT (NEW.state IN {OPEN}) BEGIN UPDATE recipients "
     f"SET visiting = {VISIT_OPEN.format(r='recipients')} WHERE id = NEW.recipient_id; END",
 )
-SQLITE_ATTEMPT_ADD = (
-    "INSERT INTO alert_tallies (alert_id, subject, channel, state, seq, n) "
-    "SELECT d.alert_id, 'attempt', {r}.provider, d.channel || ':' || {key}, 0, {n} "
-    "FROM deliveries d WHERE d.id = {r}.delivery_id AND {when} "
-    "ON CONFLICT (alert_id, subject, channel, state, seq) DO UPDATE SET n = n + excluded.n;"
-)
-
-
-def _sqlite_attempt_changes(row: str, n: int) -> str:
-    """The upserts counting one attempt row (`NEW` +1, `OLD` -1) in its keys."""
-    accepted = SQLITE_ATTEMPT_ADD.format(
-        r=row, key="'accepted'", n=n, when=ACCEPTED.format(a=f'{row}.'))
-    category = CATEGORY.format(a=f'{row}.')
-    outcome = SQLITE_ATTEMPT_ADD.format(r=row, key=category, n=n, when=f'{category} IS NOT NULL')
-    return accepted + ' ' + outcome
-
-
-SQLITE_ATTEMPTS = (
-    "CREATE TRIGGER delivery_attempts_tally_insert AFTER INSERT ON delivery_attempts BEGIN "
-    f"{_sqlite_attempt_changes('NEW', 1)} END",
-    "CREATE TRIGGER delivery_attempts_tally_update AFTER UPDATE ON delivery_attempts WHEN "
-    f"({ACCEPTED.format(a='OLD.')}) IS NOT ({ACCEPTED.format(a='NEW.')}) OR "
-    f"({CATEGORY.format(a='OLD.')}) IS NOT ({CATEGORY.format(a='NEW.')}) "
-    "OR OLD.provider IS NOT NEW.provider OR OLD.delivery_id IS NOT NEW.delivery_id BEGIN "
-    f"{_sqlite_attempt_changes('NEW', 1)} {_sqlite_attempt_changes('OLD', -1)} END",
-)
-
-# (trigger, its table) of the flags and the attempts, on either backend
+# (trigger, its table) of the flags, on either backend
 FLAG_TRIGGERS = (
     ('deliveries_flag_insert', 'deliveries'),
     ('deliveries_flag_update', 'deliveries'),
     ('visit_tasks_flag_insert', 'visit_tasks'),
     ('visit_tasks_flag_update', 'visit_tasks'),
     ('recipients_round_warned', 'recipients'),
-    ('delivery_attempts_tally_insert', 'delivery_attempts'),
-    ('delivery_attempts_tally_update', 'delivery_attempts'),
 )
 
 
@@ -257,11 +194,6 @@ def _add_flags() -> None:
 
 
 def _backfill() -> None:
-    op.execute(
-        "INSERT INTO alert_tallies (alert_id, subject, channel, state, seq, n) "
-        "SELECT alert_id, 'attempt', provider, state, 0, count(*) FROM ("
-        f"{ATTEMPT_KEYS.format(rows='delivery_attempts', s=1)}) k GROUP BY 1, 3, 4"
-    )
     for table, subject, key in TALLIED:
         op.execute(
             f"INSERT INTO alert_tallies (alert_id, subject, channel, state, seq, n) "
@@ -297,13 +229,6 @@ def _pg_triggers() -> None:
             f'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT '
             f'EXECUTE FUNCTION {function}()'
         )
-    for event, rows in (('INSERT', 'NEW TABLE AS new_rows'),
-                        ('UPDATE', 'OLD TABLE AS old_rows NEW TABLE AS new_rows')):
-        op.execute(
-            f'CREATE TRIGGER delivery_attempts_tally_{event.lower()} AFTER {event} '
-            f'ON delivery_attempts REFERENCING {rows} FOR EACH STATEMENT '
-            f'EXECUTE FUNCTION tally_attempts()'
-        )
     op.execute(
         'CREATE TRIGGER recipients_round_warned BEFORE UPDATE OF round ON recipients '
         'FOR EACH ROW WHEN (OLD.round IS DISTINCT FROM NEW.round) '
@@ -324,7 +249,7 @@ def _sqlite_triggers() -> None:
             f'OR {key.format(r="OLD.")} IS NOT {key.format(r="NEW.")} '
             f'BEGIN {add_new} {take_old} END'
         )
-    for statement in (*SQLITE_FLAGS, *SQLITE_ATTEMPTS):
+    for statement in SQLITE_FLAGS:
         op.execute(statement)
 
 
@@ -346,7 +271,6 @@ def downgrade() -> None:
         op.execute(f'DROP TRIGGER {name} ON {table}' if postgres else f'DROP TRIGGER {name}')
     if postgres:
         op.execute('DROP FUNCTION tally_rows(); DROP FUNCTION deliveries_flag_recipients(); '
-                   'DROP FUNCTION tally_attempts(); '
                    'DROP FUNCTION visits_flag_recipients(); '
                    'DROP FUNCTION recipients_round_warned(); DROP SEQUENCE alert_tallies_seq')
     op.drop_index('ix_recipients_unsettled', table_name='recipients')

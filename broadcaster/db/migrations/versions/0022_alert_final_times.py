@@ -1,7 +1,7 @@
 """alert_final_times: when 50, 90 and 100 % of a round's households were final
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 13:00:00
 
 An alert's progress sorted its final households for each share on every read (1.2 s at a
@@ -16,8 +16,8 @@ from alembic import op
 
 from broadcaster.db.base import UTCDateTime
 
-revision: str = '0021'
-down_revision: str | None = '0020'
+revision: str = '0022'
+down_revision: str | None = '0021'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
