@@ -107,14 +107,20 @@ class Tallies:
 
 def tallies(session: Session, alert_id: int) -> Tallies:
     """The alert's tallies as of this session's snapshot: a few rows read by key."""
-    found = Tallies()
+    return tallies_of(session, [alert_id])[alert_id]
+
+
+def tallies_of(session: Session, alert_ids: Iterable[int]) -> dict[int, Tallies]:
+    """Several alerts' tallies in one query."""
+    found = {alert_id: Tallies() for alert_id in alert_ids}
+    t = AlertTally
     rows = session.execute(
-        select(AlertTally.subject, AlertTally.channel, AlertTally.state, func.sum(AlertTally.n))
-        .where(AlertTally.alert_id == alert_id)
-        .group_by(AlertTally.subject, AlertTally.channel, AlertTally.state)
+        select(t.alert_id, t.subject, t.channel, t.state, func.sum(t.n))
+        .where(t.alert_id.in_(found))
+        .group_by(t.alert_id, t.subject, t.channel, t.state)
     )
-    for subject, channel, state, n in rows:
-        found.add(subject, channel, state, int(n or 0))
+    for alert_id, subject, channel, state, n in rows:
+        found[alert_id].add(subject, channel, state, int(n or 0))
     return found
 
 

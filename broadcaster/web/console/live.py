@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from broadcaster.alerts.models import Alert, AlertState, AlertStatus, Recipient, RecipientState
+from broadcaster.alerts.models import Alert, AlertState, AlertStatus, RecipientState
+from broadcaster.alerts.states import NOT_FINAL
 from broadcaster.confirm.models import HelpRequest
 from broadcaster.db.base import utcnow
 from broadcaster.delivery.models import LoudspeakerTask, TaskState
@@ -18,7 +19,7 @@ from broadcaster.followup.models import VisitState, VisitTask
 from broadcaster.registry.duty_models import Handover
 from broadcaster.registry.roster import on_duty
 from broadcaster.relay.models import RelayState, RelayTask
-from broadcaster.reports.addressing import count_unaddressed
+from broadcaster.reports.tallies import tallies_of
 
 R = RecipientState
 LIVE = (AlertState.sending, AlertState.active)
@@ -67,30 +68,13 @@ class Funnel:
 def funnels(
     session: Session, alert_ids: Iterable[int], unaddressed: Iterable[int] = ()
 ) -> dict[int, Funnel]:
-    """Two grouped counts (recipients by state, visits by state) for all the alerts at once;
-    the households unaddressed of the alerts in `unaddressed`."""
+    """The alerts' tallies, read at once (households by state, visits by state); the
+    households unaddressed of the alerts in `unaddressed`."""
     counted = set(unaddressed)
     ids = sorted(set(alert_ids))
     if not ids:
         return {}
-    states: dict[int, dict[RecipientState, int]] = {i: {} for i in ids}
-    for alert_id, state, n in session.execute(
-        select(Recipient.alert_id, Recipient.state, func.count())
-        .where(Recipient.alert_id.in_(ids))
-        .group_by(Recipient.alert_id, Recipient.state)
-    ):
-        states[alert_id][state] = int(n)
-    visits: dict[int, tuple[int, int]] = {}
-    for alert_id, open_n, done_n in session.execute(
-        select(
-            VisitTask.alert_id,
-            func.sum(case((VisitTask.state.in_(OPEN_VISITS), 1), else_=0)),
-            func.sum(case((VisitTask.state.in_(DONE_VISITS), 1), else_=0)),
-        )
-        .where(VisitTask.alert_id.in_(ids))
-        .group_by(VisitTask.alert_id)
-    ):
-        visits[alert_id] = (int(open_n or 0), int(done_n or 0))
+    kept = tallies_of(session, ids)
     groups = _relay_counts(session, ids)
     complete = dict(
         session.execute(
@@ -99,7 +83,12 @@ def funnels(
     )
     found: dict[int, Funnel] = {}
     for alert_id in ids:
-        by = states[alert_id]
+        tally = kept[alert_id]
+        by = {R(state): n for state, n in tally.households.items()}
+        visits = (
+            sum(tally.visits[state.value] for state in OPEN_VISITS),
+            sum(tally.visits[state.value] for state in DONE_VISITS),
+        )
         targeted = sum(n for state, n in by.items() if state is not R.released)
         final = by.get(R.confirmed, 0) + by.get(R.needs_help, 0) + by.get(R.visited, 0)
         pending, unreachable = by.get(R.pending, 0), by.get(R.unreachable, 0)
@@ -113,10 +102,10 @@ def funnels(
             unreachable=unreachable,
             visited=by.get(R.visited, 0),
             final=final,
-            visits_open=visits.get(alert_id, (0, 0))[0],
-            visits_done=visits.get(alert_id, (0, 0))[1],
+            visits_open=visits[0],
+            visits_done=visits[1],
             complete=bool(complete.get(alert_id)),
-            unaddressed=count_unaddressed(session, alert_id) if alert_id in counted else None,
+            unaddressed=tally.households_without("wv", NOT_FINAL) if alert_id in counted else None,
             **groups.get(alert_id, {}),
         )
     return found
