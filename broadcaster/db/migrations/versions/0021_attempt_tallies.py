@@ -63,24 +63,33 @@ SQLITE_ATTEMPT_ADD = (
 )
 
 
-def _sqlite_attempt_changes(row: str, n: int) -> str:
-    """The upserts counting one attempt row (`NEW` +1, `OLD` -1) in its keys."""
-    accepted = SQLITE_ATTEMPT_ADD.format(
-        r=row, key="'accepted'", n=n, when=ACCEPTED.format(a=f'{row}.'))
+def _sqlite_changes(row: str, n: int, accepted: bool) -> str:
+    """The upsert counting one attempt row (`NEW` +1, `OLD` -1) as accepted, or in its
+    outcome's category."""
+    if accepted:
+        return SQLITE_ATTEMPT_ADD.format(
+            r=row, key="'accepted'", n=n, when=ACCEPTED.format(a=f'{row}.'))
     category = CATEGORY.format(a=f'{row}.')
-    outcome = SQLITE_ATTEMPT_ADD.format(r=row, key=category, n=n, when=f'{category} IS NOT NULL')
-    return accepted + ' ' + outcome
+    return SQLITE_ATTEMPT_ADD.format(r=row, key=category, n=n, when=f'{category} IS NOT NULL')
+
+
+def _sqlite_update(name: str, key: str, accepted: bool) -> str:
+    """A trigger moving one of an attempt's two keys, only when that key changed: a status
+    callback changes the category alone (one upsert, not three)."""
+    moved = (f"({key.format(a='OLD.')}) IS NOT ({key.format(a='NEW.')}) "
+             "OR OLD.provider IS NOT NEW.provider OR OLD.delivery_id IS NOT NEW.delivery_id")
+    return (f"CREATE TRIGGER delivery_attempts_tally_{name} AFTER UPDATE ON delivery_attempts "
+            f"WHEN {moved} BEGIN {_sqlite_changes('NEW', 1, accepted)} "
+            f"{_sqlite_changes('OLD', -1, accepted)} END")
 
 
 SQLITE_ATTEMPTS = (
     "CREATE TRIGGER delivery_attempts_tally_insert AFTER INSERT ON delivery_attempts BEGIN "
-    f"{_sqlite_attempt_changes('NEW', 1)} END",
-    "CREATE TRIGGER delivery_attempts_tally_update AFTER UPDATE ON delivery_attempts WHEN "
-    f"({ACCEPTED.format(a='OLD.')}) IS NOT ({ACCEPTED.format(a='NEW.')}) OR "
-    f"({CATEGORY.format(a='OLD.')}) IS NOT ({CATEGORY.format(a='NEW.')}) "
-    "OR OLD.provider IS NOT NEW.provider OR OLD.delivery_id IS NOT NEW.delivery_id BEGIN "
-    f"{_sqlite_attempt_changes('NEW', 1)} {_sqlite_attempt_changes('OLD', -1)} END",
+    f"{_sqlite_changes('NEW', 1, True)} {_sqlite_changes('NEW', 1, False)} END",
+    _sqlite_update('accepted', ACCEPTED, True),
+    _sqlite_update('category', CATEGORY, False),
 )
+TRIGGERS = {'postgresql': ('insert', 'update'), 'sqlite': ('insert', 'accepted', 'category')}
 
 
 def upgrade() -> None:
@@ -105,7 +114,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == 'postgresql'
-    for event in ('insert', 'update'):
+    for event in TRIGGERS['postgresql' if postgres else 'sqlite']:
         name = f'delivery_attempts_tally_{event}'
         op.execute(f'DROP TRIGGER {name} ON delivery_attempts' if postgres
                    else f'DROP TRIGGER {name}')
