@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.confirm.models import ConfirmedBy
+from broadcaster.db.planner import unindexed
 from broadcaster.delivery.models import Delivery
 from broadcaster.flows.senders import NOT_HELP_NOTICE, OPEN, Answerer
 from broadcaster.registry.models import Person, Proxy
@@ -78,7 +79,10 @@ def _sent(session: Session, senders: Collection[str], medium: str) -> dict[str, 
             Delivery.recipient_id,
             Delivery.person_id,
         )
-        .join(Alert, Alert.id == Delivery.alert_id)
+        # the alert's key unindexed: SQLite (no statistics after a bulk write) would start
+        # from the open alerts and walk each one's deliveries on the channel, a million of
+        # them for each batch of replies, instead of finding the senders by address
+        .join(Alert, Alert.id == unindexed(Delivery.alert_id))
         .where(
             Delivery.address.in_(senders),
             Delivery.channel == medium,
