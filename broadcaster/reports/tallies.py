@@ -1,5 +1,5 @@
-"""Per-alert tallies of households by state and deliveries by channel and state (migration
-0020 and 0021: triggers keep them): read by key, folded, and checked against a recount."""
+"""Per-alert tallies (households, deliveries, visit tasks, attempts) that the triggers of
+migrations 0020 and 0021 keep: read by key, folded, and checked against a recount."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def tallies_of(session: Session, alert_ids: Iterable[int]) -> dict[int, Tallies]
     t = AlertTally
     rows = session.execute(
         select(t.alert_id, t.subject, t.channel, t.state, func.sum(t.n))
-        .where(t.alert_id.in_(found))
+        .where(t.alert_id.in_(list(found)))
         .group_by(t.alert_id, t.subject, t.channel, t.state)
     )
     for alert_id, subject, channel, state, n in rows:
