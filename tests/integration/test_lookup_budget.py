@@ -33,7 +33,7 @@ from channels.base import (
 from tests.integration.ledger_support import leased, record
 
 HOUSEHOLDS = 100
-EACH = 0.05  # seconds a look-up takes: a chunk takes 2 s, the budget is 1 s
+EACH = 0.1  # seconds a look-up takes: a chunk takes 2 s, the budget is 1 s
 
 
 class Nothing(BaseModel):
