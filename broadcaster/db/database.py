@@ -71,7 +71,9 @@ def refresh_statistics(session: Session, *tables: str) -> None:
     """On PostgreSQL, sample `tables` again within the transaction: rows it just wrote in bulk
     (an alert's deliveries) are invisible to the planner's statistics until autovacuum runs,
     after the commit, and anti-joins over them degrade to nested loops (10,000 households:
-    12 s instead of 0.1 s). Elsewhere nothing (SQLite's planner does not need it)."""
+    12 s instead of 0.1 s). Elsewhere nothing: SQLite plans without statistics, and where its
+    guess walks a whole state or alert instead of a few keys, the query says so with
+    `db.planner.unindexed` (`tests/integration/test_sqlite_plans.py` checks those plans)."""
     if session.get_bind().dialect.name != "postgresql":
         return
     for table in tables:  # fixed internal names, never input

@@ -8,7 +8,7 @@ import math
 from sqlalchemy import Integer, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from broadcaster.alerts.models import Alert, Recipient
+from broadcaster.alerts.models import Alert, Recipient, RecipientState
 from broadcaster.alerts.schemas import Progress
 from broadcaster.alerts.states import CONCERNED, FINAL
 from broadcaster.db.base import Base, UTCDateTime
@@ -57,15 +57,17 @@ def _kept_moments(session: Session, alert: Alert, targeted: int) -> dict[int, dt
     return {int(share): at for share, at in rows}
 
 
-def _final(kept: Tallies) -> int:
-    return sum(kept.households[state.value] for state in FINAL)
+def _in(kept: Tallies, states: tuple[RecipientState, ...]) -> int:
+    """Households in one of `states` (the households by state summed once)."""
+    by_state = kept.households
+    return sum(by_state[state.value] for state in states)
 
 
 def record_final_times(session: Session, alert: Alert) -> int:
     """Keep the moments of the shares the alert's round has reached; how many were new."""
     kept = tallies(session, alert.id)
-    targeted = sum(kept.households[state.value] for state in CONCERNED)
-    final, known = _final(kept), _kept_moments(session, alert, targeted)
+    targeted, final = _in(kept, CONCERNED), _in(kept, FINAL)
+    known = _kept_moments(session, alert, targeted)
     added = 0
     for share in SHARES:
         if not targeted or share in known or final < _needed(targeted, share):
@@ -90,7 +92,7 @@ def progress(session: Session, alert: Alert, targeted: int) -> Progress:
     revision that asked again) until 50, 90 and 100 % of them were final (kept by the
     follow-up tick; sorted for here only in the seconds before it keeps them)."""
     kept = tallies(session, alert.id)
-    final = _final(kept)
+    final = _in(kept, FINAL)
     start = alert.round_started_at
     known = _kept_moments(session, alert, targeted)
     timings: dict[str, float | None] = {}
