@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import redis
@@ -23,6 +25,20 @@ bench_app = typer.Typer(
     "hostile inputs.",
     no_args_is_help=True,
 )
+
+
+@bench_app.callback()
+def _stop_cleanly_on_sigterm() -> None:
+    """A benchmark stopped by SIGTERM cleans up as after Ctrl-C: its service processes, its
+    private redis-server and its scratch schema go too (Python's default SIGTERM ends the
+    process on the spot, and they were left behind)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 DatabaseOpt = Annotated[
     str | None,
     typer.Option(help="sqlite (default), postgresql, or a URL; PostgreSQL gets a scratch schema"),

@@ -15,43 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.process_support import alive as _alive
+from tests.integration.process_support import children as _children
+from tests.integration.process_support import descendants as _descendants
+from tests.integration.process_support import kill_left
 from tests.stack import free_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = [sys.executable, "-m", "broadcaster.cli", "demo", "--households", "10", "--workers", "1"]
-
-
-def _children(pid: int) -> dict[int, str]:
-    """Live processes whose parent is `pid`, with their command lines."""
-    found: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found[int(entry.name)] = command
-    return found
-
-
-def _descendants(pid: int) -> dict[int, str]:
-    out = _children(pid)
-    for child in list(out):
-        out.update(_descendants(child))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float) -> None:
@@ -102,10 +74,5 @@ def test_demo_restarts_a_dead_worker_and_stops_everything_on_sigterm() -> None:
         assert demo.wait(timeout=60) == 0, log.read_text()[-3000:]
         _wait(lambda: not any(_alive(pid) for pid in seen), "every child to be gone", 10)
     finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
-        for pid in seen:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_left(demo, seen)
         shutil.rmtree(data_dir, ignore_errors=True)
