@@ -26,6 +26,10 @@ def plan(
     runs: RunsOpt = 1,
     json_only: JsonOpt = False,
     profile: ProfileOpt = None,
+    explain: Annotated[
+        bool,
+        typer.Option(help="PostgreSQL: run the bulk writes under EXPLAIN ANALYZE, time triggers"),
+    ] = False,
 ) -> None:
     """Planning time and peak memory for one alert to every household of a district."""
     from broadcaster.bench.plan import run_plan
@@ -36,13 +40,15 @@ def plan(
         for n in range(runs):
             say(f"run {n + 1}/{runs} on {db.dialect}, load {m.load_average()}")
             path = profile / f"plan-{db.dialect}-{n + 1}.txt" if profile else None
-            figures = run_plan(db, path)
+            figures = run_plan(db, path, explain)
             say(
                 f"planned {figures['deliveries']:,} deliveries in {figures['plan_s']} s, "
                 f"peak RSS {figures['peak_rss_mib']} MiB"
             )
             for statement, seconds in figures["top_statements"][:4]:
                 say(f"  {seconds:8.3f} s  {statement}")
+            for write in figures.get("explained", []):
+                say(f"  {write['ms']:8,} ms  {write['statement']}: {write['triggers_ms']}")
             figures["dialect"] = db.dialect
             figures["district_s"] = db.district_seconds
             results.append(figures)

@@ -19,6 +19,7 @@ from broadcaster.alerts.models import AlertSource
 from broadcaster.alerts.schemas import AlertIn
 from broadcaster.auth.audit import SYSTEM
 from broadcaster.bench import machine as m
+from broadcaster.bench.plan_explain import explain_writes
 from broadcaster.bench.procs import SECRET
 from broadcaster.bench.profiles import py_spy
 from broadcaster.bench.scratch import Scratch, database_size_mib
@@ -54,12 +55,14 @@ def _statement_timer(db: Database) -> dict[str, float]:
     return spent
 
 
-def measure(url: str) -> dict[str, Any]:
-    """Issue one alert to the district in one transaction, in this process; the figures."""
+def measure(url: str, explain: bool = False) -> dict[str, Any]:
+    """Issue one alert to the district in one transaction, in this process; the figures
+    (with `explain` on PostgreSQL: each bulk write's time and its triggers')."""
     settings = Settings(database_url=url, secret_key=SECRET)
     db = Database(url)
     channels = set(media())
     spent = _statement_timer(db)
+    explained = explain_writes(db) if explain and db.dialect == "postgresql" else None
     db.ping()
     body = AlertIn.model_validate(ALERT)
     gc.collect()
@@ -90,13 +93,16 @@ def measure(url: str) -> dict[str, Any]:
         "peak_rss_mib": peak,
         "peak_reset": reset,
         "top_statements": [(text, round(seconds, 3)) for text, seconds in top],
+        **({"explained": explained} if explained is not None else {}),
     }
 
 
-def run_plan(scratch: Scratch, profile: Path | None = None) -> dict[str, Any]:
+def run_plan(
+    scratch: Scratch, profile: Path | None = None, explain: bool = False
+) -> dict[str, Any]:
     """One run in a fresh process (optionally under py-spy); adds the database size."""
     url = scratch.next_run()
-    command = [sys.executable, "-m", "broadcaster.bench.plan", url]
+    command = [sys.executable, "-m", "broadcaster.bench.plan", url, *(["--explain"] * explain)]
     binary = py_spy()
     if profile is not None and binary:
         profile.parent.mkdir(parents=True, exist_ok=True)
@@ -131,4 +137,4 @@ def run_plan(scratch: Scratch, profile: Path | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1]), ensure_ascii=False))
+    print(json.dumps(measure(sys.argv[1], "--explain" in sys.argv[2:]), ensure_ascii=False))

@@ -9,11 +9,23 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.conftest import PG_URL, REQUIRE_PG, pg_unavailable_reason
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _first_run(command: list[str]) -> dict[str, Any]:
+    """Run a benchmark (--json-only); the figures of its first run."""
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1])["runs"][0])
 
 
 def test_bench_fanout_completes_and_reports_every_household(redis_url: str, tmp_path: Path) -> None:
@@ -46,11 +58,7 @@ def test_bench_fanout_through_aliyun_reports_single_and_batched_sends(
         "--households", "200", "--workers", "1", "--json-only",
         "--redis-url", redis_url, "--database-url", f"sqlite:///{tmp_path / 'bench.db'}",
     ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    run = json.loads(done.stdout.strip().splitlines()[-1])["runs"][0]
+    run = _first_run(command)
     assert (run["providers"], run["households"]) == ("aliyun", 200)
     deliveries = run["deliveries"]
     assert deliveries >= 200
@@ -71,11 +79,7 @@ def test_bench_sweep_escalates_every_household(tmp_path: Path) -> None:
         sys.executable, "-m", "broadcaster.bench", "sweep", "--households", "300", "--json-only",
         "--database-url", f"sqlite:///{tmp_path / 'sweep.db'}",
     ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    run = json.loads(done.stdout.strip().splitlines()[-1])["runs"][0]
+    run = _first_run(command)
     assert run["households"] == 300
     assert run["due_voice"] == run["due_visit"] == 300  # nobody answered: every one is due
     assert run["voice_deliveries"] >= 300
@@ -87,11 +91,7 @@ def test_bench_inputs_answers_every_case_as_the_tests_expect() -> None:
         sys.executable, "-m", "broadcaster.bench", "inputs", "--runs", "1", "--households", "5",
         "--json-only",
     ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=280, check=False
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    run = json.loads(done.stdout.strip().splitlines()[-1])["runs"][0]
+    run = _first_run(command)
     statuses = {case: run[f"{case}_status"] for case in run["cases"]}
     assert statuses == {
         "import_valid": 200,
@@ -106,3 +106,24 @@ def test_bench_inputs_answers_every_case_as_the_tests_expect() -> None:
         "cap_circles": "cap_valid",
     }
     assert all(run[f"{case}_over_baseline_cpu_ms"] > 0 for case in run["baselines"])
+
+
+def test_bench_plan_explain_times_each_bulk_write_and_its_triggers() -> None:
+    """`bench plan --explain` performs the planning under EXPLAIN ANALYZE (the deliveries
+    are still written and counted) and reports each bulk write's triggers."""
+    reason = pg_unavailable_reason()
+    if reason:
+        if REQUIRE_PG:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    command = [
+        sys.executable, "-m", "broadcaster.bench", "plan", "--households", "300", "--json-only",
+        "--explain", "--database-url", PG_URL,
+    ]  # fmt: skip
+    run = _first_run(command)
+    assert run["households"] == 300
+    assert run["deliveries"] >= 300
+    writes = {entry["statement"].split(" (")[0]: entry for entry in run["explained"]}
+    assert set(writes) >= {"INSERT INTO deliveries", "INSERT INTO recipients"}
+    triggers = writes["INSERT INTO deliveries"]["triggers_ms"]
+    assert {"deliveries_tally_insert", "deliveries_references_exist"} <= set(triggers)
