@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from broadcaster.db.base import Base, str_enum
@@ -42,8 +42,20 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_claim", "alert_id", "channel", "state", "priority", "id"),
-        Index("ix_deliveries_lease", "state", "lease_expires_at"),
+        Index(  # the requests out now, not the millions planned or answered (0023)
+            "ix_deliveries_lease",
+            "state",
+            "lease_expires_at",
+            postgresql_where=text("lease_expires_at IS NOT NULL"),
+            sqlite_where=text("lease_expires_at IS NOT NULL"),
+        ),
         Index("ix_deliveries_address", "address"),
+        Index(  # a receipt by the provider's id: never a planned delivery (0023)
+            "ix_deliveries_provider_id",
+            "provider_id",
+            postgresql_where=text("provider_id IS NOT NULL"),
+            sqlite_where=text("provider_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +72,7 @@ class Delivery(Base):
     )
     priority: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
-    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(32))
     segments: Mapped[int | None]
     lease_token: Mapped[str | None] = mapped_column(String(32))
