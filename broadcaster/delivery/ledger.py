@@ -12,7 +12,7 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcaster.alerts.models import Alert
-from broadcaster.delivery.answers import LATE_ACCEPT, LATE_REFUSAL, ON_ATTEMPT, ON_DELIVERY
+from broadcaster.delivery.answers import LATE_ACCEPT, LATE_REFUSAL, store_answers
 from broadcaster.delivery.attempts import LEASE_EXPIRED, open_attempts
 from broadcaster.delivery.models import Delivery, DeliveryState
 from channels.base import Outcome, SendResult
@@ -142,23 +142,28 @@ def record_results(
         if row.state != DeliveryState.sending.value or row.lease_token != token:
             strangers.append((result, row))
             continue
-        groups[result.outcome].append(_params(result, token, now, retry_after))
+        groups[result.outcome].append(_params(result, token, now, retry_after, row.attempts))
     for outcome, params in groups.items():
         if params:
-            matched = session.connection().execute(ON_DELIVERY[outcome], params).rowcount
+            matched = store_answers(session.connection(), outcome, params, token)
             setattr(stats, _STAT[outcome], matched)
-            session.connection().execute(ON_ATTEMPT[outcome], params)
     if strangers:
         _unmatched(session, strangers, stats, now, retry_after)
     return stats
 
 
 def _params(
-    result: SendResult, token: str | None, now: dt.datetime, retry_after: dt.timedelta
+    result: SendResult,
+    token: str | None,
+    now: dt.datetime,
+    retry_after: dt.timedelta,
+    number: int | None = None,
 ) -> dict[str, object]:
-    """The parameters of the answer statements (answers.py) for one result."""
+    """The parameters of the answer statements (answers.py) for one result; `number`: its
+    attempt's (the delivery's lease count), for the attempt named by its key."""
     return {
         "d_id": result.key,
+        "d_number": number,
         "d_token": token,
         "d_now": now,
         "d_provider": result.provider_id,
@@ -180,6 +185,7 @@ def _current(session: Session, delivery_ids: Sequence[int]) -> dict[int, Any]:
             deliveries.c.provider_id,
             deliveries.c.lease_token,
             deliveries.c.error_code,
+            deliveries.c.attempts,
         )
         .where(deliveries.c.id.in_(sorted(set(delivery_ids))))
         .order_by(deliveries.c.id)
