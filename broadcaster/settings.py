@@ -281,6 +281,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the live alerts' tallies are recounted (drift is logged, mended).",
     )
+    statistics_every_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often PostgreSQL's planner statistics of the tables a fan-out grows "
+        "are checked, and sampled again where a fifth of their rows changed since.",
+    )
     api_ticks: bool = Field(
         default=True,
         description="API processes also fire the cluster-wide periodic ticks (any live process "

@@ -1,4 +1,5 @@
-"""The tally ticks: fold PostgreSQL's tally deltas; recount the live alerts' tallies."""
+"""The tally ticks: fold PostgreSQL's tally deltas; recount the live alerts' tallies; keep the
+planner's statistics of the tables a fan-out grows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from broadcaster.alerts.models import Recipient
 from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
+from broadcaster.db.statistics import refresh_stale
 from broadcaster.delivery.runtime import runtime
 from broadcaster.flows.settling import settle_recipients, unsettled_count
 from broadcaster.reports import tallies
@@ -52,3 +54,9 @@ def _mend(db: Database, alert_id: int) -> dict[str, int]:
         log.warning("alert %s: %s households' flags were wrong, settled", alert_id, settled)
         found["households settled"] = settled
     return found
+
+
+def statistics() -> dict[str, Any]:
+    """Sample again the tables whose planner statistics fell behind (PostgreSQL)."""
+    with runtime().db.transaction() as session:
+        return {"sampled": refresh_stale(session)}
