@@ -7,11 +7,15 @@ from rq import Queue
 
 from broadcaster.settings import Settings
 
-URGENT = "urgent"  # red alerts and vulnerable households: always drained first
+TICKS = "ticks"  # the periodic ticks that keep time: ahead of every send
+URGENT = "urgent"  # red and orange alerts' sends: drained first of the sends
 SEND = "send"  # ordinary send batches
-DEFAULT = "default"  # everything else: ticks, reconciliation, escalation, housekeeping
+DEFAULT = "default"  # everything else: the counts' drift check, housekeeping
 
-QUEUE_ORDER: tuple[str, ...] = (URGENT, SEND, DEFAULT)
+# The ticks have a queue of their own: the reconciler takes an empty send queue for sends
+# Redis lost, and ticks waiting on the urgent queue hid them (an alert issued while Redis was
+# down, Redis back empty: the kicked reconcile found the other ticks queued and sent nothing).
+QUEUE_ORDER: tuple[str, ...] = (TICKS, URGENT, SEND, DEFAULT)
 """Priority order: a worker always takes from the first non-empty queue."""
 
 
@@ -28,7 +32,7 @@ def queue_name(name: str, settings: Settings) -> str:
 
 
 def get_queue(name: str, connection: redis.Redis, settings: Settings) -> Queue:
-    """The RQ queue `name` (urgent, send or default) of this deployment."""
+    """The RQ queue `name` (ticks, urgent, send or default) of this deployment."""
     return Queue(queue_name(name, settings), connection=connection)
 
 

@@ -36,10 +36,11 @@ from dataclasses import dataclass
 from math import inf
 
 import redis
-from rq import Worker
+from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from broadcaster.pulse import has_pulse
 from broadcaster.queues import DEFAULT, QUEUE_ORDER, connect, get_queue
 from broadcaster.settings import Settings
 from broadcaster.ticks_due import claim_due, next_due
@@ -106,7 +107,7 @@ def fire_due_ticks(
         last_key = key + ":last"
         last = connection.get(last_key)
         last_id = last.decode() if isinstance(last, bytes) else last
-        if last_id and _still_active(last_id, connection, stale_after(tick)):
+        if last_id and _still_active(last_id, connection, tick, settings.queue_prefix):
             log.info("tick %s: previous job %s still pending, skipping", tick.name, last_id)
             continue
         fired.append(_enqueue(connection, settings, tick))
@@ -180,23 +181,29 @@ def _enqueue(connection: redis.Redis, settings: Settings, tick: Periodic, why: s
     return job
 
 
-def stale_after(tick: Periodic) -> float:
-    """How long a started tick job may run before its worker is presumed dead."""
-    return max(STALE_TICK_FLOOR_SECONDS, 5 * tick.every_seconds)
+def stale_after(tick: Periodic, job_timeout: float | None = None) -> float:
+    """How long a started tick job may run before it is presumed stuck: past its job timeout
+    (the worker stops a job then) with a grace, and never sooner than 5 intervals. A slow
+    tick on a live worker is not stuck: a twin started beside it would hold a second worker
+    (in the million-household run both workers ended up in reconcile ticks, the sends behind
+    them)."""
+    timeout = (job_timeout or Queue.DEFAULT_TIMEOUT) + STALE_TICK_FLOOR_SECONDS
+    return max(STALE_TICK_FLOOR_SECONDS, 5 * tick.every_seconds, timeout)
 
 
-def _still_active(job_id: str, connection: redis.Redis, stale_seconds: float) -> bool:
+def _still_active(job_id: str, connection: redis.Redis, tick: Periodic, prefix: str) -> bool:
     """Is the previous tick job still waiting, or running on a worker that lives? A job
     whose worker was SIGKILLed stays "started" in Redis: it is ignored once that worker's
-    registration is gone or dead, and in any case past `stale_seconds` (tick jobs are
-    idempotent, so an overlap is harmless; a stuck tick is not)."""
+    pulse has lapsed (a few seconds; a worker not run by `run_worker` has none), and in any
+    case once stale (`stale_after`)."""
     try:
         job = Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
         return False
+    stale_seconds = stale_after(tick, job.timeout)
     status = job.get_status(refresh=False)
     if status == JobStatus.STARTED:
-        if job.worker_name and not _worker_alive(connection, job.worker_name):
+        if job.worker_name and not has_pulse(connection, prefix, job.worker_name):
             return False
         if job.started_at is not None:
             started = (
@@ -206,13 +213,6 @@ def _still_active(job_id: str, connection: redis.Redis, stale_seconds: float) ->
             )
             return (dt.datetime.now(dt.UTC) - started).total_seconds() < stale_seconds
     return status in _ACTIVE
-
-
-def _worker_alive(connection: redis.Redis, name: str) -> bool:
-    """The worker's registration exists and records no death (it expires ~60 s after a
-    SIGKILL, as the worker stops sending heartbeats)."""
-    key = Worker.redis_worker_namespace_prefix + name
-    return bool(connection.exists(key)) and not connection.hexists(key, "death")
 
 
 class Ticker(threading.Thread):

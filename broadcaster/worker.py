@@ -26,6 +26,7 @@ from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 
 from broadcaster.alerts.policy_check import check_policies
+from broadcaster.pulse import Pulse
 from broadcaster.queues import all_queues, connect
 from broadcaster.redis_embedded import resolve_redis_url
 from broadcaster.settings import Settings
@@ -56,9 +57,11 @@ PUBSUB_JOIN_SECONDS = 5.0
 
 
 class _StopAware:
-    """Mixin: a stop signal is remembered here, and never fails for want of Redis."""
+    """Mixin: a stop signal is remembered here, and never fails for want of Redis; a lost
+    Redis is retried once a second while waiting for a job (RQ backs off to a minute)."""
 
     stop_event: threading.Event
+    max_connection_wait_time = RECONNECT_MAX_SECONDS
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_event.set()
@@ -126,6 +129,8 @@ def run_worker(
     saved = _save_signal_handlers()
     connection = connect(url)
     ticker: Ticker | None = None
+    pulse = Pulse(url, settings.queue_prefix)
+    pulse.start()
     stop = threading.Event()
     try:
         ticks = [] if burst else (registered_periodic() if periodic is None else list(periodic))
@@ -135,6 +140,7 @@ def run_worker(
                     all_queues(connection, settings), connection=connection
                 )
                 worker.stop_event = stop
+                pulse.follow(worker.name)
                 if ticks and ticker is None:
                     ticker = Ticker(url, settings, ticks, owner=worker.name)
                     ticker.start()
@@ -151,6 +157,7 @@ def run_worker(
     finally:
         if ticker is not None:
             ticker.stop()
+        pulse.stop()
         _restore_signal_handlers(saved)
         connection.close()
         if embedded is not None:

@@ -39,9 +39,9 @@ from channels.base import ChannelError, LookupItem, LookupResult
 log = logging.getLogger(__name__)
 S = DeliveryState
 # Look-ups asked at once (two rounds of a provider's default 10 in flight): the tick's budget
-# (30 s) is checked between them, so a provider timing out (5 s) overruns it by 10 s at most,
-# and the tick ends before the ticker presumes it stuck (ticks.stale_after: 50 s) and starts
-# another beside it — during the 1 M run, overlapping ticks held both workers.
+# (30 s) is checked between them, so a provider timing out (5 s) overruns it by 10 s at most
+# and the tick leaves the workers to the sends soon (during the 1 M run, ticks of minutes held
+# both workers; ticks.stale_after no longer starts a second one beside a slow one).
 LOOKUP_CHUNK = 20
 OPEN = (S.queued, S.sending, S.unknown)
 

@@ -34,3 +34,9 @@ def record_tick() -> None:
     assert job is not None
     assert job.enqueued_at is not None
     _record("ticks", repr(job.enqueued_at.timestamp()))
+
+
+def stuck_tick() -> None:
+    """A tick job that runs for ten minutes: mark <prefix>:slow started, then sleep."""
+    _record("slow", "started")
+    time.sleep(600)

@@ -17,10 +17,14 @@ from broadcaster.db.database import Database
 from broadcaster.delivery.lookups import RECONCILE
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.requeue import kick_queued, tick_when_held_ends
+from broadcaster.jobs import periodic_ticks
 from broadcaster.queues import SEND, URGENT, connect, get_queue
 from broadcaster.settings import Settings
+from broadcaster.ticks import fire_due_ticks
 from broadcaster.ticks_due import next_due
 from channels.base import Outcome, SendResult
+from tests.factories import alerts as fa
+from tests.factories import registry as f
 from tests.integration.ledger_support import leased, record, row
 
 pytestmark = pytest.mark.integration
@@ -74,3 +78,26 @@ def test_a_held_back_delivery_gets_its_job_when_its_wait_ends(
     assert asked is not None
     assert 59 < asked - now.timestamp() < 61
     assert connection.zcard(f"{settings.queue_prefix}:tick:{RECONCILE}:due") == 1  # asked once
+
+
+def test_sends_redis_lost_get_jobs_though_every_tick_is_waiting(
+    db: Database, redis_settings: Settings, connection: redis.Redis
+) -> None:
+    """Redis back empty, every tick fires at once; the reconcile among them must still find
+    the red alert's queue empty of sends (an alert issued during the outage went nowhere when
+    the ticks waited on the urgent queue: the send queue looked busy)."""
+    settings = redis_settings
+    with db.transaction() as session:
+        zones = f.zone_tree(session)
+        for _ in range(3):
+            f.household(session, grid=zones["G1"])
+    alert_id = fa.issue(db, settings, zones=["V1"]).alert.id  # red; no job enqueued
+    fire_due_ticks(connection, settings, periodic_ticks(settings), owner="t")
+    rt = SimpleNamespace(settings=settings, db=db, redis=connection)
+
+    kicked = kick_queued(rt, utcnow())  # type: ignore[arg-type]
+
+    urgent = get_queue(URGENT, connection, settings)
+    assert kicked.jobs >= 1
+    sends = [job for job in urgent.jobs if job.args == (alert_id, "sms")]
+    assert len(sends) == kicked.jobs

@@ -16,7 +16,18 @@ from pathlib import Path
 import pytest
 from rq import Worker
 
-from broadcaster.queues import DEFAULT, SEND, URGENT, all_queues, connect, get_queue
+from broadcaster.delivery.lookups import RECONCILE
+from broadcaster.jobs import periodic_ticks
+from broadcaster.queues import (
+    DEFAULT,
+    QUEUE_ORDER,
+    SEND,
+    TICKS,
+    URGENT,
+    all_queues,
+    connect,
+    get_queue,
+)
 from broadcaster.redis_embedded import EmbeddedRedis
 from broadcaster.settings import Settings
 from broadcaster.worker import WORKER_CLASSES, Periodic, fire_due_ticks, run_worker, tick_key
@@ -82,7 +93,7 @@ def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
 
 def test_burst_worker_runs_jobs_in_priority_order(redis_settings: Settings) -> None:
     connection = connect(redis_settings.redis_url or "")
-    for name in (DEFAULT, SEND, URGENT):
+    for name in (DEFAULT, SEND, URGENT, TICKS):
         get_queue(name, connection, redis_settings).enqueue(f"{JOBS}.record_queue")
     past = datetime.now(UTC) - timedelta(seconds=1)
     get_queue(DEFAULT, connection, redis_settings).enqueue_at(past, f"{JOBS}.record_queue")
@@ -94,6 +105,7 @@ def test_burst_worker_runs_jobs_in_priority_order(redis_settings: Settings) -> N
     ran = connection.lrange(f"{prefix}:ran", 0, -1)
     # The scheduler moved the due scheduled job onto "default" before the work loop began.
     assert ran == [
+        f"{prefix}:{TICKS}".encode(),
         f"{prefix}:{URGENT}".encode(),
         f"{prefix}:{SEND}".encode(),
         f"{prefix}:{DEFAULT}".encode(),
@@ -209,6 +221,63 @@ def test_a_tick_whose_worker_died_mid_job_does_not_block_later_ticks(
     connection.close()
 
 
+def test_a_tick_left_started_by_a_sigkilled_worker_gets_a_twin_within_seconds(
+    redis_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    """RQ keeps a SimpleWorker's registration four minutes past a SIGKILL mid-job; the
+    worker's pulse lapses in seconds, and the tick it held runs again then, not minutes on."""
+    from rq.job import Job, JobStatus
+
+    connection = connect(redis_settings.redis_url or "")
+    tick = Periodic("stuck", f"{JOBS}.stuck_tick", every_seconds=10)
+    worker = spawn_worker()
+    (first,) = fire_due_ticks(connection, redis_settings, [tick], owner="test")
+    slow_key = f"{redis_settings.queue_prefix}:slow"
+    _wait_for(lambda: connection.llen(slow_key) == 1, "the tick job to start")
+    job = Job.fetch(first.id, connection=connection)
+    assert job.get_status() == JobStatus.STARTED
+    assert job.worker_name
+
+    def fire() -> list[Job]:
+        connection.delete(tick_key(redis_settings, "stuck"))  # a new interval each time
+        return fire_due_ticks(connection, redis_settings, [tick], owner="test")
+
+    assert fire() == []  # its worker lives: the tick is busy, not stuck
+    worker.kill()
+    worker.wait()
+    assert connection.exists(f"rq:worker:{job.worker_name}")  # RQ still thinks it lives
+    twins: list[Job] = []
+
+    def a_twin_fired() -> bool:
+        twins.extend(fire())
+        return bool(twins)
+
+    _wait_for(a_twin_fired, "a twin of the dead worker's tick")
+    assert len(twins) == 1
+    connection.close()
+
+
+def test_a_slow_tick_gets_no_twin_until_its_job_timeout_has_passed(
+    redis_settings: Settings,
+) -> None:
+    """A reconcile tick (every 10 s) still running after a minute is slow, not stuck: a twin
+    beside it would hold a second worker. It is presumed stuck only once past its job timeout."""
+    from rq.job import Job, JobStatus
+
+    connection = connect(redis_settings.redis_url or "")
+    tick = Periodic("slow", f"{JOBS}.record_tick", every_seconds=10)
+    (first,) = fire_due_ticks(connection, redis_settings, [tick], owner="a")
+    job = Job.fetch(first.id, connection=connection)
+    job.set_status(JobStatus.STARTED)
+    assert job.timeout  # RQ's default, 180 s: the worker stops the job then
+    for seconds_ago, twins in ((60, 0), (float(job.timeout) + 60, 1)):
+        job.started_at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+        job.save()
+        connection.delete(tick_key(redis_settings, "slow"))  # a new interval
+        assert len(fire_due_ticks(connection, redis_settings, [tick], owner="b")) == twins
+    connection.close()
+
+
 def test_periodic_tick_runs_once_per_interval_across_two_workers(
     redis_settings: Settings, spawn_worker: Callable[..., subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
@@ -236,4 +305,21 @@ def test_periodic_tick_runs_once_per_interval_across_two_workers(
     # intervals in the whole run, plus one. Two uncoordinated tickers fire twice as often.
     fired = connection.llen(ticks_key)
     assert fired <= (ended - started) / every + 1, (fired, ended - started)
+    connection.close()
+
+
+def test_the_ticks_that_keep_time_go_ahead_of_a_fan_outs_sends(redis_settings: Settings) -> None:
+    """A red alert's sends fill the urgent queue; resends, escalations, feeds, the counts'
+    fold and the planner's statistics must not wait for them (the drift check may), and
+    must not sit among them either: the reconciler takes an empty send queue for lost sends."""
+    connection = connect(redis_settings.redis_url or "")
+    urgent = get_queue(URGENT, connection, redis_settings)
+    sends = [urgent.enqueue(f"{JOBS}.record_queue") for _ in range(3)]
+    fired = fire_due_ticks(connection, redis_settings, periodic_ticks(redis_settings), owner="t")
+    assert urgent.job_ids == [job.id for job in sends]
+    ticks = get_queue(TICKS, connection, redis_settings)
+    names = {str(job.meta["tick"]) for job in fired if job.id in ticks.job_ids}
+    assert names == {RECONCILE, "follow-up", "feeds", "tally-fold", "statistics"}
+    assert {str(job.meta["tick"]) for job in fired} - names == {"tally-check"}
+    assert QUEUE_ORDER.index(TICKS) < QUEUE_ORDER.index(URGENT) < QUEUE_ORDER.index(DEFAULT)
     connection.close()

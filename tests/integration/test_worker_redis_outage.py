@@ -11,23 +11,31 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import rq.worker.base as rq_worker_base
 
 from broadcaster.db.database import Database
-from broadcaster.queues import DEFAULT, connect, get_queue
+from broadcaster.queues import DEFAULT, all_queues, connect, get_queue
 from broadcaster.redis_embedded import EmbeddedRedis
 from broadcaster.settings import Settings
 from broadcaster.ticks import tick_key
-from tests.integration.test_delivery_faults import issue, settled, village
+from broadcaster.worker import RECONNECT_MAX_SECONDS, WORKER_CLASSES
+from tests.integration.test_delivery_faults import counts, issue, settled, village
 from tests.integration.test_worker import JOBS, ROOT, WORKER_SCRIPT
-from tests.stack import running_stack
+from tests.stack import Stack, running_stack
 
 pytestmark = pytest.mark.integration
 PREFIX = "bt-outage"
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+def _wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    timeout: float = 60.0,
+    explain: Callable[[], str] = lambda: "",
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -36,7 +44,7 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -
         except Exception:  # Redis still coming back
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}\n{explain()}")
         time.sleep(0.1)
 
 
@@ -116,6 +124,32 @@ def test_a_worker_survives_redis_killed_and_restarted_empty(
             worker.wait()
 
 
+def test_a_worker_waiting_for_a_job_retries_a_lost_redis_once_a_second(
+    private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ's own loop waits 1, 2, 4 … up to 60 s between tries of a lost Redis: after a long
+    outage a worker slept up to a minute with Redis back and its work waiting."""
+    settings = Settings(env="test", redis_url=private_redis.url, queue_prefix=PREFIX)
+    connection = connect(private_redis.url)
+    worker = WORKER_CLASSES["simple"](all_queues(connection, settings), connection=connection)
+    private_redis.kill()
+    waits: list[float] = []
+
+    class Enough(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:  # RQ's wait between tries, recorded instead of slept
+        waits.append(seconds)
+        if len(waits) == 8:
+            raise Enough
+
+    monkeypatch.setattr(rq_worker_base, "time", SimpleNamespace(**{**vars(time), "sleep": sleep}))
+    monkeypatch.setattr(worker, "set_state", lambda *_args, **_kwargs: None)  # before the loop
+    with pytest.raises(Enough):
+        worker.dequeue_job_and_maintain_ttl(timeout=1)
+    assert waits == [RECONNECT_MAX_SECONDS] * 8
+
+
 def _children(pid: int) -> set[int]:
     """The live processes whose parent is `pid` (Linux /proc)."""
     found = set()
@@ -161,6 +195,13 @@ def test_a_sigkilled_worker_leaves_no_scheduler_behind(
             worker.wait()
 
 
+def _picture(stack: Stack, alert_id: int) -> str:
+    """What a timed-out wait saw: the alert's counts and the end of each worker's log."""
+    logs = sorted(Path(stack.env["BROADCASTER_DATA_DIR"]).glob("worker-*.log"))
+    tails = [f"--- {p.name}\n" + "\n".join(p.read_text().splitlines()[-40:]) for p in logs]
+    return f"counts: {counts(stack, alert_id)}\n" + "\n".join(tails)
+
+
 @pytest.mark.parametrize("data", ["kept", "lost"])
 def test_an_alert_issued_while_redis_is_down_goes_out_once_redis_is_back(
     db: Database, private_redis: PrivateRedis, tmp_path: Path, data: str
@@ -189,7 +230,11 @@ def test_an_alert_issued_while_redis_is_down_goes_out_once_redis_is_back(
         else:
             private_redis.server.start()
             assert connect(private_redis.url).pttl(reconcile) > 60_000  # no tick for a while
-        _wait_for(lambda: settled(stack, alert_id, households), "every household sent to")
+        _wait_for(
+            lambda: settled(stack, alert_id, households),
+            "every household sent to",
+            explain=lambda: _picture(stack, alert_id),
+        )
         assert len({m.to for m in stack.sim_messages()}) == households
         assert worker.poll() is None
         stack.stop_workers()
