@@ -116,9 +116,13 @@ def issue_alert(
         if idempotency_key and (existing := _replay(session, idempotency_key, digest, ref)):
             return Issued(existing, False, {})
         raise
-    first = None if hold else escalation(level_policy).next_time(now, 0)
+    steps = escalation(level_policy)
     alert.households_targeted = plan_recipients(
-        session, alert=alert, zones=zones, next_action_at=first
+        session,
+        alert=alert,
+        zones=zones,
+        next_action_at=None if hold else steps.next_time(now, 0),
+        visit_vulnerable=not hold and steps.visit_vulnerable_at_once,
     )
     counts = {} if hold else {c: planner_for(c)(session, alert=alert, now=now) for c in channels}
     if not hold:

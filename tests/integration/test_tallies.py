@@ -18,6 +18,7 @@ from broadcaster.db.base import utcnow
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery, DeliveryState
 from broadcaster.delivery.statuses import StatusReport, apply_reports
+from broadcaster.flows import issuing
 from broadcaster.flows.replies import Inbound
 from broadcaster.flows.reply_batch import keep_replies
 from broadcaster.flows.tally_tick import check_alerts
@@ -158,6 +159,37 @@ def test_writers_of_one_alert_never_wait_on_its_tallies(db: Database, settings: 
         first.close()
         second.close()
     assert _same(db, alert_id)["deliveries"][("sms", "failed")] == 2
+
+
+@pytest.mark.parametrize("migrated_db", ["postgresql"], indirect=True)
+def test_planning_rewrites_no_household_before_settling(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning writes each household's flags as it inserts it, the vulnerable ones that the
+    red policy visits at once `visiting` too: no recipient row is updated between their
+    insert and the one settling pass (a million households: each update is a new row
+    version, seconds)."""
+    counted = text(  # this backend's count, including earlier transactions not yet flushed
+        "SELECT n_tup_upd FROM pg_stat_xact_user_tables "
+        "WHERE relname = 'recipients' AND schemaname = current_schema()"
+    )
+    updates: list[int] = []
+    plan, settle = issuing.plan_recipients, issuing.settle_recipients
+
+    def planning(session: Session, **kwargs: Any) -> int:
+        updates.append(int(session.scalar(counted) or 0))
+        return plan(session, **kwargs)
+
+    def settling(session: Session, where: Any) -> int:
+        updates.append(int(session.scalar(counted) or 0))
+        return settle(session, where)
+
+    monkeypatch.setattr(issuing, "plan_recipients", planning)
+    monkeypatch.setattr(issuing, "settle_recipients", settling)
+    alert_id = _district_alert(db, settings)
+    before, after = updates
+    assert after - before == 0
+    assert _same(db, alert_id)["visits"] == {"open": 1}  # the vulnerable household's
 
 
 def test_flags_follow_failures_visits_and_rounds(db: Database, settings: Settings) -> None:

@@ -12,7 +12,7 @@ from broadcaster.auth.audit import SYSTEM
 from broadcaster.auth.models import Role
 from broadcaster.db.database import Database
 from broadcaster.followup.models import VisitReport, VisitState, VisitTask
-from broadcaster.registry.models import WorkerRole
+from broadcaster.registry.models import Worker, WorkerRole
 from broadcaster.settings import Settings
 from tests.api_fixtures import auth
 from tests.factories import alerts as fa
@@ -20,7 +20,8 @@ from tests.factories import registry as f
 
 
 def setup(db: Database, settings: Settings) -> tuple[dict[str, str], list[int]]:
-    """Two field workers with a vulnerable household each; immediate visits at issue."""
+    """Two field workers with a vulnerable household each; immediate visits at issue; the
+    task ids, worker a's first."""
     keys: dict[str, str] = {}
     with db.transaction() as session:
         zones = f.zone_tree(session)
@@ -37,7 +38,14 @@ def setup(db: Database, settings: Settings) -> tuple[dict[str, str], list[int]]:
     assert policy.is_dir()
     fa.issue(db, settings, zones=["V1"])
     with db.read() as session:
-        tasks = list(session.scalars(select(VisitTask.id).order_by(VisitTask.id)))
+        # worker a's task first: the order planning wrote them in is not the households'
+        tasks = list(
+            session.scalars(
+                select(VisitTask.id)
+                .join(Worker, Worker.id == VisitTask.worker_id)
+                .order_by(Worker.name)
+            )
+        )
     return keys, tasks
 
 
