@@ -1,4 +1,4 @@
-"""References PostgreSQL checks per statement instead of with per-row foreign keys (0019)."""
+"""References PostgreSQL checks per statement instead of with per-row foreign keys (0019, 0024)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ STATEMENT_CHECKED = frozenset(
         ("deliveries", "resend_of"),
         ("recipients", "alert_id"),
         ("recipients", "household_id"),
+        ("visit_tasks", "alert_id"),
+        ("visit_tasks", "recipient_id"),
+        ("visit_tasks", "household_id"),
+        ("visit_tasks", "worker_id"),
+        ("visit_tasks", "reassigned_from"),
     }
 )
 

@@ -1,6 +1,7 @@
-"""The references of deliveries and recipients hold on both databases: PostgreSQL checks them
-per statement (migration 0019), SQLite with its foreign keys — a delivery or recipient that
-names no row is refused, a reference never changes, a row still referred to is never deleted."""
+"""The references of deliveries, recipients and visit tasks hold on both databases: PostgreSQL
+checks them per statement (migrations 0019, 0024), SQLite with its foreign keys — a row that
+names no row is refused, a reference never changes (but a visit task's worker, to one that
+exists), a row still referred to is never deleted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from broadcaster.alerts.models import Alert, Recipient
 from broadcaster.db.database import Database
 from broadcaster.delivery.models import Delivery
-from broadcaster.registry.models import Person
+from broadcaster.followup.models import VisitState, VisitTask
+from broadcaster.registry.models import Household, Person, Worker
 from broadcaster.settings import Settings
 from tests.factories import alerts as fa
 from tests.factories import registry as f
@@ -99,3 +101,68 @@ def test_a_row_still_referred_to_is_not_deleted(
         s.execute(delete(model))
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(model)) > 0
+
+
+def a_visit_task(db: Database, settings: Settings) -> dict[str, object]:
+    """A visit task of an issued alert, assigned to a worker: its row's values."""
+    alert_id = issued(db, settings)
+    with db.transaction() as session:
+        recipient = session.execute(select(Recipient).limit(1)).scalar_one()
+        row = {
+            "alert_id": alert_id,
+            "recipient_id": recipient.id,
+            "household_id": recipient.household_id,
+            "worker_id": f.worker(session).id,
+            "state": VisitState.open,
+            "created_at": fa.utcnow(),
+        }
+        session.execute(insert(VisitTask).values(**row))
+    return row
+
+
+@pytest.mark.parametrize(
+    "column", ["alert_id", "recipient_id", "household_id", "worker_id", "reassigned_from"]
+)
+def test_a_visit_task_naming_no_row_is_refused(
+    db: Database, settings: Settings, column: str
+) -> None:
+    good = a_visit_task(db, settings)
+    with db.transaction() as session:  # another round's task of the same household is fine
+        session.execute(insert(VisitTask).values(**{**good, "round": 2}))
+    with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+        s.execute(insert(VisitTask).values(**{**good, "round": 3, column: 999_999}))
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(VisitTask)) == 2
+
+
+def test_a_visit_task_moves_only_to_a_worker_that_exists(db: Database, settings: Settings) -> None:
+    task = a_visit_task(db, settings)
+    with db.transaction() as session:
+        lead = f.worker(session, name="李组长").id
+        session.execute(update(VisitTask).values(reassigned_from=task["worker_id"], worker_id=lead))
+    for column in ("worker_id", "reassigned_from"):
+        with pytest.raises(DBAPIError, match=REFUSED), db.transaction() as s:
+            s.execute(update(VisitTask).values(**{column: 999_999}))
+    with db.read() as session:
+        moved = session.execute(select(VisitTask.worker_id, VisitTask.reassigned_from)).one()
+    assert tuple(moved) == (lead, task["worker_id"])
+    if db.dialect == "postgresql":  # its alert, recipient and household are fixed there
+        with db.read() as session:
+            other = session.scalar(select(func.max(Household.id)))
+        with pytest.raises(DBAPIError, match="fixed"), db.transaction() as s:
+            s.execute(update(VisitTask).values(household_id=other))
+
+
+@pytest.mark.parametrize("model", [Worker, Recipient])
+def test_a_row_a_visit_task_refers_to_is_not_deleted(
+    db: Database, settings: Settings, model: type
+) -> None:
+    a_visit_task(db, settings)
+    with db.transaction() as session:  # nothing else refers to them now
+        session.execute(delete(Delivery))
+    refused = "visit_tasks" if db.dialect == "postgresql" else REFUSED
+    with pytest.raises(DBAPIError, match=refused), db.transaction() as s:
+        s.execute(delete(model))
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(model)) > 0
+        assert session.scalar(select(func.count()).select_from(VisitTask)) == 1
