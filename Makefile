@@ -45,15 +45,15 @@ browser:
 		&& apt-get install -y -q $(BROWSER_PKGS) >/dev/null)) || echo "no chromium: page tests will skip"; }
 
 # Four test processes on 2 cores: on a quiet machine the suite mostly waits (workers, servers,
-# polls; load average about 1 with two processes). The slow files are collected first
-# (tests/conftest.py SLOW_FIRST); pytest-xdist's first chunk (a quarter of a process's share)
-# gives them all to one process, which runs them in a row. 969 s here with four, 1,019 s with two.
-# With --maxschedchunk=1 the slow files spread over the processes and the suite took 519 and
-# 607 s, but the second run sent 45 duplicates in the crash-safety test (bound: 12; 0 when it
-# runs alone): the heavy stacks starve the provider simulator when they run side by side.
+# polls). The slow files are collected first (tests/conftest.py SLOW_FIRST) and handed out a
+# test at a time (--maxschedchunk=1), so they spread over the processes: 710 and 802 s on
+# 2026-12-08, against 1,157 s when xdist's first chunk (a quarter of a process's share) gave
+# them all to one process, which ran them in a row while the other three sat idle. An earlier
+# try sent 45 duplicates in the crash-safety test beside the other heavy stacks (bound 12);
+# today's code sent none in three such runs on either database.
 # The 30 slowest tests are listed at the end: where the suite's time goes.
 test: lint typecheck browser
-	$(BIN)/pytest -q -n 4 --dist load --durations=30
+	$(BIN)/pytest -q -n 4 --dist load --maxschedchunk=1 --durations=30
 
 unit: install-dev
 	$(BIN)/pytest -q tests/unit
