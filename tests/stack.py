@@ -31,20 +31,39 @@ SECRET = "test-secret-key-0123456789"
 
 
 def free_port() -> int:
+    """A port free now, for a process started later to bind (it may be taken meanwhile)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+# Ports held bound from their choice until a ServerThread serves on them: a port chosen,
+# closed and bound again by uvicorn was now and then taken in between by another process's
+# outgoing connection ("address already in use"; one test in a full run, 2026-12-08).
+_RESERVED: dict[int, socket.socket] = {}
+
+
+def reserve_port() -> int:
+    """A loopback port kept bound for a ServerThread of this process."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    _RESERVED[port] = sock
+    return port
+
+
 class ServerThread:
-    """A uvicorn server in a thread of the test process."""
+    """A uvicorn server in a thread of the test process (on the socket `reserve_port` holds
+    for `port`, if any)."""
 
     def __init__(self, app: Any, port: int) -> None:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        held = _RESERVED.pop(port, None)
+        sockets = [held] if held is not None else None
+        self.thread = threading.Thread(target=self.server.run, args=(sockets,), daemon=True)
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
@@ -233,7 +252,8 @@ def running_stack(
     `{sim_url}` and `{api_url}` in a string of `channel_options` become the stack's URLs.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    api_port, sim_port, real_port = free_port(), free_port(), free_port()
+    api_port, sim_port = reserve_port(), reserve_port()
+    real_port = reserve_port() if real_provider else 0
     api_url, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}/sim"
     real_url = f"http://127.0.0.1:{real_port}/sim" if real_provider else None
     settings = stack_settings(

@@ -17,7 +17,7 @@ from broadcaster.db.database import Database
 from broadcaster.flows.polling import poll_due
 from broadcaster.settings import FeedSource, FeedsSettings, Settings
 from tests.integration.feeds_support import cap_document, counts, region_registry
-from tests.stack import ServerThread, free_port
+from tests.stack import ServerThread, free_port, reserve_port
 from tests.unit.test_cap_parse import BILLION_LAUGHS
 
 LAST_MODIFIED = "Mon, 01 Jul 2024 00:00:00 GMT"
@@ -67,7 +67,7 @@ class FeedServer:
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
-    port = free_port()
+    port = reserve_port()
     feed = FeedServer(base=f"http://127.0.0.1:{port}")
     with ServerThread(feed.app(), port):
         yield feed

@@ -30,7 +30,7 @@ from broadcaster.settings import PACKAGE_CONFIG_DIR, Settings
 from channels.registry import registered
 from tests.factories import registry as f
 from tests.factories.alerts import RED_RAIN
-from tests.stack import ServerThread, free_port, running_stack, wait_until
+from tests.stack import ServerThread, reserve_port, running_stack, wait_until
 
 PLUGIN = Path(__file__).resolve().parents[1] / "fixtures" / "plugin_dist"
 TOKEN = "acme-push-token-0123456789"
@@ -115,7 +115,7 @@ def test_a_third_party_medium_is_planned_limited_confirmed_counted_and_escalated
 ) -> None:
     mobiles = seed(db)
     acme = Acme()
-    acme_port = free_port()
+    acme_port = reserve_port()
     options = {
         "acme_pager": {
             "api_url": f"http://127.0.0.1:{acme_port}",

@@ -27,7 +27,7 @@ from tests.integration.aliyun_voice_support import (
     SimVoice,
     account,
 )
-from tests.stack import ServerThread, free_port, wait_until
+from tests.stack import ServerThread, reserve_port, wait_until
 
 ALERT_PARAMS = json.dumps(
     {"sender": "区防指", "level": "红色", "hazard": "暴雨", "headline": "预警"}
@@ -63,7 +63,7 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, Receiver, str]]:
-    receiver, sim_port, hook_port = Receiver(), free_port(), free_port()
+    receiver, sim_port, hook_port = Receiver(), reserve_port(), reserve_port()
     app = create_standalone_app(SimConfig.model_validate({"aliyun_voice": account()}))
     with ServerThread(app, sim_port), ServerThread(receiver.app(), hook_port):
         yield f"http://127.0.0.1:{sim_port}/sim", receiver, f"http://127.0.0.1:{hook_port}"

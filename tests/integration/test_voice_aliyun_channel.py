@@ -13,12 +13,12 @@ import pytest
 from broadcaster.sim import SimConfig, create_standalone_app
 from channels.base import LookupItem, Message, Outcome, ProviderState, SendItem, SendResult
 from tests.integration.aliyun_voice_support import ALERT, SimVoice, account, channel
-from tests.stack import ServerThread, free_port
+from tests.stack import ServerThread, free_port, reserve_port
 
 
 @pytest.fixture(scope="module")
 def sim_url() -> Iterator[str]:
-    port = free_port()
+    port = reserve_port()
     app = create_standalone_app(SimConfig.model_validate({"aliyun_voice": account()}))
     with ServerThread(app, port):
         yield f"http://127.0.0.1:{port}/sim"

@@ -24,7 +24,7 @@ from broadcaster.sim import NumberConfig, SimConfig, create_standalone_app
 from channels.base import SendItem, SendResult
 from channels.voice_twilio import VoiceTwilio, VoiceTwilioSettings
 from tests.integration.voice_support import STATUS, TWIML, VoiceRow, plan_calls, voice_app
-from tests.stack import ServerThread, free_port
+from tests.stack import ServerThread, reserve_port
 
 ACCOUNT = "AC" + "c4" * 16
 TOKEN = "voice-sim-token-0123456789abcdef"
@@ -73,7 +73,7 @@ class Env:
 @contextmanager
 def running(db: Database, data_dir: Path) -> Iterator[Env]:
     """The service (with the voice webhooks) and the simulator, each under uvicorn."""
-    api_port, sim_port = free_port(), free_port()
+    api_port, sim_port = reserve_port(), reserve_port()
     api_url, sim_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{sim_port}/sim"
     settings = Settings(
         env="test",
