@@ -22,6 +22,7 @@ from broadcaster.redis_embedded import EmbeddedRedis
 from broadcaster.settings import Settings
 from broadcaster.ticks import tick_key
 from broadcaster.worker import RECONNECT_MAX_SECONDS, WORKER_CLASSES
+from tests.integration.process_support import alive, children
 from tests.integration.test_delivery_faults import counts, issue, settled, village
 from tests.integration.test_worker import JOBS, ROOT, WORKER_SCRIPT
 from tests.stack import Stack, running_stack
@@ -150,27 +151,6 @@ def test_a_worker_waiting_for_a_job_retries_a_lost_redis_once_a_second(
     assert waits == [RECONNECT_MAX_SECONDS] * 8
 
 
-def _children(pid: int) -> set[int]:
-    """The live processes whose parent is `pid` (Linux /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_a_sigkilled_worker_leaves_no_scheduler_behind(
     private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
@@ -184,11 +164,11 @@ def test_a_sigkilled_worker_leaves_no_scheduler_behind(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for(lambda: bool(_children(worker.pid)), "RQ's scheduler process")
-        children = _children(worker.pid)
+        _wait_for(lambda: bool(children(worker.pid)), "RQ's scheduler process")
+        forked = set(children(worker.pid))
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        _wait_for(lambda: not any(_alive(pid) for pid in children), "its children to end")
+        _wait_for(lambda: not any(alive(pid) for pid in forked), "its children to end")
     finally:
         if worker.poll() is None:
             worker.kill()
