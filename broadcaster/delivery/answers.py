@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, TextClause, and_, bindparam, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    column,
+    func,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import Update
+from sqlalchemy.types import TypeEngine
 
 from broadcaster.delivery.attempts import LEASE_EXPIRED, report_statement
 from broadcaster.delivery.models import Delivery, DeliveryAttempt, DeliveryState
@@ -16,82 +31,79 @@ deliveries = cast(Table, Delivery.__table__)
 attempts = cast(Table, DeliveryAttempt.__table__)
 S = DeliveryState
 
+# An answer's parameters: state, provider, error, segments, now, not_before, final (an
+# executemany names them d_<name>; PostgreSQL's set-based form takes their arrays).
+Param = Callable[[str], Any]
+_RELEASED = {"lease_token": None, "lease_expires_at": None}
+
+
+def _param(name: str) -> Any:
+    return bindparam(f"d_{name}")
+
+
+def _on_delivery(outcome: Outcome, p: Param) -> dict[str, object]:
+    """What an answer writes on its delivery. A refusal: nothing was sent (failed for good,
+    or queued again to retry)."""
+    if outcome is Outcome.accepted:
+        return {
+            "state": p("state"),  # sent, or delivered when the answer is final
+            "provider_id": p("provider"),
+            "segments": p("segments"),
+            "sent_at": p("now"),
+            "error_code": None,  # an earlier attempt's refusal is history (kept on that attempt)
+            "final_at": p("final"),
+            **_RELEASED,
+        }
+    if outcome is Outcome.failed:
+        return {
+            "state": S.failed.value,
+            "error_code": p("error"),
+            "final_at": p("now"),
+            **_RELEASED,
+        }
+    if outcome is Outcome.retry:
+        return {
+            "state": S.queued.value,
+            "error_code": p("error"),
+            "not_before": p("not_before"),
+            **_RELEASED,
+        }
+    return {"state": S.unknown.value, "error_code": p("error"), "sent_at": p("now"), **_RELEASED}
+
+
+def _on_attempt(outcome: Outcome, p: Param) -> dict[str, object]:
+    """What an answer writes on the delivery's attempt that is out. A retry: nothing was
+    sent, so this attempt is history and the next lease makes a new one."""
+    if outcome is Outcome.accepted:
+        return {
+            "outcome": p("state"),
+            "provider_message_id": p("provider"),
+            "finished_at": p("final"),
+        }
+    if outcome is Outcome.unknown:
+        return {"outcome": S.unknown.value, "error_code": p("error")}
+    done = S.failed if outcome is Outcome.failed else S.superseded
+    return {"outcome": done.value, "error_code": p("error"), "finished_at": p("now")}
+
+
 # Each statement runs as one executemany per outcome over the same parameters: d_id,
-# d_token, d_now, d_state, d_provider, d_error, d_segments, d_not_before, d_final.
+# d_token and the answer's (above) as d_<name>.
 _LEASED = and_(
     deliveries.c.id == bindparam("d_id"),
     deliveries.c.lease_token == bindparam("d_token"),
     deliveries.c.state == S.sending.value,
 )
-_RELEASED = {"lease_token": None, "lease_expires_at": None}
-# A refusal: nothing was sent (failed for good, or queued again to retry).
-_REFUSED: dict[Outcome, dict[str, object]] = {
-    Outcome.failed: {
-        "state": S.failed.value,
-        "error_code": bindparam("d_error"),
-        "final_at": bindparam("d_now"),
-        **_RELEASED,
-    },
-    Outcome.retry: {
-        "state": S.queued.value,
-        "error_code": bindparam("d_error"),
-        "not_before": bindparam("d_not_before"),
-        **_RELEASED,
-    },
-}
 ON_DELIVERY: dict[Outcome, Update] = {
-    Outcome.accepted: update(deliveries)
-    .where(_LEASED)
-    .values(
-        state=bindparam("d_state"),  # sent, or delivered when the answer is final
-        provider_id=bindparam("d_provider"),
-        segments=bindparam("d_segments"),
-        sent_at=bindparam("d_now"),
-        error_code=None,  # an earlier attempt's refusal is history (kept on that attempt)
-        final_at=bindparam("d_final"),
-        **_RELEASED,
-    ),
-    Outcome.failed: update(deliveries).where(_LEASED).values(**_REFUSED[Outcome.failed]),
-    Outcome.retry: update(deliveries).where(_LEASED).values(**_REFUSED[Outcome.retry]),
-    Outcome.unknown: update(deliveries)
-    .where(_LEASED)
-    .values(
-        state=S.unknown.value,
-        error_code=bindparam("d_error"),
-        sent_at=bindparam("d_now"),
-        **_RELEASED,
-    ),
+    outcome: update(deliveries).where(_LEASED).values(**_on_delivery(outcome, _param))
+    for outcome in Outcome
 }
 
 # The delivery's attempt that is out (`sending`: one at most) gets the same answer. The
 # ledger runs these only for rows it found under this worker's lease, locked.
 _OUT = and_(attempts.c.delivery_id == bindparam("d_id"), attempts.c.outcome == S.sending.value)
-_ATTEMPT_REFUSED: dict[Outcome, dict[str, object]] = {
-    Outcome.failed: {
-        "outcome": S.failed.value,
-        "error_code": bindparam("d_error"),
-        "finished_at": bindparam("d_now"),
-    },
-    # nothing was sent: this attempt is history, the next lease makes a new one
-    Outcome.retry: {
-        "outcome": S.superseded.value,
-        "error_code": bindparam("d_error"),
-        "finished_at": bindparam("d_now"),
-    },
-}
 ON_ATTEMPT: dict[Outcome, Update] = {
-    Outcome.accepted: update(attempts)
-    .where(_OUT)
-    .values(
-        outcome=bindparam("d_state"),
-        provider_message_id=bindparam("d_provider"),
-        finished_at=bindparam("d_final"),
-    ),
-    Outcome.failed: update(attempts).where(_OUT).values(**_ATTEMPT_REFUSED[Outcome.failed]),
-    Outcome.retry: update(attempts).where(_OUT).values(**_ATTEMPT_REFUSED[Outcome.retry]),
-    Outcome.unknown: update(attempts)
-    .where(_OUT)
-    .values(outcome=S.unknown.value, error_code=bindparam("d_error")),
+    outcome: update(attempts).where(_OUT).values(**_on_attempt(outcome, _param))
+    for outcome in Outcome
 }
 
 # An acceptance that came after its lease ran out (the attempt is `unknown`): sent, forward.
@@ -112,8 +124,8 @@ _EXPIRED = and_(
 _LOST = and_(attempts.c.delivery_id == bindparam("d_id"), attempts.c.outcome == S.unknown.value)
 LATE_REFUSAL: dict[Outcome, tuple[Update, Update]] = {
     outcome: (
-        update(deliveries).where(_EXPIRED).values(**_REFUSED[outcome]),
-        update(attempts).where(_LOST).values(**_ATTEMPT_REFUSED[outcome]),
+        update(deliveries).where(_EXPIRED).values(**_on_delivery(outcome, _param)),
+        update(attempts).where(_LOST).values(**_on_attempt(outcome, _param)),
     )
     for outcome in (Outcome.failed, Outcome.retry)
 }
@@ -125,48 +137,46 @@ LATE_REFUSAL: dict[Outcome, tuple[Update, Update]] = {
 # the busiest processes on the machine. The attempt is named by its full key (the number is
 # the lease count, unchanged while the lease holds): a unique key keeps the join on the
 # primary key whatever the statistics say of a table that grew since they were taken.
+# each unnested column: its array parameter, its executemany name, its type
+_ARRAYS: dict[str, tuple[str, str, TypeEngine[Any]]] = {
+    "id": ("ids", "d_id", BigInteger()),
+    "number": ("numbers", "d_number", Integer()),
+    "state": ("states", "d_state", String()),
+    "provider": ("providers", "d_provider", String()),
+    "error": ("errors", "d_error", String()),
+    "segments": ("segment_counts", "d_segments", Integer()),
+    "not_before": ("not_befores", "d_not_before", DateTime(timezone=True)),
+    "final": ("finals", "d_final", DateTime(timezone=True)),
+}
 _ROWS = (
-    "unnest(CAST(:ids AS bigint[]), CAST(:numbers AS int[]), CAST(:states AS varchar[]), "
-    "CAST(:providers AS varchar[]), CAST(:errors AS varchar[]), CAST(:segments AS int[]), "
-    "CAST(:not_befores AS timestamptz[]), CAST(:finals AS timestamptz[])) "
-    "AS r(id, number, state, provider, error, segments, not_before, final)"
+    func.unnest(*(sql_cast(bindparam(a), ARRAY(t)) for a, _n, t in _ARRAYS.values()))
+    .table_valued(*(column(name, t) for name, (_a, _n, t) in _ARRAYS.items()))
+    .render_derived(name="r")
 )
-_DELIVERY_SET = {
-    Outcome.accepted: "state = r.state, provider_id = r.provider, segments = r.segments, "
-    "sent_at = :now, error_code = NULL, final_at = r.final",
-    Outcome.failed: "state = 'failed', error_code = r.error, final_at = :now",
-    Outcome.retry: "state = 'queued', error_code = r.error, not_before = r.not_before",
-    Outcome.unknown: "state = 'unknown', error_code = r.error, sent_at = :now",
-}
-_ATTEMPT_SET = {
-    Outcome.accepted: "outcome = r.state, provider_message_id = r.provider, finished_at = r.final",
-    Outcome.failed: "outcome = 'failed', error_code = r.error, finished_at = :now",
-    Outcome.retry: "outcome = 'superseded', error_code = r.error, finished_at = :now",
-    Outcome.unknown: "outcome = 'unknown', error_code = r.error",
-}
-SET_BASED: dict[Outcome, tuple[TextClause, TextClause]] = {
+
+
+def _row(name: str) -> Any:
+    return bindparam("now") if name == "now" else _ROWS.c[name]
+
+
+SET_BASED: dict[Outcome, tuple[Update, Update]] = {
     outcome: (
-        text(
-            f"UPDATE deliveries AS d SET {_DELIVERY_SET[outcome]}, lease_token = NULL, "  # noqa: S608 (constants)
-            f"lease_expires_at = NULL FROM {_ROWS} "
-            "WHERE d.id = r.id AND d.lease_token = :token AND d.state = 'sending'"
-        ),
-        text(
-            f"UPDATE delivery_attempts AS a SET {_ATTEMPT_SET[outcome]} FROM {_ROWS} "  # noqa: S608
-            "WHERE a.delivery_id = r.id AND a.number = r.number AND a.outcome = 'sending'"
-        ),
+        update(deliveries)
+        .where(
+            deliveries.c.id == _ROWS.c.id,
+            deliveries.c.lease_token == bindparam("token"),
+            deliveries.c.state == S.sending.value,
+        )
+        .values(**_on_delivery(outcome, _row)),
+        update(attempts)
+        .where(
+            attempts.c.delivery_id == _ROWS.c.id,
+            attempts.c.number == _ROWS.c.number,
+            attempts.c.outcome == S.sending.value,
+        )
+        .values(**_on_attempt(outcome, _row)),
     )
     for outcome in Outcome
-}
-_ARRAYS = {
-    "ids": "d_id",
-    "numbers": "d_number",
-    "states": "d_state",
-    "providers": "d_provider",
-    "errors": "d_error",
-    "segments": "d_segments",
-    "not_befores": "d_not_before",
-    "finals": "d_final",
 }
 CHUNK = 1000  # answers per statement
 
@@ -186,7 +196,7 @@ def store_answers(
     for start in range(0, len(params), CHUNK):
         chunk = params[start : start + CHUNK]
         arrays: dict[str, Any] = {
-            key: [row[name] for row in chunk] for key, name in _ARRAYS.items()
+            key: [row[name] for row in chunk] for key, name, _type in _ARRAYS.values()
         }
         arrays.update(token=token, now=chunk[0]["d_now"])
         matched += connection.execute(for_deliveries, arrays).rowcount
